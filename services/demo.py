@@ -1,0 +1,220 @@
+"""The local demo: a real broker, the three services as separate processes, sample events in,
+score updates out."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from services.localkafka.selection import RunningBroker, select_broker
+from services.runtime.settings import Settings
+
+CUSTOMERS = {
+    "cust-ada": [
+        "The agent solved my billing issue in five minutes, fantastic service!",
+        "Delivery was on time and the packaging was great.",
+    ],
+    "cust-bo": [
+        "Still waiting for my refund after three weeks. This is unacceptable.",
+        "Nobody called back. Terrible support, I am very disappointed.",
+    ],
+    "cust-cy": [
+        "Decent product, fair price.",
+        "I love this app, it makes my day easier :)",
+    ],
+    "cust-di": [
+        "The app keeps crashing and I lost my data. Awful.",
+        "Thanks for fixing it so quickly, much better now!",
+    ],
+}
+
+
+def sample_records(now: datetime) -> list[tuple[str, bytes, bytes]]:
+    """(topic kind, key, value) for every sample, including two that must be dead-lettered."""
+    records: list[tuple[str, bytes, bytes]] = []
+    n = 0
+    for customer, texts in CUSTOMERS.items():
+        for text in texts:
+            n += 1
+            occurred = (now - timedelta(minutes=60 - n)).isoformat()
+            records.append(
+                (
+                    "interactions",
+                    customer.encode(),
+                    json.dumps(
+                        {
+                            "event_id": f"demo-i{n}",
+                            "customer_id": customer,
+                            "occurred_at": occurred,
+                            "source": "shop",
+                            "type": "purchase",
+                        }
+                    ).encode(),
+                )
+            )
+            records.append(
+                (
+                    "feedback",
+                    customer.encode(),
+                    json.dumps(
+                        {
+                            "event_id": f"demo-f{n}",
+                            "customer_id": customer,
+                            "occurred_at": occurred,
+                            "source": "survey",
+                            "type": "survey_comment",
+                            "text": text,
+                        }
+                    ).encode(),
+                )
+            )
+    records.append(("feedback", b"cust-bo", b'{"event_id": "broken", "text": "unterminated'))
+    records.append(
+        (
+            "feedback",
+            b"cust-bo",
+            json.dumps(
+                {
+                    "event_id": "no-customer",
+                    "occurred_at": now.isoformat(),
+                    "source": "survey",
+                    "type": "survey_comment",
+                    "text": "missing customer id",
+                }
+            ).encode(),
+        )
+    )
+    return records
+
+
+@contextmanager
+def _services(env: dict[str, str], console: Console) -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "services.cli", "run", name], env=env)
+        for name in ("ingest", "sentiment", "scoring")
+    ]
+    console.print(
+        "[bold]services started[/]: ingest :9101, sentiment :9102, scoring :9103 "
+        "(/metrics, /healthz, /readyz)"
+    )
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        console.print("services stopped")
+
+
+def run_demo(console: Console) -> int:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    with console.status("Preparing a Kafka broker…") as status:
+        broker: RunningBroker = select_broker(progress=status.update)
+    console.print(f"[bold]Kafka[/] at {broker.bootstrap_servers}")
+    workdir = Path(tempfile.mkdtemp(prefix="rapport-demo-"))
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "RAPPORT_DATABASE_URL": os.environ.get(
+            "RAPPORT_DATABASE_URL", f"sqlite:///{workdir / 'rapport.db'}"
+        ),
+        "RAPPORT_INSTANCE_ID": "demo",
+    }
+    settings = Settings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    topics = settings.topics
+    try:
+        with _services(env, console):
+            producer = KafkaProducer(
+                bootstrap_servers=broker.bootstrap_servers, enable_idempotence=True, acks="all"
+            )
+            samples = sample_records(datetime.now(UTC))
+            _wait_for_topics(broker.bootstrap_servers, [topics.raw_feedback, topics.score_updates])
+            for kind, key, value in samples:
+                topic = topics.raw_interactions if kind == "interactions" else topics.raw_feedback
+                producer.send(topic, key=key, value=value)
+            producer.flush()
+            producer.close()
+            expected = sum(len(t) * 2 for t in CUSTOMERS.values())
+            console.print(
+                f"sent {len(samples)} events ({len(samples) - expected} of them broken "
+                "on purpose); waiting for score updates…"
+            )
+            consumer = KafkaConsumer(
+                topics.score_updates,
+                topics.dead_letter,
+                bootstrap_servers=broker.bootstrap_servers,
+                isolation_level="read_committed",
+                auto_offset_reset="earliest",
+                group_id=None,
+                consumer_timeout_ms=1000,
+            )
+            updates: list[dict[str, Any]] = []
+            dead: list[tuple[str, str]] = []
+            deadline = time.monotonic() + 120
+            while (len(updates) < expected or len(dead) < 2) and time.monotonic() < deadline:
+                for message in consumer:
+                    if message.topic == topics.score_updates:
+                        updates.append(json.loads(message.value))
+                    else:
+                        headers = {k: v.decode() for k, v in message.headers}
+                        dead.append(
+                            (
+                                headers.get("rapport.dlq.reason", "?"),
+                                headers.get("rapport.dlq.message", ""),
+                            )
+                        )
+            consumer.close()
+    finally:
+        broker.stop()
+    _print_results(console, updates, dead)
+    ok = len(updates) == expected and len(dead) == 2
+    console.print("[green]demo complete[/]" if ok else "[red]demo incomplete[/]")
+    return 0 if ok else 1
+
+
+def _wait_for_topics(servers: str, names: list[str], timeout: float = 60) -> None:
+    """The services create their topics on start; upstream must not write before that."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    deadline = time.monotonic() + timeout
+    try:
+        while not set(names) <= set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics {names} not created within {timeout}s")
+            time.sleep(0.3)
+    finally:
+        admin.close()
+
+
+def _print_results(
+    console: Console, updates: list[dict[str, Any]], dead: list[tuple[str, str]]
+) -> None:
+    table = Table(title="Score updates (read_committed from rapport.score-updates)")
+    for column in ("customer", "event", "events", "score"):
+        table.add_column(column)
+    for u in updates:
+        table.add_row(
+            u["customer_id"], u["caused_by_event_id"], str(u["event_count"]), f"{u['score']:.1f}"
+        )
+    console.print(table)
+    for reason, message in dead:
+        console.print(f"[yellow]dead letter[/] {reason}: {message}")

@@ -1,0 +1,242 @@
+"""kafka-python behind the runtime's ports, plus topic administration."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import kafka.errors as kerr
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import TopicPartition as KafkaTopicPartition
+from kafka.admin import NewTopic
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.structs import OffsetAndMetadata
+
+from services.runtime.exceptions import FatalError, TransientError
+from services.runtime.ports import RebalanceListener
+from services.runtime.records import InRecord, OutRecord, TopicPartition
+
+log = logging.getLogger(__name__)
+
+# Another producer with our transactional id (or a newer group generation) has taken over: this
+# process is a zombie and must stop rather than retry.
+_FENCED = (
+    kerr.ProducerFencedError,
+    kerr.InvalidProducerEpochError,
+    kerr.FencedInstanceIdError,
+    kerr.TransactionalIdAuthorizationFailedError,
+)
+
+
+@contextmanager
+def translate_kafka_errors(action: str) -> Iterator[None]:
+    """Map kafka-python's errors onto the runtime's three outcomes."""
+    try:
+        yield
+    except _FENCED as exc:
+        raise FatalError(f"{action}: fenced by a newer instance ({exc!r})") from exc
+    except kerr.KafkaError as exc:
+        raise TransientError(f"{action}: {exc!r}") from exc
+
+
+def _kafka_tp(tp: TopicPartition) -> KafkaTopicPartition:
+    return KafkaTopicPartition(tp.topic, tp.partition)
+
+
+def _offsets(offsets: Mapping[TopicPartition, int]) -> dict[KafkaTopicPartition, Any]:
+    return {_kafka_tp(tp): OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
+
+
+class _ListenerBridge(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, listener: RebalanceListener) -> None:
+        self._listener = listener
+
+    def on_partitions_revoked(self, revoked: Collection[Any]) -> None:
+        self._listener.on_revoked([TopicPartition(tp.topic, tp.partition) for tp in revoked])
+
+    def on_partitions_assigned(self, assigned: Collection[Any]) -> None:
+        self._listener.on_assigned([TopicPartition(tp.topic, tp.partition) for tp in assigned])
+
+    def on_partitions_lost(self, lost: Collection[Any]) -> None:
+        self._listener.on_lost([TopicPartition(tp.topic, tp.partition) for tp in lost])
+
+
+class KafkaConsumerAdapter:
+    def __init__(self, bootstrap_servers: str, group_id: str, client_id: str, **config: Any):
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            client_id=client_id,
+            # Offsets are committed by the runtime's checkpoint only, after the batch's results
+            # are durable; auto-commit would mark records consumed before they were processed.
+            enable_auto_commit=False,
+            # Upstream stages write in transactions: never read what a crashed stage aborted.
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            **config,
+        )
+
+    def subscribe(self, topics: Sequence[str], listener: RebalanceListener) -> None:
+        self._consumer.subscribe(list(topics), listener=_ListenerBridge(listener))
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[InRecord]]:
+        with translate_kafka_errors("poll"):
+            polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        return {
+            TopicPartition(tp.topic, tp.partition): [
+                InRecord(
+                    topic=r.topic,
+                    partition=r.partition,
+                    offset=r.offset,
+                    key=r.key,
+                    value=r.value,
+                    headers=[(k, v) for k, v in (r.headers or [])],
+                    timestamp_ms=r.timestamp,
+                )
+                for r in records
+            ]
+            for tp, records in polled.items()
+        }
+
+    def pause(self, partitions: Collection[TopicPartition]) -> None:
+        self._consumer.pause(*[_kafka_tp(tp) for tp in partitions])
+
+    def resume(self, partitions: Collection[TopicPartition]) -> None:
+        self._consumer.resume(*[_kafka_tp(tp) for tp in partitions])
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self._consumer.seek(_kafka_tp(partition), offset)
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+
+    def group_metadata(self) -> object:
+        return self._consumer.group_metadata()
+
+    def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        with translate_kafka_errors("commit offsets"):
+            self._consumer.commit(_offsets(offsets))
+
+    def commit_async(self, offsets: Mapping[TopicPartition, int]) -> None:
+        def report(_: object, response: object) -> None:
+            if isinstance(response, Exception):
+                log.warning("commit on revoke failed, records will be re-read: %r", response)
+
+        self._consumer.commit_async(_offsets(offsets), callback=report)
+
+    def highwater(self, partition: TopicPartition) -> int | None:
+        # From the last fetch response: no broker round trip on the hot path.
+        highwater: int | None = self._consumer.highwater(_kafka_tp(partition))
+        return highwater
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class KafkaProducerAdapter:
+    def __init__(
+        self, bootstrap_servers: str, client_id: str, transactional_id: str | None, **config: Any
+    ):
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            client_id=client_id,
+            # Explicit although transactions imply it: a retried send must never be written
+            # twice, in at-least-once mode too.
+            enable_idempotence=True,
+            acks="all",
+            transactional_id=transactional_id,
+            linger_ms=5,
+            **config,
+        )
+        self._pending: list[Any] = []
+
+    def init_transactions(self) -> None:
+        with translate_kafka_errors("init transactions"):
+            self._producer.init_transactions()
+
+    def begin_transaction(self) -> None:
+        with translate_kafka_errors("begin transaction"):
+            self._producer.begin_transaction()
+
+    def send(self, record: OutRecord) -> None:
+        with translate_kafka_errors(f"send to {record.topic}"):
+            self._pending.append(
+                self._producer.send(
+                    record.topic, key=record.key, value=record.value, headers=record.headers
+                )
+            )
+
+    def send_offsets_to_transaction(
+        self, offsets: Mapping[TopicPartition, int], group_metadata: object
+    ) -> None:
+        with translate_kafka_errors("send offsets to transaction"):
+            self._producer.send_offsets_to_transaction(_offsets(offsets), group_metadata)
+
+    def commit_transaction(self) -> None:
+        with translate_kafka_errors("commit transaction"):
+            self._producer.commit_transaction()
+            self._raise_failed_sends()
+
+    def abort_transaction(self) -> None:
+        self._pending.clear()
+        with translate_kafka_errors("abort transaction"):
+            self._producer.abort_transaction()
+
+    def flush(self) -> None:
+        with translate_kafka_errors("flush"):
+            self._producer.flush()
+            self._raise_failed_sends()
+
+    def _raise_failed_sends(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            if future.failed():
+                raise future.exception
+
+    def close(self) -> None:
+        self._producer.close()
+
+
+def ensure_topics(
+    bootstrap_servers: str,
+    topics: Collection[str],
+    partitions: int,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
+) -> None:
+    """Create the topics that do not exist yet; existing ones are left exactly as they are."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rapport-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(
+                name,
+                num_partitions=partitions,
+                replication_factor=-1,  # the broker's default.replication.factor
+                topic_configs=dict((configs or {}).get(name, {})),
+            )
+            for name in topics
+            if name not in existing
+        ]
+        if missing:
+            # Another service may create one between our list and create: that is fine.
+            with contextlib.suppress(kerr.TopicAlreadyExistsError):
+                admin.create_topics(missing)
+    finally:
+        admin.close()
+
+
+def broker_reachable(bootstrap_servers: str, timeout_seconds: float = 1.0) -> bool:
+    """A TCP connect to any bootstrap server; readiness must not touch the (single-threaded)
+    consumer from the HTTP thread."""
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout_seconds):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False

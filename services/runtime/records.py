@@ -1,0 +1,69 @@
+"""The runtime's view of Kafka records, independent of the client library."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+Headers = list[tuple[str, bytes]]
+
+
+class TopicPartition(NamedTuple):
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True, slots=True)
+class InRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = field(default_factory=list)
+    timestamp_ms: int = 0
+
+    @property
+    def tp(self) -> TopicPartition:
+        return TopicPartition(self.topic, self.partition)
+
+    def header(self, name: str) -> bytes | None:
+        return next((value for key, value in self.headers if key == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class OutRecord:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionBatch:
+    """Consecutive records of one partition, as one poll returned them."""
+
+    tp: TopicPartition
+    records: Sequence[InRecord]
+
+    @property
+    def first_offset(self) -> int:
+        return self.records[0].offset
+
+    @property
+    def next_offset(self) -> int:
+        """The offset to commit once the batch is done: Kafka commits the *next* record to read."""
+        return self.records[-1].offset + 1
+
+
+class BatchHandler(Protocol):
+    """What a service plugs into the runtime.
+
+    Return every record to produce for the batch (outputs and dead letters alike). Raise
+    ``TransientError`` to have the whole batch retried later; ``PermanentError`` for one record
+    should be turned into a dead letter by the handler (see ``RecordHandler``), so that one bad
+    record never blocks the good ones after it.
+    """
+
+    def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]: ...

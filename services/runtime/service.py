@@ -1,0 +1,110 @@
+"""Assembling a service from its spec: clients, runner, HTTP endpoint, signals."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+
+from services.runtime.exceptions import FatalError
+from services.runtime.health import HealthServer, ReadinessCheck
+from services.runtime.kafka_io import (
+    KafkaConsumerAdapter,
+    KafkaProducerAdapter,
+    broker_reachable,
+    ensure_topics,
+)
+from services.runtime.loop import ServiceRunner
+from services.runtime.metrics import ServiceMetrics
+from services.runtime.records import BatchHandler
+from services.runtime.settings import Delivery, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service different from another; everything else is the runtime's."""
+
+    name: str
+    default_port: int
+    input_topics: Callable[[Settings], Sequence[str]]
+    output_topics: Callable[[Settings], Sequence[str]]
+    build_handler: Callable[[Settings], BatchHandler]
+    readiness: Callable[[Settings], dict[str, ReadinessCheck]] = field(default=lambda _: {})
+
+
+def bootstrap_servers(settings: Settings) -> str:
+    if not settings.kafka_bootstrap_servers:
+        raise FatalError(
+            "no Kafka broker configured: set KAFKA_BOOTSTRAP_SERVERS "
+            "(or start one with `rapport kafka start`)"
+        )
+    return settings.kafka_bootstrap_servers
+
+
+def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
+    servers = bootstrap_servers(settings)
+    topics = [
+        *spec.input_topics(settings),
+        *spec.output_topics(settings),
+        settings.topics.dead_letter,
+    ]
+    ensure_topics(servers, sorted(set(topics)), settings.topic_partitions)
+    client_id = f"{settings.group_prefix}-{spec.name}-{settings.instance_id}"
+    consumer = KafkaConsumerAdapter(
+        servers,
+        group_id=f"{settings.group_prefix}-{spec.name}",
+        client_id=client_id,
+        max_poll_records=settings.max_poll_records,
+    )
+    transactional = settings.delivery is Delivery.EXACTLY_ONCE
+    producer = KafkaProducerAdapter(
+        servers,
+        client_id=client_id,
+        transactional_id=client_id if transactional else None,
+        **({"transaction_timeout_ms": settings.transaction_timeout_ms} if transactional else {}),
+    )
+    return ServiceRunner(
+        spec.name,
+        spec.build_handler(settings),
+        consumer=consumer,
+        producer=producer,
+        settings=settings,
+        input_topics=spec.input_topics(settings),
+        metrics=ServiceMetrics(spec.name),
+    )
+
+
+def run_service(spec: ServiceSpec, settings: Settings) -> None:
+    runner = build_runner(spec, settings)
+    servers = bootstrap_servers(settings)
+    checks: dict[str, ReadinessCheck] = {
+        "partitions_assigned": lambda: bool(runner.assigned),
+        "broker_reachable": lambda: broker_reachable(servers),
+        **spec.readiness(settings),
+    }
+    port = settings.http_port if settings.http_port is not None else spec.default_port
+    server = HealthServer(
+        settings.http_host, port, runner.metrics.registry, runner.liveness, checks
+    )
+    server.start()
+    log.info(
+        "%s serving /metrics /healthz /readyz on %s:%d", spec.name, settings.http_host, server.port
+    )
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info(
+            "%s received %s: finishing the batch in hand", spec.name, signal.Signals(signum).name
+        )
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        runner.run()
+    finally:
+        server.stop()
+        log.info("%s stopped", spec.name)

@@ -1,0 +1,81 @@
+"""Every knob of every Rapport service, read once from the environment (prefix ``RAPPORT_``).
+
+Keeping all settings in one model means one place documents them, one place validates them, and
+services never read ``os.environ`` themselves.
+"""
+
+from __future__ import annotations
+
+import socket
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Delivery(StrEnum):
+    EXACTLY_ONCE = "exactly_once"
+    AT_LEAST_ONCE = "at_least_once"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class Topics(BaseModel):
+    """Topic names; override one with e.g. ``RAPPORT_TOPICS__CANONICAL=my.canonical``."""
+
+    raw_interactions: str = "rapport.raw.interactions"
+    raw_feedback: str = "rapport.raw.feedback"
+    canonical: str = "rapport.canonical"
+    annotated: str = "rapport.annotated"
+    score_updates: str = "rapport.score-updates"
+    dead_letter: str = "rapport.dead-letter"
+
+    def with_prefix(self, prefix: str) -> Topics:
+        """Namespaced copy; tests and demos use it to share one broker without collisions."""
+        return Topics(**{name: f"{prefix}{value}" for name, value in self.model_dump().items()})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAPPORT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    # The unprefixed name is the de-facto standard, honoured so one variable points every tool
+    # (ours, kcat, the Java CLI) at the same cluster.
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RAPPORT_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    topics: Topics = Topics()
+    topic_partitions: int = Field(default=3, ge=1)
+    group_prefix: str = "rapport"
+
+    delivery: Delivery = Delivery.EXACTLY_ONCE
+    # Stable across restarts of the same instance: a restarted producer with the same
+    # transactional id fences its dead predecessor and aborts its open transaction at once,
+    # instead of leaving read_committed consumers stuck until the transaction times out.
+    instance_id: str = Field(default_factory=socket.gethostname)
+    transaction_timeout_ms: int = Field(default=30_000, ge=1_000)
+
+    max_poll_records: int = Field(default=500, ge=1)
+    poll_timeout_ms: int = Field(default=500, ge=10)
+    retry_initial_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=30.0, gt=0)
+    shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    database_url: str = "sqlite:///rapport.db"
+
+    http_host: str = "127.0.0.1"
+    # None: each service's own default port (ingest 9101, sentiment 9102, scoring 9103).
+    http_port: int | None = Field(default=None, ge=0, le=65535)
+    # /healthz fails when the loop has not completed an iteration for this long.
+    liveness_timeout_seconds: float = Field(default=60.0, gt=0)
+
+    log_format: LogFormat = LogFormat.TEXT
+    log_level: str = "INFO"
+
+    kafka_cache_dir: Path = Path.home() / ".cache" / "rapport" / "kafka"

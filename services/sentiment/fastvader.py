@@ -1,0 +1,632 @@
+"""Drop-in, result-identical and faster VADER sentiment scorer.
+
+``FastVader().polarity_scores(text)`` returns exactly (bit-for-bit, not
+"approximately") what ``vaderSentiment.vaderSentiment.SentimentIntensityAnalyzer
+().polarity_scores(text)`` returns for the installed vaderSentiment (verified
+against 3.3.2, see ``tests/unit/sentiment/test_fastvader_equivalence.py``).
+Downstream thresholds and stored historical scores were produced by the
+reference, so a scorer that drifts by one ulp would silently re-label feedback
+sitting on a boundary; identity is therefore the contract, speed the goal.
+
+Why the reference is slow (profiled on 5,000 synthetic customer texts, see
+``bench/bench_vader.py``): ~65% of the time is ``sentiment_valence``, and most
+of that is ``_negation_check`` and ``_special_idioms_check`` lower-casing the
+*whole* token list again for every (sentiment word, preceding word) pair, i.e.
+O(n^2) per text, plus ``negated()`` copying ``NEGATE`` per call; ~15% is the
+per-character emoji loop that grows a string by ``+=``. This module keeps the
+reference's rules and their evaluation order but
+  * derives every per-token fact once per *distinct* token (memoised), so the
+    rule window only does index and flag look-ups;
+  * only visits lexicon words (non-lexicon words always score 0), and skips the
+    rule window entirely when the three preceding words are provably inert;
+  * replaces idiom string joins with tuple look-ups (tokens never contain a
+    space, so "a b" == "x y" exactly when (a, b) == (x, y));
+  * skips emoji substitution for pure-ASCII text (no emoji key is ASCII,
+    checked at load time) and does it with one regex pass otherwise.
+Measured speed-up and the command are in ``bench/bench_vader.py``'s output.
+
+Not replicated: the reference's exception types for non-``str`` input (both
+raise, with different messages); inputs are typed ``str``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata, resources
+from itertools import compress
+from operator import itemgetter
+from types import MappingProxyType
+from typing import Final
+
+__all__ = ["VADER_VERSION", "FastVader", "iter_sentences"]
+
+VADER_VERSION: Final[str] = metadata.version("vaderSentiment")
+
+# --- Reference constants (vaderSentiment 3.3.2, copied verbatim) -------------
+# Copied rather than imported so this module type-checks without the untyped
+# reference module; the equivalence tests assert they still equal the
+# installed reference's tables, so an upgrade that changes them fails loudly.
+B_INCR: Final = 0.293
+B_DECR: Final = -0.293
+C_INCR: Final = 0.733
+N_SCALAR: Final = -0.74
+
+NEGATE: Final = (
+    "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt",
+    "ain't", "aren't", "can't", "couldn't", "daren't", "didn't", "doesn't",
+    "dont", "hadnt", "hasnt", "havent", "isnt", "mightnt", "mustnt", "neither",
+    "don't", "hadn't", "hasn't", "haven't", "isn't", "mightn't", "mustn't",
+    "neednt", "needn't", "never", "none", "nope", "nor", "not", "nothing", "nowhere",
+    "oughtnt", "shant", "shouldnt", "uhuh", "wasnt", "werent",
+    "oughtn't", "shan't", "shouldn't", "uh-uh", "wasn't", "weren't",
+    "without", "wont", "wouldnt", "won't", "wouldn't", "rarely", "seldom", "despite",
+)  # fmt: skip
+
+BOOSTER_DICT: Final[Mapping[str, float]] = MappingProxyType({
+    "absolutely": B_INCR, "amazingly": B_INCR, "awfully": B_INCR,
+    "completely": B_INCR, "considerable": B_INCR, "considerably": B_INCR,
+    "decidedly": B_INCR, "deeply": B_INCR, "effing": B_INCR, "enormous": B_INCR,
+    "enormously": B_INCR, "entirely": B_INCR, "especially": B_INCR, "exceptional": B_INCR,
+    "exceptionally": B_INCR, "extreme": B_INCR, "extremely": B_INCR,
+    "fabulously": B_INCR, "flipping": B_INCR, "flippin": B_INCR, "frackin": B_INCR,
+    "fracking": B_INCR, "fricking": B_INCR, "frickin": B_INCR, "frigging": B_INCR,
+    "friggin": B_INCR, "fully": B_INCR, "fuckin": B_INCR, "fucking": B_INCR,
+    "fuggin": B_INCR, "fugging": B_INCR, "greatly": B_INCR, "hella": B_INCR,
+    "highly": B_INCR, "hugely": B_INCR, "incredible": B_INCR, "incredibly": B_INCR,
+    "intensely": B_INCR, "major": B_INCR, "majorly": B_INCR, "more": B_INCR,
+    "most": B_INCR, "particularly": B_INCR, "purely": B_INCR, "quite": B_INCR,
+    "really": B_INCR, "remarkably": B_INCR, "so": B_INCR, "substantially": B_INCR,
+    "thoroughly": B_INCR, "total": B_INCR, "totally": B_INCR, "tremendous": B_INCR,
+    "tremendously": B_INCR, "uber": B_INCR, "unbelievably": B_INCR, "unusually": B_INCR,
+    "utter": B_INCR, "utterly": B_INCR, "very": B_INCR,
+    "almost": B_DECR, "barely": B_DECR, "hardly": B_DECR, "just enough": B_DECR,
+    "kind of": B_DECR, "kinda": B_DECR, "kindof": B_DECR, "kind-of": B_DECR,
+    "less": B_DECR, "little": B_DECR, "marginal": B_DECR, "marginally": B_DECR,
+    "occasional": B_DECR, "occasionally": B_DECR, "partly": B_DECR,
+    "scarce": B_DECR, "scarcely": B_DECR, "slight": B_DECR, "slightly": B_DECR,
+    "somewhat": B_DECR, "sort of": B_DECR, "sorta": B_DECR, "sortof": B_DECR,
+    "sort-of": B_DECR,
+})  # fmt: skip
+
+# Values stay as the reference's ints/floats: an int valence flows into sum()
+# and the "but" rule exactly like the reference's (all such ints are small and
+# convert to float exactly, but keeping them avoids having to argue it).
+SPECIAL_CASES: Final[Mapping[str, float]] = MappingProxyType({
+    "the shit": 3, "the bomb": 3, "bad ass": 1.5, "badass": 1.5, "bus stop": 0.0,
+    "yeah right": -2, "kiss of death": -1.5, "to die for": 3, "beating heart": 3.5,
+})  # fmt: skip
+
+# The reference matches multi-word keys by joining lower-cased tokens with one
+# space. Tokens come from str.split() and no character lower-cases to a space,
+# so a join of k tokens equals a key exactly when the token tuple equals
+# key.split(" "); tuple look-ups give the same answers without building strings.
+# (Plain dicts, not proxies: they are private and dict.get is the faster call.)
+_SPECIAL_NGRAMS: Final[dict[tuple[str, ...], float]] = {
+    tuple(k.split(" ")): v for k, v in SPECIAL_CASES.items()
+}
+_BOOSTER_NGRAMS: Final[dict[tuple[str, ...], float]] = {
+    tuple(k.split(" ")): v for k, v in BOOSTER_DICT.items()
+}
+# Any idiom/booster n-gram checked for the word at i contains token i, i-1 or
+# i-2, so if none of those is one of these words no n-gram can match.
+_IDIOM_WORDS: Final = frozenset(
+    w for key in (*_SPECIAL_NGRAMS, *_BOOSTER_NGRAMS) if len(key) > 1 for w in key
+)
+_NEGATE_SET: Final = frozenset(NEGATE)
+_SO_THIS: Final = ("so", "this")
+_HEAD_RULE_WORDS: Final = frozenset(("kind", "no"))
+_NEXT_WORD_RULE_WORDS: Final = frozenset(("so", "this", "least"))
+_OR_NOR: Final = ("or", "nor")
+_AT_VERY: Final = ("at", "very")
+_PUNCTUATION: Final = string.punctuation
+
+
+def _punctuation_amplifier(ep_count: int, qm_count: int) -> float:
+    """The reference's ``_punctuation_emphasis``, same expressions, same order."""
+    ep_amplifier = min(ep_count, 4) * 0.292
+    qm_amplifier: float = 0
+    if qm_count > 1:
+        qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
+    return ep_amplifier + qm_amplifier
+
+
+# Counts above 4 map to the same amplifier, so a 5x5 table covers every text and
+# holds the very floats the reference would compute.
+_AMPLIFIER: Final = tuple(
+    tuple(_punctuation_amplifier(ep, qm) for qm in range(5)) for ep in range(5)
+)
+
+_EMPTY_SCORES: Final = (("neg", 0.0), ("neu", 0.0), ("pos", 0.0), ("compound", 0.0))
+_NEUTRAL_SCORES: Final = (("neg", 0.0), ("neu", 1.0), ("pos", 0.0), ("compound", 0.0))
+
+# Head kinds: a lexicon word that is not a booster is scored ("head"); a
+# "simple" head is one whose own identity triggers no rule ("kind" of, "no" +
+# lexicon word, idiom n-grams), so only its preceding words could change it.
+_NOT_HEAD: Final = 0
+_SIMPLE_HEAD: Final = 1
+_COMPLEX_HEAD: Final = 2
+
+# Per distinct raw token: (lower-cased, lexicon valence or None, booster scalar
+# or None, ALL CAPS?, negation word?, head kind, inert 1/2/3 words before a head?).
+# "Inert at distance d" means no reference rule can read this word when it sits
+# d words before a sentiment word (derivation in FastVader._valences). A plain
+# tuple, not a dataclass/NamedTuple, because the hot loop indexes these
+# millions of times and literal tuple indexing is the cheapest access.
+_TokenInfo = tuple[str, float | None, float | None, bool, bool, int, bool, bool, bool]
+_LOWER: Final = itemgetter(0)
+_IS_UPPER: Final = itemgetter(3)
+_HEAD_KIND: Final = itemgetter(5)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    lexicon: dict[str, float]
+    emojis: dict[str, str]
+
+
+def _read_package_text(name: str) -> str:
+    # Same decoding as the reference's codecs.open(..., encoding="utf-8").
+    return resources.files("vaderSentiment").joinpath(name).read_bytes().decode("utf-8")
+
+
+@cache
+def _load_tables() -> _Tables:
+    """Parse the lexicons shipped with the installed vaderSentiment, once per process.
+
+    The parsing mirrors ``make_lex_dict``/``make_emoji_dict`` line for line
+    (including "last duplicate wins"), so the dictionaries are identical.
+    """
+    lexicon: dict[str, float] = {}
+    for line in _read_package_text("vader_lexicon.txt").rstrip("\n").split("\n"):
+        if not line:
+            continue
+        word, measure = line.strip().split("\t")[0:2]
+        lexicon[word] = float(measure)
+    emojis: dict[str, str] = {}
+    for line in _read_package_text("emoji_utf8_lexicon.txt").rstrip("\n").split("\n"):
+        emoji, description = line.strip().split("\t")[0:2]
+        emojis[emoji] = description
+    return _Tables(lexicon, emojis)
+
+
+def _strip_punc_if_word(token: str) -> str:
+    # Reference rule: short leftovers were probably emoticons such as ":)".
+    stripped = token.strip(_PUNCTUATION)
+    if len(stripped) <= 2:
+        return token
+    return stripped
+
+
+class _TokenTable(dict[str, _TokenInfo]):
+    """Memo of per-token facts; computed on first sight of a raw token.
+
+    Bounded by clearing (not LRU) when full: entries are pure functions of the
+    token, so eviction can never change a result, and clearing keeps the hit
+    path a bare dict look-up.
+    """
+
+    __slots__ = ("_lexicon", "_limit")
+
+    def __init__(self, lexicon: dict[str, float], limit: int) -> None:
+        super().__init__()
+        self._lexicon = lexicon
+        self._limit = limit
+
+    def __missing__(self, raw: str) -> _TokenInfo:
+        token = _strip_punc_if_word(raw)
+        lower = token.lower()
+        lex = self._lexicon.get(lower)
+        # negated() lower-cases its (already lower-cased) argument again; do
+        # the same rather than rely on str.lower being idempotent.
+        neg_word = lower.lower()
+        negated = neg_word in _NEGATE_SET or "n't" in neg_word
+        booster = BOOSTER_DICT.get(lower)
+        idiom_word = lower in _IDIOM_WORDS
+        # Booster words score 0 even if a lexicon ever lists them, because the
+        # reference tests BOOSTER_DICT before the lexicon.
+        if lex is None or booster is not None:
+            head = _NOT_HEAD
+        elif lower in _HEAD_RULE_WORDS or idiom_word:
+            head = _COMPLEX_HEAD
+        else:
+            head = _SIMPLE_HEAD
+        inert3 = booster is None and not negated and lower != "no"
+        inert2 = inert3 and not idiom_word
+        inert1 = inert2 and lower not in _NEXT_WORD_RULE_WORDS
+        info: _TokenInfo = (
+            lower,
+            lex,
+            booster,
+            token.isupper(),
+            negated,
+            head,
+            inert1,
+            inert2,
+            inert3,
+        )
+        if len(self) >= self._limit:
+            self.clear()
+        self[raw] = info
+        return info
+
+
+class FastVader:
+    """Result-identical, faster replacement for VADER's ``polarity_scores``.
+
+    Instances are cheap after the first (the lexicons are parsed once per
+    process) and are safe to share between threads: the only mutable state is
+    the token memo, whose entries are deterministic.
+    """
+
+    lexicon: Mapping[str, float]
+    """Read-only VADER lexicon (lower-case word/emoticon -> mean valence)."""
+
+    emoji_descriptions: Mapping[str, str]
+    """Read-only emoji -> text description table VADER substitutes before scoring."""
+
+    def __init__(self, token_cache_size: int = 100_000) -> None:
+        """``token_cache_size`` bounds the per-token memo (~250 bytes per entry)."""
+        tables = _load_tables()
+        self.lexicon = MappingProxyType(tables.lexicon)
+        self.emoji_descriptions = MappingProxyType(tables.emojis)
+        self._emojis = tables.emojis
+        self._tokens = _TokenTable(tables.lexicon, token_cache_size)
+        # The reference tests each *character* against the emoji table, so
+        # multi-code-point keys (ZWJ sequences, flags, ...) can never match.
+        self._emoji_chars = frozenset(k for k in tables.emojis if len(k) == 1)
+        # No emoji key is ASCII in 3.3.2; if a future table adds one, the ASCII
+        # shortcut and the non-ASCII candidate scan must both be disabled.
+        self._ascii_has_no_emoji = not any(c.isascii() for c in self._emoji_chars)
+        # A regex class of the ~1,200 emoji is matched by linear scan in `re`
+        # (astral code points defeat its bitmap): measured ~100 us per text,
+        # slower than the reference's own loop. Finding non-ASCII candidates
+        # with a range class and checking them in the dict is fast.
+        self._emoji_candidates = re.compile(
+            r"[^\x00-\x7f]" if self._ascii_has_no_emoji else r"(?s)."
+        )
+
+    # ------------------------------------------------------------------ public
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        """Return ``{"neg", "neu", "pos", "compound"}`` exactly as vaderSentiment does."""
+        # (_may_contain_emoji inlined: this is the per-text hot path.)
+        if not (self._ascii_has_no_emoji and text.isascii()) and not (
+            self._emoji_chars.isdisjoint(text)
+        ):
+            text = self._demojize(text)
+        # The reference strips the text here; str.split() ignores the same
+        # whitespace and stripping cannot change the "!"/"?" counts, so skip it.
+        raw_tokens = text.split()
+        if not raw_tokens:
+            return dict(_EMPTY_SCORES)
+        values, _ = self._valences(raw_tokens)
+        if not values:
+            return dict(_NEUTRAL_SCORES)
+        return _score(values, len(raw_tokens), text)
+
+    def sentence_scores(self, text: str) -> list[tuple[str, dict[str, float]]]:
+        """Split ``text`` into sentences and score each with :meth:`polarity_scores`.
+
+        VADER is tuned on sentence-length input, so long feedback is better
+        scored per sentence. The splitter is deliberately simple and
+        deterministic (no model, no abbreviation list):
+
+        * first split at line boundaries (as ``str.splitlines`` defines them);
+        * then split after ``.``, ``!`` or ``?`` when followed by whitespace;
+          the punctuation stays with its sentence because "!"/"?" change the score;
+        * strip each piece and drop empty ones.
+
+        Known consequence: "e.g. this" splits after "e.g.". Pieces are returned
+        in order, each paired with its scores.
+        """
+        return [(sentence, self.polarity_scores(sentence)) for sentence in iter_sentences(text)]
+
+    def token_valences(self, text: str) -> list[tuple[str, float]]:
+        """Per-token valences just before VADER sums them (after the "but" rule).
+
+        One ``(token, valence)`` pair per token VADER sees (after emoji
+        substitution and punctuation stripping, original casing). Summing the
+        valences in order reproduces VADER's pre-normalisation sum; intended for
+        explanation/aspect layers that need to know which words carried the score.
+        """
+        if self._may_contain_emoji(text):
+            text = self._demojize(text)
+        raw_tokens = text.split()
+        result = [(_strip_punc_if_word(raw), 0.0) for raw in raw_tokens]
+        if raw_tokens:
+            values, positions = self._valences(raw_tokens)
+            for value, position in zip(values, positions, strict=True):
+                result[position] = (result[position][0], value)
+        return result
+
+    # ---------------------------------------------------------------- internal
+
+    def _may_contain_emoji(self, text: str) -> bool:
+        if self._ascii_has_no_emoji and text.isascii():
+            return False
+        return not self._emoji_chars.isdisjoint(text)
+
+    def _demojize(self, text: str) -> str:
+        """Replace each emoji code point by its description, as the reference does.
+
+        The reference inserts a space before a description unless the previous
+        *original* character was a plain ASCII space (or it is the first
+        character); it never adds one after. That reduces to looking at
+        ``text[p - 1]``.
+        """
+        emojis = self._emojis
+        parts: list[str] = []
+        last = 0
+        for match in self._emoji_candidates.finditer(text):
+            description = emojis.get(match.group())
+            if description is None:
+                continue
+            p = match.start()
+            parts.append(text[last:p])
+            if p and text[p - 1] != " ":
+                parts.append(" ")
+            parts.append(description)
+            last = p + 1
+        parts.append(text[last:])
+        return "".join(parts)
+
+    def _valences(self, raw_tokens: list[str]) -> tuple[list[float], list[int]]:  # noqa: PLR0915
+        """Non-zero token valences and their positions, after the "but" rule.
+
+        Zeros are left out: they never change the sum, the "but" rule maps a
+        zero to a zero and never matches a non-zero value against it, and the
+        caller only needs their count (``len(raw_tokens) - len(values)``).
+        Kept as one function because it is the hot loop; every branch mirrors a
+        reference rule in the reference's order, since each step rounds and
+        float arithmetic is not associative.
+
+        Token facts are read as ``infos[j][field]`` (fields in ``_TokenInfo``
+        order: 0 lower, 1 lexicon valence, 2 booster, 3 upper, 4 negation,
+        5 head kind, 6/7/8 inert at distance 1/2/3). Transposing them into
+        per-field tuples measured slower than the double indexing.
+        """
+        infos = list(map(self._tokens.__getitem__, raw_tokens))
+        n = len(infos)
+        last = n - 1
+        cap_diff: bool | None = None  # "some but not all tokens are ALL CAPS"; lazy
+        values: list[float] = []
+        positions: list[int] = []
+
+        for i in compress(range(n), map(_HEAD_KIND, infos)):
+            info = infos[i]
+            lex = info[1]
+            assert lex is not None  # heads are lexicon words by construction
+            valence = lex
+            # Fast path, the common case: no word that any rule reads is within
+            # three words before a simple head, so the rule window below would
+            # leave the lexicon valence untouched except for the caps bonus.
+            # Why each rule is inert then: boosters and negations are excluded
+            # at every distance, as is "no" (its own rules look 1-3 back, and it
+            # gates the "or"/"nor" check); "never"/"without" are negations; the
+            # idiom/booster n-grams need word i, i-1 or i-2 to be an n-gram word;
+            # "so"/"this" (the precedence quirk) and "least" only act at i-1;
+            # "at"/"very" only matter after "least", "doubt" after "without".
+            if info[5] == _SIMPLE_HEAD and (
+                i == 0
+                or (
+                    infos[i - 1][6]
+                    and (i == 1 or (infos[i - 2][7] and (i == 2 or infos[i - 3][8])))
+                )
+            ):
+                if info[3]:
+                    if cap_diff is None:
+                        cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                    if cap_diff:
+                        valence = valence + C_INCR if valence > 0 else valence - C_INCR
+                if valence != 0:
+                    values.append(valence)
+                    positions.append(i)
+                continue
+
+            lower = info[0]
+            if lower == "kind" and i < last and infos[i + 1][0] == "of":
+                continue
+            if lower == "no" and i != last and infos[i + 1][1] is not None:
+                valence = 0.0
+            if (
+                (i > 0 and infos[i - 1][0] == "no")
+                or (i > 1 and infos[i - 2][0] == "no")
+                or (i > 2 and infos[i - 3][0] == "no" and infos[i - 1][0] in _OR_NOR)
+            ):
+                valence = lex * N_SCALAR
+            if info[3]:
+                if cap_diff is None:
+                    cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                if cap_diff:
+                    valence = valence + C_INCR if valence > 0 else valence - C_INCR
+
+            # Up to three preceding non-lexicon words may boost/dampen and negate.
+            # Adding the reference's 0.0 for non-boosters is skipped: x + 0.0 == x
+            # for every x (only the sign of a zero could change, which no later
+            # comparison, product or sum can observe).
+            if i > 0:
+                prev = infos[i - 1]
+                if prev[1] is None:
+                    scalar = prev[2]
+                    if scalar is not None:
+                        if valence < 0:
+                            scalar *= -1
+                        if prev[3]:
+                            if cap_diff is None:
+                                cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                            if cap_diff:
+                                scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
+                        valence = valence + scalar
+                    if prev[4]:
+                        valence = valence * N_SCALAR
+
+            if i > 1:
+                prev = infos[i - 2]
+                if prev[1] is None:
+                    scalar = prev[2]
+                    if scalar is not None:
+                        if valence < 0:
+                            scalar *= -1
+                        if prev[3]:
+                            if cap_diff is None:
+                                cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                            if cap_diff:
+                                scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
+                        if scalar != 0:
+                            scalar = scalar * 0.95
+                        valence = valence + scalar
+                    w2 = prev[0]
+                    if w2 == "never" and infos[i - 1][0] in _SO_THIS:
+                        valence = valence * 1.25
+                    elif w2 == "without" and infos[i - 1][0] == "doubt":
+                        pass
+                    elif prev[4]:
+                        valence = valence * N_SCALAR
+
+            if i > 2:
+                prev = infos[i - 3]
+                if prev[1] is None:
+                    scalar = prev[2]
+                    if scalar is not None:
+                        if valence < 0:
+                            scalar *= -1
+                        if prev[3]:
+                            if cap_diff is None:
+                                cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                            if cap_diff:
+                                scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
+                        if scalar != 0:
+                            scalar = scalar * 0.9
+                        valence = valence + scalar
+                    w3, w2, w1 = prev[0], infos[i - 2][0], infos[i - 1][0]
+                    # Reference precedence quirk: `A and B or C` is `(A and B) or C`,
+                    # so "so"/"this" right before the word boosts by 1.25 on its own.
+                    if (w3 == "never" and w2 in _SO_THIS) or w1 in _SO_THIS:
+                        valence = valence * 1.25
+                    elif w3 == "without" and (w2 == "doubt" or w1 == "doubt"):
+                        pass
+                    elif prev[4]:
+                        valence = valence * N_SCALAR
+                    if lower in _IDIOM_WORDS or w1 in _IDIOM_WORDS or w2 in _IDIOM_WORDS:
+                        valence = self._special_idioms(valence, infos, i)
+
+            if (
+                i > 0
+                and infos[i - 1][0] == "least"
+                and infos[i - 1][1] is None
+                and (i == 1 or infos[i - 2][0] not in _AT_VERY)
+            ):
+                valence = valence * N_SCALAR
+
+            if valence != 0:
+                values.append(valence)
+                positions.append(i)
+
+        if values:
+            lows = list(map(_LOWER, infos))
+            if "but" in lows:
+                self._but_rule(values, positions, lows.index("but"))
+        return values, positions
+
+    @staticmethod
+    def _special_idioms(valence: float, infos: list[_TokenInfo], i: int) -> float:
+        """The reference's ``_special_idioms_check`` with tuple keys (see above)."""
+        w0, w1, w2, w3 = infos[i][0], infos[i - 1][0], infos[i - 2][0], infos[i - 3][0]
+        special = _SPECIAL_NGRAMS
+        for seq in ((w1, w0), (w2, w1, w0), (w2, w1), (w3, w2, w1), (w3, w2)):
+            hit = special.get(seq)
+            if hit is not None:
+                valence = hit
+                break
+        n = len(infos)
+        if n - 1 > i:
+            hit = special.get((w0, infos[i + 1][0]))
+            if hit is not None:
+                valence = hit
+        if n - 1 > i + 1:
+            hit = special.get((w0, infos[i + 1][0], infos[i + 2][0]))
+            if hit is not None:
+                valence = hit
+        for seq in ((w3, w2, w1), (w3, w2), (w2, w1)):
+            boost = _BOOSTER_NGRAMS.get(seq)
+            if boost is not None:
+                valence = valence + boost
+        return valence
+
+    @staticmethod
+    def _but_rule(values: list[float], positions: list[int], but_index: int) -> None:
+        """The reference's ``_but_check``, quirk included, on the non-zero values.
+
+        The reference locates each value with ``list.index`` (first *equal*
+        value, possibly an earlier, already-rescaled one) and rescales that slot
+        instead, so equal valences interact; replaying the same procedure is the
+        only faithful option.
+        """
+        for k in range(len(values)):
+            value = values[k]
+            slot = values.index(value)
+            where = positions[slot]
+            if where < but_index:
+                values[slot] = value * 0.5
+            elif where > but_index:
+                values[slot] = value * 1.5
+
+
+def _score(values: list[float], n_tokens: int, text: str) -> dict[str, float]:
+    """The reference's ``score_valence`` given the non-zero valences."""
+    sum_s = float(sum(values))
+    ep = text.count("!")
+    qm = text.count("?")
+    amplifier = _AMPLIFIER[ep if ep < 4 else 4][qm if qm < 4 else 4]
+    if sum_s > 0:
+        sum_s += amplifier
+    elif sum_s < 0:
+        sum_s -= amplifier
+
+    compound = sum_s / math.sqrt((sum_s * sum_s) + 15)
+    if compound < -1.0:
+        compound = -1.0
+    elif compound > 1.0:
+        compound = 1.0
+
+    pos_sum = 0.0
+    neg_sum = 0.0
+    for value in values:
+        # Reference: pos_sum += (float(s) + 1). float() is dropped: values are
+        # floats or small ints, for which s + 1 converts to the same float.
+        if value > 0:
+            pos_sum += value + 1
+        else:
+            neg_sum += value - 1
+    neu_count = n_tokens - len(values)
+
+    abs_neg = math.fabs(neg_sum)
+    if pos_sum > abs_neg:
+        pos_sum += amplifier
+    elif pos_sum < abs_neg:
+        neg_sum -= amplifier
+
+    total = pos_sum + math.fabs(neg_sum) + neu_count
+    return {
+        "neg": round(math.fabs(neg_sum / total), 3),
+        "neu": round(math.fabs(neu_count / total), 3),
+        "pos": round(math.fabs(pos_sum / total), 3),
+        "compound": round(compound, 4),
+    }
+
+
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?])\s+")
+
+
+def iter_sentences(text: str) -> Iterator[str]:
+    """The splitter behind :meth:`FastVader.sentence_scores` (documented there)."""
+    for line in text.splitlines():
+        for piece in _SENTENCE_END.split(line):
+            sentence = piece.strip()
+            if sentence:
+                yield sentence

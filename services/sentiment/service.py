@@ -1,0 +1,47 @@
+"""Sentiment: canonical topic -> annotated topic, same key, same order per customer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from schemas import CanonicalEvent
+from services.ingest.domain import describe_validation_error
+from services.runtime.exceptions import PermanentError
+from services.runtime.handlers import RecordHandler
+from services.runtime.records import InRecord, OutRecord
+from services.runtime.service import ServiceSpec
+from services.runtime.settings import Settings
+from services.sentiment.domain import Annotator
+
+NAME = "sentiment"
+
+
+def make_process(settings: Settings) -> Callable[[InRecord], list[OutRecord]]:
+    annotator = Annotator()
+
+    def process(record: InRecord) -> list[OutRecord]:
+        try:
+            event = CanonicalEvent.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            raise PermanentError("schema_violation", describe_validation_error(exc)) from exc
+        annotated = annotator.annotate(event)
+        return [
+            OutRecord(
+                settings.topics.annotated,
+                event.customer_id.encode(),
+                annotated.model_dump_json().encode(),
+            )
+        ]
+
+    return process
+
+
+SPEC = ServiceSpec(
+    name=NAME,
+    default_port=9102,
+    input_topics=lambda s: [s.topics.canonical],
+    output_topics=lambda s: [s.topics.annotated],
+    build_handler=lambda s: RecordHandler(NAME, s.topics.dead_letter, make_process(s)),
+)
