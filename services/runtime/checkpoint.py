@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import NoReturn
 
 from services.runtime.exceptions import TransientError
 from services.runtime.ports import ConsumerPort, ProducerPort
-from services.runtime.records import OutRecord, TopicPartition
+from services.runtime.records import OutRecord, PartitionBatch, TopicPartition
 from services.runtime.settings import Delivery
 
 log = logging.getLogger(__name__)
+
+
+class CheckpointFailedError(TransientError):
+    """Nothing was committed; ``rewind`` says where each affected partition must be re-read."""
+
+    def __init__(self, message: str, rewind: dict[TopicPartition, int]) -> None:
+        super().__init__(message)
+        self.rewind = rewind
 
 
 class Checkpoint:
@@ -39,8 +48,10 @@ class Checkpoint:
         self._clock = clock
         self._last_commit = clock()
         self._committed: dict[TopicPartition, int] = {}
-        # At-least-once only: offsets of batches whose outputs were sent but not yet flushed.
+        # At-least-once only: batches whose outputs were sent but not yet flushed, as the
+        # offset to commit and the first offset to re-read should the flush fail.
         self._pending: dict[TopicPartition, int] = {}
+        self._pending_from: dict[TopicPartition, int] = {}
 
     @property
     def exactly_once(self) -> bool:
@@ -52,21 +63,30 @@ class Checkpoint:
             # transaction, so records it half-wrote before dying never become visible.
             self._producer.init_transactions()
 
-    def commit(self, outputs: list[OutRecord], offsets: Mapping[TopicPartition, int]) -> None:
+    def commit(self, outputs: list[OutRecord], batches: Sequence[PartitionBatch]) -> None:
         """Make the outputs of processed batches and their input offsets durable.
 
-        Raises ``TransientError`` with nothing committed (exactly-once) or with the offsets still
-        uncommitted (at-least-once); the caller rewinds and retries the same records.
+        Raises ``CheckpointFailedError`` with nothing committed; the caller rewinds as it says.
         """
+        offsets = {batch.tp: batch.next_offset for batch in batches}
         self._require_increasing(offsets)
         if self.exactly_once:
-            self._commit_transaction(outputs, offsets)
-        else:
+            try:
+                self._commit_transaction(outputs, offsets)
+            except TransientError as exc:
+                rewind = {b.tp: b.first_offset for b in batches}
+                raise CheckpointFailedError(str(exc), rewind) from exc
+            return
+        for batch in batches:
+            self._pending_from.setdefault(batch.tp, batch.first_offset)
+        self._pending.update(offsets)
+        try:
             for record in outputs:
                 self._producer.send(record)
-            self._pending.update(offsets)
-            if self._clock() - self._last_commit >= self._interval:
-                self.flush()
+        except TransientError as exc:
+            self._fail_pending(exc)
+        if self._clock() - self._last_commit >= self._interval:
+            self.flush()
 
     def flush(self) -> None:
         """Commit what is pending now (at-least-once; exactly-once never has anything pending)."""
@@ -75,22 +95,38 @@ class Checkpoint:
             return
         # Flush, then commit: an offset may only be committed once every output of the records
         # before it is acknowledged by the broker, or a crash in between would lose them.
-        self._producer.flush()
-        pending, self._pending = self._pending, {}
-        self._consumer.commit(pending)
-        self._committed.update(pending)
+        try:
+            self._producer.flush()
+            self._consumer.commit(self._pending)
+        except TransientError as exc:
+            self._fail_pending(exc)
+        self._committed.update(self._pending)
+        self._pending.clear()
+        self._pending_from.clear()
         self._last_commit = self._clock()
+
+    def _fail_pending(self, exc: TransientError) -> NoReturn:
+        # Some outputs since the last commit may be lost, and we cannot tell which: every
+        # partition with uncommitted work is re-read from where that work began.
+        rewind = dict(self._pending_from)
+        self._pending.clear()
+        self._pending_from.clear()
+        raise CheckpointFailedError(str(exc), rewind) from exc
 
     def on_revoked(self, partitions: Collection[TopicPartition]) -> None:
         """Hand over cleanly: commit what we processed, so the next owner does not redo it."""
         revoked = {tp: off for tp, off in self._pending.items() if tp in partitions}
         if revoked:
-            self._producer.flush()
-            # Runs inside the consumer's rebalance callback, where a blocking commit is not
-            # allowed. The async commit is written to the group coordinator before the JoinGroup
-            # request on the same connection, and Kafka handles a connection's requests in order,
-            # so the next owner reads these offsets.
-            self._consumer.commit_async(revoked)
+            try:
+                self._producer.flush()
+            except TransientError as exc:
+                log.warning("flush on revoke failed; the next owner re-reads: %s", exc)
+            else:
+                # Runs inside the consumer's rebalance callback, where a blocking commit is not
+                # allowed. The async commit is written to the group coordinator before the
+                # JoinGroup request on the same connection, and Kafka handles a connection's
+                # requests in order, so the next owner reads these offsets.
+                self._consumer.commit_async(revoked)
         self._forget(partitions)
 
     def on_lost(self, partitions: Collection[TopicPartition]) -> None:
@@ -100,6 +136,7 @@ class Checkpoint:
     def _forget(self, partitions: Collection[TopicPartition]) -> None:
         for tp in partitions:
             self._pending.pop(tp, None)
+            self._pending_from.pop(tp, None)
             self._committed.pop(tp, None)
 
     def _commit_transaction(

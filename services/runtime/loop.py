@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from services.runtime.checkpoint import Checkpoint
+from services.runtime.checkpoint import Checkpoint, CheckpointFailedError
 from services.runtime.deadletter import reason_of
 from services.runtime.exceptions import TransientError
 from services.runtime.health import Liveness
@@ -126,7 +126,7 @@ class ServiceRunner:
                 self.metrics.records_failed.labels(self.service, "transient").inc(
                     len(batch.records)
                 )
-                self._back_off([batch], exc)
+                self._back_off({batch.tp: batch.first_offset}, exc)
                 continue
             finally:
                 self.metrics.processing_seconds.labels(self.service).observe(
@@ -136,11 +136,10 @@ class ServiceRunner:
         if not done:
             return
         try:
-            self.checkpoint.commit(outputs, {b.tp: b.next_offset for b in done})
-        except TransientError as exc:
-            # Nothing of these batches is committed: read them again after the backoff.
+            self.checkpoint.commit(outputs, done)
+        except CheckpointFailedError as exc:
             self.metrics.commits.labels(self.service, "failed").inc()
-            self._back_off(done, exc)
+            self._back_off(exc.rewind, exc)
             return
         self.metrics.commits.labels(self.service, "committed").inc()
         for batch in done:
@@ -159,26 +158,25 @@ class ServiceRunner:
 
     # -- transient failures ----------------------------------------------------------------
 
-    def _back_off(self, batches: list[PartitionBatch], exc: Exception) -> None:
+    def _back_off(self, rewind: dict[TopicPartition, int], exc: Exception) -> None:
         """Pause the partitions and rewind them to the first unprocessed record.
 
         Pausing (rather than sleeping) keeps the loop polling, so heartbeats continue, other
         partitions progress, and a shutdown request is noticed at once.
         """
-        tps = [b.tp for b in batches]
-        self._consumer.pause(tps)
-        for batch in batches:
-            self._consumer.seek(batch.tp, batch.first_offset)
-            self._positions[batch.tp] = batch.first_offset
-            state = self._backoffs.get(batch.tp) or _Backoff(0, 0.0)
+        self._consumer.pause(list(rewind))
+        for tp, offset in rewind.items():
+            self._consumer.seek(tp, offset)
+            self._positions[tp] = offset
+            state = self._backoffs.get(tp) or _Backoff(0, 0.0)
             state.attempts += 1
             delay = self.retry_delay(state.attempts)
             state.resume_at = self._clock() + delay
-            self._backoffs[batch.tp] = state
+            self._backoffs[tp] = state
             log.warning(
                 "transient failure on %s:%d, retry %d in %.1fs: %s",
-                batch.tp.topic,
-                batch.tp.partition,
+                tp.topic,
+                tp.partition,
                 state.attempts,
                 delay,
                 exc,

@@ -59,6 +59,9 @@ def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
         group_id=f"{settings.group_prefix}-{spec.name}",
         client_id=client_id,
         max_poll_records=settings.max_poll_records,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.session_timeout_ms // 5,
+        group_instance_id=client_id if settings.static_membership else None,
     )
     transactional = settings.delivery is Delivery.EXACTLY_ONCE
     producer = KafkaProducerAdapter(

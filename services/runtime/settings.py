@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     instance_id: str = Field(default_factory=socket.gethostname)
     transaction_timeout_ms: int = Field(default=30_000, ge=1_000)
 
+    # Static group membership (KIP-345) under the instance id: a restarted instance takes its
+    # partitions back at once, without a rebalance and without waiting out the session timeout
+    # of its dead predecessor.
+    static_membership: bool = True
+    # How long a silent member keeps its partitions before the group moves them.
+    session_timeout_ms: int = Field(default=15_000, ge=6_000)
+
     max_poll_records: int = Field(default=500, ge=1)
     poll_timeout_ms: int = Field(default=500, ge=10)
     retry_initial_seconds: float = Field(default=0.5, gt=0)

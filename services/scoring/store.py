@@ -207,12 +207,14 @@ def prune_outbox(conn: Connection, tp: TopicPartition, below: int) -> None:
 
 def mark_processed(conn: Connection, event_id: str, customer_id: str) -> bool:
     """Record the event id; False if it was already there (a duplicate)."""
-    result = conn.execute(
+    # RETURNING rather than rowcount: psycopg reports -1 for this statement.
+    inserted = conn.execute(
         _insert(conn)(processed_events)
         .values(event_id=event_id, customer_id=customer_id)
         .on_conflict_do_nothing()
-    )
-    return bool(result.rowcount == 1)
+        .returning(processed_events.c.event_id)
+    ).first()
+    return inserted is not None
 
 
 def load_state(conn: Connection, customer_id: str) -> CustomerState:

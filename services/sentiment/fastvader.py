@@ -278,10 +278,9 @@ class FastVader:
         self._tokens = _TokenTable(tables.lexicon, token_cache_size)
         # The reference tests each *character* against the emoji table, so
         # multi-code-point keys (ZWJ sequences, flags, ...) can never match.
-        self._emoji_chars = frozenset(k for k in tables.emojis if len(k) == 1)
         # No emoji key is ASCII in 3.3.2; if a future table adds one, the ASCII
         # shortcut and the non-ASCII candidate scan must both be disabled.
-        self._ascii_has_no_emoji = not any(c.isascii() for c in self._emoji_chars)
+        self._ascii_has_no_emoji = not any(len(k) == 1 and k.isascii() for k in tables.emojis)
         # A regex class of the ~1,200 emoji is matched by linear scan in `re`
         # (astral code points defeat its bitmap): measured ~100 us per text,
         # slower than the reference's own loop. Finding non-ASCII candidates
@@ -294,10 +293,7 @@ class FastVader:
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """Return ``{"neg", "neu", "pos", "compound"}`` exactly as vaderSentiment does."""
-        # (_may_contain_emoji inlined: this is the per-text hot path.)
-        if not (self._ascii_has_no_emoji and text.isascii()) and not (
-            self._emoji_chars.isdisjoint(text)
-        ):
+        if not (self._ascii_has_no_emoji and text.isascii()):
             text = self._demojize(text)
         # The reference strips the text here; str.split() ignores the same
         # whitespace and stripping cannot change the "!"/"?" counts, so skip it.
@@ -330,11 +326,11 @@ class FastVader:
         """Per-token valences just before VADER sums them (after the "but" rule).
 
         One ``(token, valence)`` pair per token VADER sees (after emoji
-        substitution and punctuation stripping, original casing). Summing the
-        valences in order reproduces VADER's pre-normalisation sum; intended for
+        substitution and punctuation stripping, original casing); their sum is
+        VADER's raw sum before punctuation emphasis and normalisation. Meant for
         explanation/aspect layers that need to know which words carried the score.
         """
-        if self._may_contain_emoji(text):
+        if not (self._ascii_has_no_emoji and text.isascii()):
             text = self._demojize(text)
         raw_tokens = text.split()
         result = [(_strip_punc_if_word(raw), 0.0) for raw in raw_tokens]
@@ -346,18 +342,13 @@ class FastVader:
 
     # ---------------------------------------------------------------- internal
 
-    def _may_contain_emoji(self, text: str) -> bool:
-        if self._ascii_has_no_emoji and text.isascii():
-            return False
-        return not self._emoji_chars.isdisjoint(text)
-
     def _demojize(self, text: str) -> str:
         """Replace each emoji code point by its description, as the reference does.
 
         The reference inserts a space before a description unless the previous
         *original* character was a plain ASCII space (or it is the first
         character); it never adds one after. That reduces to looking at
-        ``text[p - 1]``.
+        ``text[p - 1]``. Returns ``text`` itself when it holds no emoji.
         """
         emojis = self._emojis
         parts: list[str] = []
@@ -372,6 +363,8 @@ class FastVader:
                 parts.append(" ")
             parts.append(description)
             last = p + 1
+        if not parts:
+            return text
         parts.append(text[last:])
         return "".join(parts)
 
@@ -579,6 +572,9 @@ class FastVader:
 
 def _score(values: list[float], n_tokens: int, text: str) -> dict[str, float]:
     """The reference's ``score_valence`` given the non-zero valences."""
+    # Builtin sum() like the reference, so both get this interpreter's summation
+    # algorithm (plain in 3.11, compensated from 3.12). The zeros the reference
+    # also sums are omitted: adding 0 to that accumulator is a no-op in both.
     sum_s = float(sum(values))
     ep = text.count("!")
     qm = text.count("?")
