@@ -54,7 +54,7 @@ def kafka_start() -> None:
         broker = LocalKafkaBroker(
             state_dir=_state_dir(), cache_dir=Settings().kafka_cache_dir, progress=status.update
         )
-        servers = broker.start()
+        servers = broker.start(detach=True)
     console.print(f"Kafka running, logs in {broker.log_file}. Point Rapport at it with:")
     console.print(f"  export KAFKA_BOOTSTRAP_SERVERS={servers}")
     typer.echo(servers)

@@ -6,6 +6,7 @@ loopback ports and a small heap, so a start takes seconds and leaves nothing beh
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import logging
@@ -195,7 +196,7 @@ class LocalKafkaBroker:
     def log_file(self) -> Path:
         return self.state_dir / "broker.log"
 
-    def start(self, timeout: float = 90.0) -> str:
+    def start(self, timeout: float = 90.0, detach: bool = False) -> str:
         lib = fetch_jars(self._cache_dir, self._progress)
         java = shutil.which("java")
         if java is None:
@@ -249,6 +250,10 @@ class LocalKafkaBroker:
                 start_new_session=True,
             )
         self.bootstrap_servers = f"127.0.0.1:{port}"
+        if not detach:
+            # A test session or demo that dies without reaching stop() must not leave a broker
+            # running behind it.
+            atexit.register(self.stop)
         try:
             wait_until_ready(
                 self.bootstrap_servers,

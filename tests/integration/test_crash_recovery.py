@@ -27,16 +27,18 @@ N_EVENTS = 3000
 
 def service_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update({
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
-        "RAPPORT_GROUP_PREFIX": settings.group_prefix,
-        "RAPPORT_INSTANCE_ID": settings.instance_id,
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_HTTP_PORT": "0",
-        # Many small transactions, so that the kill lands between and inside them.
-        "RAPPORT_MAX_POLL_RECORDS": "50",
-        "RAPPORT_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+            "RAPPORT_GROUP_PREFIX": settings.group_prefix,
+            "RAPPORT_INSTANCE_ID": settings.instance_id,
+            "RAPPORT_DATABASE_URL": settings.database_url,
+            "RAPPORT_HTTP_PORT": "0",
+            # Many small transactions, so that the kill lands between and inside them.
+            "RAPPORT_MAX_POLL_RECORDS": "50",
+            "RAPPORT_LOG_LEVEL": "WARNING",
+        }
+    )
     for name, topic in settings.topics.model_dump().items():
         env[f"RAPPORT_TOPICS__{name.upper()}"] = topic
     return env
@@ -48,9 +50,14 @@ def start(service: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 def uncommitted_count(bootstrap: str, topic: str) -> int:
     """Records written so far, including those of open transactions."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                             auto_offset_reset="earliest", isolation_level="read_uncommitted",
-                             enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        isolation_level="read_uncommitted",
+        enable_auto_commit=False,
+    )
     consumer.poll(timeout_ms=500)
     total = sum(consumer.end_offsets(list(consumer.assignment())).values())
     consumer.close()
@@ -73,8 +80,13 @@ def kill_mid_stream(bootstrap: str, output_topic: str, proc: subprocess.Popen[by
 def canonical(i: int) -> CanonicalEvent:
     now = datetime(2026, 11, 1, tzinfo=UTC)
     return CanonicalEvent(
-        event_id=f"ev-{i}", customer_id=f"cust-{i % 97}", occurred_at=now, ingested_at=now,
-        kind=EventKind.FEEDBACK, source="survey", type="survey_comment",
+        event_id=f"ev-{i}",
+        customer_id=f"cust-{i % 97}",
+        occurred_at=now,
+        ingested_at=now,
+        kind=EventKind.FEEDBACK,
+        source="survey",
+        type="survey_comment",
         text=f"Order {i} arrived late, but support was really helpful.",
     )
 
@@ -93,8 +105,14 @@ def test_sigkill_mid_stream_then_restart_yields_every_output_exactly_once(
     else:
         source, sink = topics.annotated, topics.score_updates
         values = [
-            AnnotatedEvent(event=canonical(i), annotated=True, sentiment=Sentiment(compound=0.5),
-                           model_version="test").model_dump_json().encode()
+            AnnotatedEvent(
+                event=canonical(i),
+                annotated=True,
+                sentiment=Sentiment(compound=0.5),
+                model_version="test",
+            )
+            .model_dump_json()
+            .encode()
             for i in range(N_EVENTS)
         ]
     create_topics(settings)
@@ -105,15 +123,17 @@ def test_sigkill_mid_stream_then_restart_yields_every_output_exactly_once(
     written_before_kill = kill_mid_stream(kafka_bootstrap, sink, first)
     second = start(service, env)
     try:
-        outputs = read_committed(kafka_bootstrap, [sink], expected=N_EVENTS, timeout=120,
-                                 settle=2.0)
+        outputs = read_committed(
+            kafka_bootstrap, [sink], expected=N_EVENTS, timeout=120, settle=2.0
+        )
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=30) == 0  # graceful shutdown exits cleanly
 
     assert 0 < written_before_kill < N_EVENTS, "the kill must land mid-stream"
     ids = [
-        json.loads(r.value)["event"]["event_id"] if service == "sentiment"
+        json.loads(r.value)["event"]["event_id"]
+        if service == "sentiment"
         else json.loads(r.value)["caused_by_event_id"]
         for r in outputs
     ]

@@ -18,10 +18,16 @@ pytestmark = pytest.mark.kafka
 
 
 def feedback(event_id: str, customer: str, text: str) -> bytes:
-    return json.dumps({
-        "event_id": event_id, "customer_id": customer, "occurred_at": "2026-11-01T10:00:00+01:00",
-        "source": "survey", "type": "survey_comment", "text": text,
-    }).encode()
+    return json.dumps(
+        {
+            "event_id": event_id,
+            "customer_id": customer,
+            "occurred_at": "2026-11-01T10:00:00+01:00",
+            "source": "survey",
+            "type": "survey_comment",
+            "text": text,
+        }
+    ).encode()
 
 
 def test_events_flow_from_raw_topics_to_score_updates(
@@ -32,21 +38,41 @@ def test_events_flow_from_raw_topics_to_score_updates(
     with ExitStack() as stack:
         for spec in (INGEST, SENTIMENT, SCORING):
             stack.enter_context(running(spec, settings))
-        produce(kafka_bootstrap, topics.raw_feedback, [
-            (b"c1", feedback("e1", "c1", "I love it, great service!")),
-            (b"c2", feedback("e2", "c2", "Terrible. I want a refund.")),
-            (b"c1", feedback("e3", "c1", "Still happy.")),
-        ])
-        produce(kafka_bootstrap, topics.raw_interactions, [(b"c2", json.dumps({
-            "event_id": "e4", "customer_id": "c2", "occurred_at": "2026-11-01T11:00:00Z",
-            "source": "shop", "type": "purchase"}).encode())])
+        produce(
+            kafka_bootstrap,
+            topics.raw_feedback,
+            [
+                (b"c1", feedback("e1", "c1", "I love it, great service!")),
+                (b"c2", feedback("e2", "c2", "Terrible. I want a refund.")),
+                (b"c1", feedback("e3", "c1", "Still happy.")),
+            ],
+        )
+        produce(
+            kafka_bootstrap,
+            topics.raw_interactions,
+            [
+                (
+                    b"c2",
+                    json.dumps(
+                        {
+                            "event_id": "e4",
+                            "customer_id": "c2",
+                            "occurred_at": "2026-11-01T11:00:00Z",
+                            "source": "shop",
+                            "type": "purchase",
+                        }
+                    ).encode(),
+                )
+            ],
+        )
 
         updates = read_committed(kafka_bootstrap, [topics.score_updates], expected=4)
 
     by_event = {json.loads(r.value)["caused_by_event_id"]: r for r in updates}
     assert sorted(by_event) == ["e1", "e2", "e3", "e4"]
     assert all(r.key == json.loads(r.value)["customer_id"].encode() for r in updates)
-    assert json.loads(by_event["e1"].value)["score"] > 50 > json.loads(by_event["e2"].value)["score"]
+    score = {event: json.loads(record.value)["score"] for event, record in by_event.items()}
+    assert score["e1"] > 50 > score["e2"]
     c1 = [json.loads(r.value) for r in updates if r.key == b"c1"]
     assert [u["event_count"] for u in c1] == [1, 2]  # in order per customer
     engine = create_engine(database_url)
@@ -61,13 +87,27 @@ def test_malformed_and_invalid_records_are_dead_lettered_and_good_ones_flow_on(
     settings = service_settings(kafka_bootstrap)
     topics = settings.topics
     with running(INGEST, settings):
-        produce(kafka_bootstrap, topics.raw_feedback, [
-            (b"c1", b'{"event_id": "x", "text": "no closing brace"'),
-            (b"c1", json.dumps({"event_id": "y", "customer_id": "c1", "source": "s",
-                                "type": "review", "occurred_at": "2026-11-01T10:00:00"}).encode()),
-            (b"c1", feedback("good-1", "c1", "fine")),
-            (b"c1", feedback("good-2", "c1", "also fine")),
-        ])
+        produce(
+            kafka_bootstrap,
+            topics.raw_feedback,
+            [
+                (b"c1", b'{"event_id": "x", "text": "no closing brace"'),
+                (
+                    b"c1",
+                    json.dumps(
+                        {
+                            "event_id": "y",
+                            "customer_id": "c1",
+                            "source": "s",
+                            "type": "review",
+                            "occurred_at": "2026-11-01T10:00:00",
+                        }
+                    ).encode(),
+                ),
+                (b"c1", feedback("good-1", "c1", "fine")),
+                (b"c1", feedback("good-2", "c1", "also fine")),
+            ],
+        )
         canonical = read_committed(kafka_bootstrap, [topics.canonical], expected=2)
         dead = read_committed(kafka_bootstrap, [topics.dead_letter], expected=2)
 

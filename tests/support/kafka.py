@@ -42,8 +42,11 @@ def service_settings(
 def create_topics(settings: Settings) -> None:
     """Upstream must not write before the topics exist (the broker does not auto-create)."""
     assert settings.kafka_bootstrap_servers
-    ensure_topics(settings.kafka_bootstrap_servers, list(settings.topics.model_dump().values()),
-                  settings.topic_partitions)
+    ensure_topics(
+        settings.kafka_bootstrap_servers,
+        list(settings.topics.model_dump().values()),
+        settings.topic_partitions,
+    )
 
 
 def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
@@ -55,14 +58,21 @@ def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes 
 
 
 def read_committed(
-    bootstrap: str, topics: list[str], expected: int, timeout: float = 60.0,
+    bootstrap: str,
+    topics: list[str],
+    expected: int,
+    timeout: float = 60.0,
     settle: float = 1.0,
 ) -> list[ConsumerRecord]:
     """Every record visible to a read_committed reader, waiting until ``expected`` arrived and
     then ``settle`` seconds more, so that unexpected extra records (duplicates) are seen too."""
     consumer = KafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-        isolation_level="read_committed", enable_auto_commit=False,
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        enable_auto_commit=False,
     )
     records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout

@@ -41,18 +41,37 @@ class TempPostgres:
         subprocess.run([*self._as_user, *args], check=True, capture_output=True, cwd=self._dir)
 
     def start(self) -> TempPostgres:
-        self._run(str(self._bin / "initdb"), "-D", str(self._data), "-U", "rapport",
-                  "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = (f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        self._run(str(self._bin / "pg_ctl"), "-D", str(self._data), "-o", options,
-                  "-l", str(self._dir / "postgres.log"), "-w", "start")
+        self._run(
+            str(self._bin / "initdb"),
+            "-D",
+            str(self._data),
+            "-U",
+            "rapport",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        options = (
+            f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        self._run(
+            str(self._bin / "pg_ctl"),
+            "-D",
+            str(self._data),
+            "-o",
+            options,
+            "-l",
+            str(self._dir / "postgres.log"),
+            "-w",
+            "start",
+        )
         return self
 
     def stop(self) -> None:
         try:
-            self._run(str(self._bin / "pg_ctl"), "-D", str(self._data), "-m", "fast", "-w",
-                      "stop")
+            self._run(str(self._bin / "pg_ctl"), "-D", str(self._data), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self._dir, ignore_errors=True)

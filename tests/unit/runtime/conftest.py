@@ -58,8 +58,11 @@ def make_harness() -> MakeHarness:
         partitions: int = 1,
     ) -> Harness:
         settings = Settings(
-            kafka_bootstrap_servers="unused:9092", delivery=delivery, retry_initial_seconds=1.0,
-            retry_max_seconds=8.0, max_poll_records=100,
+            kafka_bootstrap_servers="unused:9092",
+            delivery=delivery,
+            retry_initial_seconds=1.0,
+            retry_max_seconds=8.0,
+            max_poll_records=100,
         )
         broker = InMemoryBroker(default_partitions=partitions)
         broker.create_topic("in")
@@ -70,8 +73,14 @@ def make_harness() -> MakeHarness:
             assert process is not None
             handler = RecordHandler("svc", settings.topics.dead_letter, process)
         runner = ServiceRunner(
-            "svc", handler, consumer=consumer, producer=producer, settings=settings,
-            input_topics=["in"], clock=clock, rng=random.Random(7),
+            "svc",
+            handler,
+            consumer=consumer,
+            producer=producer,
+            settings=settings,
+            input_topics=["in"],
+            clock=clock,
+            rng=random.Random(7),
         )
         runner.start()
         return Harness(broker, consumer, producer, runner, clock, settings)

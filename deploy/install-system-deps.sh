@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Rapport needs outside Python, if it is missing: a Java runtime and Maven (for the
+# local Kafka broker) and PostgreSQL (for the database tests). Debian/Ubuntu packages; needs root
+# for apt-get. Idempotent: does nothing when everything is there.
+set -euo pipefail
+
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  missing+=(postgresql)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing system packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); else
+    echo "need root to install ${missing[*]} (apt-get); install them and re-run" >&2; exit 1
+  fi
+else
+  sudo_cmd=()
+fi
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
