@@ -77,7 +77,7 @@ def test_events_flow_from_raw_topics_to_score_updates(
     assert [u["event_count"] for u in c1] == [1, 2]  # in order per customer
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        rows = conn.execute(select(store.customer_scores.c.customer_id)).scalars().all()
+        rows = [row.customer_id for row in conn.execute(select(store.customer_scores))]
     assert sorted(rows) == ["c1", "c2"]
 
 

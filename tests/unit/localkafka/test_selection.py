@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.localkafka.broker import server_properties
@@ -48,10 +50,8 @@ def test_external_broker_is_never_stopped_by_us() -> None:
         ("process.roles", "broker,controller"),
     ],
 )
-def test_single_node_settings(key: str, value: str, tmp_path: object) -> None:
-    props = dict(
-        line.split("=", 1)
-        for line in server_properties(tmp_path, 9092, 9093).splitlines()  # type: ignore[arg-type]
-    )
+def test_single_node_settings(key: str, value: str, tmp_path: Path) -> None:
+    lines = server_properties(tmp_path, 9092, 9093).splitlines()
+    props: dict[str, str] = dict(line.split("=", 1) for line in lines)
     assert props[key] == value
     assert props["listeners"].startswith("PLAINTEXT://127.0.0.1:9092")
