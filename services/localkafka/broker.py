@@ -151,6 +151,15 @@ def wait_until_ready(bootstrap_servers: str, timeout: float, alive: Callable[[],
     from kafka.errors import KafkaConfigurationError
 
     deadline = time.monotonic() + timeout
+    host, _, port = bootstrap_servers.split(",", maxsplit=1)[0].rpartition(":")
+    # Poll the port cheaply first: a client that meets a refused connection backs off for
+    # seconds, which would double the start-up time.
+    while not _port_open(host, int(port)):
+        if not alive():
+            raise BrokerError("the broker process exited during start-up")
+        if time.monotonic() > deadline:
+            raise BrokerError(f"broker port {port} not open after {timeout:.0f}s")
+        time.sleep(0.05)
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         if not alive():
@@ -168,6 +177,14 @@ def wait_until_ready(bootstrap_servers: str, timeout: float, alive: Callable[[],
             last_error = exc
             time.sleep(0.2)
     raise BrokerError(f"broker not ready after {timeout:.0f}s: {last_error!r}")
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 class LocalKafkaBroker:
