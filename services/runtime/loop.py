@@ -105,9 +105,16 @@ class ServiceRunner:
 
     def run_once(self) -> None:
         self._resume_due_partitions()
-        polled = self._consumer.poll(
-            self._settings.poll_timeout_ms, self._settings.max_poll_records
-        )
+        try:
+            polled = self._consumer.poll(
+                self._settings.poll_timeout_ms, self._settings.max_poll_records
+            )
+        except TransientError as exc:
+            # Nothing was handed to us, so nothing can be lost: wait (interruptibly) and poll
+            # again. Liveness does not beat, so a broker outage that never ends shows in /healthz.
+            log.warning("poll failed, retrying: %s", exc, extra={"service": self.service})
+            self._stop.wait(self._settings.retry_initial_seconds)
+            return
         self.liveness.beat()
         batches = [PartitionBatch(tp, records) for tp, records in polled.items() if records]
         if batches:

@@ -254,3 +254,45 @@ def test_metrics_count_records_and_lag(make_harness: MakeHarness) -> None:
     assert m.records_out.labels("svc", "out")._value.get() == 100
     assert m.consumer_lag.labels("svc", "in", "0")._value.get() == 50
     assert m.assigned_partitions.labels("svc")._value.get() == 1
+
+
+def test_a_failing_poll_is_retried_not_fatal(
+    make_harness: MakeHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = make_harness(upper)
+    h.send(b"a")
+    real_poll = h.consumer.poll
+    calls = {"n": 0}
+
+    def flaky_poll(timeout_ms: int, max_records: int) -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise TransientError("broker unavailable")
+        return real_poll(timeout_ms, max_records)
+
+    monkeypatch.setattr(h.consumer, "poll", flaky_poll)
+    h.runner.stop()  # makes the retry wait return at once
+    h.runner.run_once()
+    h.runner.run_once()
+    assert h.outputs() == [b"A"]
+
+
+def test_at_least_once_failed_flush_rewinds_work_of_earlier_polls(
+    make_harness: MakeHarness,
+) -> None:
+    h = make_harness(upper, delivery=Delivery.AT_LEAST_ONCE)
+    h.send(b"a")
+    h.runner.run_once()  # sent, offsets pending (within the commit interval)
+    h.send(b"b")
+    h.clock.advance(2)
+    h.producer.fail_commits = 1  # the flush of both polls' outputs fails
+
+    h.runner.run_once()
+    assert h.broker.committed("group", TP) is None
+
+    h.clock.advance(5)
+    h.runner.run_once()
+    h.clock.advance(5)
+    h.runner.run_once()
+    assert h.outputs() == [b"A", b"B"]  # "a" was re-read although it came from an earlier poll
+    assert h.broker.committed("group", TP) == 2
