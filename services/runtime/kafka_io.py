@@ -166,7 +166,11 @@ class KafkaProducerAdapter:
         with translate_kafka_errors(f"send to {record.topic}"):
             self._pending.append(
                 self._producer.send(
-                    record.topic, key=record.key, value=record.value, headers=record.headers
+                    record.topic,
+                    key=record.key,
+                    value=record.value,
+                    headers=record.headers,
+                    partition=record.partition,
                 )
             )
 
@@ -240,3 +244,33 @@ def broker_reachable(bootstrap_servers: str, timeout_seconds: float = 1.0) -> bo
         except (OSError, ValueError):
             continue
     return False
+
+
+def read_changelog(bootstrap_servers: str, topic: str, partition: int) -> list[tuple[str, int]]:
+    """Every committed (key, timestamp) of one changelog partition, up to its current end.
+
+    read_committed matters: entries of aborted transactions describe outputs that never became
+    visible and must not be restored.
+    """
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        client_id="rapport-changelog-restore",
+    )
+    ktp = KafkaTopicPartition(topic, partition)
+    entries: list[tuple[str, int]] = []
+    try:
+        consumer.assign([ktp])
+        consumer.seek_to_beginning(ktp)
+        with translate_kafka_errors(f"restore {topic}:{partition}"):
+            end = consumer.end_offsets([ktp])[ktp]
+            while consumer.position(ktp) < end:
+                for records in consumer.poll(timeout_ms=500).values():
+                    entries.extend(
+                        (r.key.decode(), int(r.value)) for r in records if r.key and r.value
+                    )
+    finally:
+        consumer.close()
+    return entries

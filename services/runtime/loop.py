@@ -15,7 +15,13 @@ from services.runtime.exceptions import TransientError
 from services.runtime.health import Liveness
 from services.runtime.metrics import ServiceMetrics
 from services.runtime.ports import ConsumerPort, ProducerPort
-from services.runtime.records import BatchHandler, OutRecord, PartitionBatch, TopicPartition
+from services.runtime.records import (
+    BatchHandler,
+    OutRecord,
+    PartitionBatch,
+    PartitionStateHandler,
+    TopicPartition,
+)
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -172,6 +178,7 @@ class ServiceRunner:
         partitions progress, and a shutdown request is noticed at once.
         """
         self._consumer.pause(list(rewind))
+        self._reset_handler_state(rewind)
         for tp, offset in rewind.items():
             self._consumer.seek(tp, offset)
             self._positions[tp] = offset
@@ -224,7 +231,12 @@ class ServiceRunner:
         self.assigned = self.assigned | frozenset(partitions)
         self.metrics.assigned_partitions.labels(self.service).set(len(self.assigned))
 
+    def _reset_handler_state(self, partitions: Collection[TopicPartition]) -> None:
+        if isinstance(self._handler, PartitionStateHandler):
+            self._handler.reset_partitions(list(partitions))
+
     def _forget(self, partitions: Collection[TopicPartition]) -> None:
+        self._reset_handler_state(partitions)
         for tp in partitions:
             self._backoffs.pop(tp, None)
             self._positions.pop(tp, None)

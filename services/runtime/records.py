@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 Headers = list[tuple[str, bytes]]
 
@@ -38,6 +38,9 @@ class OutRecord:
     key: bytes | None
     value: bytes | None
     headers: Headers = field(default_factory=list)
+    # None: the producer's key-hash partitioner decides. Set for changelogs, which must be
+    # co-partitioned with the input they describe.
+    partition: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +70,16 @@ class BatchHandler(Protocol):
     """
 
     def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]: ...
+
+
+@runtime_checkable
+class PartitionStateHandler(Protocol):
+    """A handler that keeps state per input partition (e.g. a deduplication window).
+
+    The runtime calls ``reset_partitions`` whenever that state may be ahead of what is
+    committed: on revoke and loss (another instance owns the partition now) and when a batch is
+    rewound after a failure (its effects were never committed). The handler drops the state and
+    rebuilds it from its committed source before the partition's next batch.
+    """
+
+    def reset_partitions(self, partitions: Collection[TopicPartition]) -> None: ...

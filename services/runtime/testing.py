@@ -42,6 +42,7 @@ class InMemoryBroker:
         return zlib.crc32(key or b"") % self.partitions[topic]
 
     def append(self, topic: str, record: OutRecord, partition: int | None = None) -> int:
+        self.create_topic(topic)
         p = self.partition_for(topic, record.key) if partition is None else partition
         log = self.logs[TopicPartition(topic, p)]
         log.append(_Stored(record.key, record.value, list(record.headers)))
@@ -208,7 +209,7 @@ class FakeProducer:
             self.fail_commits -= 1
             raise TransientError("injected commit failure")
         for record in self._buffer:
-            self.broker.append(record.topic, record)
+            self.broker.append(record.topic, record, record.partition)
         if self._offsets is not None:
             metadata, offsets = self._offsets
             group = metadata[0] if isinstance(metadata, tuple) else str(metadata)
@@ -232,7 +233,7 @@ class FakeProducer:
             self._buffer.clear()  # like a send that timed out: lost, so the input is re-read
             raise TransientError("injected flush failure")
         for record in self._buffer:
-            self.broker.append(record.topic, record)
+            self.broker.append(record.topic, record, record.partition)
         self._buffer.clear()
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 
 import pytest
 
@@ -296,3 +297,29 @@ def test_at_least_once_failed_flush_rewinds_work_of_earlier_polls(
     h.runner.run_once()
     assert h.outputs() == [b"A", b"B"]  # "a" was re-read although it came from an earlier poll
     assert h.broker.committed("group", TP) == 2
+
+
+def test_partition_state_is_reset_on_rewind_and_on_revoke(make_harness: MakeHarness) -> None:
+    class Stateful:
+        def __init__(self) -> None:
+            self.resets: list[list[TopicPartition]] = []
+            self.fail = True
+
+        def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]:
+            if self.fail:
+                self.fail = False
+                raise TransientError("once")
+            return []
+
+        def reset_partitions(self, partitions: Collection[TopicPartition]) -> None:
+            self.resets.append(list(partitions))
+
+    handler = Stateful()
+    h = make_harness(handler=handler)
+    h.send(b"a")
+    h.runner.run_once()
+    assert handler.resets == [[TP]]  # rewound: its effects were never committed
+
+    h.consumer.rebalance()
+    h.runner.run_once()
+    assert handler.resets == [[TP], [TP]]  # revoked: another instance may own it now
