@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +22,8 @@ kafka_app = typer.Typer(
     help="A local single-node Kafka broker (no Docker needed).", no_args_is_help=True
 )
 app.add_typer(kafka_app, name="kafka")
+dlq_app = typer.Typer(help="Inspect and replay the dead-letter topic.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 console = Console(stderr=True)
 
 SERVICES = ("ingest", "sentiment", "scoring")
@@ -111,6 +114,92 @@ def run(
     except FatalError as exc:
         logging.getLogger("rapport").error("%s stopped: %s", service, exc)
         sys.exit(2)
+
+
+def _bootstrap(settings: Settings) -> str:
+    if not settings.kafka_bootstrap_servers:
+        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS (e.g. $(rapport kafka start))")
+    return settings.kafka_bootstrap_servers
+
+
+TimeOption = Annotated[
+    datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        help="ISO time (UTC unless it has an offset)",
+    ),
+]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dlq_app.command("stats")
+def dlq_stats(since: TimeOption = None, until: TimeOption = None) -> None:
+    """Dead letters by reason, service and origin topic."""
+    from rich.table import Table
+
+    from services.runtime.dlq_tools import read_dead_letters, summarize
+
+    settings = Settings()
+    stats = summarize(
+        read_dead_letters(
+            _bootstrap(settings), settings.topics.dead_letter, _utc(since), _utc(until)
+        )
+    )
+    out = Console()
+    out.print(
+        f"{stats.total} dead letters in {settings.topics.dead_letter}"
+        + (
+            f", failed between {stats.first:%Y-%m-%d %H:%M:%S} and "
+            f"{stats.last:%Y-%m-%d %H:%M:%S} UTC"
+            if stats.first and stats.last
+            else ""
+        )
+    )
+    table = Table("reason", "count", "example message")
+    for reason, count in stats.by_reason.most_common():
+        table.add_row(reason, str(count), stats.example_message.get(reason, "")[:100])
+    out.print(table)
+    for title, counter in (("service", stats.by_service), ("origin topic", stats.by_origin)):
+        by = Table(title, "count")
+        for name, count in counter.most_common():
+            by.add_row(name, str(count))
+        out.print(by)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    reason: Annotated[list[str] | None, typer.Option(help="only these reason codes")] = None,
+    since: TimeOption = None,
+    until: TimeOption = None,
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count, do not send")] = False,
+) -> None:
+    """Re-send dead letters to the topic they came from (after the cause is fixed)."""
+    from services.runtime.dlq_tools import replay
+
+    settings = Settings()
+    report = replay(
+        _bootstrap(settings),
+        settings.topics.dead_letter,
+        reasons=set(reason or []),
+        since=_utc(since),
+        until=_utc(until),
+        limit=limit,
+        dry_run=dry_run,
+    )
+    verb = "would replay" if dry_run else "replayed"
+    total = sum(report.replayed.values())
+    console.print(
+        f"{verb} {total} dead letters"
+        + "".join(f"\n  {r}: {n}" for r, n in report.replayed.most_common())
+    )
+    if report.skipped_no_origin:
+        console.print(f"skipped {report.skipped_no_origin} without an origin topic header")
 
 
 @app.command("demo")

@@ -1,0 +1,201 @@
+"""Reading, summarising and replaying the dead-letter topic.
+
+A replay re-sends a dead letter's original key, value and headers to the topic it came from,
+once the cause is fixed. It reads a snapshot (up to the end offsets at the start), so records
+that fail again and land in the dead-letter topic during the replay are not replayed in a loop.
+Replaying the same record twice is harmless: ingest drops the second copy by its event id.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka import TopicPartition as KafkaTopicPartition
+
+from services.runtime import deadletter
+from services.runtime.kafka_io import translate_kafka_errors
+from services.runtime.records import Headers
+
+REPLAYED_FROM = "rapport.replayed.from"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    original_headers: Headers
+    dlq_headers: dict[str, str]
+
+    @property
+    def reason(self) -> str:
+        return self.dlq_headers.get(deadletter.REASON, "unknown")
+
+    @property
+    def origin_topic(self) -> str | None:
+        return self.dlq_headers.get(deadletter.ORIGIN_TOPIC)
+
+    @property
+    def service(self) -> str:
+        return self.dlq_headers.get(deadletter.SERVICE, "unknown")
+
+    @property
+    def failed_at(self) -> datetime:
+        millis = int(self.dlq_headers.get(deadletter.TIMESTAMP, self.timestamp_ms))
+        return datetime.fromtimestamp(millis / 1000, UTC)
+
+
+def read_dead_letters(
+    bootstrap_servers: str,
+    topic: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Iterator[DeadLetter]:
+    """Dead letters committed so far, oldest first per partition, within [since, until)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        client_id="rapport-dlq-tool",
+    )
+    try:
+        with translate_kafka_errors(f"read {topic}"):
+            partitions = [
+                KafkaTopicPartition(topic, p)
+                for p in sorted(consumer.partitions_for_topic(topic) or [])
+            ]
+            if not partitions:
+                return
+            consumer.assign(partitions)
+            ends = consumer.end_offsets(partitions)
+            starts = consumer.beginning_offsets(partitions)
+            if since is not None:
+                found = consumer.offsets_for_times(
+                    {tp: int(since.timestamp() * 1000) for tp in partitions}
+                )
+                starts = {tp: (found[tp].offset if found[tp] else ends[tp]) for tp in partitions}
+            for tp in partitions:
+                consumer.seek(tp, starts[tp])
+            remaining = {tp for tp in partitions if starts[tp] < ends[tp]}
+            while remaining:
+                for ktp, records in consumer.poll(timeout_ms=500).items():
+                    for r in records:
+                        if r.offset >= ends[ktp]:
+                            continue
+                        letter = _view(r)
+                        if until is None or letter.failed_at < until:
+                            yield letter
+                for ktp in list(remaining):
+                    if consumer.position(ktp) >= ends[ktp]:
+                        remaining.discard(ktp)
+    finally:
+        consumer.close()
+
+
+def _view(record: Any) -> DeadLetter:
+    headers: list[tuple[str, bytes]] = list(record.headers or [])
+    return DeadLetter(
+        partition=record.partition,
+        offset=record.offset,
+        timestamp_ms=record.timestamp,
+        key=record.key,
+        value=record.value,
+        original_headers=[(k, v) for k, v in headers if not k.startswith(deadletter.HEADER_PREFIX)],
+        dlq_headers={
+            k: v.decode("utf-8", "replace")
+            for k, v in headers
+            if k.startswith(deadletter.HEADER_PREFIX)
+        },
+    )
+
+
+@dataclass
+class DeadLetterStats:
+    total: int = 0
+    by_reason: Counter[str] = field(default_factory=Counter)
+    by_service: Counter[str] = field(default_factory=Counter)
+    by_origin: Counter[str] = field(default_factory=Counter)
+    first: datetime | None = None
+    last: datetime | None = None
+    example_message: dict[str, str] = field(default_factory=dict)
+
+
+def summarize(letters: Iterator[DeadLetter]) -> DeadLetterStats:
+    stats = DeadLetterStats()
+    for letter in letters:
+        stats.total += 1
+        stats.by_reason[letter.reason] += 1
+        stats.by_service[letter.service] += 1
+        stats.by_origin[letter.origin_topic or "unknown"] += 1
+        stats.example_message.setdefault(
+            letter.reason, letter.dlq_headers.get(deadletter.MESSAGE, "")
+        )
+        failed = letter.failed_at
+        stats.first = failed if stats.first is None else min(stats.first, failed)
+        stats.last = failed if stats.last is None else max(stats.last, failed)
+    return stats
+
+
+@dataclass
+class ReplayReport:
+    replayed: Counter[str] = field(default_factory=Counter)
+    skipped_no_origin: int = 0
+    dry_run: bool = False
+
+
+def replay(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    reasons: Collection[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+) -> ReplayReport:
+    report = ReplayReport(dry_run=dry_run)
+    producer = (
+        None
+        if dry_run
+        else KafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            enable_idempotence=True,
+            acks="all",
+            client_id="rapport-dlq-replay",
+        )
+    )
+    try:
+        for letter in read_dead_letters(bootstrap_servers, topic, since, until):
+            if reasons and letter.reason not in reasons:
+                continue
+            if limit is not None and sum(report.replayed.values()) >= limit:
+                break
+            if not letter.origin_topic:
+                report.skipped_no_origin += 1
+                continue
+            if producer is not None:
+                # The marker lets the origin service and a person tell a replay from a retry.
+                headers = [
+                    *letter.original_headers,
+                    (REPLAYED_FROM, f"{topic}:{letter.partition}:{letter.offset}".encode()),
+                ]
+                with translate_kafka_errors(f"replay to {letter.origin_topic}"):
+                    producer.send(
+                        letter.origin_topic, key=letter.key, value=letter.value, headers=headers
+                    )
+            report.replayed[letter.reason] += 1
+        if producer is not None:
+            with translate_kafka_errors("flush replayed records"):
+                producer.flush()
+    finally:
+        if producer is not None:
+            producer.close()
+    return report
