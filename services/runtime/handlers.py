@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from services.runtime.deadletter import dead_letter
 from services.runtime.exceptions import PermanentError, TransientError
@@ -12,6 +13,16 @@ from services.runtime.records import InRecord, OutRecord, PartitionBatch
 log = logging.getLogger(__name__)
 
 RecordFunction = Callable[[InRecord], list[OutRecord]]
+
+# topic:partition:offset of the input an output was made from: lineage for operators, and what
+# lets a test reconcile every input with exactly one output or dead letter.
+ORIGIN_HEADER = "rapport.origin"
+
+
+def with_origin(output: OutRecord, source: InRecord) -> OutRecord:
+    origin = f"{source.topic}:{source.partition}:{source.offset}".encode()
+    headers = [(k, v) for k, v in output.headers if k != ORIGIN_HEADER]
+    return replace(output, headers=[*headers, (ORIGIN_HEADER, origin)])
 
 
 class RecordHandler:
@@ -30,7 +41,7 @@ class RecordHandler:
         outputs: list[OutRecord] = []
         for record in batch.records:
             try:
-                outputs.extend(self._process(record))
+                outputs.extend(with_origin(out, record) for out in self._process(record))
             except TransientError:
                 raise
             except PermanentError as exc:

@@ -34,6 +34,8 @@ def test_outputs_and_offsets_commit_in_one_transaction(make_harness: MakeHarness
     assert h.outputs() == [b"A", b"B", b"C"]
     assert h.broker.committed("group", TP) == 3
     assert h.producer.committed_transactions == 1
+    origins = [r.header("rapport.origin") for r in h.broker.records("out")]
+    assert origins == [b"in:0:0", b"in:0:1", b"in:0:2"]
 
 
 def test_permanent_failure_is_dead_lettered_and_later_records_still_flow(
