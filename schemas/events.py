@@ -1,79 +1,86 @@
-"""Event models of the walking skeleton. The contract issue turns these into the full contract."""
+"""Every event model of the contract in one namespace (the walking skeleton's module name).
+
+The models live in ``schemas.base`` (envelope, shared types), ``schemas.interactions``,
+``schemas.feedback``, ``schemas.upstream`` (the unions per raw topic) and
+``schemas.downstream`` (what Rapport publishes).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, Any
+from schemas.base import (
+    CONTRACT_VERSION,
+    Channel,
+    ContractModel,
+    EventKind,
+    FeedbackBase,
+    InteractionBase,
+    UpstreamEvent,
+    ValidationPolicy,
+)
+from schemas.downstream import (
+    Alert,
+    AlertKind,
+    AlertSeverity,
+    AlertState,
+    AnnotatedEvent,
+    CanonicalEvent,
+    ConversationSummary,
+    ConversationTrend,
+    DeadLetterHeaders,
+    ErasureCompleted,
+    Normalization,
+    ScoreDeltas,
+    ScoreDriver,
+    ScoreUpdate,
+    Segment,
+    SentenceSentiment,
+    Sentiment,
+)
+from schemas.feedback import FEEDBACK_TYPES, ConversationMessage, MessageAuthor
+from schemas.interactions import INTERACTION_TYPES
+from schemas.upstream import (
+    FEEDBACK_ADAPTER,
+    INTERACTION_ADAPTER,
+    UPSTREAM_ADAPTER,
+    AnyUpstreamEvent,
+    FeedbackEvent,
+    InteractionEvent,
+)
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
-
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-
-
-class EventKind(StrEnum):
-    INTERACTION = "interaction"
-    FEEDBACK = "feedback"
-
-
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    schema_version: str = "1.0"
-    event_id: Id
-    customer_id: Id
-    occurred_at: AwareDatetime
-    source: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
-
-class InteractionEvent(_Event):
-    """Something that happened between the company and the customer (raw interactions topic)."""
-
-
-class FeedbackEvent(_Event):
-    """Something the customer said (raw feedback topic)."""
-
-    text: str | None = None
-
-
-class CanonicalEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    schema_version: str = "1.0"
-    event_id: str
-    customer_id: str
-    occurred_at: datetime
-    ingested_at: datetime
-    kind: EventKind
-    source: str
-    type: str
-    text: str | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
-
-
-class Sentiment(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    compound: float = Field(ge=-1, le=1)
-
-
-class AnnotatedEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    schema_version: str = "1.0"
-    event: CanonicalEvent
-    annotated: bool
-    sentiment: Sentiment | None = None
-    model_version: str
-
-
-class ScoreUpdate(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    schema_version: str = "1.0"
-    customer_id: str
-    score: float = Field(ge=0, le=100)
-    event_count: int = Field(ge=0)
-    as_of: datetime
-    caused_by_event_id: str
+__all__ = [
+    "CONTRACT_VERSION",
+    "FEEDBACK_ADAPTER",
+    "FEEDBACK_TYPES",
+    "INTERACTION_ADAPTER",
+    "INTERACTION_TYPES",
+    "UPSTREAM_ADAPTER",
+    "Alert",
+    "AlertKind",
+    "AlertSeverity",
+    "AlertState",
+    "AnnotatedEvent",
+    "AnyUpstreamEvent",
+    "CanonicalEvent",
+    "Channel",
+    "ContractModel",
+    "ConversationMessage",
+    "ConversationSummary",
+    "ConversationTrend",
+    "DeadLetterHeaders",
+    "ErasureCompleted",
+    "EventKind",
+    "FeedbackBase",
+    "FeedbackEvent",
+    "InteractionBase",
+    "InteractionEvent",
+    "MessageAuthor",
+    "Normalization",
+    "ScoreDeltas",
+    "ScoreDriver",
+    "ScoreUpdate",
+    "Segment",
+    "SentenceSentiment",
+    "Sentiment",
+    "UpstreamEvent",
+    "ValidationPolicy",
+]

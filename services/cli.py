@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from services.contract_cli import schemas_app, validate_command
 from services.runtime.service import ServiceSpec
 from services.runtime.settings import Settings
 
@@ -22,6 +23,8 @@ kafka_app = typer.Typer(
     help="A local single-node Kafka broker (no Docker needed).", no_args_is_help=True
 )
 app.add_typer(kafka_app, name="kafka")
+app.add_typer(schemas_app, name="schemas")
+app.command("validate")(validate_command)
 dlq_app = typer.Typer(help="Inspect and replay the dead-letter topic.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 console = Console(stderr=True)

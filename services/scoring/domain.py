@@ -1,14 +1,23 @@
 """The placeholder score of the walking skeleton: mean sentiment mapped to 0-100.
 
-Pure: a fold over annotated events, no database, no Kafka.
+Pure: a fold over annotated events, no database, no Kafka. ``score_update`` already publishes
+the full ``ScoreUpdate`` shape, filled with placeholders until the trust and loyalty model
+replaces them: trust is the mean-sentiment score, loyalty a neutral 50.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from schemas import AnnotatedEvent
+from schemas import AnnotatedEvent, ScoreDeltas, ScoreDriver, ScoreUpdate, Segment
+
+MODEL_VERSION = "placeholder-mean-sentiment"
+CONFIG_VERSION = "skeleton"
+_NEUTRAL = 50.0
+# Below this many events the placeholder does not pretend to know where a customer stands.
+_MIN_EVENTS_FOR_SEGMENT = 3
 
 
 @dataclass(frozen=True)
@@ -38,3 +47,50 @@ def apply_event(state: CustomerState, annotated: AnnotatedEvent) -> CustomerStat
         event_count=state.event_count + 1,
         as_of=as_of,
     )
+
+
+def score_update(
+    before: CustomerState, after: CustomerState, annotated: AnnotatedEvent
+) -> ScoreUpdate:
+    """The update published after ``annotated`` moved a customer from ``before`` to ``after``."""
+    event = annotated.event
+    trust_change = round(after.score - before.score, 4)
+    # Shrinks with evidence like a standard error: 50 with no sentiment, 25 with three texts.
+    trust_uncertainty = round(_NEUTRAL / math.sqrt(1 + after.sentiment_count), 4)
+    return ScoreUpdate(
+        customer_id=after.customer_id,
+        tenant_id=event.tenant_id,
+        score=after.score,
+        trust=after.score,
+        trust_uncertainty=trust_uncertainty,
+        loyalty=_NEUTRAL,
+        loyalty_uncertainty=_NEUTRAL,
+        churn_risk=round((100.0 - after.score) / 100.0, 4),
+        segment=_segment(after),
+        deltas=ScoreDeltas(trust=trust_change, loyalty=0.0),
+        drivers=(
+            ScoreDriver(
+                event_id=event.event_id,
+                event_type=event.type,
+                occurred_at=event.occurred_at,
+                trust_effect=trust_change,
+                loyalty_effect=0.0,
+            ),
+        ),
+        summary=f"Trust {after.score:.0f} ({trust_change:+.1f}) after {event.type}",
+        event_count=after.event_count,
+        as_of=after.as_of or event.occurred_at,
+        caused_by_event_id=event.event_id,
+        model_version=MODEL_VERSION,
+        config_version=CONFIG_VERSION,
+    )
+
+
+def _segment(state: CustomerState) -> Segment:
+    if state.event_count < _MIN_EVENTS_FOR_SEGMENT:
+        return Segment.NEW
+    if state.score >= 75:
+        return Segment.LOYAL
+    if state.score <= 25:
+        return Segment.AT_RISK
+    return Segment.NEUTRAL

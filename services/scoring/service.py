@@ -24,15 +24,16 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from schemas import AnnotatedEvent, ScoreUpdate
-from services.ingest.domain import describe_validation_error
+from schemas import AnnotatedEvent
+from schemas.base import ACCEPTED_EVENTS_POLICY
+from schemas.validation import RejectReason, describe_validation_error
 from services.runtime.deadletter import dead_letter
 from services.runtime.exceptions import PermanentError, TransientError
 from services.runtime.records import InRecord, OutRecord, PartitionBatch
 from services.runtime.service import ServiceSpec
 from services.runtime.settings import Settings
 from services.scoring import store
-from services.scoring.domain import apply_event
+from services.scoring.domain import apply_event, score_update
 
 NAME = "scoring"
 log = logging.getLogger(__name__)
@@ -98,21 +99,20 @@ class ScoringHandler:
 
     def _apply(self, conn: Connection, record: InRecord) -> list[OutRecord]:
         try:
-            annotated = AnnotatedEvent.model_validate_json(record.value or b"")
+            annotated = AnnotatedEvent.model_validate_json(
+                record.value or b"", context=ACCEPTED_EVENTS_POLICY.context()
+            )
         except ValidationError as exc:
-            raise PermanentError("schema_violation", describe_validation_error(exc)) from exc
+            raise PermanentError(
+                RejectReason.SCHEMA_VIOLATION, describe_validation_error(exc)
+            ) from exc
         event = annotated.event
         if not store.mark_processed(conn, event.event_id, event.customer_id):
             return []  # a duplicate event id never counts twice
-        state = apply_event(store.load_state(conn, event.customer_id), annotated)
+        before = store.load_state(conn, event.customer_id)
+        state = apply_event(before, annotated)
         store.save_state(conn, state)
-        update = ScoreUpdate(
-            customer_id=state.customer_id,
-            score=state.score,
-            event_count=state.event_count,
-            as_of=state.as_of or event.occurred_at,
-            caused_by_event_id=event.event_id,
-        )
+        update = score_update(before, state, annotated)
         return [
             OutRecord(
                 self._topics.score_updates,

@@ -19,10 +19,15 @@ class Annotator:
     def annotate(self, event: CanonicalEvent) -> AnnotatedEvent:
         if not event.text or not event.text.strip():
             return AnnotatedEvent(event=event, annotated=False, model_version=MODEL_VERSION)
-        compound = self._vader.polarity_scores(event.text)["compound"]
+        scores = self._vader.polarity_scores(event.text)
         return AnnotatedEvent(
             event=event,
             annotated=True,
-            sentiment=Sentiment(compound=compound),
+            sentiment=Sentiment(
+                compound=scores["compound"],
+                positive=scores["pos"],
+                neutral=scores["neu"],
+                negative=scores["neg"],
+            ),
             model_version=MODEL_VERSION,
         )

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from schemas import CanonicalEvent
-from services.ingest.domain import describe_validation_error
+from schemas.base import ACCEPTED_EVENTS_POLICY
+from schemas.validation import RejectReason, describe_validation_error
 from services.runtime.exceptions import PermanentError
 from services.runtime.handlers import RecordHandler
 from services.runtime.records import InRecord, OutRecord
@@ -23,9 +24,13 @@ def make_process(settings: Settings) -> Callable[[InRecord], list[OutRecord]]:
 
     def process(record: InRecord) -> list[OutRecord]:
         try:
-            event = CanonicalEvent.model_validate_json(record.value or b"")
+            event = CanonicalEvent.model_validate_json(
+                record.value or b"", context=ACCEPTED_EVENTS_POLICY.context()
+            )
         except ValidationError as exc:
-            raise PermanentError("schema_violation", describe_validation_error(exc)) from exc
+            raise PermanentError(
+                RejectReason.SCHEMA_VIOLATION, describe_validation_error(exc)
+            ) from exc
         annotated = annotator.annotate(event)
         return [
             OutRecord(

@@ -1,0 +1,335 @@
+"""The scoring configuration: one versioned YAML file, loaded into a frozen object.
+
+``services/scoring/config/scoring.yaml`` holds every weight, half-life and threshold. Its
+``version`` is stamped on every score; ``content_hash`` (SHA-256 of the normalised settings,
+``version`` excluded) changes with any setting, so a file edited without bumping ``version``
+is detectable: the unit tests pin the hash of the current version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Final, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.scoring.model.channels import CHANNELS, Channel
+from services.scoring.model.signal import SignalKind
+
+MODEL_VERSION: Final = "rapport-beta-loyalty-1"
+"""Version of the formulas in this package; bump it when they change."""
+DEFAULT_PATH: Final = Path(__file__).resolve().parent.parent / "config" / "scoring.yaml"
+_MICROSECONDS_PER_DAY: Final = 86_400_000_000
+EXTRA_RULE_KEYS: Final = frozenset({"support_wait.long"})
+"""Rule keys that ``evidence.py`` adds on top of an event's own rule (not signal kinds)."""
+
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Unit = Annotated[float, Field(ge=0, le=1)]
+Points = Annotated[float, Field(ge=0, le=100)]
+ChannelWeights = dict[Channel, Finite]
+"""Channel -> signed weight: positive weights are positive evidence, negative ones negative."""
+
+
+class LoyaltyComponent(StrEnum):
+    RECENCY = "recency"
+    FREQUENCY = "frequency"
+    MONETARY = "monetary"
+    COMMITMENT = "commitment"
+    ADVOCACY = "advocacy"
+    SATISFACTION = "satisfaction"
+    EMOTION = "emotion"
+    CONNECTION = "connection"
+    TRUST = "trust"
+
+
+class ChurnFactor(StrEnum):
+    DISLOYALTY = "disloyalty"
+    DISTRUST = "distrust"
+    INACTIVITY = "inactivity"
+    DECOMMITMENT = "decommitment"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HalfLives(_Frozen):
+    """Half-life of each channel's evidence, and of recency, in days of event time."""
+
+    trust: Positive
+    commitment: Positive
+    activity: Positive
+    spend: Positive
+    advocacy: Positive
+    satisfaction: Positive
+    emotion: Positive
+    connection: Positive
+    recency: Positive
+
+    def of(self, channel: Channel) -> float:
+        value: float = getattr(self, channel.value)
+        return value
+
+
+class Scale(_Frozen):
+    """A rating scale: ``min`` maps to 0, ``neutral`` to 0.5 and ``max`` to 1, piecewise linear."""
+
+    min: float
+    neutral: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.min < self.neutral < self.max:
+            raise ValueError("a scale needs min < neutral < max")
+        return self
+
+    def unit(self, value: float) -> float:
+        """``value`` on the 0-1 scale (clipped)."""
+        if value <= self.neutral:
+            x = 0.5 * (value - self.min) / (self.neutral - self.min)
+        else:
+            x = 0.5 + 0.5 * (value - self.neutral) / (self.max - self.neutral)
+        return min(1.0, max(0.0, x))
+
+
+class Scales(_Frozen):
+    nps: Scale
+    csat: Scale
+    ces: Scale
+    stars: Scale
+
+
+class TrustSettings(_Frozen):
+    negative_multiplier: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+    """Multiplies the negative part of graded trust evidence (ratings, aspects): trust is
+    easier to lose than to gain."""
+
+
+class Ratings(_Frozen):
+    """Graded evidence from answers: a value x on 0-1 adds w*x positive and w*(1-x) negative
+    evidence to each channel (Jøsang & Ismail's graded ratings)."""
+
+    nps: ChannelWeights
+    csat: ChannelWeights
+    ces: ChannelWeights
+    stars: ChannelWeights
+    recommend: ChannelWeights
+    sentiment: dict[str, ChannelWeights]
+    """Signal kind (or ``default``) -> channel weights of the text's compound sentiment."""
+
+    @field_validator("nps", "csat", "ces", "stars", "recommend")
+    @classmethod
+    def _non_negative(cls, value: ChannelWeights) -> ChannelWeights:
+        _require_non_negative(value)
+        return value
+
+    @field_validator("sentiment")
+    @classmethod
+    def _sentiment_kinds(cls, value: dict[str, ChannelWeights]) -> dict[str, ChannelWeights]:
+        if "default" not in value:
+            raise ValueError("ratings.sentiment needs a 'default' entry")
+        for key, weights in value.items():
+            if key != "default":
+                SignalKind(key)
+            _require_non_negative(weights)
+        return value
+
+
+def _require_non_negative(weights: Mapping[Channel, float]) -> None:
+    if any(weight < 0 for weight in weights.values()):
+        raise ValueError("graded evidence weights must be >= 0 (the grade gives the polarity)")
+
+
+class Support(_Frozen):
+    fast_resolution_hours: Positive
+    """A case resolved within this time gives the ``support_case_resolved.fast`` evidence."""
+    slow_resolution_hours: Positive
+    """A case resolved after this time gives the ``support_case_resolved.slow`` evidence."""
+    long_wait_minutes: Positive
+    """A wait of at least this long adds the ``support_wait.long`` evidence."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.fast_resolution_hours >= self.slow_resolution_hours:
+            raise ValueError("fast_resolution_hours must be below slow_resolution_hours")
+        return self
+
+
+class Loyalty(_Frozen):
+    weights: dict[LoyaltyComponent, NonNegative]
+    """Weight of each component in the 0-100 loyalty score; they must sum to 1."""
+    frequency_reference: Positive
+    """Activity per 30 days (a purchase is 1) at which the frequency component is 0.5."""
+    spend_reference: Positive
+    """Spend per 30 days (reference currency) at which the monetary component is 0.5."""
+    prior_days: Positive
+    """Prior exposure, in days, at the reference rates: a new customer's frequency and
+    monetary components start at 0.5 and move as evidence outweighs this prior."""
+
+    @field_validator("weights")
+    @classmethod
+    def _complete(cls, value: dict[LoyaltyComponent, float]) -> dict[LoyaltyComponent, float]:
+        missing = set(LoyaltyComponent) - set(value)
+        if missing:
+            raise ValueError(f"loyalty weights missing for {sorted(missing)}")
+        if not math.isclose(sum(value.values()), 1.0, abs_tol=1e-9):
+            raise ValueError(f"loyalty weights must sum to 1, got {sum(value.values())}")
+        return value
+
+
+class DetractorRule(_Frozen):
+    max_trust: Unit
+    max_attitude: Unit
+    min_evidence: NonNegative
+    """Decayed evidence needed before trust or attitude can make a detractor."""
+
+
+class ChampionRule(_Frozen):
+    min_loyalty: Points
+    min_trust: Unit
+    min_advocacy: Unit
+
+
+class LoyaltyRule(_Frozen):
+    min_loyalty: Points
+
+
+class Segments(_Frozen):
+    min_events: Annotated[int, Field(ge=0)]
+    detractor: DetractorRule
+    champion: ChampionRule
+    loyal: LoyaltyRule
+    passive: LoyaltyRule
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.passive.min_loyalty <= self.loyal.min_loyalty <= self.champion.min_loyalty:
+            raise ValueError("segment thresholds need passive <= loyal <= champion")
+        return self
+
+
+class ChurnLevels(_Frozen):
+    medium: Unit
+    high: Unit
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.medium < self.high:
+            raise ValueError("churn levels need medium < high")
+        return self
+
+
+class Churn(_Frozen):
+    intercept: Finite
+    coefficients: dict[ChurnFactor, Finite]
+    levels: ChurnLevels
+
+    @field_validator("coefficients")
+    @classmethod
+    def _complete(cls, value: dict[ChurnFactor, float]) -> dict[ChurnFactor, float]:
+        missing = set(ChurnFactor) - set(value)
+        if missing:
+            raise ValueError(f"churn coefficients missing for {sorted(missing)}")
+        return value
+
+
+class Explanations(_Frozen):
+    min_points: NonNegative
+    """Score changes smaller than this (in points) read as "steady"."""
+    max_drivers: Annotated[int, Field(ge=1)]
+    """Drivers named in a summary line."""
+
+
+class ScoringConfig(_Frozen):
+    """The whole configuration. Load it with ``ScoringConfig.load()``."""
+
+    version: Annotated[str, Field(min_length=1, max_length=64)]
+    content_hash: str
+    """SHA-256 (hex) of the normalised settings without ``version``; computed on load."""
+    half_life_days: HalfLives
+    trust: TrustSettings
+    scales: Scales
+    ratings: Ratings
+    events: dict[str, ChannelWeights]
+    """Rule key ``<kind>`` or ``<kind>.<variant>`` -> channel weights of that event."""
+    amounts: dict[SignalKind, ChannelWeights]
+    """Kind -> channel weights per unit of ``amount`` (reference currency)."""
+    count_cap: Annotated[int, Field(ge=1)]
+    """Event evidence is multiplied by ``min(count, count_cap)``."""
+    aspects: dict[str, ChannelWeights]
+    """Aspect -> channel weights of the sentiment about it (graded)."""
+    emotions: dict[str, ChannelWeights]
+    """Emotion -> signed channel weights, multiplied by the intensity."""
+    support: Support
+    loyalty: Loyalty
+    segments: Segments
+    churn: Churn
+    explanation: Explanations
+
+    @field_validator("events")
+    @classmethod
+    def _event_keys(cls, value: dict[str, ChannelWeights]) -> dict[str, ChannelWeights]:
+        for key in value:
+            if key in EXTRA_RULE_KEYS:
+                continue
+            kind, _, _variant = key.partition(".")
+            try:
+                SignalKind(kind)
+            except ValueError:
+                raise ValueError(f"events: {key!r} does not start with a signal kind") from None
+        return value
+
+    @field_validator("aspects")
+    @classmethod
+    def _aspects_graded(cls, value: dict[str, ChannelWeights]) -> dict[str, ChannelWeights]:
+        for weights in value.values():
+            _require_non_negative(weights)
+        return value
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> ScoringConfig:
+        """Read, validate and hash a configuration file (default: the packaged one)."""
+        source = Path(path) if path is not None else DEFAULT_PATH
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"{source}: the configuration must be a mapping")
+        return cls.from_mapping(data)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> ScoringConfig:
+        """Validate a parsed configuration and compute its content hash."""
+        if "content_hash" in data:
+            raise ValueError("content_hash is computed, not configured")
+        draft = cls.model_validate({**data, "content_hash": ""})
+        return draft.model_copy(update={"content_hash": draft._settings_hash()})
+
+    def _settings_hash(self) -> str:
+        settings = self.model_dump(mode="json", exclude={"version", "content_hash"})
+        canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def short_hash(self) -> str:
+        """The first 12 hex digits of ``content_hash``, for labels and logs."""
+        return self.content_hash[:12]
+
+    @cached_property
+    def decay_per_us(self) -> tuple[float, ...]:
+        """Per channel (in ``CHANNELS`` order): halvings per microsecond of event time."""
+        return tuple(
+            1.0 / (self.half_life_days.of(channel) * _MICROSECONDS_PER_DAY) for channel in CHANNELS
+        )
+
+    @cached_property
+    def recency_per_us(self) -> float:
+        return 1.0 / (self.half_life_days.recency * _MICROSECONDS_PER_DAY)

@@ -1,0 +1,352 @@
+"""From a ``Signal`` to evidence: the one place that knows what an event means for the scores.
+
+Weights live in the configuration (``events``, ``amounts``, ``ratings``, ``aspects``,
+``emotions``); this module decides which of them apply to a signal and how the resulting
+drivers are called in explanations. Adapting the model to a new event type means adding a
+``SignalKind``, a rule in ``scoring.yaml`` and, if needed, a label here.
+
+Three kinds of evidence:
+
+* fixed: ``events[<rule key>]``, multiplied by ``min(count, count_cap)``; the rule key is
+  ``<kind>.<variant>`` when the configuration has it, else ``<kind>``;
+* per amount: ``amounts[<kind>]`` times ``amount``;
+* graded (after Jøsang & Ismail): a grade x in [0, 1] of an answer, a text's sentiment or an
+  aspect's sentiment adds ``w * x`` positive and ``w * (1 - x)`` negative evidence (the
+  negative part of trust evidence times ``trust.negative_multiplier``); emotions add
+  ``|w| * intensity`` with the polarity of the weight's sign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from services.scoring.model.channels import Channel, Polarity
+from services.scoring.model.config import Scale, ScoringConfig
+from services.scoring.model.signal import Signal, SignalKind
+
+_TONE_THRESHOLD: Final = 0.05
+"""|compound| below this is a neutral text (VADER's customary threshold)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DriverLabel:
+    """How a driver is named: ``a late delivery`` / ``late deliveries``.
+
+    ``singular`` carries its article; an uncountable label (``frustration``) has
+    ``plural == singular`` and is never counted.
+    """
+
+    singular: str
+    plural: str
+
+    @classmethod
+    def uncountable(cls, text: str) -> DriverLabel:
+        return cls(text, text)
+
+    @property
+    def countable(self) -> bool:
+        return self.singular != self.plural
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One piece of evidence: ``weight`` (>= 0) added to a channel's positive or negative sum."""
+
+    channel: Channel
+    polarity: Polarity
+    weight: float
+    key: str
+    """The rule that produced it: ``delivery_late``, ``nps``, ``aspect.ethics_privacy``..."""
+    label: DriverLabel
+
+    @property
+    def signed_weight(self) -> float:
+        return self.weight if self.polarity is Polarity.POSITIVE else -self.weight
+
+
+def _label(singular: str, plural: str) -> DriverLabel:
+    return DriverLabel(singular, plural)
+
+
+EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
+    "purchase": _label("a purchase", "purchases"),
+    "renewal": _label("a renewal", "renewals"),
+    "cancellation": _label("a cancellation", "cancellations"),
+    "cancellation.company": _label("a cancellation by us", "cancellations by us"),
+    "refund": _label("a refund", "refunds"),
+    "support_case_opened": _label("a support case", "support cases"),
+    "support_case_resolved": _label("a resolved case", "resolved cases"),
+    "support_case_resolved.fast": _label("a case resolved quickly", "cases resolved quickly"),
+    "support_case_resolved.slow": _label("a case resolved slowly", "cases resolved slowly"),
+    "support_case_reopened": _label("a reopened case", "reopened cases"),
+    "support_wait.long": _label("a long wait for support", "long waits for support"),
+    "delivery_on_time": _label("an on-time delivery", "on-time deliveries"),
+    "delivery_late": _label("a late delivery", "late deliveries"),
+    "delivery_failed": _label("a failed delivery", "failed deliveries"),
+    "promise_made": _label("a promise", "promises"),
+    "promise_kept": _label("a kept promise", "kept promises"),
+    "promise_broken": _label("a broken promise", "broken promises"),
+    "company_message": _label("a message from us", "messages from us"),
+    "company_message.marketing": _label("a marketing message", "marketing messages"),
+    "feedback_response": _label("a response to feedback", "responses to feedback"),
+    "referral": _label("a referral", "referrals"),
+    "referral.converted": _label("a successful referral", "successful referrals"),
+    "recommendation": _label("a recommendation", "recommendations"),
+    "loyalty_enrolled": _label("a loyalty programme enrolment", "loyalty programme enrolments"),
+    "loyalty_tier_changed": _label("a tier change", "tier changes"),
+    "loyalty_tier_changed.up": _label("a tier upgrade", "tier upgrades"),
+    "loyalty_tier_changed.down": _label("a tier downgrade", "tier downgrades"),
+    "loyalty_points_redeemed": _label("a points redemption", "points redemptions"),
+    "loyalty_left": _label("a loyalty programme exit", "loyalty programme exits"),
+    "engagement": DriverLabel.uncountable("engagement"),
+    "billing_error": _label("a billing error", "billing errors"),
+    "privacy_incident": _label("a privacy incident", "privacy incidents"),
+    "privacy_incident.low": _label("a minor privacy incident", "minor privacy incidents"),
+    "privacy_incident.high": _label("a serious privacy incident", "serious privacy incidents"),
+    "privacy_incident.critical": _label(
+        "a critical privacy incident", "critical privacy incidents"
+    ),
+    "price_change": _label("a price change", "price changes"),
+    "price_change.increase": _label("a price increase", "price increases"),
+    "price_change.decrease": _label("a price decrease", "price decreases"),
+    "erasure_request": _label("an erasure request", "erasure requests"),
+}
+
+_TEXT_NOUNS: Final[Mapping[SignalKind, tuple[str, str]]] = {
+    SignalKind.SUPPORT_TICKET: ("support conversation", "support conversations"),
+    SignalKind.CHAT: ("chat", "chats"),
+    SignalKind.SOCIAL_MENTION: ("social media mention", "social media mentions"),
+    SignalKind.REVIEW: ("review", "reviews"),
+}
+
+ASPECT_LABELS: Final[Mapping[str, tuple[str, str, str]]] = {
+    # aspect -> (positive, negative, neutral) label, all uncountable
+    "customer_service": (
+        "praise for customer service",
+        "criticism of customer service",
+        "comments on customer service",
+    ),
+    "product_quality": (
+        "praise for product quality",
+        "criticism of product quality",
+        "comments on product quality",
+    ),
+    "price_value": (
+        "praise for value for money",
+        "criticism of value for money",
+        "comments on value for money",
+    ),
+    "delivery_reliability": (
+        "praise for delivery reliability",
+        "criticism of delivery reliability",
+        "comments on delivery reliability",
+    ),
+    "communication_transparency": (
+        "praise for our communication",
+        "criticism of our communication",
+        "comments on our communication",
+    ),
+    "ethics_privacy": (
+        "praise for our ethics and privacy",
+        "criticism of our ethics and privacy",
+        "comments on our ethics and privacy",
+    ),
+    "brand_connection": (
+        "attachment to the brand",
+        "detachment from the brand",
+        "comments on the brand",
+    ),
+    "recommendation": (
+        "willingness to recommend",
+        "reluctance to recommend",
+        "talk of recommending",
+    ),
+}
+
+EMOTION_LABELS: Final[Mapping[str, str]] = {
+    "trust": "expressed trust",
+    "satisfaction": "expressed satisfaction",
+}
+
+
+def rule_key(signal: Signal, config: ScoringConfig) -> str:
+    """The ``events`` rule that applies: ``<kind>.<variant>`` if configured, else ``<kind>``."""
+    kind = signal.kind.value
+    variant = signal.qualifier or _derived_variant(signal, config)
+    if variant is not None and f"{kind}.{variant}" in config.events:
+        return f"{kind}.{variant}"
+    return kind
+
+
+def _derived_variant(signal: Signal, config: ScoringConfig) -> str | None:
+    if signal.kind is SignalKind.SUPPORT_CASE_RESOLVED and signal.resolution_seconds is not None:
+        hours = signal.resolution_seconds / 3600.0
+        if hours <= config.support.fast_resolution_hours:
+            return "fast"
+        if hours > config.support.slow_resolution_hours:
+            return "slow"
+        return None
+    if (
+        signal.kind is SignalKind.PRICE_CHANGE
+        and signal.amount is not None
+        and signal.previous_amount is not None
+    ):
+        if signal.amount > signal.previous_amount:
+            return "increase"
+        if signal.amount < signal.previous_amount:
+            return "decrease"
+    return None
+
+
+def event_label(key: str) -> DriverLabel:
+    """The label of an ``events`` rule key."""
+    label = EVENT_LABELS.get(key)
+    if label is not None:
+        return label
+    kind = key.partition(".")[0]
+    if kind != key and kind in EVENT_LABELS:
+        return EVENT_LABELS[kind]
+    text = key.replace(".", " ").replace("_", " ")
+    return _label(f"a {text} event", f"{text} events")
+
+
+def _tone(compound: float) -> int:
+    if compound >= _TONE_THRESHOLD:
+        return 1
+    if compound <= -_TONE_THRESHOLD:
+        return -1
+    return 0
+
+
+def _graded_label(signal: Signal) -> DriverLabel:
+    """One label for all graded evidence of a feedback signal (answer, stars, text)."""
+    if signal.nps is not None:
+        group = "promoter" if signal.nps >= 9 else "passive" if signal.nps >= 7 else "detractor"
+        return _label(f"a {group} NPS answer", f"{group} NPS answers")
+    if signal.csat is not None:
+        grade = "good" if signal.csat >= 4 else "neutral" if signal.csat == 3 else "poor"
+        return _label(f"a {grade} CSAT rating", f"{grade} CSAT ratings")
+    if signal.ces is not None:
+        if signal.ces >= 5:
+            return _label("an easy-effort rating", "easy-effort ratings")
+        if signal.ces <= 3:
+            return _label("a high-effort rating", "high-effort ratings")
+        return _label("a neutral effort rating", "neutral effort ratings")
+    if signal.stars is not None:
+        grade = "positive" if signal.stars >= 4 else "mixed" if signal.stars == 3 else "negative"
+        return _label(f"a {grade} review", f"{grade} reviews")
+    if signal.sentiment is not None:
+        singular, plural = _TEXT_NOUNS.get(signal.kind, ("comment", "comments"))
+        tone = _tone(signal.sentiment)
+        if tone == 0:
+            article = "an" if singular[0] in "aeiou" else "a"
+            if signal.kind in _TEXT_NOUNS:
+                return _label(f"{article} {singular}", plural)
+            return _label("a neutral comment", "neutral comments")
+        adjective = "positive" if tone > 0 else "negative"
+        return _label(f"a {adjective} {singular}", f"{adjective} {plural}")
+    if signal.recommend is not None:
+        if signal.recommend:
+            return _label("a stated intent to recommend", "stated intents to recommend")
+        return _label("a refusal to recommend", "refusals to recommend")
+    return event_label(signal.kind.value)
+
+
+def _weighted(
+    channel_weights: Mapping[Channel, float], factor: float, key: str, label: DriverLabel
+) -> list[Evidence]:
+    """Signed channel weights times ``factor`` (>= 0) as evidence."""
+    items = []
+    for channel, weight in channel_weights.items():
+        amount = abs(weight) * factor
+        if amount > 0:
+            polarity = Polarity.POSITIVE if weight > 0 else Polarity.NEGATIVE
+            items.append(Evidence(channel, polarity, amount, key, label))
+    return items
+
+
+def _graded(
+    channel_weights: Mapping[Channel, float],
+    grade: float,
+    key: str,
+    label: DriverLabel,
+    config: ScoringConfig,
+) -> list[Evidence]:
+    """Graded evidence: ``w * x`` positive and ``w * (1 - x)`` negative for grade x in [0, 1]."""
+    items = []
+    for channel, weight in channel_weights.items():
+        positive = weight * grade
+        negative = weight * (1.0 - grade)
+        if channel is Channel.TRUST:
+            negative *= config.trust.negative_multiplier
+        if positive > 0:
+            items.append(Evidence(channel, Polarity.POSITIVE, positive, key, label))
+        if negative > 0:
+            items.append(Evidence(channel, Polarity.NEGATIVE, negative, key, label))
+    return items
+
+
+def _aspect_label(aspect: str, sentiment: float) -> DriverLabel:
+    positive, negative, neutral = ASPECT_LABELS.get(
+        aspect,
+        (f"praise for {aspect}", f"criticism of {aspect}", f"comments on {aspect}"),
+    )
+    tone = _tone(sentiment)
+    return DriverLabel.uncountable(positive if tone > 0 else negative if tone < 0 else neutral)
+
+
+def evidence_for(signal: Signal, config: ScoringConfig) -> list[Evidence]:
+    """Every piece of evidence a signal carries, in a fixed order."""
+    items: list[Evidence] = []
+    # Fixed evidence of the event.
+    key = rule_key(signal, config)
+    multiplier = float(min(signal.count, config.count_cap))
+    items += _weighted(config.events.get(key, {}), multiplier, key, event_label(key))
+    if (
+        signal.kind in (SignalKind.SUPPORT_CASE_OPENED, SignalKind.SUPPORT_CASE_RESOLVED)
+        and signal.wait_seconds is not None
+        and signal.wait_seconds >= 60.0 * config.support.long_wait_minutes
+    ):
+        wait_key = "support_wait.long"
+        items += _weighted(config.events.get(wait_key, {}), 1.0, wait_key, event_label(wait_key))
+    # Money.
+    if signal.amount is not None and signal.kind in config.amounts:
+        items += _weighted(config.amounts[signal.kind], signal.amount, key, event_label(key))
+    # Graded answers and text, under one label per signal.
+    label = _graded_label(signal)
+    ratings = config.ratings
+    scales = config.scales
+    graded: list[tuple[str, Mapping[Channel, float], Scale | None, float | None]] = [
+        ("nps", ratings.nps, scales.nps, signal.nps),
+        ("csat", ratings.csat, scales.csat, signal.csat),
+        ("ces", ratings.ces, scales.ces, signal.ces),
+        ("stars", ratings.stars, scales.stars, signal.stars),
+    ]
+    for name, weights, scale, value in graded:
+        if value is not None and scale is not None:
+            items += _graded(weights, scale.unit(value), name, label, config)
+    if signal.recommend is not None:
+        grade = 1.0 if signal.recommend else 0.0
+        items += _graded(ratings.recommend, grade, "recommend", label, config)
+    if signal.sentiment is not None:
+        weights = ratings.sentiment.get(signal.kind.value, ratings.sentiment["default"])
+        items += _graded(weights, (signal.sentiment + 1.0) / 2.0, "sentiment", label, config)
+    # Aspects and emotions, each under its own label.
+    for aspect, sentiment in sorted(signal.aspects.items()):
+        aspect_weights = config.aspects.get(aspect)
+        if aspect_weights:
+            items += _graded(
+                aspect_weights,
+                (sentiment + 1.0) / 2.0,
+                f"aspect.{aspect}",
+                _aspect_label(aspect, sentiment),
+                config,
+            )
+    for emotion, intensity in sorted(signal.emotions.items()):
+        emotion_weights = config.emotions.get(emotion)
+        if emotion_weights and intensity > 0:
+            emotion_label = DriverLabel.uncountable(EMOTION_LABELS.get(emotion, emotion))
+            items += _weighted(emotion_weights, intensity, f"emotion.{emotion}", emotion_label)
+    return items

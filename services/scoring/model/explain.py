@@ -1,0 +1,337 @@
+"""Explanations: which evidence moved trust and loyalty, by how much, in words.
+
+``fold`` applies a signal and says why the scores moved. The change from the previous scores
+is split into drivers, in score points (trust on its 0-100 scale, loyalty 0-100):
+
+* ``elapsed time``: the effect of moving ``as_of`` forward to a newer event (older evidence
+  fades, recency drops), measured before any of the event's evidence is added (for an event
+  that arrives late and predates the first one seen: ``a longer history``);
+* one driver per label of the event's evidence (``a late delivery``, ``frustration``...),
+  attributed sequentially from the strongest alone to the weakest, so that the drivers add up
+  exactly to the change.
+
+``summarize`` aggregates the explanations of a window of events ("two late deliveries").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Final
+
+from services.scoring.model.config import ScoringConfig
+from services.scoring.model.evidence import (
+    DriverLabel,
+    Evidence,
+    event_label,
+    evidence_for,
+    rule_key,
+)
+from services.scoring.model.scores import Scores, scores
+from services.scoring.model.signal import Signal, SignalKind
+from services.scoring.model.state import CustomerState, add_evidence, check_signal
+
+ELAPSED_TIME: Final = "elapsed_time"
+ELAPSED_TIME_LABEL: Final = DriverLabel.uncountable("elapsed time")
+LONGER_HISTORY: Final = "longer_history"
+LONGER_HISTORY_LABEL: Final = DriverLabel.uncountable("a longer history")
+_TIME_KEYS: Final = frozenset({ELAPSED_TIME, LONGER_HISTORY})
+_RELATIVE_FLOOR: Final = 0.1
+_NUMBERS: Final = (
+    "zero one two three four five six seven eight nine ten eleven twelve".split()  # noqa: SIM905
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    """Evidence under one label and its effect, in score points."""
+
+    key: str
+    """The rule of the (first) evidence, e.g. ``delivery_late``, or ``elapsed_time``."""
+    label: DriverLabel
+    trust_points: float
+    loyalty_points: float
+    count: int = 1
+    """Events contributing (1 in a per-event explanation)."""
+    event_ids: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> float:
+        """Size of the effect, for ranking."""
+        return abs(self.trust_points) + abs(self.loyalty_points)
+
+    @property
+    def phrase(self) -> str:
+        """``a late delivery``, ``two late deliveries``, ``frustration``."""
+        if self.count == 1 or not self.label.countable:
+            return self.label.singular
+        return f"{number_word(self.count)} {self.label.plural}"
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why one event moved a customer's scores."""
+
+    event_id: str
+    customer_id: str
+    kind: SignalKind
+    occurred_at: datetime
+    before: Scores
+    after: Scores
+    drivers: tuple[Driver, ...]
+    """Strongest first; they add up to the change (up to float rounding)."""
+    subject: str
+    """What the event was, in words: ``a late delivery``."""
+    summary: str
+    late: bool
+    """True if the event is older than the customer's ``as_of``: it arrived out of order."""
+
+    @property
+    def trust_points(self) -> float:
+        return 100.0 * (self.after.trust - self.before.trust)
+
+    @property
+    def loyalty_points(self) -> float:
+        return self.after.loyalty - self.before.loyalty
+
+    @property
+    def config_version(self) -> str:
+        return self.after.config_version
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSummary:
+    """What moved a customer's scores over several events (e.g. since the last update)."""
+
+    customer_id: str
+    events: int
+    trust_points: float
+    loyalty_points: float
+    drivers: tuple[Driver, ...]
+    summary: str
+
+
+def number_word(n: int) -> str:
+    return _NUMBERS[n] if 0 <= n < len(_NUMBERS) else str(n)
+
+
+def fold(
+    state: CustomerState, signal: Signal, config: ScoringConfig
+) -> tuple[CustomerState, Explanation]:
+    """Apply a signal; return the new state and why the scores moved.
+
+    The new state is exactly ``apply(state, signal, config)``; the explanation costs a few
+    extra score evaluations (use ``apply`` for replays).
+    """
+    check_signal(state, signal, config)
+    occurred = signal.occurred_us
+    items = evidence_for(signal, config)
+    after_state = add_evidence(state, items, occurred, config)
+    before = scores(state, config)
+    after = scores(after_state, config)
+    late = state.as_of_us is not None and occurred < state.as_of_us
+
+    # Elapsed time (and the event's own bookkeeping: first seen, event count), no evidence yet.
+    # A late event moves no time forward, but one older than the first seen lengthens the
+    # history over which frequency and spend are averaged.
+    time_key, time_label = (
+        (LONGER_HISTORY, LONGER_HISTORY_LABEL) if late else (ELAPSED_TIME, ELAPSED_TIME_LABEL)
+    )
+    base = add_evidence(state, (), occurred, config)
+    base_scores = scores(base, config)
+    drivers = [_driver(time_key, time_label, before, base_scores, signal)]
+    # The event's evidence, one group per label, attributed from the strongest alone down.
+    groups = _groups(items)
+    alone = {
+        label: _size(
+            base_scores,
+            scores(add_evidence(base, group, occurred, config, count_event=False), config),
+        )
+        for label, group in groups.items()
+    }
+    order = sorted(groups, key=lambda label: (-alone[label], label.singular))
+    current, current_scores = base, base_scores
+    for position, label in enumerate(order):
+        group = groups[label]
+        if position == len(order) - 1:
+            current, next_scores = after_state, after  # exact total, whatever the rounding
+        else:
+            current = add_evidence(current, group, occurred, config, count_event=False)
+            next_scores = scores(current, config)
+        drivers.append(_driver(group[0].key, label, current_scores, next_scores, signal))
+        current_scores = next_scores
+    if not order:
+        drivers = [_driver(time_key, time_label, before, after, signal)]
+    kept = tuple(
+        sorted((d for d in drivers if d.key not in _TIME_KEYS or d.size > 0), key=_by_size)
+    )
+    subject = _subject(kept, signal, config)
+    trust_points = 100.0 * (after.trust - before.trust)
+    loyalty_points = after.loyalty - before.loyalty
+    explanation = Explanation(
+        event_id=signal.event_id,
+        customer_id=signal.customer_id,
+        kind=signal.kind,
+        occurred_at=signal.occurred_at,
+        before=before,
+        after=after,
+        drivers=kept,
+        subject=subject,
+        summary=describe(trust_points, loyalty_points, kept, config, f"after {subject}"),
+        late=late,
+    )
+    return after_state, explanation
+
+
+def _groups(items: Iterable[Evidence]) -> dict[DriverLabel, list[Evidence]]:
+    groups: dict[DriverLabel, list[Evidence]] = {}
+    for item in items:
+        groups.setdefault(item.label, []).append(item)
+    return groups
+
+
+def _size(before: Scores, after: Scores) -> float:
+    return abs(100.0 * (after.trust - before.trust)) + abs(after.loyalty - before.loyalty)
+
+
+def _by_size(driver: Driver) -> tuple[float, str]:
+    return (-driver.size, driver.label.singular)
+
+
+def _driver(key: str, label: DriverLabel, before: Scores, after: Scores, signal: Signal) -> Driver:
+    return Driver(
+        key=key,
+        label=label,
+        trust_points=100.0 * (after.trust - before.trust),
+        loyalty_points=after.loyalty - before.loyalty,
+        count=1,
+        event_ids=(signal.event_id,),
+    )
+
+
+def _subject(drivers: Sequence[Driver], signal: Signal, config: ScoringConfig) -> str:
+    """What the event was, in words: its strongest evidence, else its rule's label."""
+    for driver in drivers:
+        if driver.key not in _TIME_KEYS:
+            return driver.phrase
+    return event_label(rule_key(signal, config)).singular
+
+
+def summarize(explanations: Sequence[Explanation], config: ScoringConfig) -> WindowSummary:
+    """Aggregate the explanations of consecutive events of one customer (e.g. since the last
+    published update). Drivers with the same label add up and count events: "two late
+    deliveries". The changes are the sums of the events' changes, which telescope to
+    "last after - first before" when the explanations are consecutive.
+    """
+    if not explanations:
+        raise ValueError("nothing to summarize")
+    customers = {e.customer_id for e in explanations}
+    if len(customers) != 1:
+        raise ValueError(f"explanations of several customers: {sorted(customers)}")
+    merged: dict[str, Driver] = {}
+    for explanation in explanations:
+        for driver in explanation.drivers:
+            known = merged.get(driver.label.singular)
+            merged[driver.label.singular] = (
+                driver
+                if known is None
+                else replace(
+                    known,
+                    trust_points=known.trust_points + driver.trust_points,
+                    loyalty_points=known.loyalty_points + driver.loyalty_points,
+                    count=known.count + driver.count,
+                    event_ids=known.event_ids + driver.event_ids,
+                )
+            )
+    drivers = tuple(sorted(merged.values(), key=_by_size))
+    trust_points = sum(e.trust_points for e in explanations)
+    loyalty_points = sum(e.loyalty_points for e in explanations)
+    n = len(explanations)
+    fallback = f"after {explanations[0].subject}" if n == 1 else f"over {n} events"
+    return WindowSummary(
+        customer_id=explanations[0].customer_id,
+        events=n,
+        trust_points=trust_points,
+        loyalty_points=loyalty_points,
+        drivers=drivers,
+        summary=describe(trust_points, loyalty_points, drivers, config, fallback),
+    )
+
+
+def _points(points: float) -> str:
+    n = max(1, math.floor(abs(points) + 0.5))
+    return f"{'rose' if points > 0 else 'fell'} {n} point{'' if n == 1 else 's'}"
+
+
+def _phrase(drivers: Sequence[Driver], limit: int) -> str:
+    parts = [driver.phrase for driver in drivers[:limit]]
+    if len(drivers) > limit:
+        parts.append(f"{len(drivers) - limit} more")
+    if len(parts) == 1:
+        return parts[0]
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _agreeing(
+    drivers: Iterable[Driver], effect: Callable[[Driver], float], total: float, floor: float
+) -> list[Driver]:
+    """Drivers that pushed in the direction of ``total``, strongest first.
+
+    The strongest is always named; the others if their effect reaches ``floor`` points and a
+    tenth of the strongest's (elapsed time is rarely worth naming next to a broken promise).
+    """
+    same = sorted(
+        (d for d in drivers if effect(d) * total > 0),
+        key=lambda d: (-abs(effect(d)), d.label.singular),
+    )
+    if not same:
+        return []
+    bar = max(floor, _RELATIVE_FLOOR * abs(effect(same[0])))
+    return [same[0], *(d for d in same[1:] if abs(effect(d)) >= bar)]
+
+
+def describe(
+    trust_points: float,
+    loyalty_points: float,
+    drivers: Sequence[Driver],
+    config: ScoringConfig,
+    fallback: str,
+) -> str:
+    """One line for people: "Trust fell 12 points: two late deliveries and a billing error".
+
+    Changes below ``explanation.min_points`` read as steady ("Trust and loyalty steady after a
+    purchase", ``fallback`` completing the sentence); the drivers named are those that pushed
+    in the direction of the change, strongest first, at most ``explanation.max_drivers``.
+    """
+    settings = config.explanation
+    floor = settings.min_points / 5.0
+    limit = settings.max_drivers
+    trust_moved = abs(trust_points) >= settings.min_points
+    loyalty_moved = abs(loyalty_points) >= settings.min_points
+
+    def on_trust(d: Driver) -> float:
+        return d.trust_points
+
+    def on_loyalty(d: Driver) -> float:
+        return d.loyalty_points
+
+    if not trust_moved and not loyalty_moved:
+        return f"Trust and loyalty steady {fallback}"
+    if trust_moved and not loyalty_moved:
+        named = _agreeing(drivers, on_trust, trust_points, floor)
+        return f"Trust {_points(trust_points)}: {_phrase(named, limit)}"
+    if loyalty_moved and not trust_moved:
+        named = _agreeing(drivers, on_loyalty, loyalty_points, floor)
+        return f"Loyalty {_points(loyalty_points)}: {_phrase(named, limit)}"
+    head = f"Trust {_points(trust_points)} and loyalty {_points(loyalty_points)}"
+    if trust_points * loyalty_points > 0:
+        named = _agreeing(drivers, lambda d: d.trust_points + d.loyalty_points, trust_points, floor)
+        return f"{head}: {_phrase(named, limit)}"
+    trust_named = _agreeing(drivers, on_trust, trust_points, floor)
+    loyalty_named = _agreeing(drivers, on_loyalty, loyalty_points, floor)
+    return (
+        f"Trust {_points(trust_points)} ({_phrase(trust_named, limit)}) and loyalty "
+        f"{_points(loyalty_points)} ({_phrase(loyalty_named, limit)})"
+    )

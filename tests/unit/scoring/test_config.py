@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from services.scoring.model import MODEL_VERSION, CustomerState, ScoringConfig, scores
+from services.scoring.model.config import DEFAULT_PATH
+
+# Every released version of scoring.yaml and the hash of its settings. Changing a setting
+# without bumping `version` fails test_the_version_is_bumped_with_every_change; after bumping,
+# add the new pair here.
+KNOWN_VERSIONS = {
+    "2025.11.1": "b72e5f9927f948201109e194d4e93f240850ffc94a83d636b17e1f3d736a6ff0",
+}
+
+
+def _data() -> dict[str, Any]:
+    data = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_the_packaged_configuration_loads(config: ScoringConfig) -> None:
+    assert config.version == "2025.11.1"
+    assert len(config.content_hash) == 64
+    assert config.short_hash == config.content_hash[:12]
+
+
+def test_the_version_is_bumped_with_every_change(config: ScoringConfig) -> None:
+    assert config.version in KNOWN_VERSIONS, f"add {config.version!r} to KNOWN_VERSIONS"
+    assert config.content_hash == KNOWN_VERSIONS[config.version], (
+        f"scoring.yaml settings changed but version {config.version!r} did not: bump `version` "
+        f"and pin {config.content_hash!r} for it"
+    )
+
+
+def test_the_hash_ignores_comments_layout_and_version(tmp_path: Path) -> None:
+    original = ScoringConfig.load()
+    data = _data()
+    data["version"] = "something else"
+    edited = tmp_path / "scoring.yaml"
+    edited.write_text(
+        "# another comment\n" + yaml.safe_dump(data, sort_keys=False, indent=4), encoding="utf-8"
+    )
+    reloaded = ScoringConfig.load(edited)
+    assert reloaded.version == "something else"
+    assert reloaded.content_hash == original.content_hash
+
+
+def test_the_hash_changes_with_any_setting() -> None:
+    original = ScoringConfig.load()
+    data = _data()
+    data["events"]["delivery_late"]["trust"] = -1.25
+    assert ScoringConfig.from_mapping(data).content_hash != original.content_hash
+    data = _data()
+    data["half_life_days"]["trust"] = 121
+    assert ScoringConfig.from_mapping(data).content_hash != original.content_hash
+
+
+def test_the_configuration_is_frozen(config: ScoringConfig) -> None:
+    with pytest.raises(ValidationError):
+        config.version = "tampered"  # type: ignore[misc]
+
+
+def test_scores_are_stamped_with_the_versions(config: ScoringConfig) -> None:
+    result = scores(CustomerState.empty("c"), config)
+    assert result.config_version == config.version
+    assert result.config_hash == config.content_hash
+    assert result.model_version == MODEL_VERSION
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["loyalty"]["weights"].update(trust=0.5), "sum to 1"),
+        (lambda d: d["events"].update(delivery_lost={"trust": -1}), "signal kind"),
+        (lambda d: d["scales"]["nps"].update(neutral=11), "min < neutral < max"),
+        (lambda d: d["ratings"]["csat"].update(satisfaction=-1), ">= 0"),
+        (lambda d: d["support"].update(fast_resolution_hours=500), "fast_resolution_hours"),
+        (lambda d: d["churn"]["levels"].update(medium=0.9), "medium < high"),
+        (lambda d: d.update(content_hash="x"), "computed"),
+        (lambda d: d.update(surprise=1), "Extra inputs"),
+        (lambda d: d["half_life_days"].update(trust=0), "greater than 0"),
+    ],
+)
+def test_invalid_configurations_are_rejected(edit: Any, message: str) -> None:
+    data = _data()
+    edit(data)
+    with pytest.raises(ValueError, match=message):
+        ScoringConfig.from_mapping(data)

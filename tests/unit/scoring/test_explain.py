@@ -1,0 +1,240 @@
+"""Explanations: drivers add up to the change, and read well."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+
+from services.scoring.model import (
+    CustomerState,
+    Driver,
+    DriverLabel,
+    Explanation,
+    ScoringConfig,
+    Signal,
+    SignalKind,
+    apply,
+    apply_all,
+    fold,
+    summarize,
+)
+from services.scoring.model.explain import ELAPSED_TIME, LONGER_HISTORY, describe, number_word
+from tests.unit.scoring.strategies import CUSTOMER, signal, signal_lists
+
+EMPTY = CustomerState.empty(CUSTOMER)
+K = SignalKind
+POINTS = r"\d+ points?"
+
+
+@pytest.fixture(scope="module")
+def established(config: ScoringConfig) -> CustomerState:
+    """A customer with a good week behind them (as of day 5)."""
+    history = [
+        signal(K.PURCHASE, 0, amount=60.0),
+        signal(K.DELIVERY_ON_TIME, 1),
+        signal(K.PROMISE_KEPT, 2),
+        signal(K.DELIVERY_ON_TIME, 3),
+        signal(K.PURCHASE, 4, amount=40.0),
+        signal(K.RENEWAL, 5, amount=30.0),
+    ]
+    return apply_all(EMPTY, history, config)
+
+
+def _fold_all(
+    state: CustomerState, signals: list[Signal], config: ScoringConfig
+) -> tuple[CustomerState, list[Explanation]]:
+    explanations = []
+    for s in signals:
+        state, explanation = fold(state, s, config)
+        explanations.append(explanation)
+    return state, explanations
+
+
+@given(history=signal_lists(max_size=12), events=signal_lists(min_size=1, max_size=3))
+def test_drivers_add_up_to_the_change(
+    config: ScoringConfig, history: list[Signal], events: list[Signal]
+) -> None:
+    state = apply_all(EMPTY, history, config)
+    for event in events:
+        new_state, explanation = fold(state, event, config)
+        assert new_state == apply(state, event, config)
+        assert sum(d.trust_points for d in explanation.drivers) == pytest.approx(
+            explanation.trust_points, abs=1e-6
+        )
+        assert sum(d.loyalty_points for d in explanation.drivers) == pytest.approx(
+            explanation.loyalty_points, abs=1e-6
+        )
+        assert explanation.after.config_version == config.version
+        assert explanation.summary
+        assert len(explanation.summary) <= 200
+        state = new_state
+
+
+def test_a_late_delivery(config: ScoringConfig, established: CustomerState) -> None:
+    _, explanation = fold(established, signal(K.DELIVERY_LATE, 5.5), config)
+    assert re.fullmatch(
+        f"Trust fell {POINTS} and loyalty fell {POINTS}: a late delivery", explanation.summary
+    ), explanation.summary
+    assert explanation.trust_points < -5
+    assert explanation.drivers[0].key == "delivery_late"
+    assert explanation.subject == "a late delivery"
+    assert not explanation.late
+
+
+def test_a_window_aggregates_drivers_of_the_same_kind(
+    config: ScoringConfig, established: CustomerState
+) -> None:
+    t = 5.5
+    events = [
+        signal(K.DELIVERY_LATE, t),
+        signal(K.DELIVERY_LATE, t + 0.1),
+        signal(K.BILLING_ERROR, t + 0.2),
+    ]
+    _, explanations = _fold_all(established, events, config)
+    window = summarize(explanations, config)
+    assert re.fullmatch(
+        f"Trust fell {POINTS} and loyalty fell {POINTS}: two late deliveries and a billing error",
+        window.summary,
+    ), window.summary
+    late = next(d for d in window.drivers if d.key == "delivery_late")
+    assert late.count == 2
+    assert late.event_ids == (events[0].event_id, events[1].event_id)
+    first, last = explanations[0].before, explanations[-1].after
+    assert window.trust_points == pytest.approx(100 * (last.trust - first.trust))
+    assert window.loyalty_points == pytest.approx(last.loyalty - first.loyalty)
+
+
+def test_typical_single_events(config: ScoringConfig, established: CustomerState) -> None:
+    def summary(s: Signal) -> str:
+        return fold(established, s, config)[1].summary
+
+    assert re.fullmatch(
+        f"Loyalty rose {POINTS}: a purchase", summary(signal(K.PURCHASE, 5.1, amount=60.0))
+    )
+    assert re.fullmatch(
+        f"Loyalty fell {POINTS}: a cancellation", summary(signal(K.CANCELLATION, 5.1))
+    )
+    assert re.fullmatch(
+        f"Trust fell {POINTS} and loyalty fell {POINTS}: a critical privacy incident",
+        summary(signal(K.PRIVACY_INCIDENT, 5.1, qualifier="critical")),
+    )
+    assert (
+        summary(signal(K.COMPANY_MESSAGE, 5, qualifier="marketing"))
+        == "Trust and loyalty steady after a marketing message"
+    )
+    assert re.fullmatch(
+        f"Trust rose {POINTS} and loyalty rose {POINTS}: a promoter NPS answer",
+        summary(signal(K.NPS, 5.1, nps=10)),
+    )
+    review = signal(
+        K.REVIEW,
+        5.1,
+        stars=1,
+        sentiment=-0.9,
+        emotions={"anger": 0.9},
+        aspects={"communication_transparency": -0.9},
+    )
+    assert re.fullmatch(
+        f"Trust fell {POINTS} and loyalty fell {POINTS}: criticism of our communication, "
+        "a negative review and anger",
+        summary(review),
+    ), summary(review)
+
+
+def test_a_late_arrival_has_no_elapsed_time(
+    config: ScoringConfig, established: CustomerState
+) -> None:
+    _, explanation = fold(established, signal(K.PROMISE_BROKEN, 1.5), config)
+    assert explanation.late
+    assert all(d.key != ELAPSED_TIME for d in explanation.drivers)
+    assert explanation.after.as_of == explanation.before.as_of
+    _, older = fold(established, signal(K.PURCHASE, -60, amount=10.0), config)
+    assert older.late
+    assert {d.key for d in older.drivers} == {LONGER_HISTORY, "purchase"}
+
+
+def test_elapsed_time_is_a_driver_after_a_long_pause(
+    config: ScoringConfig, established: CustomerState
+) -> None:
+    _, explanation = fold(
+        established, signal(K.COMPANY_MESSAGE, 200, qualifier="marketing"), config
+    )
+    assert explanation.drivers[0].key == ELAPSED_TIME
+    assert re.fullmatch(
+        f"Trust fell {POINTS} and loyalty fell {POINTS}: elapsed time", explanation.summary
+    ), explanation.summary
+
+
+def _driver(singular: str, trust: float, loyalty: float, count: int = 1) -> Driver:
+    plural = singular.removeprefix("a ").removeprefix("an ") + "s"
+    return Driver(singular, DriverLabel(singular, plural), trust, loyalty, count)
+
+
+def test_wording(config: ScoringConfig) -> None:
+    kept = _driver("a kept promise", 8.2, 1.0)
+    cancel = _driver("a cancellation", 0.0, -6.4)
+    late = Driver("delivery_late", DriverLabel("a late delivery", "late deliveries"), -9, -2, 3)
+    billing = _driver("a billing error", -6.0, -1.0)
+    frustration = Driver("emotion.frustration", DriverLabel.uncountable("frustration"), -1, -1, 4)
+    assert (
+        describe(8.2, -5.4, [kept, cancel], config, "after x")
+        == "Trust rose 8 points (a kept promise) and loyalty fell 5 points (a cancellation)"
+    )
+    assert (
+        describe(-15.0, -0.2, [late, billing, kept], config, "after x")
+        == "Trust fell 15 points: three late deliveries and a billing error"
+    )
+    assert (
+        describe(-0.6, 0.0, [late], config, "after x")
+        == "Trust fell 1 point: three late deliveries"
+    )
+    assert (
+        describe(0.4, -0.49, [kept], config, "after a kept promise")
+        == "Trust and loyalty steady after a kept promise"
+    )
+    many = [
+        late,
+        billing,
+        _driver("a broken promise", -5.0, 0),
+        _driver("a reopened case", -4.0, 0),
+        frustration,
+    ]
+    assert (
+        describe(-25.0, 0.0, many, config, "")
+        == "Trust fell 25 points: three late deliveries, a billing error, a broken promise "
+        "and 2 more"
+    )
+    assert describe(0.0, -1.0, [frustration], config, "") == "Loyalty fell 1 point: frustration"
+
+
+def test_number_words() -> None:
+    assert [number_word(n) for n in (1, 2, 12, 13)] == ["one", "two", "twelve", "13"]
+
+
+def test_a_window_of_one_event_and_of_nothing(
+    config: ScoringConfig, established: CustomerState
+) -> None:
+    _, explanation = fold(established, signal(K.COMPANY_MESSAGE, 5, qualifier="marketing"), config)
+    assert (
+        summarize([explanation], config).summary
+        == "Trust and loyalty steady after a marketing message"
+    )
+    quiet = [
+        fold(established, signal(K.COMPANY_MESSAGE, 5, f"m{i}", qualifier="marketing"), config)[1]
+        for i in range(3)
+    ]
+    assert summarize(quiet, config).summary == "Trust and loyalty steady over 3 events"
+    with pytest.raises(ValueError, match="nothing"):
+        summarize([], config)
+
+
+def test_explanations_follow_event_time(config: ScoringConfig, established: CustomerState) -> None:
+    event = signal(K.DELIVERY_LATE, 7)
+    moved = replace(event, received_at=event.occurred_at + timedelta(days=30))
+    assert (
+        fold(established, moved, config)[1].summary == fold(established, event, config)[1].summary
+    )
