@@ -102,8 +102,18 @@ LABEL_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
 Label = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=LABEL_PATTERN)]
 """A lower_snake_case name chosen from an open vocabulary (aspects, emotions, PII kinds)."""
 
+
+class HumanText:
+    """Marks a string type as written by a person: ingest normalises its Unicode and redacts
+    personal data in every field of such a type, wherever it is nested."""
+
+
+HUMAN_TEXT: Final = HumanText()
+
 SHORT_TEXT_MAX_LENGTH: Final = 200
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=SHORT_TEXT_MAX_LENGTH)]
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=SHORT_TEXT_MAX_LENGTH), HUMAN_TEXT
+]
 """A title, a plan name, a reason: never analysed for sentiment, so a small fixed cap."""
 
 CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
@@ -194,6 +204,20 @@ class Channel(StrEnum):
     OTHER = "other"
 
 
+def _timestamp_text_only(value: object) -> object:
+    # pydantic would read a bare number as Unix time; the published JSON Schema says an ISO 8601
+    # string, and the two must accept the same events.
+    if isinstance(value, int | float):
+        raise PydanticCustomError(
+            "datetime_type",
+            "expected an ISO 8601 date-time string with a timezone, got a number",
+        )
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text_only)]
+"""A point in time: an ISO 8601 string with a timezone offset or Z."""
+
 # --- the validation policy ------------------------------------------------------------------------
 
 DEFAULT_MAX_TEXT_CHARS: Final = 20_000
@@ -258,6 +282,7 @@ FreeText = Annotated[
     str,
     StringConstraints(min_length=1),
     AfterValidator(_enforce_text_cap),
+    HUMAN_TEXT,
     WithJsonSchema(
         {
             "type": "string",
@@ -317,7 +342,7 @@ class UpstreamEvent(ContractModel):
     """The brand the interaction happened under, if the tenant has several."""
     customer_id: Id
     """The customer this event is about; also the Kafka message key."""
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     """When it happened (event time), ISO 8601 with a timezone offset or Z."""
     source: SourceSystem
     """The upstream system that emitted the event, e.g. ``shop`` or ``zendesk``."""

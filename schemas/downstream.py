@@ -54,6 +54,10 @@ class Normalization(StrEnum):
 
     OCCURRED_AT_CONVERTED_TO_UTC = "occurred_at_converted_to_utc"
     MESSAGES_SORTED_BY_TIME = "messages_sorted_by_time"
+    TEXT_UNICODE_NORMALIZED = "text_unicode_normalized"
+    """Free text was put in Unicode NFC form and trimmed of surrounding white space."""
+    CUSTOMER_ID_PSEUDONYMIZED = "customer_id_pseudonymized"
+    """``customer_id`` is a keyed hash of the upstream id (ingest's pseudonymisation option)."""
 
 
 class CanonicalEvent(ContractModel):

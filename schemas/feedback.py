@@ -9,9 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from schemas.base import Channel, ContractModel, FeedbackBase, FreeText, Id, ShortText
+from schemas.base import Channel, ContractModel, FeedbackBase, FreeText, Id, ShortText, Timestamp
 
 # --- surveys --------------------------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ class ConversationMessage(ContractModel):
     """Who wrote it; only customer messages count towards the customer's sentiment."""
     text: FreeText
     """The message."""
-    sent_at: AwareDatetime
+    sent_at: Timestamp
     """When it was sent."""
     message_id: Id | None = None
     """The upstream message id."""

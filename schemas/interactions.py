@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from schemas.base import (
@@ -20,6 +20,7 @@ from schemas.base import (
     InteractionBase,
     Label,
     ShortText,
+    Timestamp,
     require_type_in_schema,
 )
 
@@ -75,7 +76,7 @@ class Renewal(_WithOptionalAmount):
     """The subscription or contract that was renewed."""
     plan: ShortText | None = None
     """The plan renewed into, e.g. ``Family 12 months``."""
-    renewed_until: AwareDatetime | None = None
+    renewed_until: Timestamp | None = None
     """End of the new term."""
     automatic: bool | None = None
     """True for an automatic renewal; an active renewal is a stronger loyalty signal."""
@@ -110,7 +111,7 @@ class Refund(_WithOptionalAmount):
     """The upstream refund id."""
     order_id: Id | None = None
     """The order refunded."""
-    requested_at: AwareDatetime | None = None
+    requested_at: Timestamp | None = None
     """When the customer asked for the refund: the wait until ``occurred_at`` matters."""
     reason: ShortText | None = None
     """The reason recorded for the refund."""
@@ -174,9 +175,9 @@ class DeliveryOnTime(InteractionBase):
     """The order delivered."""
     shipment_id: Id | None = None
     """The shipment, if the order was split."""
-    promised_at: AwareDatetime | None = None
+    promised_at: Timestamp | None = None
     """The latest delivery time promised to the customer."""
-    delivered_at: AwareDatetime | None = None
+    delivered_at: Timestamp | None = None
     """When it was delivered (usually ``occurred_at``)."""
 
 
@@ -188,9 +189,9 @@ class DeliveryLate(InteractionBase):
     """The order concerned."""
     shipment_id: Id | None = None
     """The shipment, if the order was split."""
-    promised_at: AwareDatetime
+    promised_at: Timestamp
     """The latest delivery time promised to the customer."""
-    delivered_at: AwareDatetime | None = None
+    delivered_at: Timestamp | None = None
     """When it finally arrived; absent while it is still on its way."""
 
 
@@ -231,7 +232,7 @@ class PromiseMade(InteractionBase):
     """Id of the promise; the same in the kept or broken event."""
     promise_kind: PromiseKind
     """What was promised."""
-    due_at: AwareDatetime
+    due_at: Timestamp
     """When the promise falls due."""
     description: ShortText | None = None
     """The promise in words, e.g. ``We will call you back before 5 pm``."""
@@ -245,9 +246,9 @@ class PromiseKept(InteractionBase):
     """The promise kept."""
     promise_kind: PromiseKind
     """What was promised."""
-    due_at: AwareDatetime
+    due_at: Timestamp
     """When the promise fell due."""
-    fulfilled_at: AwareDatetime
+    fulfilled_at: Timestamp
     """When it was fulfilled."""
 
 
@@ -259,9 +260,9 @@ class PromiseBroken(InteractionBase):
     """The promise broken."""
     promise_kind: PromiseKind
     """What was promised."""
-    due_at: AwareDatetime
+    due_at: Timestamp
     """When the promise fell due."""
-    fulfilled_at: AwareDatetime | None = None
+    fulfilled_at: Timestamp | None = None
     """When it was fulfilled after all, late; absent if it never was."""
 
 
@@ -474,7 +475,7 @@ class PriceChange(InteractionBase):
     """Price after the change, in ``currency``."""
     currency: CurrencyCode
     """ISO 4217 currency of both amounts."""
-    effective_at: AwareDatetime
+    effective_at: Timestamp
     """When the new price applies."""
 
 
@@ -490,7 +491,7 @@ class ErasureRequest(InteractionBase):
     """The privacy team's request id, echoed in ``erasure_completed``."""
     channel: Channel | None = None
     """Where the customer asked."""
-    due_by: AwareDatetime | None = None
+    due_by: Timestamp | None = None
     """The legal deadline for the erasure."""
 
 

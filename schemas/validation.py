@@ -190,6 +190,10 @@ def parse_raw_event(
         raise ContractError.single(
             RejectReason.INVALID_JSON, "not valid JSON: nested too deeply"
         ) from exc
+    except ValueError as exc:
+        # An integer of thousands of digits: CPython refuses to convert it (a guard against
+        # quadratic-time parsing). No field of any event is such a number.
+        raise ContractError.single(RejectReason.INVALID_JSON, f"not valid JSON: {exc}") from exc
     return validate_event(document, kind, policy)
 
 

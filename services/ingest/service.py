@@ -1,43 +1,129 @@
-"""Ingest: raw interaction and feedback topics -> canonical topic, keyed by customer id."""
+"""Ingest: raw interaction and feedback topics -> canonical topic, keyed by customer id.
+
+Besides validation and normalisation (``domain``), ingest suppresses duplicate event ids within
+a window (``services.runtime.dedup``), keeping the window in a compacted changelog topic written
+in the same transaction as the canonical events.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Collection
+from datetime import timedelta
+from functools import partial
 
-from schemas import EventKind
-from services.ingest.domain import parse_raw
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from schemas import EventKind, ValidationPolicy
+from services.ingest.domain import IngestPolicy, check_record, parse_raw
+from services.ingest.pii import PiiKind
+from services.runtime.dedup import PartitionedDedup
 from services.runtime.handlers import RecordHandler
-from services.runtime.records import InRecord, OutRecord
+from services.runtime.kafka_io import read_changelog
+from services.runtime.records import InRecord, OutRecord, PartitionBatch, TopicPartition
 from services.runtime.service import ServiceSpec
 from services.runtime.settings import Settings
 
 NAME = "ingest"
 
 
-def make_process(settings: Settings) -> Callable[[InRecord], list[OutRecord]]:
-    kinds = {
-        settings.topics.raw_interactions: EventKind.INTERACTION,
-        settings.topics.raw_feedback: EventKind.FEEDBACK,
-    }
+def ingest_policy(settings: Settings) -> IngestPolicy:
+    config = settings.ingest
+    key = config.pseudonymize_key
+    return IngestPolicy(
+        max_record_bytes=config.max_record_bytes,
+        redact_pii=config.redact_pii,
+        pii_kinds=frozenset(PiiKind(kind) for kind in config.pii_kinds),
+        pseudonymize_key=key.get_secret_value().encode() if key is not None else None,
+        validation=ValidationPolicy(
+            max_text_chars=config.max_text_chars,
+            max_future_skew=timedelta(seconds=config.max_future_skew_seconds),
+        ),
+    )
 
-    def process(record: InRecord) -> list[OutRecord]:
-        event = parse_raw(record.value, kinds[record.topic])
-        # Keyed by customer: all of a customer's events share a partition and stay in order.
+
+class IngestHandler:
+    def __init__(self, settings: Settings, dedup: PartitionedDedup) -> None:
+        self._topics = settings.topics
+        self._policy = ingest_policy(settings)
+        self._dedup = dedup
+        self._kinds = {
+            settings.topics.raw_interactions: EventKind.INTERACTION,
+            settings.topics.raw_feedback: EventKind.FEEDBACK,
+        }
+        self._records = RecordHandler(NAME, settings.topics.dead_letter, self.process)
+        self._registry: CollectorRegistry | None = None
+        self.duplicates = Counter(
+            "rapport_ingest_duplicates", "Duplicate event ids skipped", ["topic"], registry=None
+        )
+        self.pii = Counter(
+            "rapport_ingest_pii_redactions", "Personal data items redacted", ["kind"], registry=None
+        )
+        self.dedup_ids = Gauge(
+            "rapport_ingest_dedup_ids", "Event ids in the dedup windows", registry=None
+        )
+
+    def register_metrics(self, registry: CollectorRegistry) -> None:
+        for metric in (self.duplicates, self.pii, self.dedup_ids):
+            registry.register(metric)
+
+    def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]:
+        outputs = self._records.handle_batch(batch)
+        self.dedup_ids.set(self._dedup.size())
+        return outputs
+
+    def reset_partitions(self, partitions: Collection[TopicPartition]) -> None:
+        self._dedup.reset(partitions)
+
+    def process(self, record: InRecord) -> list[OutRecord]:
+        check_record(record.key, record.value, self._policy)
+        event = parse_raw(record.value, self._kinds[record.topic], policy=self._policy)
+        if self._dedup.is_duplicate(record.tp, event.event_id, record.timestamp_ms):
+            self.duplicates.labels(record.topic).inc()
+            return []
+        for kind, count in event.pii_redactions.items():
+            self.pii.labels(kind).inc(count)
         return [
+            # Keyed by customer: all of a customer's events share a partition and stay in order.
             OutRecord(
-                settings.topics.canonical,
+                self._topics.canonical,
                 event.customer_id.encode(),
-                event.model_dump_json().encode(),
-            )
+                event.model_dump_json(exclude_none=True).encode(),
+            ),
+            self._dedup.changelog_record(record.tp, event.event_id, record.timestamp_ms),
         ]
 
-    return process
+
+def build_handler(settings: Settings) -> IngestHandler:
+    assert settings.kafka_bootstrap_servers
+    dedup = PartitionedDedup(
+        changelog_topic=settings.topics.ingest_dedup,
+        changelog_partitions=settings.topic_partitions,
+        window_ms=int(settings.ingest.dedup_window_hours * 3_600_000),
+        max_entries_per_partition=settings.ingest.dedup_max_ids_per_partition,
+        restore=partial(
+            read_changelog, settings.kafka_bootstrap_servers, settings.topics.ingest_dedup
+        ),
+    )
+    return IngestHandler(settings, dedup)
+
+
+def _changelog_config(settings: Settings) -> dict[str, dict[str, str]]:
+    window_ms = int(settings.ingest.dedup_window_hours * 3_600_000)
+    # compact keeps one entry per id; delete drops ids older than the window, which bounds the
+    # changelog (and so every restore) by the window, not by all time.
+    return {
+        settings.topics.ingest_dedup: {
+            "cleanup.policy": "compact,delete",
+            "retention.ms": str(window_ms),
+        }
+    }
 
 
 SPEC = ServiceSpec(
     name=NAME,
     default_port=9101,
     input_topics=lambda s: [s.topics.raw_interactions, s.topics.raw_feedback],
-    output_topics=lambda s: [s.topics.canonical],
-    build_handler=lambda s: RecordHandler(NAME, s.topics.dead_letter, make_process(s)),
+    output_topics=lambda s: [s.topics.canonical, s.topics.ingest_dedup],
+    build_handler=build_handler,
+    topic_configs=_changelog_config,
 )

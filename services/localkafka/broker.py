@@ -95,7 +95,12 @@ def free_port() -> int:
 
 
 def random_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A KRaft cluster id as Kafka's Uuid.randomUuid() makes them: URL-safe base64 of 16 random
+    bytes, never starting with '-', which the storage tool would read as an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
@@ -239,9 +244,11 @@ class LocalKafkaBroker:
         ]
         if self._progress:
             self._progress("formatting KRaft storage")
-        subprocess.run(
+        formatted = subprocess.run(
             [
-                *jvm[:1],
+                jvm[0],
+                # A one-shot tool: C1 alone starts faster, and it never runs long enough for C2.
+                "-XX:TieredStopAtLevel=1",
                 "-cp",
                 classpath,
                 f"-Dlog4j2.configurationFile={DEPLOY_DIR / 'log4j2.yaml'}",
@@ -253,9 +260,14 @@ class LocalKafkaBroker:
                 str(properties),
                 "--standalone",
             ],
-            check=True,
+            check=False,
             capture_output=True,
+            text=True,
         )
+        if formatted.returncode != 0:
+            raise BrokerError(
+                f"formatting KRaft storage failed:\n{formatted.stdout}{formatted.stderr}"
+            )
         if self._progress:
             self._progress(f"starting Kafka {KAFKA_VERSION} on 127.0.0.1:{port}")
         with self.log_file.open("wb") as log_out:

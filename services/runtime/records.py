@@ -6,6 +6,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, runtime_checkable
 
+from prometheus_client import CollectorRegistry
+
 Headers = list[tuple[str, bytes]]
 
 
@@ -70,6 +72,13 @@ class BatchHandler(Protocol):
     """
 
     def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]: ...
+
+
+@runtime_checkable
+class MetricsAware(Protocol):
+    """A handler with metrics of its own, served on the service's /metrics."""
+
+    def register_metrics(self, registry: CollectorRegistry) -> None: ...
 
 
 @runtime_checkable

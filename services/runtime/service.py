@@ -18,7 +18,7 @@ from services.runtime.kafka_io import (
 )
 from services.runtime.loop import ServiceRunner
 from services.runtime.metrics import ServiceMetrics
-from services.runtime.records import BatchHandler
+from services.runtime.records import BatchHandler, MetricsAware
 from services.runtime.settings import Delivery, Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class ServiceSpec:
     output_topics: Callable[[Settings], Sequence[str]]
     build_handler: Callable[[Settings], BatchHandler]
     readiness: Callable[[Settings], dict[str, ReadinessCheck]] = field(default=lambda _: {})
+    # Per-topic configs for topics this service creates, e.g. {"t": {"cleanup.policy": "compact"}}.
+    topic_configs: Callable[[Settings], dict[str, dict[str, str]]] = field(default=lambda _: {})
 
 
 def bootstrap_servers(settings: Settings) -> str:
@@ -52,7 +54,9 @@ def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
         *spec.output_topics(settings),
         settings.topics.dead_letter,
     ]
-    ensure_topics(servers, sorted(set(topics)), settings.topic_partitions)
+    ensure_topics(
+        servers, sorted(set(topics)), settings.topic_partitions, spec.topic_configs(settings)
+    )
     client_id = f"{settings.group_prefix}-{spec.name}-{settings.instance_id}"
     consumer = KafkaConsumerAdapter(
         servers,
@@ -70,14 +74,18 @@ def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
         transactional_id=client_id if transactional else None,
         **({"transaction_timeout_ms": settings.transaction_timeout_ms} if transactional else {}),
     )
+    handler = spec.build_handler(settings)
+    metrics = ServiceMetrics(spec.name)
+    if isinstance(handler, MetricsAware):
+        handler.register_metrics(metrics.registry)
     return ServiceRunner(
         spec.name,
-        spec.build_handler(settings),
+        handler,
         consumer=consumer,
         producer=producer,
         settings=settings,
         input_topics=spec.input_topics(settings),
-        metrics=ServiceMetrics(spec.name),
+        metrics=metrics,
     )
 
 

@@ -10,7 +10,7 @@ import socket
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,11 +32,35 @@ class Topics(BaseModel):
     canonical: str = "rapport.canonical"
     annotated: str = "rapport.annotated"
     score_updates: str = "rapport.score-updates"
+    # Compacted: the latest score update per customer, so a new subscriber starts complete.
+    scores_latest: str = "rapport.scores.latest"
+    alerts: str = "rapport.alerts"
+    erasure_completed: str = "rapport.erasure-completed"
     dead_letter: str = "rapport.dead-letter"
+    # Compacted changelog of ingest's duplicate-suppression window, co-partitioned with the
+    # raw topics.
+    ingest_dedup: str = "rapport.ingest.dedup-changelog"
 
     def with_prefix(self, prefix: str) -> Topics:
         """Namespaced copy; tests and demos use it to share one broker without collisions."""
         return Topics(**{name: f"{prefix}{value}" for name, value in self.model_dump().items()})
+
+
+class IngestSettings(BaseModel):
+    """Ingest's knobs, e.g. ``RAPPORT_INGEST__REDACT_PII=false``."""
+
+    # Upstream retries arrive within minutes; a week also covers replays after an outage.
+    dedup_window_hours: float = Field(default=168.0, gt=0)
+    # Hard memory bound per input partition (~150 bytes an id).
+    dedup_max_ids_per_partition: int = Field(default=200_000, ge=1)
+    redact_pii: bool = True
+    # Any of: email, iban, card, ip, phone, address.
+    pii_kinds: frozenset[str] = frozenset({"email", "iban", "card", "ip", "phone", "address"})
+    # When set, customer ids leave ingest as a keyed hash (HMAC-SHA256) of themselves.
+    pseudonymize_key: SecretStr | None = None
+    max_record_bytes: int = Field(default=1_048_576, ge=1024)
+    max_text_chars: int = Field(default=20_000, ge=1)
+    max_future_skew_seconds: float = Field(default=300.0, ge=0)
 
 
 class Settings(BaseSettings):
@@ -73,6 +97,8 @@ class Settings(BaseSettings):
     retry_initial_seconds: float = Field(default=0.5, gt=0)
     retry_max_seconds: float = Field(default=30.0, gt=0)
     shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    ingest: IngestSettings = IngestSettings()
 
     database_url: str = "sqlite:///rapport.db"
 

@@ -111,3 +111,63 @@ def running(spec: ServiceSpec, settings: Settings) -> Iterator[ServiceRunner]:
         thread.join(60)
     if errors:
         raise errors[0]
+
+
+def wait_until_consumed(
+    bootstrap: str, group: str, topics: list[str], timeout: float = 300.0
+) -> None:
+    """Until ``group`` has committed the end offset of every partition of ``topics``: then all
+    outputs of those inputs are committed too (they share the transaction)."""
+    from kafka import TopicPartition as KafkaTopicPartition
+
+    # A consumer with the group's id reads its committed offsets without joining the group.
+    probe = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    try:
+        partitions = [
+            KafkaTopicPartition(t, p) for t in topics for p in probe.partitions_for_topic(t) or []
+        ]
+        ends = probe.end_offsets(partitions)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(end == 0 or (probe.committed(tp) or 0) >= end for tp, end in ends.items()):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"{group} did not consume {topics} within {timeout}s")
+    finally:
+        probe.close()
+
+
+def read_to_end(bootstrap: str, topics: list[str], timeout: float = 120.0) -> list[ConsumerRecord]:
+    """Every committed record of ``topics`` up to their end offsets as of now."""
+    from kafka import TopicPartition as KafkaTopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    records: list[ConsumerRecord] = []
+    try:
+        partitions = [
+            KafkaTopicPartition(t, p)
+            for t in topics
+            for p in consumer.partitions_for_topic(t) or []
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topics} to the end within {timeout}s")
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+    finally:
+        consumer.close()
+    return records

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.localkafka.broker import server_properties
+from services.localkafka.broker import random_cluster_id, server_properties
 from services.localkafka.selection import BrokerSource, ExternalBroker, choose_source, select_broker
 
 
@@ -55,3 +55,11 @@ def test_single_node_settings(key: str, value: str, tmp_path: Path) -> None:
     props: dict[str, str] = dict(line.split("=", 1) for line in lines)
     assert props[key] == value
     assert props["listeners"].startswith("PLAINTEXT://127.0.0.1:9092")
+
+
+def test_cluster_ids_never_start_with_a_dash() -> None:
+    # The storage tool would parse such an id as an option and refuse to format.
+    ids = {random_cluster_id() for _ in range(5000)}
+    assert len(ids) == 5000
+    assert not any(cluster_id.startswith("-") for cluster_id in ids)
+    assert all(len(cluster_id) == 22 for cluster_id in ids)

@@ -1,0 +1,1 @@
+"""Evaluation data for ``services.ingest.pii``: a generator, the generated sets, their scoring."""
