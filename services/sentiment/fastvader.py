@@ -34,16 +34,16 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
 from itertools import compress
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 
-__all__ = ["VADER_VERSION", "FastVader", "iter_sentences"]
+__all__ = ["VADER_VERSION", "FastVader", "VaderAnalysis", "iter_sentences", "score_valences"]
 
 VADER_VERSION: Final[str] = metadata.version("vaderSentiment")
 
@@ -255,6 +255,14 @@ class _TokenTable(dict[str, _TokenInfo]):
         return info
 
 
+class VaderAnalysis(NamedTuple):
+    """Result of :meth:`FastVader.analyse`."""
+
+    scores: dict[str, float]
+    tokens: tuple[str, ...]
+    valences: tuple[float, ...]
+
+
 class FastVader:
     """Result-identical, faster replacement for VADER's ``polarity_scores``.
 
@@ -339,6 +347,39 @@ class FastVader:
             for value, position in zip(values, positions, strict=True):
                 result[position] = (result[position][0], value)
         return result
+
+    def analyse(self, text: str) -> VaderAnalysis:
+        """:meth:`polarity_scores` plus the per-token valences behind it, from one pass.
+
+        ``scores`` is exactly ``polarity_scores(text)``. ``tokens`` are the raw
+        whitespace tokens VADER splits the emoji-substituted text into (before
+        its punctuation stripping, so trailing commas etc. are kept) and
+        ``valences`` their valences after the "but" rule (0.0 for most), in
+        order; summing ``valences`` left to right gives VADER's raw sum before
+        punctuation emphasis bit for bit. Meant for layers that adjust VADER's
+        sum (``services.sentiment.cx``) and must agree with it exactly when
+        they change nothing.
+        """
+        if not (self._ascii_has_no_emoji and text.isascii()):
+            text = self._demojize(text)
+        raw_tokens = text.split()
+        valences = [0.0] * len(raw_tokens)
+        if not raw_tokens:
+            return VaderAnalysis(dict(_EMPTY_SCORES), (), ())
+        values, positions = self._valences(raw_tokens)
+        if not values:
+            return VaderAnalysis(dict(_NEUTRAL_SCORES), tuple(raw_tokens), tuple(valences))
+        for value, position in zip(values, positions, strict=True):
+            valences[position] = value
+        return VaderAnalysis(
+            _score(values, len(raw_tokens), text), tuple(raw_tokens), tuple(valences)
+        )
+
+    def demojize(self, text: str) -> str:
+        """The emoji substitution VADER applies before splitting ``text`` into tokens."""
+        if self._ascii_has_no_emoji and text.isascii():
+            return text
+        return self._demojize(text)
 
     # ---------------------------------------------------------------- internal
 
@@ -614,6 +655,23 @@ def _score(values: list[float], n_tokens: int, text: str) -> dict[str, float]:
         "pos": round(math.fabs(pos_sum / total), 3),
         "compound": round(compound, 4),
     }
+
+
+def score_valences(valences: Sequence[float], text: str) -> dict[str, float]:
+    """VADER's final scoring step for per-token valences (e.g. from :meth:`FastVader.analyse`).
+
+    ``valences`` has one entry per token (zeros included: they are VADER's
+    neutral tokens) and ``text`` supplies the "!"/"?" counts for punctuation
+    emphasis. ``score_valences(a.valences, t)`` with ``a = analyse(t)`` equals
+    ``polarity_scores(t)`` exactly; on a slice of a text's valences it scores
+    that part of the text as VADER valued it in context.
+    """
+    if not valences:
+        return dict(_EMPTY_SCORES)
+    values = [v for v in valences if v]
+    if not values:
+        return dict(_NEUTRAL_SCORES)
+    return _score(values, len(valences), text)
 
 
 _SENTENCE_END: Final = re.compile(r"(?<=[.!?])\s+")

@@ -1,0 +1,169 @@
+"""Throughput benchmark: plain vaderSentiment vs Rapport's CX annotator.
+
+Not a test. Both score the *same* corpus in one process, on one core; the
+best of ``--repeat`` interleaved timed passes is reported (the minimum is the
+estimate least disturbed by other load on the machine). The annotator does
+the full annotation (normalisation, exact VADER on the raw and normalised
+text, CX rules, per-sentence scores, emotions, aspects); FastVader's
+``polarity_scores`` is listed for context.
+
+Corpora (``--corpus``):
+
+* ``dev`` (default): the 1,003 dev-set texts, repeated with light variation
+  (a brand @mention, a ticket number, an emoji, lower-casing, trailing
+  punctuation; different per copy) up to ``--n`` texts, so the corpus is the
+  dev set's mix of lengths and phenomena without exact duplicates;
+* ``synthetic``: ``bench/bench_vader.py``'s corpus, on which the reference
+  was measured at ~18k texts/s ("customer-length texts").
+
+Run from the repository root::
+
+    .venv/bin/python bench/bench_annotator.py --n 5000 --repeat 7
+    .venv/bin/python bench/bench_annotator.py --corpus synthetic --n 5000 --repeat 7
+
+``--clock cpu`` times with the thread's CPU time instead of wall time, which
+is steadier on a machine shared with other work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+# The script is run as a file, not a module, so the repository root is not on
+# sys.path by default; without this ``services`` would not be importable.
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(_REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(_REPO_ROOT))
+
+from bench_vader import build_corpus  # noqa: E402
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
+
+from services.sentiment.cx import CxAnnotator  # noqa: E402
+from services.sentiment.fastvader import VADER_VERSION, FastVader  # noqa: E402
+
+DEVSET = _REPO_ROOT / "services" / "sentiment" / "devset" / "customer_texts.jsonl"
+_BRANDS = ["@SkyAir", "@QuickCart", "@TelWave", "@NorthBank", "@Taskly", "@GrubGo"]
+_EMOJI = ["😡", "🙏", "👍", "😤", "🙃", "😂"]
+
+
+def _vary(text: str, copy: int, rng: random.Random) -> str:
+    """Copy 0 is the text itself; later copies get one or two light, realistic variations."""
+    if copy == 0:
+        return text
+    variants: list[Callable[[str], str]] = [
+        lambda t: f"{rng.choice(_BRANDS)} {t}",
+        lambda t: f"{t} ticket {rng.randrange(10_000, 99_999)}",
+        lambda t: f"{t} {rng.choice(_EMOJI)}",
+        lambda t: t.lower(),
+        lambda t: t.rstrip(".!?") + rng.choice(["!", "!!", "?", "..."]),
+    ]
+    for vary in rng.sample(variants, k=1 + copy % 2):
+        text = vary(text)
+    return text
+
+
+def build_dev_corpus(n: int, seed: int = 20240611) -> list[str]:
+    """The dev-set texts, repeated with variations (see module docstring) up to ``n`` texts."""
+    texts = [
+        json.loads(line)["text"]
+        for line in DEVSET.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    rng = random.Random(seed)
+    return [_vary(texts[k % len(texts)], k // len(texts), rng) for k in range(n)]
+
+
+def _time_once(score: Callable[[str], object], corpus: Sequence[str], clock: str) -> float:
+    timer = time.thread_time if clock == "cpu" else time.perf_counter
+    gc.collect()
+    gc.disable()
+    try:
+        start = timer()
+        for text in corpus:
+            score(text)
+        return timer() - start
+    finally:
+        gc.enable()
+
+
+def _best_rates(
+    analysers: Sequence[Callable[[str], object]], corpus: Sequence[str], repeat: int, clock: str
+) -> list[float]:
+    """Best-of-``repeat`` texts/s per analyser, timed passes interleaved (A, B, C, A, B, C, ...)."""
+    best = [float("inf")] * len(analysers)
+    for _ in range(repeat):
+        for k, score in enumerate(analysers):
+            best[k] = min(best[k], _time_once(score, corpus, clock))
+    return [len(corpus) / elapsed for elapsed in best]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--n", type=int, default=5000, help="corpus size (texts), >= 5000")
+    parser.add_argument("--repeat", type=int, default=7, help="timed passes; best is reported")
+    parser.add_argument("--corpus", choices=("dev", "synthetic"), default="dev")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--seed", type=int, default=20240611)
+    parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU (Linux only)")
+    args = parser.parse_args(argv)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+
+    corpus = (
+        build_dev_corpus(args.n, args.seed)
+        if args.corpus == "dev"
+        else build_corpus(args.n, args.seed)
+    )
+    reference = SentimentIntensityAnalyzer()
+    fast = FastVader()
+    annotator = CxAnnotator()
+
+    # A benchmark of a wrong implementation is meaningless: the annotator's
+    # ``vader`` must be vaderSentiment's result, exactly, for every text.
+    mismatches = sum(
+        1
+        for text in corpus
+        if reference.polarity_scores(text)["compound"] != annotator.annotate(text).vader.compound
+    )
+    # Warm-up pass (token memos, lazily built tables) before timing.
+    for text in corpus:
+        annotator.annotate(text)
+        fast.polarity_scores(text)
+
+    ref_rate, cx_rate, fast_rate = _best_rates(
+        [reference.polarity_scores, annotator.annotate, fast.polarity_scores],
+        corpus,
+        args.repeat,
+        args.clock,
+    )
+    avg_chars = sum(map(len, corpus)) / len(corpus)
+    avg_words = sum(len(t.split()) for t in corpus) / len(corpus)
+    print(f"command: {' '.join([sys.executable, *sys.argv])}")
+    print(
+        f"python {sys.version.split()[0]}, vaderSentiment {VADER_VERSION}, "
+        f"{annotator.model_version}, corpus {args.corpus}: {len(corpus)} texts "
+        f"(avg {avg_chars:.0f} chars, {avg_words:.1f} words), best of {args.repeat}, "
+        f"{args.clock} clock, 1 core"
+    )
+    print(f"| {'implementation':<44} | {'texts/s':>9} | {'us/text':>8} | {'vs reference':>12} |")
+    print(f"|{'-' * 46}|{'-' * 10}:|{'-' * 9}:|{'-' * 13}:|")
+    for name, rate in (
+        ("vaderSentiment polarity_scores (reference)", ref_rate),
+        ("Rapport CxAnnotator.annotate (full)", cx_rate),
+        ("FastVader polarity_scores (context)", fast_rate),
+    ):
+        print(f"| {name:<44} | {rate:>9,.0f} | {1e6 / rate:>8.1f} | {rate / ref_rate:>11.2f}x |")
+    print(f"VADER mismatches (annotation.vader vs vaderSentiment): {mismatches}")
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

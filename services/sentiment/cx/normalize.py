@@ -1,0 +1,153 @@
+"""Noise normalisation for customer text, applied before VADER and the CX rules.
+
+Every rule works on one whitespace-separated token at a time (its leading and
+trailing punctuation kept aside), and the outcome per distinct token is
+memoised, so clean text costs one split and one dict look-up per token. Per
+token, in this order:
+
+1. typographic apostrophes/quotes (U+2018/9, U+201C/D) -> ASCII, so VADER's
+   negation rule sees it);
+2. URLs (``http(s)://...``, ``www....``) are removed;
+3. @mentions are removed (``thanks a lot @SkyAir for ...`` -> ``thanks a lot for ...``,
+   ``@NorthBank's`` too);
+4. hashtags keep their words: ``#fail`` -> ``fail``, ``#NeverAgain`` -> ``never
+   again`` (camel case), ``#bankfail`` -> ``bank fail`` (split in two where one
+   half is a VADER lexicon word of 3+ letters); hashtags containing digits are
+   references and are removed (``#A12345``, ``#AL118``);
+5. reference codes are removed: tokens with 3+ digits that are all digits
+   (4+), letter prefix + digits (``AL902``, ``A48213``) or hyphenated
+   (``LIS-44817``, ``5520-KT``); never amounts (``£45``, ``41.60``), times
+   (``20:41``), ordinals (``4th``) or short numbers (``2 hours``). The keyword
+   before a reference stays: ``Order #A48213 arrived`` -> ``Order arrived``,
+   ``ticket 88231`` -> ``ticket``;
+6. text-speak and common misspellings are replaced from
+   ``lexicon/normalization.yaml`` (``ur`` -> ``your``, ``gr8`` -> ``great``).
+
+Punctuation left over from a removed token is attached to the previous token
+(``Account 40033812: I`` -> ``Account: I``). Emoticons (``:(``, ``:-)``,
+``<3``, ``D:``) and emoji are never touched: none of the rules matches them, and
+VADER scores them itself. Line breaks are kept (they end sentences). Text that
+no rule changes is returned as the very same string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final
+
+__all__ = ["Normalizer"]
+
+_QUOTES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+_EDGE: Final = "\"'()[]{}<>,.;:!?*"
+_SPLIT: Final = re.compile(r"(\s+)")
+_CODE: Final = re.compile(
+    r"[A-Z0-9]+(?:-[A-Z0-9]+)+|[A-Z]{1,4}\d{3,}[A-Z0-9]*|\d{4,}[A-Z]*", re.ASCII
+)
+_CAMEL: Final = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_HASHTAG_BODY: Final = re.compile(r"#([A-Za-z0-9_-]+)")
+_CACHE_LIMIT: Final = 50_000
+
+
+class Normalizer:
+    """Callable noise normaliser; built once per annotator (see module docstring)."""
+
+    def __init__(self, replacements: Mapping[str, str], vader_lexicon: Mapping[str, float]):
+        self._replacements = dict(replacements)
+        self._vader_lexicon = vader_lexicon
+        # raw token -> None (unchanged) or its replacement ("" = removed).
+        self._memo: dict[str, str | None] = {}
+        # Tokens known to need no change: lets clean text pass with one C-level test.
+        self._clean: set[str] = set()
+
+    def __call__(self, text: str) -> str:
+        tokens = text.split()
+        if self._clean.issuperset(tokens):
+            return text
+        memo = self._memo
+        changed = False
+        for token in tokens:
+            replacement = memo[token] if token in memo else self._learn(token)
+            if replacement is not None:
+                changed = True
+        if not changed:
+            return text
+        out: list[str] = []
+        for piece in _SPLIT.split(text):
+            if not piece:
+                continue
+            if piece.isspace():
+                # Keep line breaks (sentence boundaries), collapse other blanks.
+                if out and not out[-1].isspace():
+                    out.append("\n" if "\n" in piece or "\r" in piece else " ")
+                elif out and ("\n" in piece or "\r" in piece):
+                    out[-1] = "\n"
+                continue
+            replacement = memo[piece] if piece in memo else self._learn(piece)
+            if replacement is None:
+                out.append(piece)
+            elif replacement.strip(_EDGE):
+                out.append(replacement)
+            elif replacement:
+                # Only punctuation is left: attach it to the previous word.
+                if out and out[-1].isspace():
+                    out.pop()
+                if out:
+                    out[-1] += replacement
+                else:
+                    out.append(replacement)
+            elif out and out[-1] == " ":
+                out.pop()
+        return "".join(out).strip()
+
+    def _learn(self, token: str) -> str | None:
+        rewritten = self._rewrite(token)
+        result = None if rewritten == token else rewritten
+        if len(self._memo) >= _CACHE_LIMIT:
+            self._memo.clear()
+            self._clean.clear()
+        self._memo[token] = result
+        if result is None:
+            self._clean.add(token)
+        return result
+
+    def _rewrite(self, token: str) -> str:
+        token = token.translate(_QUOTES)
+        if token.lstrip("(\"'[<").lower().startswith(("http://", "https://", "www.")):
+            # Keep sentence punctuation after a URL ("see https://x.co/a, then").
+            return token[len(token.rstrip(",.;:!?")) :] if token[0] not in "([<" else ""
+        if token.startswith("@") and len(token) > 1:
+            return ""
+        core = token.strip(_EDGE)
+        if not core:
+            return token
+        start = token.index(core[0]) if not token.startswith("#") else 0
+        head, tail = token[:start], token[start + len(core) :]
+        if token.startswith("#") and len(token) > 1:
+            body = _HASHTAG_BODY.match(token)
+            if body is not None:
+                words = self._hashtag(body.group(1))
+                return words + token[body.end() :] if words else token[body.end() :]
+        if sum(ch.isdigit() for ch in core) >= 3 and _CODE.fullmatch(core):
+            return tail
+        replacement = self._replacements.get(core.lower())
+        if replacement is not None:
+            return head + replacement + tail
+        return token
+
+    def _hashtag(self, body: str) -> str:
+        if any(ch.isdigit() for ch in body):
+            return ""  # "#A12345", "#AL118": a reference, not a word
+        words = _CAMEL.sub(" ", body.replace("_", " ").replace("-", " ")).lower().split()
+        if len(words) == 1 and words[0] not in self._vader_lexicon:
+            word = words[0]
+            best = ""
+            best_len = 0
+            for cut in range(3, len(word) - 2):
+                head, tail = word[:cut], word[cut:]
+                for part in (head, tail):
+                    if part in self._vader_lexicon and len(part) > best_len:
+                        best, best_len = f"{head} {tail}", len(part)
+            if best:
+                return best
+        return " ".join(words)

@@ -1,0 +1,461 @@
+"""Compile the lexicon's phrase patterns into regular expressions over token keys.
+
+Patterns are matched against a *key string*: the sentence's tokens, each
+lower-cased and stripped of surrounding punctuation, joined by single spaces
+(see :mod:`services.sentiment.cx.tokens`). A pattern is a sequence of
+space-separated elements:
+
+``word``
+    a literal token (an apostrophe inside it is optional: ``didn't`` also
+    matches ``didnt``);
+``stem*``
+    any token starting with ``stem`` (``cancel*``: cancel, cancelled,
+    cancelling, cancellation);
+``(a|b c|d*)``
+    one of the alternatives, each a sequence of literals, stems and
+    placeholders;
+``[x y]`` / ``[a|b]``
+    an optional sequence / optional alternation (may nest);
+``\\(``
+    a backslash makes the next character literal, for emoticons: ``:\\)``;
+``_``
+    any one token (``[_]``: optionally one token);
+``{name}``
+    a placeholder from :data:`PLACEHOLDERS` (``{duration}``: "2 hours",
+    "45 mins", "an hour and a half", "3hrs", ...).
+
+The first element must be required and must not be ``_``: matching is
+triggered by the first token (see :class:`Trigger`), which keeps matching
+proportional to the number of tokens rather than the number of patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+__all__ = [
+    "PLACEHOLDERS",
+    "CompiledPattern",
+    "PatternError",
+    "PatternPart",
+    "Trigger",
+    "compile_pattern",
+]
+
+
+class PatternError(ValueError):
+    """A lexicon pattern does not follow the grammar in this module's docstring."""
+
+
+_NUM_WORDS: Final = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    "thirty|forty|forty-five|fifty|sixty|seventy|eighty|ninety|hundred|several|multiple"
+)
+_NUMBER: Final = rf"(?:\d+(?:[.,:]\d+)*\+?|{_NUM_WORDS})"
+_QUANT: Final = rf"(?:a few|a couple of|couple of|a|an|half an?|{_NUMBER})"
+_UNIT: Final = (
+    r"(?:secs?|seconds?|mins?|minutes?|hrs?|hours?|days?|wks?|weeks?|mths?|months?|yrs?|years?)"
+)
+_LONG_UNIT: Final = r"(?:hrs?|hours?|days?|wks?|weeks?|mths?|months?|yrs?|years?)"
+_COMPACT: Final = r"\d+(?:[.,]\d+)?(?:mins?|m|hrs?|h|d|days?|wks?)"
+_BARE: Final = r"(?:hours|days|weeks|months|ages|forever)"
+_LONG_MINUTES: Final = (
+    r"(?:(?:[2-9]\d|\d{3,}|twenty|thirty|forty|forty-five|fifty|sixty|ninety) (?:mins?|minutes)"
+    r"|(?:[2-9]\d|\d{3,})mins?)"
+)
+
+_UNIT_WORDS: Final = frozenset(
+    {
+        *("sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes"),
+        *("hr", "hrs", "hour", "hours", "day", "days", "wk", "wks", "week", "weeks"),
+        *("mth", "mths", "month", "months", "yr", "yrs", "year", "years"),
+    }
+)
+_QUANT_SECOND: Final = frozenset({"few", "couple", "an", "a", "and", "of"})
+# name -> the tokens that can be the 2nd token *inside* a multi-token match of the
+# placeholder, and whether it also has one-token forms (for the second-token filter).
+PLACEHOLDER_SECOND: Final[dict[str, tuple[frozenset[str], bool]]] = {
+    "number": (frozenset(), True),
+    "duration": (_UNIT_WORDS | _QUANT_SECOND, True),
+    "long_duration": (_UNIT_WORDS | _QUANT_SECOND, True),
+    "ordinal": (frozenset(), True),
+    "times": (frozenset({"times", "many", "few"}), True),
+    "money": (
+        frozenset(
+            {"eur", "euro", "euros", "gbp", "usd", "dollar", "dollars", "pound", "pounds"}
+            | {"quid", "bucks"}
+        ),
+        True,
+    ),
+    "det": (frozenset(), True),
+    "be": (frozenset({"been", "still"}), True),
+}
+
+PLACEHOLDERS: Final[dict[str, tuple[str, str]]] = {
+    # name: (regex over the key string, regex one first token must fullmatch)
+    "number": (_NUMBER, _NUMBER),
+    "duration": (
+        rf"(?:{_QUANT}(?: and a half)? {_UNIT}(?: and a half)?|{_COMPACT}|{_BARE})",
+        rf"(?:a|an|half|couple|{_NUMBER}|{_COMPACT}|{_BARE})",
+    ),
+    "long_duration": (
+        rf"(?:{_LONG_MINUTES}|{_QUANT}(?: and a half)? {_LONG_UNIT}(?: and a half)?"
+        rf"|\d+(?:[.,]\d+)?(?:hrs?|h|d|days?|wks?)|{_BARE})",
+        rf"(?:[2-9]\d|\d{{3,}}|[2-9]\dmins?|\d{{3,}}mins?|twenty|thirty|forty|forty-five|fifty"
+        rf"|sixty|ninety|a|an|half|couple|{_NUMBER}|\d+(?:[.,]\d+)?(?:hrs?|h|d|days?|wks?)|{_BARE})",
+    ),
+    "ordinal": (
+        r"(?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+        r"|umpteenth|nth)",
+        r"(?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+        r"|umpteenth|nth)",
+    ),
+    "times": (
+        rf"(?:twice|(?:{_NUMBER}|a few|so many|countless|many) times)",
+        rf"(?:twice|{_NUMBER}|a|so|countless|many)",
+    ),
+    "money": (
+        r"(?:[£€]\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)? ?(?:eur|euros?|gbp|usd|dollars?|pounds?"
+        r"|quid|bucks))",
+        r"(?:[£€]\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?(?:eur|euros?|gbp|usd|dollars?|pounds?"
+        r"|quid|bucks)?)",
+    ),
+    "det": (
+        r"(?:a|an|the|my|our|your|his|her|their|this|that|these|those|some|any|its)",
+        r"(?:a|an|the|my|our|your|his|her|their|this|that|these|those|some|any|its)",
+    ),
+    "be": (
+        r"(?:is|are|was|were|be|been|being|got|get|gets|getting|has been|have been|had been"
+        r"|is still|was still|are still|were still|has still been|have still been)",
+        r"(?:is|are|was|were|be|been|being|got|get|gets|getting|has|have|had)",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """Which first tokens can start a pattern: literal keys, key prefixes, or a regex."""
+
+    words: frozenset[str]
+    prefixes: frozenset[str]
+    regex: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatternPart:
+    """One independently triggered part of a pattern (see :class:`CompiledPattern`).
+
+    ``regex`` is None when the part is a single literal token (the trigger is
+    the match). ``second`` is every key the token after the first can have in
+    a match, or None when that is not a finite set of literals (or the match
+    may be one token long); the matcher skips the regex when the next token is
+    not in it.
+    """
+
+    regex: re.Pattern[str] | None
+    trigger: Trigger
+    second: frozenset[str] | None
+    anchor: frozenset[str] | None = None
+    """Literal keys one of which every match contains (beyond its first two
+    tokens), or None; the matcher skips the regex for sentences without any."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPattern:
+    """A pattern compiled for matching.
+
+    A pattern whose first element is an alternation is split into one part per
+    first word (``(no one|nobody|stranded) x`` -> ``no one x``, ``nobody x``,
+    ``stranded x``), so each part gets its own, tighter second-token filter.
+    The parts together match exactly what the pattern matches.
+    """
+
+    source: str
+    parts: tuple[PatternPart, ...]
+
+
+# --------------------------------------------------------------------- parsing
+# Parsed elements: ("lit", word) | ("stem", prefix) | ("ph", name) | ("any",)
+#                  ("alt", [seq, ...], optional: bool) where seq is a list of elements
+_Element = tuple[object, ...]
+_TOKEN_RE: Final = re.compile(r"\s*(\(|\)|\[|\]|\||\{[a-z_]+\}|(?:\\.|[^\s()\[\]|{}\\])+)")
+_UNESCAPE: Final = re.compile(r"\\(.)")
+
+
+def _lex(pattern: str) -> list[str]:
+    tokens: list[str] = []
+    pos = 0
+    stripped = pattern.rstrip()
+    while pos < len(stripped):
+        m = _TOKEN_RE.match(stripped, pos)
+        if m is None:
+            raise PatternError(f"cannot parse {pattern!r} at {pos}")
+        tokens.append(m.group(1))
+        pos = m.end()
+    return tokens
+
+
+def _parse_seq(tokens: list[str], i: int, closers: str) -> tuple[list[list[_Element]], int]:
+    """Parse alternatives separated by ``|`` until a closer; returns (alternatives, index)."""
+    alternatives: list[list[_Element]] = [[]]
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in closers:
+            return alternatives, i
+        if tok == "|":
+            alternatives.append([])
+            i += 1
+            continue
+        if tok in ("(", "["):
+            closer = ")" if tok == "(" else "]"
+            inner, j = _parse_seq(tokens, i + 1, closer)
+            if j >= len(tokens) or tokens[j] != closer:
+                raise PatternError(f"unbalanced {tok!r}")
+            if any(not alt for alt in inner):
+                raise PatternError("empty alternative")
+            alternatives[-1].append(("alt", inner, tok == "["))
+            i = j + 1
+            continue
+        if tok in (")", "]"):
+            raise PatternError(f"unexpected {tok!r}")
+        if tok.startswith("{"):
+            name = tok[1:-1]
+            if name not in PLACEHOLDERS:
+                raise PatternError(f"unknown placeholder {tok}")
+            alternatives[-1].append(("ph", name))
+        elif tok == "_":
+            alternatives[-1].append(("any",))
+        elif tok.endswith("*") and not tok.endswith("\\*"):
+            alternatives[-1].append(("stem", _UNESCAPE.sub(r"\1", tok[:-1]).lower()))
+        else:
+            alternatives[-1].append(("lit", _UNESCAPE.sub(r"\1", tok).lower()))
+        i += 1
+    if closers:
+        raise PatternError("missing closing bracket")
+    return alternatives, i
+
+
+# ------------------------------------------------------------------- compiling
+
+
+def _literal_regex(word: str) -> str:
+    return "'?".join(re.escape(part) for part in word.split("'"))
+
+
+def _element_regex(element: _Element) -> str:
+    kind = element[0]
+    if kind == "lit":
+        return _literal_regex(str(element[1]))
+    if kind == "stem":
+        return re.escape(str(element[1])) + r"\S*"
+    if kind == "ph":
+        return PLACEHOLDERS[str(element[1])][0]
+    if kind == "any":
+        return r"\S+"
+    alternatives = element[1]
+    assert isinstance(alternatives, list)
+    return "(?:" + "|".join(_seq_regex(alt) for alt in alternatives) + ")"
+
+
+def _is_optional(element: _Element) -> bool:
+    return element[0] == "alt" and bool(element[2])
+
+
+def _seq_regex(seq: list[_Element]) -> str:
+    if _is_optional(seq[0]):
+        raise PatternError("a sequence must not start with an optional [...] group")
+    parts = [_element_regex(seq[0])]
+    for element in seq[1:]:
+        if _is_optional(element):
+            parts.append(f"(?: {_element_regex(element)})?")
+        else:
+            parts.append(" " + _element_regex(element))
+    return "".join(parts)
+
+
+def _first_trigger(element: _Element) -> tuple[set[str], set[str], list[str]]:
+    kind = element[0]
+    if kind == "lit":
+        word = str(element[1])
+        return {word, word.replace("'", "")}, set(), []
+    if kind == "stem":
+        return set(), {str(element[1])}, []
+    if kind == "ph":
+        return set(), set(), [PLACEHOLDERS[str(element[1])][1]]
+    if kind == "any":
+        raise PatternError("a pattern must not start with _")
+    words: set[str] = set()
+    prefixes: set[str] = set()
+    regexes: list[str] = []
+    alternatives = element[1]
+    assert isinstance(alternatives, list)
+    for alt in alternatives:
+        w, p, r = _first_trigger(alt[0])
+        words |= w
+        prefixes |= p
+        regexes += r
+    return words, prefixes, regexes
+
+
+_END: Final = "\x00end"  # marker: the sequence may end here
+
+
+def _literal_keys(word: str) -> set[str]:
+    return {word, word.replace("'", "")}
+
+
+def _starts(seq: list[_Element], idx: int) -> set[str] | None:
+    """Keys the first token of ``seq[idx:]`` can have (``_END`` if it can be empty)."""
+    if idx == len(seq):
+        return {_END}
+    element = seq[idx]
+    kind = element[0]
+    if kind == "lit":
+        return _literal_keys(str(element[1]))
+    if kind != "alt":
+        return None
+    alternatives = element[1]
+    assert isinstance(alternatives, list)
+    keys: set[str] = set()
+    for alt in alternatives:
+        found = _starts([*alt, *seq[idx + 1 :]], 0)
+        if found is None:
+            return None
+        keys |= found
+    if element[2]:
+        rest = _starts(seq, idx + 1)
+        if rest is None:
+            return None
+        keys |= rest
+    return keys
+
+
+def _second(seq: list[_Element]) -> set[str] | None:
+    """Keys the second token of a match of ``seq`` can have, or None if unknown."""
+    element = seq[0]
+    kind = element[0]
+    if kind in ("lit", "stem"):
+        keys = _starts(seq, 1)
+    elif kind == "ph":
+        inner, single = PLACEHOLDER_SECOND[str(element[1])]
+        keys = set(inner)
+        if single:
+            rest = _starts(seq, 1)
+            if rest is None:
+                return None
+            keys |= rest
+    elif kind == "alt":
+        alternatives = element[1]
+        assert isinstance(alternatives, list)
+        keys = set()
+        for alt in alternatives:
+            found = _second([*alt, *seq[1:]])
+            if found is None:
+                return None
+            keys |= found
+    else:
+        return None
+    if keys is None or _END in keys:
+        return None
+    return keys
+
+
+def _is_single_literal(element: _Element) -> bool:
+    """True if the element always matches exactly one token given by literal words."""
+    if element[0] == "lit":
+        return True
+    if element[0] == "alt" and not element[2]:
+        alternatives = element[1]
+        assert isinstance(alternatives, list)
+        return all(len(alt) == 1 and alt[0][0] == "lit" for alt in alternatives)
+    return False
+
+
+@lru_cache(maxsize=8192)
+def compile_pattern(pattern: str) -> CompiledPattern:
+    """Compile ``pattern`` (grammar in the module docstring); raises :class:`PatternError`.
+
+    Memoised: compiled patterns are immutable, and reloading a lexicon (tests,
+    lexicon experiments) then only compiles the patterns that changed.
+    """
+    tokens = _lex(pattern)
+    if not tokens:
+        raise PatternError("empty pattern")
+    alternatives, _ = _parse_seq(tokens, 0, "")
+    if len(alternatives) != 1:
+        raise PatternError("top-level | is not allowed; wrap alternatives in (...)")
+    seq = alternatives[0]
+    if not seq:
+        raise PatternError("empty pattern")
+    if seq[0][0] == "any":
+        raise PatternError("a pattern must start with a word, stem, (...) group or placeholder")
+    _seq_regex(seq)  # validates the whole pattern once
+    first = seq[0]
+    if first[0] != "alt" or first[2]:
+        return CompiledPattern(pattern, (_compile_part(pattern, seq),))
+    # Group the first element's alternatives by their first literal word.
+    groups: dict[str, list[list[_Element]]] = {}
+    alts = first[1]
+    assert isinstance(alts, list)
+    for alt in alts:
+        head = alt[0]
+        group = f"lit:{head[1]}" if head[0] == "lit" else "other"
+        groups.setdefault(group, []).append(alt)
+    parts = []
+    for group_alts in groups.values():
+        part_seq: list[_Element] = (
+            [*group_alts[0], *seq[1:]]
+            if len(group_alts) == 1
+            else [("alt", group_alts, False), *seq[1:]]
+        )
+        parts.append(_compile_part(pattern, part_seq))
+    return CompiledPattern(pattern, tuple(parts))
+
+
+def _compile_part(pattern: str, seq: list[_Element]) -> PatternPart:
+    regex_source = _seq_regex(seq)
+    words, prefixes, regexes = _first_trigger(seq[0])
+    trigger = Trigger(
+        frozenset(words),
+        frozenset(prefixes),
+        "(?:" + "|".join(regexes) + ")" if regexes else None,
+    )
+    if len(seq) == 1 and _is_single_literal(seq[0]):
+        # Triggered by the token itself, so no regex is needed; the trigger
+        # words are exactly the words the pattern matches.
+        return PatternPart(None, trigger, None)
+    try:
+        compiled = re.compile(regex_source + r"(?= |$)")
+    except re.error as exc:  # pragma: no cover - the grammar only builds valid regexes
+        raise PatternError(f"invalid regex from {pattern!r}: {exc}") from exc
+    second = _second(seq)
+    return PatternPart(
+        compiled, trigger, frozenset(second) if second is not None else None, _anchor(seq)
+    )
+
+
+def _literal_set(element: _Element) -> set[str] | None:
+    """The keys a required one-token element can have, if it is literal words only."""
+    if element[0] == "lit":
+        return _literal_keys(str(element[1]))
+    if element[0] == "alt" and not element[2]:
+        alternatives = element[1]
+        assert isinstance(alternatives, list)
+        if all(len(alt) == 1 and alt[0][0] == "lit" for alt in alternatives):
+            keys: set[str] = set()
+            for alt in alternatives:
+                keys |= _literal_keys(str(alt[0][1]))
+            return keys
+    return None
+
+
+def _anchor(seq: list[_Element]) -> frozenset[str] | None:
+    """The last required literal element from the third on (the first two are filtered)."""
+    for element in reversed(seq[2:]):
+        keys = _literal_set(element)
+        if keys is not None:
+            return frozenset(keys)
+    return None
