@@ -1,33 +1,106 @@
-"""Sentiment annotation: pure functions, no Kafka."""
+"""Sentiment annotation of canonical events: pure functions, no Kafka.
+
+The customer-experience annotator (``services.sentiment.cx``) does the reading; this module maps
+its result onto the contract's ``AnnotatedEvent``.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import version
+from schemas import AnnotatedEvent, CanonicalEvent
+from schemas.downstream import (
+    ConversationSummary,
+    ConversationTrend,
+    SentenceSentiment,
+    Sentiment,
+)
+from schemas.feedback import ConversationFeedback
+from services.sentiment.cx import CxAnnotator, TextAnnotation
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-from schemas import AnnotatedEvent, CanonicalEvent, Sentiment
-
-MODEL_VERSION = f"vader-{version('vaderSentiment')}"
+_TRENDS = {
+    "improved": ConversationTrend.IMPROVING,
+    "worsened": ConversationTrend.WORSENING,
+    "unchanged": ConversationTrend.STEADY,
+}
 
 
 class Annotator:
-    def __init__(self) -> None:
-        # Loading the lexicon takes ~50 ms: once per process, not per event.
-        self._vader = SentimentIntensityAnalyzer()
+    def __init__(self, annotator: CxAnnotator | None = None) -> None:
+        # Loading and compiling the lexicons takes a moment: once per process, not per event.
+        self._cx = annotator or CxAnnotator()
+
+    @property
+    def model_version(self) -> str:
+        return self._cx.model_version
 
     def annotate(self, event: CanonicalEvent) -> AnnotatedEvent:
         if not event.text or not event.text.strip():
-            return AnnotatedEvent(event=event, annotated=False, model_version=MODEL_VERSION)
-        scores = self._vader.polarity_scores(event.text)
+            return AnnotatedEvent(event=event, annotated=False, model_version=self.model_version)
+        result = self._cx.annotate(event.text)
+        emotions = dict(result.emotions)
+        aspects = {name: aspect.sentiment for name, aspect in result.aspects.items()}
+        conversation = None
+        upstream = event.upstream
+        if isinstance(upstream, ConversationFeedback) and upstream.messages:
+            thread = self._cx.annotate_conversation(
+                [(message.author.value, message.text) for message in upstream.messages]
+            )
+            if thread.customer_messages:
+                conversation = ConversationSummary(
+                    customer_messages=thread.customer_messages,
+                    customer_sentiment=thread.compound,
+                    opening_sentiment=thread.start_compound,
+                    closing_sentiment=thread.end_compound,
+                    trend=_TRENDS[thread.trend_label],
+                )
+                # The thread's merge weighs later messages more, as the scores should.
+                emotions = dict(thread.emotions)
+                aspects = {name: a.sentiment for name, a in thread.aspects.items()}
         return AnnotatedEvent(
             event=event,
             annotated=True,
             sentiment=Sentiment(
-                compound=scores["compound"],
-                positive=scores["pos"],
-                neutral=scores["neu"],
-                negative=scores["neg"],
+                compound=result.compound,
+                positive=result.vader_normalized.pos,
+                neutral=result.vader_normalized.neu,
+                negative=result.vader_normalized.neg,
+                sentences=sentence_spans(event.text, result),
             ),
-            model_version=MODEL_VERSION,
+            emotions=emotions,
+            aspects=aspects,
+            conversation=conversation,
+            model_version=self.model_version,
         )
+
+
+def sentence_spans(text: str, result: TextAnnotation) -> tuple[SentenceSentiment, ...]:
+    """Per-sentence sentiment with offsets into the canonical ``text``.
+
+    The annotator reads a normalised copy (URLs, @mentions and ticket numbers removed), so a
+    sentence is looked up in the original; where noise inside it prevents an exact match, its
+    span runs from the end of the previous sentence to the start of the next one found.
+    """
+    spans: list[SentenceSentiment] = []
+    cursor = 0
+    for index, sentence in enumerate(result.sentences):
+        found = text.find(sentence.text, cursor) if sentence.text else -1
+        if found >= 0:
+            start, end = found, found + len(sentence.text)
+        else:
+            start = cursor
+            following = (
+                result.sentences[index + 1].text if index + 1 < len(result.sentences) else ""
+            )
+            next_start = text.find(following, cursor) if following else -1
+            end = next_start if next_start > start else len(text)
+        spans.append(
+            SentenceSentiment(
+                start=start,
+                end=max(start, end),
+                compound=sentence.compound,
+                positive=sentence.vader.pos,
+                neutral=sentence.vader.neu,
+                negative=sentence.vader.neg,
+            )
+        )
+        cursor = max(cursor, end)
+    return tuple(spans)

@@ -116,27 +116,24 @@ def running(spec: ServiceSpec, settings: Settings) -> Iterator[ServiceRunner]:
 def wait_until_consumed(
     bootstrap: str, group: str, topics: list[str], timeout: float = 300.0
 ) -> None:
-    """Until ``group`` has committed the end offset of every partition of ``topics``: then all
-    outputs of those inputs are committed too (they share the transaction)."""
+    """Until ``group`` has committed past the last record of ``topics``: then all outputs of
+    those inputs are committed too (they share the transaction)."""
     from kafka import TopicPartition as KafkaTopicPartition
 
+    # Not the end offsets: on a transactional topic the last offset is a commit marker, which
+    # a consumer never "consumes", so its committed offset stops one short of the end.
+    targets: dict[KafkaTopicPartition, int] = {}
+    for record in read_to_end(bootstrap, topics):
+        tp = KafkaTopicPartition(record.topic, record.partition)
+        targets[tp] = max(targets.get(tp, 0), record.offset + 1)
     # A consumer with the group's id reads its committed offsets without joining the group.
-    probe = KafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=group,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
+    probe = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     try:
-        partitions = [
-            KafkaTopicPartition(t, p) for t in topics for p in probe.partitions_for_topic(t) or []
-        ]
-        ends = probe.end_offsets(partitions)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(end == 0 or (probe.committed(tp) or 0) >= end for tp, end in ends.items()):
+            if all((probe.committed(tp) or 0) >= target for tp, target in targets.items()):
                 return
-            time.sleep(0.5)
+            time.sleep(0.3)
         raise TimeoutError(f"{group} did not consume {topics} within {timeout}s")
     finally:
         probe.close()
