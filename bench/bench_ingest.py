@@ -1,6 +1,6 @@
 """Ingest throughput: events/s through one ingest process on a real broker.
 
-    .venv/bin/python bench/bench_ingest.py [--events 20000] [--pii-share 0.3]
+    PYTHONPATH=. .venv/bin/python bench/bench_ingest.py [--events 20000] [--pii-share 0.3]
 
 Writes realistic raw events of every type (a share of them carrying personal data to redact)
 to the raw topics first, then starts ingest and times how long it takes until ingest has
@@ -74,7 +74,7 @@ def main() -> None:
         f"events/s (one process, {os.cpu_count()} cores, exactly-once, includes start-up "
         "and group join)"
     )
-    print(f"command: .venv/bin/python bench/bench_ingest.py --events {args.events}")
+    print(f"command: PYTHONPATH=. .venv/bin/python bench/bench_ingest.py --events {args.events}")
 
 
 if __name__ == "__main__":
