@@ -15,6 +15,7 @@ from rich.console import Console
 from services.contract_cli import schemas_app, validate_command
 from services.runtime.service import ServiceSpec
 from services.runtime.settings import Settings
+from services.scoring.cli import scores_app
 
 app = typer.Typer(
     help="Rapport: customer feedback, sentiment, trust and loyalty on Kafka.", no_args_is_help=True
@@ -24,6 +25,7 @@ kafka_app = typer.Typer(
 )
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(scores_app, name="scores")
 app.command("validate")(validate_command)
 dlq_app = typer.Typer(help="Inspect and replay the dead-letter topic.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")

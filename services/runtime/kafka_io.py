@@ -149,7 +149,10 @@ class KafkaProducerAdapter:
             enable_idempotence=True,
             acks="all",
             transactional_id=transactional_id,
-            linger_ms=5,
+            # Larger batches: a transaction's commit flushes at once anyway, so lingering costs
+            # latency only in at-least-once mode, and fewer, fuller requests cost less CPU.
+            linger_ms=20,
+            batch_size=256 * 1024,
             **config,
         )
         self._pending: list[Any] = []

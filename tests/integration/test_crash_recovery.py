@@ -140,5 +140,7 @@ def test_sigkill_mid_stream_then_restart_yields_every_output_exactly_once(
     assert len(ids) == N_EVENTS
     assert sorted(ids) == sorted(f"ev-{i}" for i in range(N_EVENTS))
     if service == "scoring":
-        scores = store.all_scores(create_engine(database_url))
-        assert sum(s["event_count"] for s in scores.values()) == N_EVENTS
+        engine = create_engine(database_url)
+        states = store.all_states(engine)
+        assert sum(s["event_count"] for s in states.values()) == N_EVENTS
+        assert len(store.all_processed(engine)) == N_EVENTS

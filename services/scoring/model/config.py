@@ -250,12 +250,134 @@ class Explanations(_Frozen):
     """Drivers named in a summary line."""
 
 
+SEGMENT_NAMES: Final = frozenset({"new", "champion", "loyal", "passive", "at_risk", "detractor"})
+"""The model's segments (``scores.Segment``), for the alert rules."""
+_CURRENCY = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+_Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Currencies(_Frozen):
+    """Exchange rates into the reference currency in which the model counts money.
+
+    A static table, versioned with the rest of the configuration: amounts change the spend
+    evidence, so a changed rate changes what stored states mean (rebuild them).
+    """
+
+    reference: _CURRENCY = "EUR"
+    rates: dict[_CURRENCY, Positive] = Field(default_factory=lambda: {"EUR": 1.0})
+    """Currency -> value of one unit in the reference currency. Amounts in other currencies
+    carry no spend evidence (the event still counts)."""
+
+    @model_validator(mode="after")
+    def _reference_is_one(self) -> Self:
+        if self.rates.get(self.reference) != 1.0:
+            raise ValueError(f"currencies.rates must map the reference {self.reference} to 1")
+        return self
+
+
+class TrustDropAlert(_Frozen):
+    drop_points: Positive
+    """Raise when an event leaves trust this many points (0-100) below the reference level:
+    the highest trust since the last trust-drop alert was resolved (or since the first event)."""
+    recover_points: NonNegative
+    """Hysteresis: resolve when trust is back within this many points of the reference level
+    the alert was raised against (must be below ``drop_points``)."""
+    critical_points: Positive
+    """A drop of at least this many points is ``critical``, else ``warning``."""
+    cooldown_days: _Days
+    """No new trust-drop alert for the customer within this much event time of the last one."""
+
+    @model_validator(mode="after")
+    def _band(self) -> Self:
+        if not self.recover_points < self.drop_points <= self.critical_points:
+            raise ValueError("trust_drop needs recover_points < drop_points <= critical_points")
+        return self
+
+
+class SegmentAlert(_Frozen):
+    segments: tuple[str, ...]
+    """Raise when the customer's segment changes into one of these."""
+    critical_segments: tuple[str, ...] = ()
+    """Entering one of these is ``critical``, the others ``warning``."""
+    resolve_after_events: Annotated[int, Field(ge=1)]
+    """Hysteresis: resolve after this many consecutive events outside ``segments``."""
+    cooldown_days: _Days
+
+    @field_validator("segments", "critical_segments")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - SEGMENT_NAMES
+        if unknown:
+            raise ValueError(f"unknown segments {sorted(unknown)}")
+        return value
+
+
+class DetractorNpsAlert(_Frozen):
+    max_score: Annotated[int, Field(ge=0, le=10)]
+    """An NPS answer at or below this raises the alert (6: the NPS detractors)."""
+    critical_max_score: Annotated[int, Field(ge=0, le=10)]
+    """At or below this the alert is ``critical``, else ``warning``."""
+    resolve_min_score: Annotated[int, Field(ge=0, le=10)]
+    """Hysteresis: a later answer at or above this resolves it (as does a response to the
+    feedback that raised it)."""
+    cooldown_days: _Days
+
+    @model_validator(mode="after")
+    def _band(self) -> Self:
+        if not self.critical_max_score <= self.max_score < self.resolve_min_score:
+            raise ValueError(
+                "detractor_nps needs critical_max_score <= max_score < resolve_min_score"
+            )
+        return self
+
+
+class ComplaintsAlert(_Frozen):
+    streak: Annotated[int, Field(ge=1)]
+    """Raise when this many support-case openings and reopenings are without resolution."""
+    critical_streak: Annotated[int, Field(ge=1)]
+    """At or above this the alert is ``critical``."""
+    resolve_at: Annotated[int, Field(ge=0)]
+    """Hysteresis: resolve when resolutions bring the count down to this."""
+    cooldown_days: _Days
+
+    @model_validator(mode="after")
+    def _band(self) -> Self:
+        if not self.resolve_at < self.streak <= self.critical_streak:
+            raise ValueError("unresolved_complaints needs resolve_at < streak <= critical_streak")
+        return self
+
+
+class Alerts(_Frozen):
+    """Alert rules of the scoring service, in event time. They do not change what a state
+    means, so they are not part of ``content_hash`` (but of ``settings_hash``)."""
+
+    trust_drop: TrustDropAlert = TrustDropAlert(
+        drop_points=15, recover_points=5, critical_points=30, cooldown_days=7
+    )
+    segment_change: SegmentAlert = SegmentAlert(
+        segments=("at_risk", "detractor"),
+        critical_segments=("detractor",),
+        resolve_after_events=2,
+        cooldown_days=14,
+    )
+    detractor_nps: DetractorNpsAlert = DetractorNpsAlert(
+        max_score=6, critical_max_score=3, resolve_min_score=8, cooldown_days=7
+    )
+    unresolved_complaints: ComplaintsAlert = ComplaintsAlert(
+        streak=3, critical_streak=5, resolve_at=1, cooldown_days=7
+    )
+
+
+_NOT_IN_CONTENT_HASH: Final = frozenset({"version", "content_hash", "alerts"})
+
+
 class ScoringConfig(_Frozen):
     """The whole configuration. Load it with ``ScoringConfig.load()``."""
 
     version: Annotated[str, Field(min_length=1, max_length=64)]
     content_hash: str
-    """SHA-256 (hex) of the normalised settings without ``version``; computed on load."""
+    """SHA-256 (hex) of the normalised settings without ``version`` and ``alerts``: what a
+    stored state depends on; computed on load."""
     half_life_days: HalfLives
     trust: TrustSettings
     scales: Scales
@@ -275,6 +397,10 @@ class ScoringConfig(_Frozen):
     segments: Segments
     churn: Churn
     explanation: Explanations
+    currencies: Currencies = Currencies()
+    """Exchange rates into the reference currency (used by the service's signal mapping)."""
+    alerts: Alerts = Alerts()
+    """Alert rules of the service (not part of ``content_hash``)."""
 
     @field_validator("events")
     @classmethod
@@ -314,9 +440,19 @@ class ScoringConfig(_Frozen):
         return draft.model_copy(update={"content_hash": draft._settings_hash()})
 
     def _settings_hash(self) -> str:
-        settings = self.model_dump(mode="json", exclude={"version", "content_hash"})
+        return self._hash(_NOT_IN_CONTENT_HASH)
+
+    def _hash(self, exclude: frozenset[str]) -> str:
+        settings = self.model_dump(mode="json", exclude=set(exclude))
         canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @cached_property
+    def settings_hash(self) -> str:
+        """SHA-256 of every setting but ``version``, alert rules included: what the tests pin
+        per version, so that no setting changes without a version bump. (``content_hash``
+        leaves out the alert rules, which do not change what a stored state means.)"""
+        return self._hash(frozenset({"version", "content_hash"}))
 
     @property
     def short_hash(self) -> str:

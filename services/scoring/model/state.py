@@ -43,6 +43,7 @@ ABS_TOL: Final = 1e-12
 """... or to this absolute one, for sums that have decayed to (almost) nothing."""
 _ZEROS: Final = (0.0,) * ACCUMULATORS
 _ACTIVITY: Final = accumulator_index(Channel.ACTIVITY, Polarity.POSITIVE)
+_POSITIVE_INDEX: Final = {c: accumulator_index(c, Polarity.POSITIVE) for c in Channel}
 
 
 class StateMismatchError(ValueError):
@@ -84,7 +85,7 @@ class CustomerState:
 
     def evidence(self, channel: Channel) -> tuple[float, float]:
         """(positive, negative) evidence of a channel at ``as_of``."""
-        i = accumulator_index(channel, Polarity.POSITIVE)
+        i = _POSITIVE_INDEX[channel]
         return self.sums[i], self.sums[i + 1]
 
     def isclose(self, other: CustomerState, rel_tol: float = REL_TOL) -> bool:

@@ -10,11 +10,12 @@ from pydantic import ValidationError
 from services.scoring.model import MODEL_VERSION, CustomerState, ScoringConfig, scores
 from services.scoring.model.config import DEFAULT_PATH
 
-# Every released version of scoring.yaml and the hash of its settings. Changing a setting
-# without bumping `version` fails test_the_version_is_bumped_with_every_change; after bumping,
-# add the new pair here.
+# Every released version of scoring.yaml and the hash of all its settings (`settings_hash`).
+# Changing a setting without bumping `version` fails test_the_version_is_bumped_with_every_change;
+# after bumping, add the new pair here. (2025.11.1 had no currencies and alerts sections.)
 KNOWN_VERSIONS = {
     "2025.11.1": "b72e5f9927f948201109e194d4e93f240850ffc94a83d636b17e1f3d736a6ff0",
+    "2025.12.1": "06bfd62ae287fdc1b5ee5ae0a6100149504da675319721ce3f72555ca74be4dd",
 }
 
 
@@ -25,16 +26,16 @@ def _data() -> dict[str, Any]:
 
 
 def test_the_packaged_configuration_loads(config: ScoringConfig) -> None:
-    assert config.version == "2025.11.1"
+    assert config.version == "2025.12.1"
     assert len(config.content_hash) == 64
     assert config.short_hash == config.content_hash[:12]
 
 
 def test_the_version_is_bumped_with_every_change(config: ScoringConfig) -> None:
     assert config.version in KNOWN_VERSIONS, f"add {config.version!r} to KNOWN_VERSIONS"
-    assert config.content_hash == KNOWN_VERSIONS[config.version], (
+    assert config.settings_hash == KNOWN_VERSIONS[config.version], (
         f"scoring.yaml settings changed but version {config.version!r} did not: bump `version` "
-        f"and pin {config.content_hash!r} for it"
+        f"and pin {config.settings_hash!r} for it"
     )
 
 
@@ -59,6 +60,21 @@ def test_the_hash_changes_with_any_setting() -> None:
     data = _data()
     data["half_life_days"]["trust"] = 121
     assert ScoringConfig.from_mapping(data).content_hash != original.content_hash
+    data = _data()
+    data["currencies"]["rates"]["USD"] = 0.9
+    assert ScoringConfig.from_mapping(data).content_hash != original.content_hash
+
+
+def test_alert_rules_change_the_settings_hash_but_not_the_state_hash() -> None:
+    # Stored states do not depend on the alert rules: tuning them needs no rebuild, but it
+    # still needs a version bump.
+    original = ScoringConfig.load()
+    data = _data()
+    data["alerts"]["trust_drop"]["drop_points"] = 20
+    edited = ScoringConfig.from_mapping(data)
+    assert edited.content_hash == original.content_hash
+    assert edited.settings_hash != original.settings_hash
+    assert edited.alerts.trust_drop.drop_points == 20
 
 
 def test_the_configuration_is_frozen(config: ScoringConfig) -> None:
@@ -85,6 +101,11 @@ def test_scores_are_stamped_with_the_versions(config: ScoringConfig) -> None:
         (lambda d: d.update(content_hash="x"), "computed"),
         (lambda d: d.update(surprise=1), "Extra inputs"),
         (lambda d: d["half_life_days"].update(trust=0), "greater than 0"),
+        (lambda d: d["currencies"]["rates"].update(EUR=2.0), "reference EUR to 1"),
+        (lambda d: d["alerts"]["trust_drop"].update(recover_points=20), "recover_points"),
+        (lambda d: d["alerts"]["segment_change"].update(segments=["gone"]), "unknown segments"),
+        (lambda d: d["alerts"]["detractor_nps"].update(resolve_min_score=5), "resolve_min"),
+        (lambda d: d["alerts"]["unresolved_complaints"].update(resolve_at=3), "resolve_at"),
     ],
 )
 def test_invalid_configurations_are_rejected(edit: Any, message: str) -> None:

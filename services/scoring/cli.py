@@ -1,0 +1,195 @@
+"""``rapport scores``: migrate the scoring database, rebuild it from the topics, show a customer.
+
+Mounted by ``services/cli.py`` as ``app.add_typer(scores_app, name="scores")``; settings come
+from the ``RAPPORT_*`` variables like the services' (``RAPPORT_DATABASE_URL``...).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.runtime.settings import Settings
+
+scores_app = typer.Typer(
+    help="Trust and loyalty scores: migrate the database, rebuild from the topics, show one.",
+    no_args_is_help=True,
+)
+_err = Console(stderr=True)
+
+
+def _time(value: datetime | None) -> str:
+    return "-" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
+
+
+@scores_app.command("migrate")
+def migrate_command(
+    revision: Annotated[str, typer.Option(help="target revision")] = "head",
+) -> None:
+    """Upgrade the scoring database schema (alembic upgrade) to the latest revision."""
+    from services.scoring import store
+
+    settings = Settings()
+    engine = store.make_engine(settings.database_url)
+    before = store.current_revision(engine)
+    store.migrate(engine, revision)
+    after = store.current_revision(engine)
+    _err.print(
+        f"scoring database at revision {after}"
+        + ("" if before == after else f" (was {before or 'empty'})")
+    )
+
+
+@scores_app.command("rebuild")
+def rebuild_command(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="replace the stored state by the rebuilt one")
+    ] = False,
+    tolerance: Annotated[
+        float, typer.Option(help="trust/loyalty points below which values count as equal")
+    ] = 1e-6,
+    show: Annotated[int, typer.Option(help="differences to list", min=0)] = 20,
+) -> None:
+    """Recompute every customer's state from the annotated topic; report the differences.
+
+    Stop the scoring instances before --apply.
+    """
+    from services.scoring import rebuild, store
+    from services.scoring.model import ScoringConfig
+
+    settings = Settings()
+    if not settings.kafka_bootstrap_servers:
+        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS (e.g. $(rapport kafka start))")
+    bootstrap = settings.kafka_bootstrap_servers
+    topic = settings.topics.annotated
+    config = ScoringConfig.load()
+    engine = store.make_engine(settings.database_url)
+    store.migrate(engine)
+    with _err.status(f"Reading {topic} and folding…"):
+        partitions = rebuild.topic_partitions(bootstrap, topic)
+        report = rebuild.rebuild(
+            engine,
+            settings.topics,
+            config,
+            rebuild.KafkaSource(bootstrap, topic),
+            group_offsets=rebuild.committed_offsets(
+                bootstrap, f"{settings.group_prefix}-scoring", topic, partitions
+            ),
+            partitions=partitions,
+            tolerance=tolerance,
+            apply=apply,
+        )
+    out = Console()
+    out.print(
+        f"read {report.records_read} records of {topic} (up to offsets "
+        + ", ".join(f"{p}:{o}" for p, o in sorted(report.bounds.items()))
+        + f"); {report.customers_rebuilt} customers rebuilt, "
+        f"{report.customers_current} in the database"
+    )
+    for partition, start in sorted(report.truncated_partitions.items()):
+        out.print(
+            f"[yellow]partition {partition} starts at offset {start}: earlier events expired, "
+            "the rebuild misses them[/]"
+        )
+    if report.equal:
+        out.print("[green]no differences[/]")
+    else:
+        table = Table("customer", "differs in", "database", "rebuilt", title="Differences")
+        for diff in report.differences[:show]:
+            table.add_row(diff.customer_id, diff.what, diff.current, diff.rebuilt)
+        out.print(table)
+        more = len(report.differences) - show
+        out.print(
+            f"{len(report.differences)} customers differ"
+            + (f" ({more} not shown)" if more > 0 else "")
+        )
+    if apply:
+        out.print("[green]applied: the database now holds the rebuilt state[/]")
+    elif not report.equal:
+        raise typer.Exit(1)
+
+
+@scores_app.command("show")
+def show_command(
+    customer: Annotated[str, typer.Argument(help="customer id")],
+    history: Annotated[int, typer.Option(help="history rows to show", min=0)] = 10,
+) -> None:
+    """A customer's current scores, what drove them, recent history and alerts."""
+    from services.scoring import store
+    from services.scoring.alerts import published_segment
+    from services.scoring.model.signal import from_us
+
+    settings = Settings()
+    engine = store.make_engine(settings.database_url)
+    row, rows, alerts = store.customer_view(engine, customer, history)
+    out = Console()
+    if row is None:
+        out.print(f"no scores for {customer!r}")
+        raise typer.Exit(1)
+    _print_current(out, row, published_segment(row["segment"]))
+    drivers = Table(
+        "event", "type", "occurred", "trust", "loyalty", title="Drivers (latest events)"
+    )
+    ranked = sorted(row["recent_events"], key=lambda e: -(abs(e[3]) + abs(e[4])))
+    for event_id, event_type, occurred_us, trust, loyalty in ranked:
+        drivers.add_row(
+            event_id, event_type, _time(from_us(occurred_us)), f"{trust:+.1f}", f"{loyalty:+.1f}"
+        )
+    out.print(drivers)
+    if rows:
+        table = Table(
+            "occurred",
+            "event",
+            "type",
+            "trust",
+            "Δ",
+            "loyalty",
+            "Δ",
+            "segment",
+            "summary",
+            title=f"History (latest {len(rows)})",
+        )
+        for h in rows:
+            table.add_row(
+                _time(h["occurred_at"]),
+                h["event_id"],
+                h["event_type"],
+                f"{100 * h['trust']:.1f}",
+                f"{h['trust_delta']:+.1f}",
+                f"{h['loyalty']:.1f}",
+                f"{h['loyalty_delta']:+.1f}",
+                published_segment(h["segment"]),
+                h["summary"],
+            )
+        out.print(table)
+    if alerts:
+        table = Table("alert", "kind", "severity", "state", "raised", "resolved", "message")
+        for a in alerts:
+            table.add_row(
+                a["alert_id"],
+                a["kind"],
+                a["severity"],
+                a["state"],
+                _time(a["raised_at"]),
+                _time(a["resolved_at"]),
+                a["resolution"] or a["message"],
+            )
+        out.print(table)
+
+
+def _print_current(out: Console, row: dict[str, Any], segment: str) -> None:
+    table = Table(show_header=False, title=f"Customer {row['customer_id']}")
+    table.add_row("trust", f"{100 * row['trust']:.1f} ± {100 * row['trust_stddev']:.1f}")
+    table.add_row("loyalty", f"{row['loyalty']:.1f} (uncertainty {row['loyalty_uncertainty']:.2f})")
+    table.add_row("segment", segment)
+    table.add_row("churn risk", f"{row['churn_risk']:.2f}")
+    table.add_row("events", str(row["event_count"]))
+    table.add_row("as of", _time(row["as_of"]))
+    table.add_row("first seen", _time(row["first_seen_at"]))
+    table.add_row("last activity", _time(row["last_activity_at"]))
+    table.add_row("configuration", str(row["config_hash"])[:12])
+    out.print(table)

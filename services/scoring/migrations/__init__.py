@@ -1,0 +1,1 @@
+"""Alembic migrations of the scoring database (``rapport scores migrate``; run at start-up)."""

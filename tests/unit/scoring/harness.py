@@ -1,0 +1,106 @@
+"""The scoring service on the in-memory broker, with a real database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+
+from schemas import AnnotatedEvent
+from services.runtime.loop import ServiceRunner
+from services.runtime.records import InRecord, TopicPartition
+from services.runtime.settings import Settings
+from services.runtime.testing import FakeConsumer, FakeProducer, InMemoryBroker
+from services.scoring import store
+from services.scoring.model import ScoringConfig
+from services.scoring.service import ScoringHandler, open_store
+from tests.unit.scoring.events import encode
+
+COMPLETED_AT = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+class Scoring:
+    """One scoring instance; ``crash()`` drops it without committing, ``start()`` starts anew."""
+
+    def __init__(self, database_url: str, partitions: int = 3, max_poll_records: int = 50) -> None:
+        self.settings = Settings(
+            kafka_bootstrap_servers="unused:9092",
+            database_url=database_url,
+            max_poll_records=max_poll_records,
+        )
+        self.topics = self.settings.topics
+        self.config = ScoringConfig.load()
+        self.broker = InMemoryBroker(default_partitions=partitions)
+        self.broker.create_topic(self.topics.annotated)
+        self.engine: Engine = open_store(database_url, self.config)
+        self.now = 0.0  # the runner's monotonic clock: retries back off in it
+        self.start()
+
+    def start(self) -> None:
+        self.handler = ScoringHandler(
+            self.engine, self.topics, self.config, clock=lambda: COMPLETED_AT
+        )
+        self.consumer = FakeConsumer(self.broker, "rapport-scoring")
+        self.producer = FakeProducer(self.broker)
+        self.runner = ServiceRunner(
+            "scoring",
+            self.handler,
+            consumer=self.consumer,
+            producer=self.producer,
+            settings=self.settings,
+            input_topics=[self.topics.annotated],
+            clock=lambda: self.now,
+            rng=random.Random(1),
+        )
+        self.runner.start()
+
+    def send(self, events: Iterable[AnnotatedEvent | bytes], key: bytes | None = None) -> None:
+        for event in events:
+            if isinstance(event, bytes):
+                self.broker.produce(self.topics.annotated, event, key or b"c")
+            else:
+                self.broker.produce(
+                    self.topics.annotated, encode(event), event.event.customer_id.encode()
+                )
+
+    def run(self, max_iterations: int = 1000) -> None:
+        """Poll until every input record is committed."""
+        for _ in range(max_iterations):
+            self.runner.run_once()
+            self.now += 1.0
+            if self.lag() == 0:
+                return
+        raise AssertionError("the scoring runner did not catch up")
+
+    def lag(self) -> int:
+        total = 0
+        for partition in range(self.broker.partitions[self.topics.annotated]):
+            tp = TopicPartition(self.topics.annotated, partition)
+            committed = self.broker.committed("rapport-scoring", tp) or 0
+            total += len(self.broker.logs[tp]) - committed
+        return total
+
+    def partition_logs(self) -> list[list[bytes]]:
+        """The annotated topic's values, per partition in offset order."""
+        topic = self.topics.annotated
+        return [
+            [r.value or b"" for r in self.broker.logs[TopicPartition(topic, p)]]
+            for p in range(self.broker.partitions[topic])
+        ]
+
+    def in_records(self, partition: int) -> list[InRecord]:
+        topic = self.topics.annotated
+        return [
+            InRecord(topic, partition, offset, r.key, r.value, list(r.headers))
+            for offset, r in enumerate(self.broker.logs[TopicPartition(topic, partition)])
+        ]
+
+    def out(self, topic: str) -> list[InRecord]:
+        return self.broker.records(topic)
+
+    def table(self, name: str) -> list[dict[str, object]]:
+        table = store.metadata.tables[name]
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(table))]

@@ -1,0 +1,59 @@
+"""``rapport scores migrate`` and ``rapport scores show`` (``rebuild`` needs Kafka: see
+tests/integration/test_scoring_e2e.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from services.scoring import store
+from services.scoring.cli import scores_app
+from tests.unit.scoring.events import T0, annotated
+from tests.unit.scoring.harness import Scoring
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, database_url: str) -> CliRunner:
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
+    monkeypatch.setenv("COLUMNS", "220")
+    return CliRunner()
+
+
+def test_migrate_creates_the_schema(cli: CliRunner, database_url: str) -> None:
+    result = cli.invoke(scores_app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001 (was empty)" in result.output
+    assert store.current_revision(store.make_engine(database_url)) == "0001"
+    again = cli.invoke(scores_app, ["migrate"])
+    assert again.exit_code == 0
+    assert "was" not in again.output
+
+
+def test_show_prints_scores_drivers_history_and_alerts(cli: CliRunner, database_url: str) -> None:
+    scoring = Scoring(database_url, partitions=1)
+    scoring.send(
+        [
+            annotated("purchase", "c-7", "p-1", T0),
+            annotated("promise_broken", "c-7", "pb-1", T0 + timedelta(hours=1)),
+            annotated("survey_nps", "c-7", "nps-1", T0 + timedelta(hours=2), score=2),
+        ]
+    )
+    scoring.run()
+    result = cli.invoke(scores_app, ["show", "c-7", "--history", "2"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Customer c-7" in out
+    assert "trust" in out
+    assert "loyalty" in out
+    assert "segment" in out
+    assert "promise_broken" in out  # a driver
+    assert "History (latest 2)" in out
+    assert "nps-1" in out
+    assert "p-1" in out
+    assert "detractor_nps" in out
+    assert "trust_drop" in out
+    missing = cli.invoke(scores_app, ["show", "nobody"])
+    assert missing.exit_code == 1
+    assert "no scores" in missing.output
