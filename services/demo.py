@@ -209,11 +209,16 @@ def _print_results(
     console: Console, updates: list[dict[str, Any]], dead: list[tuple[str, str]]
 ) -> None:
     table = Table(title="Score updates (read_committed from rapport.score-updates)")
-    for column in ("customer", "event", "events", "score"):
+    for column in ("customer", "event", "trust", "loyalty", "segment", "why"):
         table.add_column(column)
     for u in updates:
         table.add_row(
-            u["customer_id"], u["caused_by_event_id"], str(u["event_count"]), f"{u['score']:.1f}"
+            u["customer_id"],
+            u["caused_by_event_id"],
+            f"{u['trust']:.0f}",
+            f"{u['loyalty']:.0f}",
+            u["segment"],
+            u["summary"],
         )
     console.print(table)
     for reason, message in dead:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -49,7 +49,9 @@ def create_topics(settings: Settings) -> None:
     )
 
 
-def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
+def produce(
+    bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes | None]]
+) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     for key, value in records:
         producer.send(topic, key=key, value=value)
