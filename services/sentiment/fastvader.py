@@ -34,16 +34,25 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
-from itertools import compress
+from itertools import chain, compress
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
-__all__ = ["VADER_VERSION", "FastVader", "VaderAnalysis", "iter_sentences", "score_valences"]
+__all__ = [
+    "VADER_VERSION",
+    "FastVader",
+    "VaderAnalysis",
+    "iter_sentences",
+    "round3",
+    "round4",
+    "score_parts",
+    "score_valences",
+]
 
 VADER_VERSION: Final[str] = metadata.version("vaderSentiment")
 
@@ -255,6 +264,31 @@ class _TokenTable(dict[str, _TokenInfo]):
         return info
 
 
+class _Expansions(dict[str, tuple[str, ...]]):
+    """Memo: raw whitespace token -> the tokens VADER's emoji substitution makes of it.
+
+    Emoji substitution never touches whitespace and inserts its own spaces only
+    inside the token it works on (before a description; a space it would add
+    after a blank changes nothing once the text is split), so splitting the
+    substituted text gives, token by token, exactly the tokens of each
+    substituted token. Bounded by clearing, like :class:`_TokenTable`.
+    """
+
+    __slots__ = ("_demojize", "_limit")
+
+    def __init__(self, demojize: Callable[[str], str], limit: int) -> None:
+        super().__init__()
+        self._demojize = demojize
+        self._limit = limit
+
+    def __missing__(self, raw: str) -> tuple[str, ...]:
+        expansion = tuple(self._demojize(raw).split())
+        if len(self) >= self._limit:
+            self.clear()
+        self[raw] = expansion
+        return expansion
+
+
 class VaderAnalysis(NamedTuple):
     """Result of :meth:`FastVader.analyse`."""
 
@@ -296,21 +330,26 @@ class FastVader:
         self._emoji_candidates = re.compile(
             r"[^\x00-\x7f]" if self._ascii_has_no_emoji else r"(?s)."
         )
+        # Scanning a text for emoji costs a regex pass per text; most non-ASCII
+        # texts repeat the same few tokens ("£45", "café", "🙏"), so substitute
+        # per distinct token instead (see _Expansions).
+        self._expansions = _Expansions(self._demojize, token_cache_size)
 
     # ------------------------------------------------------------------ public
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """Return ``{"neg", "neu", "pos", "compound"}`` exactly as vaderSentiment does."""
-        if not (self._ascii_has_no_emoji and text.isascii()):
-            text = self._demojize(text)
         # The reference strips the text here; str.split() ignores the same
         # whitespace and stripping cannot change the "!"/"?" counts, so skip it.
-        raw_tokens = text.split()
+        raw_tokens = self._split(text)
         if not raw_tokens:
             return dict(_EMPTY_SCORES)
         values, _ = self._valences(raw_tokens)
         if not values:
             return dict(_NEUTRAL_SCORES)
+        if not (self._ascii_has_no_emoji and text.isascii()):
+            # The substituted text's "!"/"?" are its tokens' (descriptions add some).
+            text = " ".join(raw_tokens)
         return _score(values, len(raw_tokens), text)
 
     def sentence_scores(self, text: str) -> list[tuple[str, dict[str, float]]]:
@@ -375,6 +414,29 @@ class FastVader:
             _score(values, len(raw_tokens), text), tuple(raw_tokens), tuple(valences)
         )
 
+    def analyse_parts(self, text: str) -> tuple[list[str], list[float], list[int], int, int]:
+        """The raw material of :meth:`analyse`, without building its containers.
+
+        Returns ``(tokens, values, positions, ep, qm)``: the whitespace tokens of
+        the emoji-substituted text VADER scores, VADER's non-zero token valences
+        (after the "but" rule) with their token positions, in order, and that
+        text's "!" and "?" counts (they drive punctuation emphasis).
+        ``score_parts(values, len(tokens), ep, qm)`` is ``polarity_scores(text)``
+        as a tuple. For callers on a hot path that would otherwise convert
+        :meth:`analyse`'s tuples and dict back.
+        """
+        raw_tokens = self._split(text)
+        if not (self._ascii_has_no_emoji and text.isascii()):
+            text = " ".join(raw_tokens)
+        if not raw_tokens:
+            return raw_tokens, [], [], text.count("!"), text.count("?")
+        values, positions = self._valences(raw_tokens)
+        return raw_tokens, values, positions, text.count("!"), text.count("?")
+
+    def split(self, text: str) -> list[str]:
+        """``demojize(text).split()``: the tokens VADER scores."""
+        return self._split(text)
+
     def demojize(self, text: str) -> str:
         """The emoji substitution VADER applies before splitting ``text`` into tokens."""
         if self._ascii_has_no_emoji and text.isascii():
@@ -382,6 +444,12 @@ class FastVader:
         return self._demojize(text)
 
     # ---------------------------------------------------------------- internal
+
+    def _split(self, text: str) -> list[str]:
+        tokens = text.split()
+        if self._ascii_has_no_emoji and text.isascii():
+            return tokens
+        return list(chain.from_iterable(map(self._expansions.__getitem__, tokens)))
 
     def _demojize(self, text: str) -> str:
         """Replace each emoji code point by its description, as the reference does.
@@ -613,12 +681,26 @@ class FastVader:
 
 def _score(values: list[float], n_tokens: int, text: str) -> dict[str, float]:
     """The reference's ``score_valence`` given the non-zero valences."""
+    neg, neu, pos, compound = score_parts(values, n_tokens, text.count("!"), text.count("?"))
+    return {"neg": neg, "neu": neu, "pos": pos, "compound": compound}
+
+
+def score_parts(
+    values: Sequence[float], n_tokens: int, ep: int, qm: int
+) -> tuple[float, float, float, float]:
+    """``(neg, neu, pos, compound)`` exactly as the reference's ``score_valence`` gives them.
+
+    ``values`` are the non-zero token valences in order, ``n_tokens`` counts
+    all tokens (zeros are VADER's neutral tokens) and ``ep``/``qm`` are the
+    text's "!" and "?" counts. Empty ``values`` give VADER's all-neutral
+    result when there are tokens and its all-zero result when there are none.
+    """
+    if not values:
+        return (0.0, 1.0, 0.0, 0.0) if n_tokens else (0.0, 0.0, 0.0, 0.0)
     # Builtin sum() like the reference, so both get this interpreter's summation
     # algorithm (plain in 3.11, compensated from 3.12). The zeros the reference
     # also sums are omitted: adding 0 to that accumulator is a no-op in both.
     sum_s = float(sum(values))
-    ep = text.count("!")
-    qm = text.count("?")
     amplifier = _AMPLIFIER[ep if ep < 4 else 4][qm if qm < 4 else 4]
     if sum_s > 0:
         sum_s += amplifier
@@ -649,12 +731,54 @@ def _score(values: list[float], n_tokens: int, text: str) -> dict[str, float]:
         neg_sum -= amplifier
 
     total = pos_sum + math.fabs(neg_sum) + neu_count
-    return {
-        "neg": round(math.fabs(neg_sum / total), 3),
-        "neu": round(math.fabs(neu_count / total), 3),
-        "pos": round(math.fabs(pos_sum / total), 3),
-        "compound": round(compound, 4),
-    }
+    # round3/round4 (below) inlined: this runs for every text and sentence.
+    neg = math.fabs(neg_sum / total)
+    y = neg * 1000.0
+    k = round(y)
+    neg = (k / 1000.0 if k else neg * 0.0) if -0.49 < y - k < 0.49 else round(neg, 3)
+    neu = math.fabs(neu_count / total)
+    y = neu * 1000.0
+    k = round(y)
+    neu = (k / 1000.0 if k else neu * 0.0) if -0.49 < y - k < 0.49 else round(neu, 3)
+    pos = math.fabs(pos_sum / total)
+    y = pos * 1000.0
+    k = round(y)
+    pos = (k / 1000.0 if k else pos * 0.0) if -0.49 < y - k < 0.49 else round(pos, 3)
+    y = compound * 10000.0
+    k = round(y)
+    compound = (
+        (k / 10000.0 if k else compound * 0.0) if -0.49 < y - k < 0.49 else round(compound, 4)
+    )
+    return neg, neu, pos, compound
+
+
+# round(x, 3) and round(x, 4) for floats, bit for bit. The builtin formats x with
+# dtoa and parses the digits back with strtod, which is slow and, at several
+# calls per text, a visible share of the annotator's time. Here y = x * 10**n
+# carries a relative error of at most 2**-53 (below 1e-2 absolute for |x| < 1e9),
+# so unless y is within 0.01 of a half-integer, the integer k nearest to y is the
+# correctly rounded decimal, and k / 10**n (exact operands, one correctly rounded
+# division) is the double nearest to k * 10**-n, which is what the builtin
+# returns. Near a tie the builtin decides. A zero result keeps the sign of x, as
+# the builtin's does. The tests compare both on millions of values.
+
+
+def round3(x: float) -> float:
+    """``round(x, 3)`` for a finite float ``x`` with ``abs(x) < 1e9``, faster."""
+    y = x * 1000.0
+    k = round(y)
+    if -0.49 < y - k < 0.49:
+        return k / 1000.0 if k else x * 0.0
+    return round(x, 3)
+
+
+def round4(x: float) -> float:
+    """``round(x, 4)`` for a finite float ``x`` with ``abs(x) < 1e9``, faster."""
+    y = x * 10000.0
+    k = round(y)
+    if -0.49 < y - k < 0.49:
+        return k / 10000.0 if k else x * 0.0
+    return round(x, 4)
 
 
 def score_valences(valences: Sequence[float], text: str) -> dict[str, float]:

@@ -3,13 +3,13 @@
 Pipeline for one text (``docs/sentiment.md`` has the long version):
 
 1. **Normalise** noise (:mod:`~services.sentiment.cx.normalize`).
-2. **VADER, exact**: :class:`~services.sentiment.fastvader.FastVader` scores the
-   raw text (``vader``) and, in one pass, the normalised text
-   (``vader_normalized``) with the per-token valences behind it. Sentences
-   are slices of those tokens, scored with VADER's own formula.
-3. **Match** the lexicon's phrase patterns per sentence. Matching is triggered
-   by a pattern's first token and pre-filtered on the second, so its cost
-   grows with the number of tokens, not with the size of the lexicon.
+2. **VADER, exact**: one :class:`~services.sentiment.fastvader.FastVader` pass
+   over the normalised text gives its scores (``vader``) and the per-token
+   valences behind them. Sentences are slices of those tokens, scored with
+   VADER's own formula.
+3. **Match** the lexicon's phrase patterns, sentence by sentence. Matching is
+   triggered by a pattern's first token and pre-filtered on the second, so its
+   cost grows with the number of tokens, not with the size of the lexicon.
 4. **Decide** which rules apply: span rules (complaint, negated problem, CX
    evaluation, neutral term) resolve negation and overlaps; then whether the
    text is a complaint, which politeness tokens to dampen, which sarcasm
@@ -21,10 +21,21 @@ Pipeline for one text (``docs/sentiment.md`` has the long version):
 6. **Emotions and aspects** from the same matches and adjusted valences.
 
 Everything the rules know comes from the YAML lexicon; this module holds only
-the mechanics. It is written for throughput (the service annotates every
-event): per-token facts and candidate patterns are memoised, work that a text
-does not need (emotions without emotion words, clause scores without aspect
-words) is skipped, and the hot loops avoid per-call closures and allocations.
+the mechanics. It is written for throughput: the service annotates every
+event, and the requirement is at least plain vaderSentiment's texts per second
+on one core (``bench/bench_annotator.py``). Hence:
+
+* per-token facts and the patterns a token can start are memoised per
+  distinct token (:class:`_TokenInfo`), so the per-token work is C-level
+  ``map``/``compress`` calls, and Python code runs only for the few tokens
+  that can start a pattern;
+* all token indices are indices into the whole text (sentences are ``lo:hi``
+  ranges, nothing is sliced or copied per sentence), and the key string the
+  pattern regexes run on is built once per text;
+* work a text does not need is skipped (no decisions without matches, no
+  sarcasm cues without a sarcasm frame, no clause bounds without an aspect);
+* results are built without the frozen dataclasses' per-field ``__setattr__``.
+
 Instances are immutable after construction apart from bounded, deterministic
 memo tables, and can be shared between threads.
 """
@@ -34,9 +45,10 @@ from __future__ import annotations
 import math
 import re
 import string
-from bisect import bisect_left
-from collections.abc import Collection, Mapping, Sequence
-from itertools import accumulate, count
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from itertools import accumulate, compress
+from operator import attrgetter
 from pathlib import Path
 from typing import Final
 
@@ -48,17 +60,22 @@ from services.sentiment.cx.loader import (
     load_lexicon,
 )
 from services.sentiment.cx.normalize import Normalizer
-from services.sentiment.cx.patterns import PatternPart
+from services.sentiment.cx.patterns import PLACEHOLDER_SECOND, PatternPart, placeholder_single
 from services.sentiment.cx.results import (
     Adjustment,
     AspectSentiment,
     ConversationAnnotation,
+    Label,
     MessageAnnotation,
     SentenceAnnotation,
     TextAnnotation,
     TrendLabel,
     VaderScores,
-    _build,
+    build_adjustment,
+    build_aspect_sentiment,
+    build_sentence_annotation,
+    build_text_annotation,
+    build_vader_scores,
     label_for,
 )
 from services.sentiment.fastvader import (
@@ -66,8 +83,9 @@ from services.sentiment.fastvader import (
     N_SCALAR,
     VADER_VERSION,
     FastVader,
-    iter_sentences,
-    score_valences,
+    round3,
+    round4,
+    score_parts,
 )
 
 __all__ = ["DEFAULT_CUSTOMER_AUTHORS", "CxAnnotator"]
@@ -90,6 +108,9 @@ _BOOST_UP: Final = 1.3
 _BOOST_DOWN: Final = 0.7
 _CAPS_BOOST: Final = 1.25
 _EXCLAMATION_STEP: Final = 0.15
+# Emotion emphasis by the sentence's "!" count (capped at 3): the same floats as
+# computing 1.0 + step * min(count, 3) each time.
+_EMPHASIS: Final = tuple(1.0 + _EXCLAMATION_STEP * k for k in range(4))
 _NEGATED_PROBLEM_EMOTION: Final[tuple[tuple[str, float], ...]] = (("satisfaction", 0.4),)
 _NEGATED_PRAISE_EMOTION: Final[tuple[tuple[str, float], ...]] = (("disappointment", 0.4),)
 _COMPLAINT_FAMILIES: Final = frozenset({"complaint", "evaluation"})
@@ -109,9 +130,30 @@ _BUCKET: Final[dict[str, int]] = {
 }
 # Text without a line break or sentence-ending punctuation before a blank is one sentence.
 _MAY_SPLIT: Final = re.compile(r"[.!?]\s|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+# FastVader's sentence splitter (iter_sentences: str.splitlines, then blanks after
+# . ! ?, pieces stripped, empty ones dropped) as one regex split. Splitting at
+# each line-break character instead of at splitlines' boundaries ("\r\n" is
+# one) only adds empty pieces, which are dropped either way.
+_SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+# Negation scan, per token: 0 = look further back, 1 = stop (clause end, or a
+# negation stopper such as "why"), 2 = a negator (see _negator_before).
+_NEG_PASS: Final = 0
+_NEG_STOP: Final = 1
+_NEG_FOUND: Final = 2
 
 _Hit = tuple[Entry, int, int]
-_Candidate = tuple[Entry, "re.Pattern[str]", frozenset[str] | None]
+# (entry, regex or None for an exact pair, anchor words or None)
+_Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None]
+# A span rule match after negation: (entry, start, end, target valence, negated).
+_Span = tuple[Entry, int, int, float, bool]
+
+_KEY: Final = attrgetter("key")
+_MATCHABLE: Final = attrgetter("matchable")
+_QUOTED: Final = attrgetter("quoted")
+_CLAUSE_END: Final = attrgetter("clause_end")
+_STARTER: Final = attrgetter("starter")
+_UPPER: Final = attrgetter("upper")
 
 
 def _punctuation_amplifier(ep_count: int, qm_count: int) -> float:
@@ -121,6 +163,12 @@ def _punctuation_amplifier(ep_count: int, qm_count: int) -> float:
     if qm_count > 1:
         qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
     return ep_amplifier + qm_amplifier
+
+
+# _punctuation_amplifier for every "!"/"?" count (counts above 4 give the value at 4).
+_AMPLIFIER: Final = tuple(
+    tuple(_punctuation_amplifier(ep, qm) for qm in range(5)) for ep in range(5)
+)
 
 
 def _compound(raw_sum: float, amplifier: float) -> float:
@@ -134,7 +182,21 @@ def _compound(raw_sum: float, amplifier: float) -> float:
         compound = -1.0
     elif compound > 1.0:
         compound = 1.0
-    return round(compound, 4)
+    return round4(compound)
+
+
+# VADER's result for tokens without a sentiment word, and for no tokens at all.
+# Shared: the results are immutable, and most sentences have no sentiment word.
+_NEUTRAL: Final = build_vader_scores(0.0, 0.0, 1.0, 0.0)
+_EMPTY: Final = build_vader_scores(0.0, 0.0, 0.0, 0.0)
+
+
+def _vader_scores(values: Sequence[float], n_tokens: int, ep: int, qm: int) -> VaderScores:
+    """VADER's scores of ``n_tokens`` tokens with non-zero valences ``values``."""
+    if not values:
+        return _NEUTRAL if n_tokens else _EMPTY
+    neg, neu, pos, compound = score_parts(values, n_tokens, ep, qm)
+    return build_vader_scores(compound, pos, neu, neg)
 
 
 # ---------------------------------------------------------------------- tokens
@@ -143,26 +205,28 @@ def _compound(raw_sum: float, amplifier: float) -> float:
 class _TokenInfo:
     """Facts about one raw VADER token and the patterns it can start.
 
-    ``singles`` are one-token patterns this token matches outright;
-    ``by_next`` maps a following token's key to the multi-token patterns that
-    token can continue; ``any_next`` are multi-token patterns with no such
-    filter. Memoised per distinct raw token string.
+    ``singles`` are one-token patterns this token matches outright and
+    ``checked`` those that also have a position condition; ``by_next`` maps a
+    following token's key to the multi-token patterns that can continue with
+    it (followed by ``any_next``, the multi-token patterns with no such
+    filter, so one dict look-up gives every candidate). ``matchable`` says
+    whether the token can start anything at all. Memoised per distinct raw
+    token string.
     """
 
     __slots__ = (
         "any_next",
         "booster",
         "by_next",
+        "checked",
         "clause_end",
-        "eager",
         "key",
         "matchable",
-        "negator",
+        "neg",
         "preamble",
         "quoted",
         "singles",
-        "singles_checked",
-        "stopper",
+        "starter",
         "upper",
         "word",
     )
@@ -175,40 +239,63 @@ class _TokenInfo:
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
         self.quoted = key.isalpha() and (raw[0] in _QUOTE_CHARS or raw[-1] in _QUOTE_CHARS)
         self.upper = len(key) > 1 and raw.isupper()
-        self.negator = key in lexicon.negators or "n't" in key
-        self.stopper = key in lexicon.negation_stoppers
+        # The negation scan checks, in this order: clause end, negator, stopper.
+        if self.clause_end:
+            self.neg = _NEG_STOP
+        elif key in lexicon.negators or "n't" in key:
+            self.neg = _NEG_FOUND
+        elif key in lexicon.negation_stoppers:
+            self.neg = _NEG_STOP
+        else:
+            self.neg = _NEG_PASS
         self.word = any(ch.isalnum() for ch in key)
         self.preamble = key in lexicon.preamble
+        self.starter = key in _CLAUSE_STARTERS
         self.booster = BOOSTER_DICT.get(key, 0.0)
         singles: list[tuple[int, Entry]] = []
-        singles_checked: list[Entry] = []
+        checked: list[Entry] = []
         by_next: dict[str, list[_Candidate]] = {}
         any_next: list[_Candidate] = []
         for entry, part in cands:
             if part.regex is None:
                 if entry.constrained:
-                    singles_checked.append(entry)
+                    checked.append(entry)
                 else:
                     singles.append((_BUCKET[entry.family], entry))
-            elif part.second is None:
-                any_next.append((entry, part.regex, part.anchor))
+                continue
+            # No regex for an exact pair: the look-up by the next key is the match.
+            candidate = (entry, None if part.exact_pair else part.regex, part.anchor)
+            second = part.second
+            if part.placeholder is not None and not placeholder_single(part.placeholder).fullmatch(
+                key
+            ):
+                # This token can only start a multi-token form of the placeholder.
+                second = PLACEHOLDER_SECOND[part.placeholder][0]
+            if second is None:
+                any_next.append(candidate)
             else:
-                for following in part.second:
-                    by_next.setdefault(following, []).append((entry, part.regex, part.anchor))
+                for following in second:
+                    by_next.setdefault(following, []).append(candidate)
         self.singles = tuple(singles)
-        self.singles_checked = tuple(singles_checked)
-        self.by_next = {k: tuple(v) for k, v in by_next.items()}
+        self.checked = tuple(checked)
         self.any_next = tuple(any_next)
-        self.matchable = bool(singles or singles_checked or by_next or any_next)
-        # Must be visited whatever the next token is (by_next needs a matching next key).
-        self.eager = bool(singles or singles_checked or any_next)
+        self.by_next = {k: (*v, *any_next) for k, v in by_next.items()}
+        self.matchable = bool(singles or checked or by_next or any_next)
 
 
 class _TokenTable(dict[str, _TokenInfo]):
-    """Raw token -> facts; cleared (not evicted) when full, since entries are pure."""
+    """Raw token -> facts; cleared (not evicted) when full, since entries are pure.
+
+    ``matchable`` holds the raw tokens that can start a pattern: testing a
+    token's membership is cheaper than reading the flag off its facts.
+    ``clears`` counts the clearings, so a caller can tell that tokens it looked
+    up before the last one are no longer in ``matchable``.
+    """
 
     def __init__(self, lexicon: Lexicon, vader_lexicon: Mapping[str, float], limit: int) -> None:
         super().__init__()
+        self.matchable: set[str] = set()
+        self.clears = 0
         self._lexicon = lexicon
         self._vader_lexicon = vader_lexicon
         self._limit = limit
@@ -244,28 +331,19 @@ class _TokenTable(dict[str, _TokenInfo]):
         info = _TokenInfo(raw, key, self._lexicon, tuple(dict.fromkeys(found)))
         if len(self) >= self._limit:
             self.clear()
+            self.matchable.clear()
+            self.clears += 1
         self[raw] = info
+        if info.matchable:
+            self.matchable.add(raw)
         return info
 
 
 # ------------------------------------------------------------------- sentences
 
 
-class _Span:
-    """A span rule match after negation: its tokens' valence goes to ``target``."""
-
-    __slots__ = ("end", "entry", "negated", "start", "target")
-
-    def __init__(self, entry: Entry, start: int, end: int, target: float, negated: bool):
-        self.entry = entry
-        self.start = start
-        self.end = end
-        self.target = target
-        self.negated = negated
-
-
 class _Sentence:
-    """Per-sentence working state (local token indices; ``offset`` maps to the text).
+    """Per-sentence working state: tokens ``lo:hi`` of the text, and the decisions.
 
     No ``__slots__``: the class attributes below are the defaults, so a sentence
     no rule touches costs six attribute writes. Defaults are immutable; code that
@@ -281,57 +359,72 @@ class _Sentence:
     sarcasm_fired: Sequence[_Hit] = ()
     damp: float | None = None
     suppressed: set[int] | None = None
+    applied: bool = False
 
     def __init__(  # noqa: PLR0917 - private, hot path
-        self,
-        index: int,
-        text: str,
-        vader_text: str,
-        infos: list[_TokenInfo],
-        valences: Sequence[float],
-        offset: int,
+        self, index: int, text: str, lo: int, hi: int, ep: int, qm: int
     ) -> None:
         self.index = index
         self.text = text
-        self.vader_text = vader_text
-        self.infos = infos
-        self.valences = valences
-        self.offset = offset
-
-    @property
-    def ep(self) -> int:
-        """ "!" as VADER counts them (on the emoji-substituted text)."""
-        return self.vader_text.count("!")
-
-    @property
-    def qm(self) -> int:
-        return self.vader_text.count("?")
-
-    def bucket(self, index: int) -> list[_Hit]:
-        buckets = self.buckets
-        return buckets[index] if buckets is not None else []
+        self.lo = lo
+        self.hi = hi
+        self.ep = ep
+        """ "!" as VADER counts them (on the emoji-substituted sentence)."""
+        self.qm = qm
 
 
-def _negator_before(infos: list[_TokenInfo], i: int) -> int | None:
-    """Index of a negator among the 4 tokens before ``i`` in the same clause, else None.
+class _KeyText:
+    """The text's token keys as one string for the pattern regexes, built on first use.
 
-    The search stops at a clause end (, ; : . ! ?) and at a negation stopper
-    ("not sure WHY my order was cancelled" does not negate "cancelled").
+    Keys are joined by a space within a sentence and by a line break between
+    sentences: a pattern's elements are joined by literal spaces and no element
+    matches a line break, so no match can run into the next sentence.
     """
-    for k in range(i - 1, max(-1, i - 1 - _NEGATION_WINDOW), -1):
-        info = infos[k]
-        if info.clause_end:
-            return None
-        if info.negator:
-            return k
-        if info.stopper:
-            return None
+
+    __slots__ = ("infos", "keys", "offsets", "sentences", "text")
+
+    def __init__(self, infos: Sequence[_TokenInfo], sentences: Sequence[_Sentence]) -> None:
+        self.infos = infos
+        self.sentences = sentences
+        self.keys: list[str] | None = None
+        self.text = ""
+        self.offsets: list[int] = []
+
+    def build(self) -> list[str]:
+        keys = self.keys = [info.key for info in self.infos]
+        if len(self.sentences) == 1:
+            self.text = " ".join(keys)
+        else:
+            self.text = "\n".join([" ".join(keys[s.lo : s.hi]) for s in self.sentences])
+        # Character offset of token i = its key lengths before it + i separators.
+        self.offsets = list(accumulate(map(len, keys), initial=0))
+        return keys
+
+
+def _negator_before(infos: Sequence[_TokenInfo], i: int, lo: int) -> int | None:
+    """Index of a negator among the 4 tokens before ``i`` in its clause, else None.
+
+    ``lo`` is the sentence's first token. The search stops at a clause end
+    (, ; : . ! ?) and at a negation stopper ("not sure WHY my order was
+    cancelled" does not negate "cancelled").
+    """
+    for k in range(i - 1, max(lo - 1, i - 1 - _NEGATION_WINDOW), -1):
+        neg = infos[k].neg
+        if neg:
+            return k if neg == _NEG_FOUND else None
     return None
 
 
 def _non_overlapping(hits: list[_Hit]) -> list[_Hit]:
     """Longest-first, then leftmost, non-overlapping subset of ``hits``, in text order."""
-    if len(hits) < 2:
+    # Hits arrive in start order; when none overlaps the next (the usual case),
+    # every hit is kept and the order is already the text order.
+    previous_end = -1
+    for _, i, j in hits:
+        if i < previous_end:
+            break
+        previous_end = j
+    else:
         return hits
     taken: set[int] = set()
     kept = []
@@ -344,51 +437,75 @@ def _non_overlapping(hits: list[_Hit]) -> list[_Hit]:
     return kept
 
 
-def _match(infos: list[_TokenInfo], has_question: bool) -> list[list[_Hit]] | None:
-    """Every lexicon match in one sentence, by family bucket (None if there is none)."""
-    keys = [info.key for info in infos]
-    nexts = keys[1:]
-    nexts.append("")
-    # Positions where something can match: a one-token pattern, or a token whose
-    # next token continues one of its patterns (most tokens are neither).
-    positions = [
-        i
-        for i, info, following in zip(count(), infos, nexts)
-        if info.eager or following in info.by_next
-    ]
-    if not positions:
-        return None
-    buckets: list[list[_Hit]] = [[], [], [], [], [], [], []]
-    hit_any = False
-    key_text = ""
-    starts: list[int] = []
+def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
+    infos: Sequence[_TokenInfo], sentences: Sequence[_Sentence], matchable: Iterable[bool]
+) -> list[_Sentence]:
+    """Every lexicon match, sentence by sentence; returns the sentences with one.
+
+    Sets those sentences' ``buckets`` (matches by family bucket, sentence order,
+    then start order; a bucket without matches is an empty tuple, so a sentence
+    costs one list and one per family it has matches of). Only tokens that can
+    start a pattern are visited. A multi-token pattern is tried only if its
+    second-token filter accepts the next token (in the same sentence) and the
+    sentence contains one of its anchor words; then its regex runs on the
+    text's key string from the token's offset.
+    """
+    matched: list[_Sentence] = []
+    key_text = _KeyText(infos, sentences)
+    index = 0
+    s = sentences[0]
+    lo, hi = 0, s.hi
+    last = hi - 1
+    buckets: list[list[_Hit]] | None = None
     keyset: set[str] | None = None
-    for i in positions:
-        info = infos[i]
-        if info.singles:
-            hit_any = True
-            for bucket, entry in info.singles:
-                buckets[bucket].append((entry, i, i + 1))
-        multi = info.by_next.get(nexts[i], ())
-        if info.any_next:
-            multi = multi + info.any_next
-        if not multi and not info.singles_checked:
+    for i, info in compress(enumerate(infos), matchable):
+        if i >= hi:
+            # The next sentence with a matchable token.
+            if buckets is not None:
+                s.buckets = buckets
+                matched.append(s)
+                buckets = None
+            keyset = None
+            index += 1
+            s = sentences[index]
+            while i >= s.hi:
+                index += 1
+                s = sentences[index]
+            lo, hi = s.lo, s.hi
+            last = hi - 1
+        multi = info.by_next.get(infos[i + 1].key, info.any_next) if i < last else info.any_next
+        singles = info.singles
+        if singles:
+            if buckets is None:
+                buckets = [(), (), (), (), (), (), ()]  # type: ignore[list-item]
+            for bucket, entry in singles:
+                hits = buckets[bucket]
+                if hits:
+                    hits.append((entry, i, i + 1))
+                else:
+                    buckets[bucket] = [(entry, i, i + 1)]
+        checked = info.checked
+        if not multi and not checked:
             continue
-        found: list[_Hit] = [(entry, i, i + 1) for entry in info.singles_checked]
+        found: list[_Hit] = [(entry, i, i + 1) for entry in checked] if checked else []
         for entry, regex, anchor in multi:
-            if anchor is not None:
-                if keyset is None:
-                    keyset = set(keys)
-                if anchor.isdisjoint(keyset):
+            if regex is None:
+                end = i + 2
+            else:
+                if anchor is not None:
+                    if keyset is None:
+                        keys = key_text.keys or key_text.build()
+                        keyset = set(keys[lo:hi])
+                    if anchor.isdisjoint(keyset):
+                        continue
+                if key_text.keys is None:
+                    key_text.build()
+                m = regex.match(key_text.text, key_text.offsets[i] + i)
+                if m is None:
                     continue
-            if not starts:
-                key_text = " ".join(keys)
-                starts = [0, *accumulate([len(key) + 1 for key in keys])]
-            m = regex.match(key_text, starts[i])
-            if m is None:
-                continue
-            # Matches end at a token boundary ("(?= |$)"), i.e. one before a start.
-            end = bisect_left(starts, m.end() + 1)
+                # A match covers whole tokens (it ends before " ", a line break or
+                # the end) and keys contain no blanks, so its spaces count its tokens.
+                end = i + 1 + m.group().count(" ")
             # Two parts of one pattern can match at the same token: keep the longer.
             for k, (other, _, other_end) in enumerate(found):
                 if other is entry:
@@ -399,58 +516,545 @@ def _match(infos: list[_TokenInfo], has_question: bool) -> list[list[_Hit]] | No
                 found.append((entry, i, end))
         for hit in found:
             entry, _, end = hit
-            if entry.constrained and not _position_ok(entry, infos, i, end, has_question):
+            if entry.constrained and not _position_ok(entry, infos, lo, hi, i, end, s.qm > 0):
                 continue
-            buckets[_BUCKET[entry.family]].append(hit)
-            hit_any = True
-    return buckets if hit_any else None
+            if buckets is None:
+                buckets = [(), (), (), (), (), (), ()]  # type: ignore[list-item]
+            bucket = _BUCKET[entry.family]
+            hits = buckets[bucket]
+            if hits:
+                hits.append(hit)
+            else:
+                buckets[bucket] = [hit]
+    if buckets is not None:
+        s.buckets = buckets
+        matched.append(s)
+    return matched
 
 
-def _position_ok(
-    entry: Entry, infos: list[_TokenInfo], start: int, end: int, has_question: bool
+def _position_ok(  # noqa: PLR0917 - private
+    entry: Entry,
+    infos: Sequence[_TokenInfo],
+    lo: int,
+    hi: int,
+    start: int,
+    end: int,
+    has_question: bool,
 ) -> bool:
     """Check an entry's at_start / at_end / whole_sentence / clause_break / question options."""
     if (entry.at_start or entry.whole_sentence) and not all(
-        infos[k].preamble for k in range(start)
+        infos[k].preamble for k in range(lo, start)
     ):
         return False
-    if (entry.at_end or entry.whole_sentence) and any(
-        infos[k].word for k in range(end, len(infos))
-    ):
+    if (entry.at_end or entry.whole_sentence) and any(infos[k].word for k in range(end, hi)):
         return False
     if entry.clause_break and not infos[end - 1].clause_end:
         return False
     return not (entry.question and not has_question)
 
 
-def _resolve_spans(hits: list[_Hit], infos: list[_TokenInfo]) -> list[_Span]:
+def match_sentence(infos: Sequence[_TokenInfo], has_question: bool) -> list[list[_Hit]] | None:
+    """:func:`_match` on one sentence's token infos alone (for tests and tools)."""
+    sentence = _Sentence(0, "", 0, len(infos), 0, int(has_question))
+    matchable = [info.matchable for info in infos]
+    return sentence.buckets if _match(infos, [sentence], matchable) else None
+
+
+def _resolve_spans(hits: list[_Hit], infos: Sequence[_TokenInfo], lo: int) -> list[_Span]:
     """Apply negation, then keep the longest (then highest-priority) non-overlapping spans."""
+    if len(hits) == 1:
+        entry, i, j = hits[0]
+        if entry.negatable:
+            k = _negator_before(infos, i, lo)
+            if k is not None:
+                return [(entry, k, j, entry.valence * N_SCALAR, True)]
+        return [(entry, i, j, entry.valence, False)]
     # A negator that is part of another phrase ("still NO update on my missing
     # parcel", "NO signal") belongs to that phrase and negates nothing else.
     owned: set[int] = set()
-    if len(hits) > 1:
-        for _, i, j in hits:
-            owned.update(range(i, j))
-    candidates = []
+    for _, i, j in hits:
+        owned.update(range(i, j))
+    candidates: list[_Span] = []
     for entry, i, j in hits:
-        start, target, negated = i, entry.valence, False
         if entry.negatable:
-            k = _negator_before(infos, i)
+            k = _negator_before(infos, i, lo)
             if k is not None and k not in owned:
-                start, target, negated = k, entry.valence * N_SCALAR, True
-        candidates.append(_Span(entry, start, j, target, negated))
-    if len(candidates) == 1:
-        return candidates
-    candidates.sort(key=lambda s: (s.start - s.end, -SPAN_PRIORITY[s.entry.family], s.start))
+                candidates.append((entry, k, j, entry.valence * N_SCALAR, True))
+                continue
+        candidates.append((entry, i, j, entry.valence, False))
+    candidates.sort(key=lambda s: (s[1] - s[2], -SPAN_PRIORITY[s[0].family], s[1]))
     taken: set[int] = set()
     kept = []
     for span in candidates:
-        tokens = range(span.start, span.end)
+        tokens = range(span[1], span[2])
         if taken.isdisjoint(tokens):
             taken.update(tokens)
             kept.append(span)
-    kept.sort(key=lambda s: s.start)
+    kept.sort(key=lambda s: s[1])
     return kept
+
+
+# What _prepare found in a sentence (bit flags), so the text-level steps can
+# skip what no sentence needs.
+_F_COMPLAINT: Final = 1
+_F_POLITENESS: Final = 2
+_F_SARCASM: Final = 4
+_F_REQUEST: Final = 8
+_F_ASPECT: Final = 16
+
+
+def _prepare(s: _Sentence, infos: Sequence[_TokenInfo]) -> int:
+    """Decide what needs only the sentence's own matches (``buckets``); returns _F_* flags.
+
+    Resolves its spans (negation, overlaps), keeps non-overlapping politeness,
+    emotion and aspect matches, and sets ``complaint``/``marker`` from its
+    negative spans and its cues.
+    """
+    buckets = s.buckets
+    assert buckets is not None
+    flags = 0
+    if buckets[0]:
+        spans = s.spans = _resolve_spans(buckets[0], infos, s.lo)
+        for span in spans:
+            if span[3] < 0 and span[0].family in _COMPLAINT_FAMILIES:
+                s.complaint = True
+    if buckets[1]:
+        flags |= _F_POLITENESS
+        if len(buckets[1]) > 1:
+            buckets[1] = _non_overlapping(buckets[1])
+    if buckets[2]:
+        flags |= _F_SARCASM
+    if buckets[3]:
+        flags |= _F_REQUEST
+    if len(buckets[5]) > 1:
+        buckets[5] = _non_overlapping(buckets[5])
+    if buckets[6]:
+        flags |= _F_ASPECT
+        if len(buckets[6]) > 1:
+            buckets[6] = _non_overlapping(buckets[6])
+    if buckets[4]:
+        covered = _covered_positive(s)
+        for entry, i, _ in buckets[4]:
+            if i in covered or (entry.negatable and _negator_before(infos, i, s.lo) is not None):
+                continue
+            if entry.kind == "problem":
+                s.complaint = True
+            else:
+                s.marker = True
+    if s.complaint:
+        flags |= _F_COMPLAINT
+    return flags
+
+
+def _covered_positive(s: _Sentence) -> set[int]:
+    """Tokens of the sentence's non-negative spans (they are not cues of a complaint)."""
+    covered: set[int] = set()
+    for span in s.spans:
+        if span[3] >= 0:
+            covered.update(range(span[1], span[2]))
+    return covered
+
+
+# -------------------------------------------------------------------- deciding
+
+
+def _decide(  # noqa: PLR0917 - one pass per rule kind
+    sentences: list[_Sentence],
+    matched: list[_Sentence],
+    infos: list[_TokenInfo],
+    values: list[float],
+    positions: list[int],
+    flags: int,
+) -> bool:
+    """Make the text-level decisions; returns whether the text is a complaint.
+
+    ``matched`` are the sentences with matches and ``flags`` what
+    :func:`_prepare` found in them (the other sentences have no rule to decide
+    on, but sarcasm looks at their cues too).
+    """
+    complaint = bool(flags & _F_COMPLAINT)
+    if flags & _F_SARCASM:
+        # Cues only sarcasm needs: scare quotes and negative VADER words.
+        text_cue = complaint
+        for s in sentences:
+            lo, hi = s.lo, s.hi
+            s.quoted = any(map(_QUOTED, infos[lo:hi]))
+            covered = _covered_positive(s) if s.spans else set()
+            for k in range(bisect_left(positions, lo), bisect_left(positions, hi)):
+                if values[k] <= _SARCASM_VADER_CUE and positions[k] not in covered:
+                    s.vader_negative = True
+                    break
+            text_cue = text_cue or s.vader_negative or s.marker
+        last = len(sentences) - 1
+        fired_any = False
+        for n, s in enumerate(sentences):
+            for hit in s.buckets[2] if s.buckets is not None else ():
+                cue = hit[0].cue
+                if cue == "none":
+                    fired = True
+                elif cue == "text":
+                    fired = text_cue
+                elif cue == "quoted":
+                    fired = s.quoted
+                elif hit[0].at_start and any(
+                    infos[k].key in _CONTRAST for k in range(hit[2], s.hi)
+                ):
+                    # "Great, the food, but the delivery was late" is a mixed review:
+                    # after a praise opener, a contrast means the praise is meant.
+                    fired = False
+                else:
+                    fired = s.complaint or s.vader_negative or s.quoted or s.marker
+                    if cue == "nearby":
+                        # An adjacent sentence's complaint, scare quotes or marker
+                        # ("Brilliant. Another 'maintenance window'.").
+                        for m in (n - 1, n + 1):
+                            if 0 <= m <= last:
+                                other = sentences[m]
+                                fired = fired or other.complaint or other.marker
+                                fired = fired or other.quoted
+                if fired:
+                    s.sarcasm_fired = (*s.sarcasm_fired, hit)
+                    fired_any = True
+        complaint = complaint or fired_any
+    if not flags & (_F_POLITENESS | _F_REQUEST):
+        return complaint
+    for s in matched:
+        buckets = s.buckets
+        assert buckets is not None
+        if complaint and buckets[1]:
+            suppressed: set[int] = set()
+            for entry, i, j in buckets[1]:
+                if entry.scope == "complaint":
+                    suppressed.update(range(i, j))
+            s.suppressed = suppressed
+        if buckets[3] and not complaint:
+            s.damp = min(entry.factor for entry, _, _ in buckets[3])
+    return complaint
+
+
+# ---------------------------------------------------------------- applying
+
+
+def _adjustment(  # noqa: PLR0917 - private
+    entry: Entry, rule: str, infos: list[_TokenInfo], i: int, j: int, sentence: int, delta: float
+) -> Adjustment:
+    return build_adjustment(
+        rule,
+        entry.pattern,
+        entry.source,
+        infos[i].key if j == i + 1 else " ".join([info.key for info in infos[i:j]]),
+        sentence,
+        round(delta, 4),
+    )
+
+
+def _apply(  # noqa: PLR0917 - one block per rule kind, in application order
+    work: list[float],
+    s: _Sentence,
+    infos: list[_TokenInfo],
+    but: int | None,
+    complaint: bool,
+    record: list[Adjustment],
+) -> None:
+    """Apply the sentence's decisions to ``work`` (the text's valences) and record them.
+
+    Contributions follow VADER's "but" rule like VADER's own valences: x0.5
+    before the text's first "but", x1.5 after it. Adjustments are recorded
+    in application order: politeness, spans, sarcasm, request.
+    """
+    buckets = s.buckets
+    assert buckets is not None
+    index = s.index
+
+    for entry, i, j in buckets[1]:
+        if entry.scope == "always" or complaint:
+            delta = 0.0
+            factor = entry.factor
+            for t in range(i, j):
+                v = work[t]
+                if v > 0:
+                    nv = v * factor
+                    delta += nv - v
+                    work[t] = nv
+            record.append(_adjustment(entry, "politeness", infos, i, j, index, delta))
+
+    for entry, first, last, span_target, negated in s.spans:
+        target = span_target
+        if but is not None and first != but:
+            target *= 0.5 if first < but else 1.5
+        current = sum(work[first:last])
+        if target == 0:
+            delta = -current
+            for t in range(first, last):
+                work[t] = 0.0
+        else:
+            delta = min(0.0, target - current) if target < 0 else max(0.0, target - current)
+            work[first] += delta
+        rule = entry.family
+        if negated and rule != "evaluation" and target > 0:
+            rule = "negated_problem"
+        record.append(_adjustment(entry, rule, infos, first, last, index, delta))
+
+    lo, hi = s.lo, s.hi
+    for n, (entry, i, j) in enumerate(s.sarcasm_fired):
+        delta = 0.0
+        if n == 0:
+            for t in range(lo, hi):
+                v = work[t]
+                if v > 0:
+                    work[t] = -v
+                    delta -= 2 * v
+        target = entry.valence
+        if but is not None and i != but:
+            target *= 0.5 if i < but else 1.5
+        floor = min(0.0, target - sum(work[i:j]))
+        work[i] += floor
+        record.append(_adjustment(entry, "sarcasm", infos, i, j, index, delta + floor))
+
+    damp = s.damp
+    if damp is not None:
+        delta = 0.0
+        for t in range(lo, hi):
+            v = work[t]
+            if v != 0:
+                nv = v * damp
+                delta += nv - v
+                work[t] = nv
+        entry, i, j = buckets[3][0]
+        record.append(_adjustment(entry, "request", infos, i, j, index, delta))
+
+
+# --------------------------------------------------------- emotions, aspects
+
+
+def _emotions(  # noqa: PLR0915 - one block per source of emotion
+    matched: list[_Sentence], infos: list[_TokenInfo]
+) -> dict[str, float]:
+    """Emotion label -> intensity, from emotion words, span rules and sarcasm frames."""
+    acc: dict[str, float] = {}
+    get = acc.get
+    for s in matched:
+        buckets = s.buckets
+        assert buckets is not None
+        emotion_hits = buckets[5]
+        sarcasm = s.sarcasm_fired
+        spans = s.spans if s.damp is None else ()
+        if not (emotion_hits or spans or sarcasm):
+            continue
+        emphasis = _EMPHASIS[s.ep if s.ep < 3 else 3]
+        # Noisy-or, in the order emotion words, spans, sarcasm: several hits of a
+        # label reinforce without exceeding 1.
+        if emotion_hits:
+            lo = s.lo
+            suppressed = s.suppressed
+            sentence_upper: bool | None = None
+            for entry, i, j in emotion_hits:
+                label = entry.label
+                if entry.negatable and _negator_before(infos, i, lo) is not None:
+                    if not entry.negated_as:
+                        continue
+                    label = entry.negated_as
+                if label in POSITIVE_EMOTIONS and (
+                    sarcasm or (suppressed is not None and not suppressed.isdisjoint(range(i, j)))
+                ):
+                    continue
+                intensity = entry.weight * emphasis
+                # VADER boosters in the two words before, within the clause.
+                if i > lo:
+                    before = infos[i - 1]
+                    if not before.clause_end:
+                        booster = before.booster
+                        if booster:
+                            intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
+                        if i - 1 > lo:
+                            before = infos[i - 2]
+                            if not before.clause_end:
+                                booster = before.booster
+                                if booster:
+                                    intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
+                if infos[i].upper if j == i + 1 else any(map(_UPPER, infos[i:j])):
+                    if sentence_upper is None:
+                        sentence_upper = all(map(_UPPER, infos[lo : s.hi]))
+                    if not sentence_upper:
+                        intensity *= _CAPS_BOOST
+                acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
+                    1.0 - (intensity if intensity < 1.0 else 1.0)
+                )
+        for entry, _, _, target, negated in spans:
+            if negated:
+                pairs = _NEGATED_PROBLEM_EMOTION if target > 0 else _NEGATED_PRAISE_EMOTION
+            else:
+                pairs = entry.emotions
+            for label, weight in pairs:
+                if not (sarcasm and label in POSITIVE_EMOTIONS):
+                    intensity = weight * emphasis
+                    acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
+                        1.0 - (intensity if intensity < 1.0 else 1.0)
+                    )
+        for hit in sarcasm:
+            for label, weight in hit[0].emotions:
+                intensity = weight * emphasis
+                acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
+                    1.0 - (intensity if intensity < 1.0 else 1.0)
+                )
+    result = {}
+    for label, value in acc.items():
+        rounded = round3(value)
+        if rounded > 0:
+            result[label] = rounded
+    return result
+
+
+def _clause_scores(
+    s: _Sentence, infos: list[_TokenInfo], work: list[float], scores: dict[str, list[float]]
+) -> None:
+    """Add the sentence's aspect mentions' clause compounds to ``scores`` (aspect -> list)."""
+    assert s.buckets is not None
+    # A mention's clause runs from the token after the previous clause end
+    # (, ; : . ! ?) or from the last clause starter ("but", "however", ...) up to
+    # the next clause end or the token before the next starter, within the
+    # sentence: found by bisection in the sentence's clause ends and starters.
+    lo, hi = s.lo, s.hi
+    sentence_infos = infos[lo:hi]
+    ends = list(compress(range(lo, hi), map(_CLAUSE_END, sentence_infos)))
+    starters = list(compress(range(lo, hi), map(_STARTER, sentence_infos)))
+    sentence_sum: float | None = None
+    for entry, i, _ in s.buckets[6]:
+        k = bisect_left(ends, i)
+        first = ends[k - 1] + 1 if k else lo
+        last = ends[k] if k < len(ends) else hi - 1
+        if starters:
+            k = bisect_right(starters, i)
+            if k and starters[k - 1] > first:
+                first = starters[k - 1]
+            if k < len(starters) and starters[k] - 1 < last:
+                last = starters[k] - 1
+        value = sum(work[first : last + 1])
+        if value == 0:
+            if sentence_sum is None:
+                sentence_sum = sum(work[lo:hi])
+            value = sentence_sum
+        # VADER's normalisation without punctuation emphasis (_compound(value, 0.0)).
+        compound = value / math.sqrt((value * value) + 15)
+        compound = round4(-1.0 if compound < -1.0 else min(compound, 1.0))
+        label = entry.label
+        if label in scores:
+            scores[label].append(compound)
+        else:
+            scores[label] = [compound]
+
+
+def _aspects(
+    sentences: list[_Sentence], infos: list[_TokenInfo], work: list[float]
+) -> dict[str, AspectSentiment]:
+    scores: dict[str, list[float]] = {}
+    for s in sentences:
+        if s.buckets is not None and s.buckets[6]:
+            _clause_scores(s, infos, work, scores)
+    result = {}
+    for aspect, values in scores.items():
+        sentiment = round4(sum(values) / len(values))
+        result[aspect] = build_aspect_sentiment(sentiment, len(values), label_for(sentiment))
+    return result
+
+
+def _spans_emotions_aspects(  # noqa: PLR0915 - the common path, fused
+    matched: list[_Sentence],
+    infos: list[_TokenInfo],
+    work: list[float],
+    but: int | None,
+    record: list[Adjustment],
+) -> tuple[dict[str, float], dict[str, AspectSentiment]]:
+    """:func:`_apply`, :func:`_emotions` and :func:`_aspects` in one pass over the sentences.
+
+    Only for texts without politeness, sarcasm or request matches, where the
+    sentences' only adjustments are their spans. The results are the same as
+    the three functions', computed in the same order: a sentence's spans are
+    applied before its aspects read the adjusted valences (other sentences'
+    spans never touch its tokens), and emotions accumulate sentence by
+    sentence, emotion words before spans.
+    """
+    acc: dict[str, float] = {}
+    get = acc.get
+    scores: dict[str, list[float]] = {}
+    for s in matched:
+        buckets = s.buckets
+        assert buckets is not None
+        spans = s.spans
+        lo = s.lo
+        if spans:
+            index = s.index
+            for entry, first, last, span_target, negated in spans:
+                target = span_target
+                if but is not None and first != but:
+                    target *= 0.5 if first < but else 1.5
+                current = sum(work[first:last])
+                if target == 0:
+                    delta = -current
+                    for t in range(first, last):
+                        work[t] = 0.0
+                else:
+                    delta = min(0.0, target - current) if target < 0 else max(0.0, target - current)
+                    work[first] += delta
+                rule = entry.family
+                if negated and rule != "evaluation" and target > 0:
+                    rule = "negated_problem"
+                record.append(_adjustment(entry, rule, infos, first, last, index, delta))
+            s.applied = True
+        emotion_hits = buckets[5]
+        if emotion_hits or spans:
+            emphasis = _EMPHASIS[s.ep if s.ep < 3 else 3]
+            sentence_upper: bool | None = None
+            for entry, i, j in emotion_hits:
+                label = entry.label
+                if entry.negatable and _negator_before(infos, i, lo) is not None:
+                    if not entry.negated_as:
+                        continue
+                    label = entry.negated_as
+                intensity = entry.weight * emphasis
+                # VADER boosters in the two words before, within the clause.
+                if i > lo:
+                    before = infos[i - 1]
+                    if not before.clause_end:
+                        booster = before.booster
+                        if booster:
+                            intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
+                        if i - 1 > lo:
+                            before = infos[i - 2]
+                            if not before.clause_end:
+                                booster = before.booster
+                                if booster:
+                                    intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
+                if infos[i].upper if j == i + 1 else any(map(_UPPER, infos[i:j])):
+                    if sentence_upper is None:
+                        sentence_upper = all(map(_UPPER, infos[lo : s.hi]))
+                    if not sentence_upper:
+                        intensity *= _CAPS_BOOST
+                acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
+                    1.0 - (intensity if intensity < 1.0 else 1.0)
+                )
+            for entry, _, _, target, negated in spans:
+                if negated:
+                    pairs = _NEGATED_PROBLEM_EMOTION if target > 0 else _NEGATED_PRAISE_EMOTION
+                else:
+                    pairs = entry.emotions
+                for label, weight in pairs:
+                    intensity = weight * emphasis
+                    acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
+                        1.0 - (intensity if intensity < 1.0 else 1.0)
+                    )
+        if buckets[6]:
+            _clause_scores(s, infos, work, scores)
+    emotions = {}
+    for label, value in acc.items():
+        rounded = round3(value)
+        if rounded > 0:
+            emotions[label] = rounded
+    aspects = {}
+    for aspect, values in scores.items():
+        sentiment = round4(sum(values) / len(values))
+        aspects[aspect] = build_aspect_sentiment(sentiment, len(values), label_for(sentiment))
+    return emotions, aspects
 
 
 # ------------------------------------------------------------------- annotator
@@ -480,7 +1084,7 @@ class CxAnnotator:
         if not 0 <= trend_threshold <= 2:
             raise ValueError("trend_threshold must be in [0, 2]")
         self._lexicon = load_lexicon(lexicon_dir)
-        self._vader = FastVader()
+        self._vader = FastVader(token_cache_size)
         self._normalize = Normalizer(self._lexicon.replacements, self._vader.lexicon)
         self._tokens = _TokenTable(self._lexicon, self._vader.lexicon, token_cache_size)
         self._customer_authors = frozenset(a.lower() for a in customer_authors)
@@ -496,125 +1100,198 @@ class CxAnnotator:
 
     # -------------------------------------------------------------- public API
 
+    def raw_vader(self, text: str) -> VaderScores:
+        """vaderSentiment's ``polarity_scores`` of ``text`` itself, before normalisation.
+
+        :meth:`annotate` scores the normalised text only (``vader``); this is
+        for callers that also want VADER's reading of the raw text, which
+        differs when normalisation changed something (``normalized_text !=
+        text``).
+        """
+        return VaderScores.from_dict(self._vader.polarity_scores(text))
+
     def annotate(self, text: str) -> TextAnnotation:  # noqa: PLR0915 - linear pipeline
         """Annotate one text (pure: the same text always gives the same result)."""
-        vader = self._vader
         normalized = self._normalize(text)
-        whole = vader.analyse(normalized)
-        raw_scores = whole.scores if normalized is text else vader.polarity_scores(text)
-        tokens = whole.tokens
-        table = self._tokens
-        all_infos = list(map(table.__getitem__, tokens))
-        valences = whole.valences
+        tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized)
+        n = len(tokens)
+        vader = _vader_scores(values, n, ep, qm)
 
-        # Sentences are slices of the text's VADER tokens (see SentenceAnnotation).
-        if _MAY_SPLIT.search(normalized) is None:
-            stripped = normalized.strip()
-            pieces = [stripped] if stripped else []
-        else:
-            pieces = list(iter_sentences(normalized))
+        # Sentences are token ranges of the text (see SentenceAnnotation).
         sentences: list[_Sentence] = []
-        if len(pieces) == 1:
-            vader_text = pieces[0] if pieces[0].isascii() else " ".join(tokens)
-            sentences.append(_Sentence(0, pieces[0], vader_text, all_infos, valences, 0))
-        else:
-            offset = 0
-            for index, piece in enumerate(pieces):
-                vader_text = piece if piece.isascii() else vader.demojize(piece)
-                end = offset + len(vader_text.split())
-                sentences.append(
-                    _Sentence(
-                        index,
-                        piece,
-                        vader_text,
-                        all_infos[offset:end],
-                        valences[offset:end],
-                        offset,
+        if (
+            normalized.isprintable()
+            and "  " not in normalized
+            and normalized[:1] != " "
+            and normalized[-1:] != " "
+        ):
+            # The common case, one line with single spaces: a printable text's only
+            # blank is U+0020, so the only sentence breaks are ". ", "! " and "? ",
+            # and an ASCII sentence's tokens are its spaces plus one (its VADER text
+            # is itself). Same pieces as the general path below, without the
+            # character-by-character regex scans.
+            if ". " in normalized or "! " in normalized or "? " in normalized:
+                split = self._vader.split
+                lo = 0
+                for index, piece in enumerate(
+                    normalized.replace(". ", ".\0")
+                    .replace("! ", "!\0")
+                    .replace("? ", "?\0")
+                    .split("\0")
+                ):
+                    if piece.isascii():
+                        hi = lo + piece.count(" ") + 1
+                        sentence_text = piece
+                    else:
+                        piece_tokens = split(piece)
+                        hi = lo + len(piece_tokens)
+                        sentence_text = " ".join(piece_tokens)
+                    sentences.append(
+                        _Sentence(
+                            index,
+                            piece,
+                            lo,
+                            hi,
+                            sentence_text.count("!"),
+                            sentence_text.count("?"),
+                        )
                     )
-                )
-                offset = end
-            if offset != len(tokens):  # pragma: no cover - guarded by the tests
+                    lo = hi
+                if lo != n:  # pragma: no cover - guarded by the tests
+                    raise AssertionError("sentence tokens do not add up to the text's tokens")
+            elif normalized:
+                # One sentence: its "!"/"?" counts are the text's.
+                sentences.append(_Sentence(0, normalized, 0, n, ep, qm))
+        elif _MAY_SPLIT.search(normalized) is None:
+            piece = normalized.strip()
+            if piece:
+                # The "!"/"?" counts of the sentence are the text's: only blanks differ.
+                sentences.append(_Sentence(0, piece, 0, n, ep, qm))
+        else:
+            split = self._vader.split
+            lo = 0
+            for piece in _SENTENCE_BREAK.split(normalized):
+                piece = piece.strip()  # noqa: PLW2901
+                if piece:
+                    # The sentence's VADER tokens; their text has its "!"/"?".
+                    sentence_text = piece if piece.isascii() else " ".join(split(piece))
+                    hi = lo + len(sentence_text.split())
+                    sentences.append(
+                        _Sentence(
+                            len(sentences),
+                            piece,
+                            lo,
+                            hi,
+                            sentence_text.count("!"),
+                            sentence_text.count("?"),
+                        )
+                    )
+                    lo = hi
+            if lo != n:  # pragma: no cover - guarded by the tests
                 raise AssertionError("sentence tokens do not add up to the text's tokens")
-        for sentence in sentences:
-            infos = sentence.infos
-            buckets = _match(infos, sentence.qm > 0)
-            if buckets is not None:
-                sentence.buckets = buckets
-                if buckets[0]:
-                    sentence.spans = _resolve_spans(buckets[0], infos)
-                for b in (1, 5, 6):
-                    if len(buckets[b]) > 1:
-                        buckets[b] = _non_overlapping(buckets[b])
 
-        complaint = self._decide(sentences)
-
-        # Adjust VADER's valences of the whole normalised text, sentence by sentence.
-        work = list(valences)
+        table = self._tokens
+        clears = table.clears
+        infos = list(map(table.__getitem__, tokens))
+        matched = None
+        if sentences:
+            matchable = (
+                map(table.matchable.__contains__, tokens)
+                if table.clears == clears
+                else map(_MATCHABLE, infos)  # the table was cleared while looking up
+            )
+            matched = _match(infos, sentences, matchable)
         adjustments: list[Adjustment] = []
-        but = None
-        if "but" in normalized or "But" in normalized or "BUT" in normalized:
-            for k, info in enumerate(all_infos):
-                if info.key == "but":
-                    but = k
-                    break
-        for sentence in sentences:
-            if sentence.buckets is not None:
-                self._apply(work, sentence, but, complaint, adjustments)
-        counted = normalized if normalized.isascii() else " ".join(tokens)
-        compound = _compound(
-            sum(work), _punctuation_amplifier(counted.count("!"), counted.count("?"))
-        )
+        emotions: dict[str, float] = {}
+        aspects: dict[str, AspectSentiment] = {}
+        # Until a rule changes a valence, the adjusted sum is VADER's sum, and the
+        # compound (the same formula on it) is VADER's compound.
+        compound = vader.compound
+        work: list[float] = []
+        if matched:
+            flags = 0
+            for sentence in matched:
+                flags |= _prepare(sentence, infos)
+            # VADER's token valences; the CX rules adjust this copy in place.
+            work = [0.0] * n
+            for value, position in zip(values, positions):  # noqa: B905 - equal by construction
+                work[position] = value
+            but = None
+            if "but" in normalized or "But" in normalized or "BUT" in normalized:
+                keys = [info.key for info in infos]
+                if "but" in keys:
+                    but = keys.index("but")
+            if flags & (_F_POLITENESS | _F_SARCASM | _F_REQUEST):
+                complaint = _decide(sentences, matched, infos, values, positions, flags)
+                for sentence in matched:
+                    if (
+                        sentence.spans
+                        or sentence.sarcasm_fired
+                        or sentence.damp is not None
+                        or (sentence.buckets and sentence.buckets[1])
+                    ):
+                        _apply(work, sentence, infos, but, complaint, adjustments)
+                        sentence.applied = True
+                emotions = _emotions(matched, infos)
+                if flags & _F_ASPECT:
+                    aspects = _aspects(matched, infos, work)
+            else:
+                # No politeness, sarcasm or request: whether the text is a complaint
+                # changes nothing, and each sentence's rules only touch its own tokens.
+                emotions, aspects = _spans_emotions_aspects(matched, infos, work, but, adjustments)
+            if adjustments:
+                compound = _compound(sum(work), _AMPLIFIER[min(ep, 4)][min(qm, 4)])
 
-        vader_normalized = VaderScores.from_dict(whole.scores)
-        label = label_for(compound)
+        label: Label = (
+            "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
+        )
         if len(sentences) == 1:
             sentence_results: tuple[SentenceAnnotation, ...] = (
-                _build(
-                    SentenceAnnotation,
-                    text=sentences[0].text,
-                    vader=vader_normalized,
-                    compound=compound,
-                    label=label,
-                ),
+                build_sentence_annotation(sentences[0].text, vader, compound, label),
             )
         else:
             results = []
+            n_values = len(values)
+            last = 0
             for sentence in sentences:
-                first = sentence.offset
-                last = first + len(sentence.infos)
-                s_compound = _compound(
-                    sum(work[first:last]), _punctuation_amplifier(sentence.ep, sentence.qm)
+                lo, hi = sentence.lo, sentence.hi
+                # This sentence's VADER valences: values[first:last] (positions ascend).
+                first = last
+                if first < n_values and positions[first] < hi:
+                    last = bisect_left(positions, hi, first)
+                    s_vader = _vader_scores(values[first:last], hi - lo, sentence.ep, sentence.qm)
+                else:
+                    s_vader = _NEUTRAL  # no sentiment word: VADER's neutral result
+                if sentence.applied:
+                    s_compound = _compound(
+                        sum(work[lo:hi]), _AMPLIFIER[min(sentence.ep, 4)][min(sentence.qm, 4)]
+                    )
+                else:
+                    # No rule changed the sentence's valences: its compound is VADER's.
+                    s_compound = s_vader.compound
+                s_label: Label = (
+                    "positive"
+                    if s_compound >= 0.05
+                    else "negative"
+                    if s_compound <= -0.05
+                    else "neutral"
                 )
                 results.append(
-                    _build(
-                        SentenceAnnotation,
-                        text=sentence.text,
-                        vader=VaderScores.from_dict(
-                            score_valences(sentence.valences, sentence.vader_text)
-                        ),
-                        compound=s_compound,
-                        label=label_for(s_compound),
-                    )
+                    build_sentence_annotation(sentence.text, s_vader, s_compound, s_label)
                 )
             sentence_results = tuple(results)
 
-        return _build(
-            TextAnnotation,
-            text=text,
-            normalized_text=normalized,
-            vader=(
-                vader_normalized
-                if raw_scores is whole.scores
-                else VaderScores.from_dict(raw_scores)
-            ),
-            vader_normalized=vader_normalized,
-            sentences=sentence_results,
-            compound=compound,
-            label=label,
-            emotions=self._emotions(sentences),
-            aspects=self._aspects(sentences, work),
-            adjustments=tuple(adjustments),
-            model_version=self.model_version,
+        return build_text_annotation(
+            text,
+            normalized,
+            vader,
+            sentence_results,
+            compound,
+            label,
+            emotions,
+            aspects,
+            tuple(adjustments),
+            self.model_version,
         )
 
     def annotate_conversation(self, messages: Sequence[tuple[str, str]]) -> ConversationAnnotation:
@@ -689,287 +1366,4 @@ class CxAnnotator:
             model_version=self.model_version,
         )
 
-    # ---------------------------------------------------------------- deciding
-
-    @staticmethod
-    def _decide(sentences: list[_Sentence]) -> bool:  # noqa: PLR0915 - one pass per rule kind
-        """Set each sentence's rule decisions; returns whether the text is a complaint."""
-        if all(s.buckets is None for s in sentences):
-            return False
-        any_sarcasm = False
-        covered: list[set[int]] = []
-        for s in sentences:
-            covered_positive: set[int] = set()
-            covered.append(covered_positive)
-            if s.buckets is None:
-                continue
-            for span in s.spans:
-                if span.target < 0:
-                    if span.entry.family in _COMPLAINT_FAMILIES:
-                        s.complaint = True
-                else:
-                    covered_positive.update(range(span.start, span.end))
-            for entry, i, _ in s.buckets[4]:
-                if i in covered_positive or (
-                    entry.negatable and _negator_before(s.infos, i) is not None
-                ):
-                    continue
-                if entry.kind == "problem":
-                    s.complaint = True
-                else:
-                    s.marker = True
-            if s.buckets[2]:
-                any_sarcasm = True
-        complaint = any(s.complaint for s in sentences)
-        if any_sarcasm:
-            # Cues only sarcasm needs: scare quotes and negative VADER words.
-            for s, covered_positive in zip(sentences, covered, strict=True):
-                s.quoted = any(info.quoted for info in s.infos)
-                valences = s.valences
-                s.vader_negative = any(
-                    valences[k] <= _SARCASM_VADER_CUE and k not in covered_positive
-                    for k in range(len(valences))
-                )
-            text_cue = complaint or any(s.vader_negative or s.marker for s in sentences)
-            last = len(sentences) - 1
-            for n, s in enumerate(sentences):
-                for hit in s.bucket(2):
-                    cue = hit[0].cue
-                    if cue == "none":
-                        fired = True
-                    elif cue == "text":
-                        fired = text_cue
-                    elif cue == "quoted":
-                        fired = s.quoted
-                    elif hit[0].at_start and any(
-                        info.key in _CONTRAST for info in s.infos[hit[2] :]
-                    ):
-                        # "Great, the food, but the delivery was late" is a mixed review:
-                        # after a praise opener, a contrast means the praise is meant.
-                        fired = False
-                    else:
-                        fired = s.complaint or s.vader_negative or s.quoted or s.marker
-                        if cue == "nearby":
-                            # An adjacent sentence's complaint, scare quotes or marker
-                            # ("Brilliant. Another 'maintenance window'.").
-                            for m in (n - 1, n + 1):
-                                if 0 <= m <= last:
-                                    other = sentences[m]
-                                    fired = fired or other.complaint or other.marker
-                                    fired = fired or any(i.quoted for i in other.infos)
-                    if fired:
-                        s.sarcasm_fired = (*s.sarcasm_fired, hit)
-            complaint = complaint or any(s.sarcasm_fired for s in sentences)
-        for s in sentences:
-            buckets = s.buckets
-            if buckets is None:
-                continue
-            if complaint and buckets[1]:
-                suppressed: set[int] = set()
-                for entry, i, j in buckets[1]:
-                    if entry.scope == "complaint":
-                        suppressed.update(range(i, j))
-                s.suppressed = suppressed
-            if buckets[3] and not complaint:
-                s.damp = min(entry.factor for entry, _, _ in buckets[3])
-        return complaint
-
-    # ---------------------------------------------------------------- applying
-
-    @staticmethod
-    def _apply(  # noqa: PLR0915 - one block per rule kind, in application order
-        work: list[float],
-        s: _Sentence,
-        but: int | None,
-        complaint: bool,
-        record: list[Adjustment],
-    ) -> None:
-        """Apply the sentence's decisions to ``work`` (the text's valences) and record them.
-
-        Contributions follow VADER's "but" rule like VADER's own valences: x0.5
-        before the text's first "but", x1.5 after it.
-        """
-        assert s.buckets is not None
-        offset = s.offset
-        end_of_sentence = offset + len(s.infos)
-        changes: list[tuple[Entry, str, int, int, float]] = []
-
-        for entry, i, j in s.buckets[1]:
-            if entry.scope == "always" or complaint:
-                delta = 0.0
-                for t in range(offset + i, offset + j):
-                    v = work[t]
-                    if v > 0:
-                        nv = v * entry.factor
-                        delta += nv - v
-                        work[t] = nv
-                changes.append((entry, "politeness", i, j, delta))
-
-        for span in s.spans:
-            first, last = offset + span.start, offset + span.end
-            target = span.target
-            if but is not None and first != but:
-                target *= 0.5 if first < but else 1.5
-            current = sum(work[first:last])
-            if target == 0:
-                delta = -current
-                for t in range(first, last):
-                    work[t] = 0.0
-            else:
-                delta = min(0.0, target - current) if target < 0 else max(0.0, target - current)
-                work[first] += delta
-            rule = span.entry.family
-            if span.negated and rule != "evaluation" and target > 0:
-                rule = "negated_problem"
-            changes.append((span.entry, rule, span.start, span.end, delta))
-
-        for n, (entry, i, j) in enumerate(s.sarcasm_fired):
-            delta = 0.0
-            if n == 0:
-                for t in range(offset, end_of_sentence):
-                    v = work[t]
-                    if v > 0:
-                        work[t] = -v
-                        delta -= 2 * v
-            first, last = offset + i, offset + j
-            target = entry.valence
-            if but is not None and first != but:
-                target *= 0.5 if first < but else 1.5
-            floor = min(0.0, target - sum(work[first:last]))
-            work[first] += floor
-            changes.append((entry, "sarcasm", i, j, delta + floor))
-
-        damp = s.damp
-        if damp is not None:
-            delta = 0.0
-            for t in range(offset, end_of_sentence):
-                v = work[t]
-                if v != 0:
-                    nv = v * damp
-                    delta += nv - v
-                    work[t] = nv
-            entry, i, j = s.buckets[3][0]
-            changes.append((entry, "request", i, j, delta))
-
-        if changes:
-            infos = s.infos
-            for entry, rule, i, j, delta in changes:
-                matched = " ".join(info.key for info in infos[i:j])
-                record.append(
-                    _build(
-                        Adjustment,
-                        rule=rule,
-                        pattern=entry.pattern,
-                        source=entry.source,
-                        matched=matched,
-                        sentence=s.index,
-                        contribution=round(delta, 4),
-                    )
-                )
-
-    # --------------------------------------------------------- emotions, aspects
-
-    @staticmethod
-    def _emotions(sentences: list[_Sentence]) -> dict[str, float]:
-        acc: dict[str, float] = {}
-        if all(s.buckets is None for s in sentences):
-            return acc
-        for s in sentences:
-            buckets = s.buckets
-            if buckets is None:
-                continue
-            emotion_hits = buckets[5]
-            if not (emotion_hits or (s.spans and s.damp is None) or s.sarcasm_fired):
-                continue
-            infos = s.infos
-            emphasis = 1.0 + _EXCLAMATION_STEP * min(s.ep, 3)
-            found: list[tuple[str, float]] = []
-            if emotion_hits:
-                suppressed = s.suppressed
-                for entry, i, j in emotion_hits:
-                    label = entry.label
-                    if entry.negatable and _negator_before(infos, i) is not None:
-                        if not entry.negated_as:
-                            continue
-                        label = entry.negated_as
-                    if label in POSITIVE_EMOTIONS and (
-                        s.sarcasm_fired
-                        or (suppressed is not None and not suppressed.isdisjoint(range(i, j)))
-                    ):
-                        continue
-                    intensity = entry.weight * emphasis
-                    for k in (i - 1, i - 2):
-                        if k < 0 or infos[k].clause_end:
-                            break
-                        booster = infos[k].booster
-                        if booster > 0:
-                            intensity *= _BOOST_UP
-                        elif booster < 0:
-                            intensity *= _BOOST_DOWN
-                    if any(infos[k].upper for k in range(i, j)) and not all(
-                        info.upper for info in infos
-                    ):
-                        intensity *= _CAPS_BOOST
-                    found.append((label, intensity))
-            if s.damp is None:
-                for span in s.spans:
-                    if span.negated:
-                        pairs = (
-                            _NEGATED_PROBLEM_EMOTION if span.target > 0 else _NEGATED_PRAISE_EMOTION
-                        )
-                    else:
-                        pairs = span.entry.emotions
-                    for label, weight in pairs:
-                        if not (label in POSITIVE_EMOTIONS and s.sarcasm_fired):
-                            found.append((label, weight * emphasis))
-            for entry, _, _ in s.sarcasm_fired:
-                for label, weight in entry.emotions:
-                    found.append((label, weight * emphasis))
-            for label, intensity in found:
-                # Noisy-or: several hits of a label reinforce without exceeding 1.
-                acc[label] = 1.0 - (1.0 - acc.get(label, 0.0)) * (1.0 - min(1.0, intensity))
-        result = {}
-        for label, value in acc.items():
-            rounded = round(value, 3)
-            if rounded > 0:
-                result[label] = rounded
-        return result
-
-    @staticmethod
-    def _aspects(sentences: list[_Sentence], work: list[float]) -> dict[str, AspectSentiment]:
-        scores: dict[str, list[float]] = {}
-        for s in sentences:
-            if s.buckets is None or not s.buckets[6]:
-                continue
-            # The mention's clause ends after , ; : and before "but", "however", ...
-            infos = s.infos
-            n = len(infos)
-            offset = s.offset
-            sentence_sum: float | None = None
-            for entry, i, _ in s.buckets[6]:
-                first = i
-                while first > 0 and not infos[first - 1].clause_end:
-                    if infos[first].key in _CLAUSE_STARTERS:
-                        break
-                    first -= 1
-                last = i
-                while last < n - 1 and not infos[last].clause_end:
-                    if infos[last + 1].key in _CLAUSE_STARTERS:
-                        break
-                    last += 1
-                value = sum(work[offset + first : offset + last + 1])
-                if value == 0:
-                    if sentence_sum is None:
-                        sentence_sum = sum(work[offset : offset + n])
-                    value = sentence_sum
-                scores.setdefault(entry.label, []).append(_compound(value, 0.0))
-        result = {}
-        for aspect, values in scores.items():
-            sentiment = round(sum(values) / len(values), 4)
-            result[aspect] = _build(
-                AspectSentiment,
-                sentiment=sentiment,
-                mentions=len(values),
-                label=label_for(sentiment),
-            )
-        return result
+    # ---------------------------------------------------------------- matching

@@ -49,29 +49,45 @@ _HASHTAG_BODY: Final = re.compile(r"#([A-Za-z0-9_-]+)")
 _CACHE_LIMIT: Final = 50_000
 
 
+class _Memo(dict[str, str]):
+    """Raw token -> its output: the token itself if unchanged, "" if removed."""
+
+    def __init__(self, normalizer: Normalizer) -> None:
+        super().__init__()
+        self._normalizer = normalizer
+
+    def __missing__(self, token: str) -> str:
+        return self._normalizer._learn(token)
+
+
 class Normalizer:
     """Callable noise normaliser; built once per annotator (see module docstring)."""
 
     def __init__(self, replacements: Mapping[str, str], vader_lexicon: Mapping[str, float]):
+        if any(not target.strip() for target in replacements.values()):
+            # A blank replacement would be glued to the next word by the one-line
+            # fast path but not by the general loop; the loader forbids it anyway.
+            raise ValueError("replacements must not be blank")
         self._replacements = dict(replacements)
         self._vader_lexicon = vader_lexicon
-        # raw token -> None (unchanged) or its replacement ("" = removed).
-        self._memo: dict[str, str | None] = {}
+        self._memo = _Memo(self)
         # Tokens known to need no change: lets clean text pass with one C-level test.
         self._clean: set[str] = set()
+        # Tokens whose replacement is only punctuation, to attach to the previous word.
+        self._attach: set[str] = set()
 
     def __call__(self, text: str) -> str:
         tokens = text.split()
         if self._clean.issuperset(tokens):
             return text
-        memo = self._memo
-        changed = False
-        for token in tokens:
-            replacement = memo[token] if token in memo else self._learn(token)
-            if replacement is not None:
-                changed = True
-        if not changed:
+        outputs = list(map(self._memo.__getitem__, tokens))
+        if outputs == tokens:
             return text
+        if "\n" not in text and "\r" not in text and self._attach.isdisjoint(tokens):
+            # One line, nothing to attach: every blank run becomes one space, so the
+            # result is the kept words joined by spaces (what the loop below builds).
+            return " ".join(filter(None, outputs)).strip()
+        memo = self._memo
         out: list[str] = []
         for piece in _SPLIT.split(text):
             if not piece:
@@ -83,8 +99,8 @@ class Normalizer:
                 elif out and ("\n" in piece or "\r" in piece):
                     out[-1] = "\n"
                 continue
-            replacement = memo[piece] if piece in memo else self._learn(piece)
-            if replacement is None:
+            replacement = memo[piece]
+            if replacement == piece:
                 out.append(piece)
             elif replacement.strip(_EDGE):
                 out.append(replacement)
@@ -100,15 +116,18 @@ class Normalizer:
                 out.pop()
         return "".join(out).strip()
 
-    def _learn(self, token: str) -> str | None:
+    def _learn(self, token: str) -> str:
         rewritten = self._rewrite(token)
-        result = None if rewritten == token else rewritten
+        result = token if rewritten == token else rewritten
         if len(self._memo) >= _CACHE_LIMIT:
             self._memo.clear()
             self._clean.clear()
+            self._attach.clear()
         self._memo[token] = result
-        if result is None:
+        if result is token:
             self._clean.add(token)
+        elif result and not result.strip(_EDGE):
+            self._attach.add(token)
         return result
 
     def _rewrite(self, token: str) -> str:

@@ -1,8 +1,10 @@
 """Compile the lexicon's phrase patterns into regular expressions over token keys.
 
-Patterns are matched against a *key string*: the sentence's tokens, each
+Patterns are matched against a *key string*: the text's tokens, each
 lower-cased and stripped of surrounding punctuation, joined by single spaces
-(see :mod:`services.sentiment.cx.tokens`). A pattern is a sequence of
+within a sentence and by a line break between sentences (see
+:class:`services.sentiment.cx.annotator._KeyText`); no element matches a blank,
+so a match never crosses a sentence boundary. A pattern is a sequence of
 space-separated elements:
 
 ``word``
@@ -38,11 +40,13 @@ from typing import Final
 
 __all__ = [
     "PLACEHOLDERS",
+    "PLACEHOLDER_SECOND",
     "CompiledPattern",
     "PatternError",
     "PatternPart",
     "Trigger",
     "compile_pattern",
+    "placeholder_single",
 ]
 
 
@@ -161,6 +165,15 @@ class PatternPart:
     anchor: frozenset[str] | None = None
     """Literal keys one of which every match contains (beyond its first two
     tokens), or None; the matcher skips the regex for sentences without any."""
+    exact_pair: bool = False
+    """Every match is exactly two tokens, the first one of the trigger words and
+    the second one of ``second`` (``no (reply|update)``, ``thumbs up``): the
+    trigger and second-token filters decide the match, the regex is not needed."""
+    placeholder: str | None = None
+    """Name of the placeholder the part starts with, if any. A first token that
+    is not a one-token form of it (``a`` for ``{duration}``) can only start a
+    multi-token form, so the second token must be one of that form's
+    (:data:`PLACEHOLDER_SECOND`), whatever ``second`` says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,13 +441,26 @@ def _compile_part(pattern: str, seq: list[_Element]) -> PatternPart:
         # words are exactly the words the pattern matches.
         return PatternPart(None, trigger, None)
     try:
-        compiled = re.compile(regex_source + r"(?= |$)")
+        # A match must end at a token boundary: before a space, before the line
+        # break the annotator puts between sentences, or at the end.
+        compiled = re.compile(regex_source + r"(?![^ \n])")
     except re.error as exc:  # pragma: no cover - the grammar only builds valid regexes
         raise PatternError(f"invalid regex from {pattern!r}: {exc}") from exc
     second = _second(seq)
     return PatternPart(
-        compiled, trigger, frozenset(second) if second is not None else None, _anchor(seq)
+        compiled,
+        trigger,
+        frozenset(second) if second is not None else None,
+        _anchor(seq),
+        exact_pair=len(seq) == 2 and _is_single_literal(seq[0]) and _is_single_literal(seq[1]),
+        placeholder=str(seq[0][1]) if seq[0][0] == "ph" else None,
     )
+
+
+@lru_cache(maxsize=64)
+def placeholder_single(name: str) -> re.Pattern[str]:
+    """Regex that fullmatches the one-token forms of placeholder ``name``."""
+    return re.compile(PLACEHOLDERS[name][0])
 
 
 def _literal_set(element: _Element) -> set[str] | None:

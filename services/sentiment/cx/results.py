@@ -5,19 +5,22 @@ so results compare exactly across runs and serialise without surprises.
 ``emotions`` and ``aspects`` are ordinary dicts for easy serialisation; treat
 them as read-only (the dataclasses are frozen, their dicts are not copied).
 
-The annotator builds these objects with :func:`_build`, which fills the
-instance ``__dict__`` in one go instead of calling the generated ``__init__``
-(a frozen dataclass's ``__init__`` calls ``object.__setattr__`` once per
-field, which is a measurable share of the annotator's per-text cost). The
-result is indistinguishable from ``Cls(**fields)``: same attributes, equality,
-hash and repr; the tests check this.
+The classes are frozen dataclasses with ``__slots__``. The annotator builds
+the per-text ones with the ``build_*`` functions below rather than the
+generated ``__init__``, which calls ``object.__setattr__`` once per field: at
+several objects per text that was a measurable share of the annotator's
+cost. A builder fills a *draft*, a plain class with the same slots, with
+ordinary attribute stores, then gives it the frozen class by assigning
+``__class__`` (allowed because the two layouts are identical). The result is
+indistinguishable from ``Cls(...)``: same type, fields, equality, hash, repr,
+pickling, and it is frozen; the tests check this.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 __all__ = [
     "Adjustment",
@@ -39,19 +42,8 @@ POSITIVE_THRESHOLD = 0.05
 """VADER's standard thresholds: compound >= 0.05 is positive, <= -0.05 negative."""
 
 
-_T = TypeVar("_T")
-_new = object.__new__
-
-
-def _build(cls: type[_T], **values: Any) -> _T:
-    """``cls(**values)`` without the per-field ``object.__setattr__`` calls (see module doc)."""
-    obj = _new(cls)
-    obj.__dict__.update(values)
-    return obj
-
-
 def field_names(cls: type[Any]) -> tuple[str, ...]:
-    """The dataclass field names of ``cls`` (used by the tests of :func:`_build`)."""
+    """The dataclass field names of ``cls`` (used by the tests of the builders)."""
     return tuple(f.name for f in fields(cls))
 
 
@@ -64,7 +56,7 @@ def label_for(compound: float) -> Label:
     return "neutral"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VaderScores:
     """VADER's ``polarity_scores`` as a typed value (identical numbers)."""
 
@@ -75,12 +67,10 @@ class VaderScores:
 
     @classmethod
     def from_dict(cls, scores: Mapping[str, float]) -> VaderScores:
-        obj = _new(cls)
-        obj.__dict__.update(scores)
-        return obj
+        return build_vader_scores(scores["compound"], scores["pos"], scores["neu"], scores["neg"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Adjustment:
     """One CX rule that fired, for explanations.
 
@@ -105,7 +95,7 @@ class Adjustment:
     contribution: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SentenceAnnotation:
     """One sentence: exact VADER scores and the CX-adjusted compound."""
 
@@ -122,7 +112,7 @@ class SentenceAnnotation:
     label: Label
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AspectSentiment:
     """Sentiment of the clauses that mention one relationship-driver aspect."""
 
@@ -132,7 +122,7 @@ class AspectSentiment:
     label: Label
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextAnnotation:
     """Everything the CX annotator says about one text."""
 
@@ -140,10 +130,12 @@ class TextAnnotation:
     normalized_text: str
     """``text`` after noise normalisation; what VADER and the CX rules analysed."""
     vader: VaderScores
-    """vaderSentiment's ``polarity_scores`` of the raw ``text``, exactly."""
+    """vaderSentiment's ``polarity_scores`` of ``normalized_text``, exactly: the base
+    the CX adjustments are applied to. When normalisation changed nothing
+    (``normalized_text == text``) this is VADER on the raw text;
+    :meth:`CxAnnotator.raw_vader` scores the raw text when it differs."""
     vader_normalized: VaderScores
-    """vaderSentiment's ``polarity_scores`` of ``normalized_text``, exactly; the base
-    the CX adjustments are applied to."""
+    """The same object as ``vader`` (kept for callers that use this name)."""
     sentences: tuple[SentenceAnnotation, ...]
     compound: float
     """CX-adjusted compound in [-1, 1]; equals ``vader_normalized.compound`` when no
@@ -156,7 +148,7 @@ class TextAnnotation:
     model_version: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MessageAnnotation:
     """One conversation message and whether (and how much) it counts."""
 
@@ -168,7 +160,7 @@ class MessageAnnotation:
     annotation: TextAnnotation
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConversationAnnotation:
     """Customer-side sentiment of a conversation, with its trend."""
 
@@ -187,3 +179,111 @@ class ConversationAnnotation:
     aspects: dict[str, AspectSentiment]
     customer_messages: int
     model_version: str
+
+
+# --------------------------------------------------------------------- builders
+# Drafts: plain classes with exactly the slots of the frozen class they stand in
+# for (same names, same order), so the two layouts are identical and assigning
+# ``__class__`` turns a filled draft into the real thing (see the module doc).
+
+
+class _VaderScoresDraft:
+    __slots__ = VaderScores.__slots__
+
+
+class _AdjustmentDraft:
+    __slots__ = Adjustment.__slots__
+
+
+class _SentenceAnnotationDraft:
+    __slots__ = SentenceAnnotation.__slots__
+
+
+class _AspectSentimentDraft:
+    __slots__ = AspectSentiment.__slots__
+
+
+class _TextAnnotationDraft:
+    __slots__ = TextAnnotation.__slots__
+
+
+# The drafts' attributes exist only as slots, hence the type: ignore[attr-defined]
+# on each store; each builder returns the draft once it is the frozen class.
+
+
+def build_vader_scores(compound: float, pos: float, neu: float, neg: float) -> VaderScores:
+    """``VaderScores(compound, pos, neu, neg)``, built fast (see the module doc)."""
+    draft = _VaderScoresDraft()
+    draft.compound = compound  # type: ignore[attr-defined]
+    draft.pos = pos  # type: ignore[attr-defined]
+    draft.neu = neu  # type: ignore[attr-defined]
+    draft.neg = neg  # type: ignore[attr-defined]
+    draft.__class__ = VaderScores  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
+
+
+def build_adjustment(  # noqa: PLR0917 - mirrors the dataclass fields
+    rule: str, pattern: str, source: str, matched: str, sentence: int, contribution: float
+) -> Adjustment:
+    """``Adjustment(...)``, built fast (see the module doc)."""
+    draft = _AdjustmentDraft()
+    draft.rule = rule  # type: ignore[attr-defined]
+    draft.pattern = pattern  # type: ignore[attr-defined]
+    draft.source = source  # type: ignore[attr-defined]
+    draft.matched = matched  # type: ignore[attr-defined]
+    draft.sentence = sentence  # type: ignore[attr-defined]
+    draft.contribution = contribution  # type: ignore[attr-defined]
+    draft.__class__ = Adjustment  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
+
+
+def build_sentence_annotation(
+    text: str, vader: VaderScores, compound: float, label: Label
+) -> SentenceAnnotation:
+    """``SentenceAnnotation(...)``, built fast (see the module doc)."""
+    draft = _SentenceAnnotationDraft()
+    draft.text = text  # type: ignore[attr-defined]
+    draft.vader = vader  # type: ignore[attr-defined]
+    draft.compound = compound  # type: ignore[attr-defined]
+    draft.label = label  # type: ignore[attr-defined]
+    draft.__class__ = SentenceAnnotation  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
+
+
+def build_aspect_sentiment(sentiment: float, mentions: int, label: Label) -> AspectSentiment:
+    """``AspectSentiment(...)``, built fast (see the module doc)."""
+    draft = _AspectSentimentDraft()
+    draft.sentiment = sentiment  # type: ignore[attr-defined]
+    draft.mentions = mentions  # type: ignore[attr-defined]
+    draft.label = label  # type: ignore[attr-defined]
+    draft.__class__ = AspectSentiment  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
+
+
+def build_text_annotation(  # noqa: PLR0917 - mirrors the dataclass fields
+    text: str,
+    normalized_text: str,
+    vader: VaderScores,
+    sentences: tuple[SentenceAnnotation, ...],
+    compound: float,
+    label: Label,
+    emotions: dict[str, float],
+    aspects: dict[str, AspectSentiment],
+    adjustments: tuple[Adjustment, ...],
+    model_version: str,
+) -> TextAnnotation:
+    """``TextAnnotation(...)``, ``vader_normalized`` = ``vader``, built fast (see module doc)."""
+    draft = _TextAnnotationDraft()
+    draft.text = text  # type: ignore[attr-defined]
+    draft.normalized_text = normalized_text  # type: ignore[attr-defined]
+    draft.vader = vader  # type: ignore[attr-defined]
+    draft.vader_normalized = vader  # type: ignore[attr-defined]
+    draft.sentences = sentences  # type: ignore[attr-defined]
+    draft.compound = compound  # type: ignore[attr-defined]
+    draft.label = label  # type: ignore[attr-defined]
+    draft.emotions = emotions  # type: ignore[attr-defined]
+    draft.aspects = aspects  # type: ignore[attr-defined]
+    draft.adjustments = adjustments  # type: ignore[attr-defined]
+    draft.model_version = model_version  # type: ignore[attr-defined]
+    draft.__class__ = TextAnnotation  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]

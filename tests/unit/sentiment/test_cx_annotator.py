@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 import re
 from itertools import accumulate
 from pathlib import Path
@@ -31,7 +32,11 @@ from services.sentiment.cx.loader import Entry
 from services.sentiment.cx.results import (
     Adjustment,
     AspectSentiment,
-    _build,
+    build_adjustment,
+    build_aspect_sentiment,
+    build_sentence_annotation,
+    build_text_annotation,
+    build_vader_scores,
     field_names,
 )
 from services.sentiment.fastvader import FastVader, score_valences
@@ -68,11 +73,14 @@ def _rules(annotation: TextAnnotation) -> list[tuple[str, str, float]]:
 def test_vader_fields_are_exactly_vadersentiment() -> None:
     for text in DEV_TEXTS + EDGE_TEXTS:
         annotation = ANNOTATOR.annotate(text)
-        assert dataclasses.asdict(annotation.vader) == {
-            k: REFERENCE.polarity_scores(text)[k] for k in ("compound", "pos", "neu", "neg")
-        }, text
+        # VADER reads the noise-normalised text (the CX layer's first step), exactly.
         normalized = REFERENCE.polarity_scores(annotation.normalized_text)
-        assert annotation.vader_normalized == VaderScores.from_dict(normalized), text
+        assert dataclasses.asdict(annotation.vader) == {
+            k: normalized[k] for k in ("compound", "pos", "neu", "neg")
+        }, text
+        assert annotation.vader_normalized is annotation.vader
+    for text in DEV_TEXTS[::25] + EDGE_TEXTS:
+        assert ANNOTATOR.raw_vader(text) == VaderScores.from_dict(REFERENCE.polarity_scores(text))
 
 
 def test_compound_is_vader_when_no_rule_contributes() -> None:
@@ -135,34 +143,39 @@ def test_annotation_is_deterministic_and_immutable() -> None:
         first.compound = 1.0  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(
-    ("cls", "values"),
-    [
-        (VaderScores, {"compound": 0.1, "pos": 0.2, "neu": 0.3, "neg": 0.4}),
-        (SentenceAnnotation, {"text": "t", "vader": None, "compound": 0.5, "label": "positive"}),
-        (AspectSentiment, {"sentiment": -0.2, "mentions": 2, "label": "negative"}),
-        (
-            Adjustment,
-            {
-                "rule": "complaint",
-                "pattern": "p",
-                "source": "s",
-                "matched": "m",
-                "sentence": 0,
-                "contribution": -1.5,
-            },
-        ),
-    ],
-)
-def test_fast_builder_is_indistinguishable_from_the_constructor(
-    cls: type, values: dict[str, object]
+_VADER = VaderScores(0.1, 0.2, 0.3, 0.4)
+_BUILT: list[tuple[object, object]] = [
+    (build_vader_scores(0.1, 0.2, 0.3, 0.4), _VADER),
+    (
+        build_adjustment("complaint", "p", "s", "m", 0, -1.5),
+        Adjustment("complaint", "p", "s", "m", 0, -1.5),
+    ),
+    (
+        build_sentence_annotation("t", _VADER, 0.5, "positive"),
+        SentenceAnnotation("t", _VADER, 0.5, "positive"),
+    ),
+    (build_aspect_sentiment(-0.2, 2, "negative"), AspectSentiment(-0.2, 2, "negative")),
+    (
+        build_text_annotation("t", "t", _VADER, (), 0.1, "positive", {}, {}, (), "v"),
+        TextAnnotation("t", "t", _VADER, _VADER, (), 0.1, "positive", {}, {}, (), "v"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("built", "constructed"), _BUILT)
+def test_fast_builders_are_indistinguishable_from_the_constructor(
+    built: object, constructed: object
 ) -> None:
-    assert set(values) == set(field_names(cls))
-    built: object = _build(cls, **values)
-    constructed: object = cls(**values)
+    assert type(built) is type(constructed)
     assert built == constructed
     assert repr(built) == repr(constructed)
-    assert hash(built) == hash(constructed)
+    assert pickle.loads(pickle.dumps(built)) == constructed
+    if not isinstance(built, TextAnnotation):  # its dicts make it unhashable, like the original
+        assert hash(built) == hash(constructed)
+    names = field_names(type(constructed))
+    assert all(hasattr(built, name) for name in names)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(built, names[0], None)
 
 
 _WORDS = [
@@ -177,7 +190,7 @@ _WORDS = [
 @given(st.lists(st.sampled_from(_WORDS), max_size=25).map(" ".join))
 def test_any_text_gives_a_consistent_annotation(text: str) -> None:
     annotation = ANNOTATOR.annotate(text)
-    reference = REFERENCE.polarity_scores(text)
+    reference = REFERENCE.polarity_scores(annotation.normalized_text)
     assert annotation.vader.compound == reference["compound"]
     assert -1 <= annotation.compound <= 1
     assert all(0 < v <= 1 for v in annotation.emotions.values())
@@ -226,7 +239,8 @@ def _brute_force(infos: list[cx_annotator._TokenInfo], has_question: bool) -> se
     return {
         (id(e), i, j)
         for e, i, j in found.values()
-        if not e.constrained or cx_annotator._position_ok(e, infos, i, j, has_question)
+        if not e.constrained
+        or cx_annotator._position_ok(e, infos, 0, len(infos), i, j, has_question)
     }
 
 
@@ -238,7 +252,7 @@ def test_matcher_filters_never_drop_a_match() -> None:
         for sentence in ANNOTATOR.annotate(text).sentences:
             vader_text = vader.demojize(sentence.text)
             infos = [ANNOTATOR._tokens[t] for t in vader_text.split()]
-            buckets = cx_annotator._match(infos, "?" in vader_text) or []
+            buckets = cx_annotator.match_sentence(infos, "?" in vader_text) or []
             fast = {(id(e), i, j) for bucket in buckets for e, i, j in bucket}
             assert fast == _brute_force(infos, "?" in vader_text), text
 

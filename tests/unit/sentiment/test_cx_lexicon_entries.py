@@ -53,7 +53,7 @@ def matched(text: str) -> list[tuple[Entry, int, int, int]]:
         vader_text = ANNOTATOR._vader.demojize(sentence.text)
         n = len(vader_text.split())
         chunk = infos[offset : offset + n]
-        buckets = cx_annotator._match(chunk, "?" in vader_text)
+        buckets = cx_annotator.match_sentence(chunk, "?" in vader_text)
         for bucket in buckets or []:
             result += [(entry, index, i, j) for entry, i, j in bucket]
         offset += n
