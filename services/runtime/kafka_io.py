@@ -133,6 +133,15 @@ class KafkaConsumerAdapter:
         highwater: int | None = self._consumer.highwater(_kafka_tp(partition))
         return highwater
 
+    def position(self, partition: TopicPartition) -> int | None:
+        # timeout 0: a partition we have fetched from has a position, so kafka-python answers
+        # from its own state; one it would have to look up is reported as unknown instead.
+        try:
+            position: int | None = self._consumer.position(_kafka_tp(partition), timeout_ms=0)
+        except kerr.KafkaError:
+            return None
+        return position
+
     def close(self) -> None:
         self._consumer.close()
 

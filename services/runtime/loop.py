@@ -249,8 +249,13 @@ class ServiceRunner:
 
     def _report_lag(self) -> None:
         lags: dict[TopicPartition, int] = {}
-        for tp, position in self._positions.items():
+        for tp, processed in self._positions.items():
             highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                lags[tp] = max(0, highwater - position)
+            if highwater is None:
+                continue
+            # On a transactional input every transaction ends with a commit marker that is never
+            # handed to us: counted from the last processed record, an idle partition would show
+            # a lag of 1 forever. The consumer's own position steps over markers.
+            position = self._consumer.position(tp)
+            lags[tp] = max(0, highwater - max(processed, position or 0))
         self.metrics.set_lag(lags)

@@ -45,6 +45,14 @@ class ConsumerPort(Protocol):
         """The partition's end offset as of the last fetch, or None before the first fetch."""
         ...
 
+    def position(self, partition: TopicPartition) -> int | None:
+        """Offset of the next record the consumer will return, or None when not known.
+
+        Past transaction markers, which the consumer steps over without returning them.
+        Must not block (it is read on every loop iteration, for the lag gauge).
+        """
+        ...
+
     def close(self) -> None: ...
 
 

@@ -158,6 +158,9 @@ class FakeConsumer:
     def highwater(self, partition: TopicPartition) -> int | None:
         return len(self.broker.logs[partition])
 
+    def position(self, partition: TopicPartition) -> int | None:
+        return self._positions.get(partition)
+
     def close(self) -> None:
         if self._listener is not None and self._assigned:
             self._listener.on_revoked(sorted(self._assigned))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 
 import pytest
 
 from services.ingest.service import SPEC as INGEST
+from services.runtime.loop import ServiceRunner
 from services.sentiment.service import SPEC as SENTIMENT
 from tests.support.events import variant
 from tests.support.kafka import (
@@ -20,6 +22,24 @@ from tests.support.kafka import (
 )
 
 pytestmark = pytest.mark.kafka
+
+
+def _lags_once_settled(
+    runner: ServiceRunner, topic: str, timeout: float = 30.0
+) -> dict[str, float]:
+    """The runner's consumer-lag gauge per partition of ``topic``, once all are 0 or at timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lags = {
+            sample.labels["partition"]: sample.value
+            for metric in runner.metrics.registry.collect()
+            if metric.name == "rapport_consumer_lag"
+            for sample in metric.samples
+            if sample.labels["topic"] == topic
+        }
+        if (lags and set(lags.values()) == {0}) or time.monotonic() > deadline:
+            return lags
+        time.sleep(0.2)
 
 
 def test_every_event_is_annotated_in_order_per_customer(kafka_bootstrap: str) -> None:
@@ -38,7 +58,7 @@ def test_every_event_is_annotated_in_order_per_customer(kafka_bootstrap: str) ->
         topic = topics.raw_feedback if raw_kind == "feedback" else topics.raw_interactions
         produce(kafka_bootstrap, topic, records)
 
-    with running(INGEST, settings), running(SENTIMENT, settings):
+    with running(INGEST, settings), running(SENTIMENT, settings) as sentiment:
         for service, inputs in (
             ("ingest", [topics.raw_interactions, topics.raw_feedback]),
             ("sentiment", [topics.canonical]),
@@ -46,6 +66,11 @@ def test_every_event_is_annotated_in_order_per_customer(kafka_bootstrap: str) ->
             wait_until_consumed(
                 kafka_bootstrap, f"{settings.group_prefix}-{service}", inputs, timeout=60
             )
+        # Ingest writes canonical in transactions, so every partition ends with a commit
+        # marker the sentiment service never sees as a record: caught up must still read 0.
+        lags = _lags_once_settled(sentiment, topics.canonical)
+    assert lags, "no lag reported for the canonical topic"
+    assert set(lags.values()) == {0}, lags
     canonical = read_to_end(kafka_bootstrap, [topics.canonical])
     annotated = read_to_end(kafka_bootstrap, [topics.annotated])
 
