@@ -145,8 +145,9 @@ def _punctuation_amplifier(ep_count: int, qm_count: int) -> float:
 
 
 # Counts above 4 map to the same amplifier, so a 5x5 table covers every text and
-# holds the very floats the reference would compute.
-_AMPLIFIER: Final = tuple(
+# holds the very floats the reference would compute. Index it with
+# ``[min(ep, 4)][min(qm, 4)]``; the CX layer shares it.
+AMPLIFIER: Final = tuple(
     tuple(_punctuation_amplifier(ep, qm) for qm in range(5)) for ep in range(5)
 )
 
@@ -701,7 +702,7 @@ def score_parts(
     # algorithm (plain in 3.11, compensated from 3.12). The zeros the reference
     # also sums are omitted: adding 0 to that accumulator is a no-op in both.
     sum_s = float(sum(values))
-    amplifier = _AMPLIFIER[ep if ep < 4 else 4][qm if qm < 4 else 4]
+    amplifier = AMPLIFIER[ep if ep < 4 else 4][qm if qm < 4 else 4]
     if sum_s > 0:
         sum_s += amplifier
     elif sum_s < 0:

@@ -79,6 +79,7 @@ from services.sentiment.cx.results import (
     label_for,
 )
 from services.sentiment.fastvader import (
+    AMPLIFIER,
     BOOSTER_DICT,
     N_SCALAR,
     VADER_VERSION,
@@ -154,21 +155,6 @@ _QUOTED: Final = attrgetter("quoted")
 _CLAUSE_END: Final = attrgetter("clause_end")
 _STARTER: Final = attrgetter("starter")
 _UPPER: Final = attrgetter("upper")
-
-
-def _punctuation_amplifier(ep_count: int, qm_count: int) -> float:
-    """VADER's ``_punctuation_emphasis`` (same expressions, same order)."""
-    ep_amplifier = min(ep_count, 4) * 0.292
-    qm_amplifier: float = 0
-    if qm_count > 1:
-        qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
-    return ep_amplifier + qm_amplifier
-
-
-# _punctuation_amplifier for every "!"/"?" count (counts above 4 give the value at 4).
-_AMPLIFIER: Final = tuple(
-    tuple(_punctuation_amplifier(ep, qm) for qm in range(5)) for ep in range(5)
-)
 
 
 def _compound(raw_sum: float, amplifier: float) -> float:
@@ -748,6 +734,32 @@ def _adjustment(  # noqa: PLR0917 - private
     )
 
 
+def _apply_span(
+    work: list[float], span: _Span, infos: list[_TokenInfo], but: int | None, sentence: int
+) -> Adjustment:
+    """Move the span's valence sum to its target (a complaint's floor, a praise's
+    ceiling, zero for a neutral term) and return the recorded adjustment.
+
+    The target follows VADER's "but" rule like VADER's own valences: x0.5 before
+    the text's first "but", x1.5 after it.
+    """
+    entry, first, last, target, negated = span
+    if but is not None and first != but:
+        target *= 0.5 if first < but else 1.5
+    current = sum(work[first:last])
+    if target == 0:
+        delta = -current
+        for t in range(first, last):
+            work[t] = 0.0
+    else:
+        delta = min(0.0, target - current) if target < 0 else max(0.0, target - current)
+        work[first] += delta
+    rule = entry.family
+    if negated and rule != "evaluation" and target > 0:
+        rule = "negated_problem"
+    return _adjustment(entry, rule, infos, first, last, sentence, delta)
+
+
 def _apply(  # noqa: PLR0917 - one block per rule kind, in application order
     work: list[float],
     s: _Sentence,
@@ -778,22 +790,8 @@ def _apply(  # noqa: PLR0917 - one block per rule kind, in application order
                     work[t] = nv
             record.append(_adjustment(entry, "politeness", infos, i, j, index, delta))
 
-    for entry, first, last, span_target, negated in s.spans:
-        target = span_target
-        if but is not None and first != but:
-            target *= 0.5 if first < but else 1.5
-        current = sum(work[first:last])
-        if target == 0:
-            delta = -current
-            for t in range(first, last):
-                work[t] = 0.0
-        else:
-            delta = min(0.0, target - current) if target < 0 else max(0.0, target - current)
-            work[first] += delta
-        rule = entry.family
-        if negated and rule != "evaluation" and target > 0:
-            rule = "negated_problem"
-        record.append(_adjustment(entry, rule, infos, first, last, index, delta))
+    for span in s.spans:
+        record.append(_apply_span(work, span, infos, but, index))
 
     lo, hi = s.lo, s.hi
     for n, (entry, i, j) in enumerate(s.sarcasm_fired):
@@ -827,12 +825,57 @@ def _apply(  # noqa: PLR0917 - one block per rule kind, in application order
 # --------------------------------------------------------- emotions, aspects
 
 
-def _emotions(  # noqa: PLR0915 - one block per source of emotion
-    matched: list[_Sentence], infos: list[_TokenInfo]
-) -> dict[str, float]:
+def _word_label(entry: Entry, infos: list[_TokenInfo], i: int, lo: int) -> str | None:
+    """The emotion an emotion word at ``i`` expresses: its label, or after a negator its
+    ``negated_as`` ("not happy": disappointment), or None when negation cancels it."""
+    if entry.negatable and _negator_before(infos, i, lo) is not None:
+        return entry.negated_as or None
+    return entry.label
+
+
+def _span_emotions(span: _Span) -> Sequence[tuple[str, float]]:
+    """(label, weight) pairs a span rule adds: its entry's, or for a negated span the
+    relief of a negated problem / the disappointment of negated praise."""
+    entry, _, _, target, negated = span
+    if negated:
+        return _NEGATED_PROBLEM_EMOTION if target > 0 else _NEGATED_PRAISE_EMOTION
+    return entry.emotions
+
+
+def _add_emotion(acc: dict[str, float], label: str, intensity: float) -> None:
+    """Noisy-or: several hits of a label reinforce each other without exceeding 1."""
+    acc[label] = 1.0 - (1.0 - acc.get(label, 0.0)) * (1.0 - (intensity if intensity < 1.0 else 1.0))
+
+
+def _word_intensity(  # noqa: PLR0917 - private
+    entry: Entry, infos: list[_TokenInfo], i: int, j: int, lo: int, hi: int, emphasis: float
+) -> float:
+    """An emotion word's intensity: its weight x the sentence's "!" emphasis, x1.3 / x0.7
+    per VADER booster among the two words before it (within the clause), x1.25 when it
+    is in capitals and its sentence is not (VADER's caps emphasis)."""
+    intensity = entry.weight * emphasis
+    if i > lo:
+        before = infos[i - 1]
+        if not before.clause_end:
+            booster = before.booster
+            if booster:
+                intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
+            if i - 1 > lo:
+                before = infos[i - 2]
+                if not before.clause_end:
+                    booster = before.booster
+                    if booster:
+                        intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
+    if (infos[i].upper if j == i + 1 else any(map(_UPPER, infos[i:j]))) and not all(
+        map(_UPPER, infos[lo:hi])
+    ):
+        intensity *= _CAPS_BOOST
+    return intensity
+
+
+def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, float]:
     """Emotion label -> intensity, from emotion words, span rules and sarcasm frames."""
     acc: dict[str, float] = {}
-    get = acc.get
     for s in matched:
         buckets = s.buckets
         assert buckets is not None
@@ -847,56 +890,24 @@ def _emotions(  # noqa: PLR0915 - one block per source of emotion
         if emotion_hits:
             lo = s.lo
             suppressed = s.suppressed
-            sentence_upper: bool | None = None
             for entry, i, j in emotion_hits:
-                label = entry.label
-                if entry.negatable and _negator_before(infos, i, lo) is not None:
-                    if not entry.negated_as:
-                        continue
-                    label = entry.negated_as
+                label = _word_label(entry, infos, i, lo)
+                if label is None:
+                    continue
                 if label in POSITIVE_EMOTIONS and (
                     sarcasm or (suppressed is not None and not suppressed.isdisjoint(range(i, j)))
                 ):
                     continue
-                intensity = entry.weight * emphasis
-                # VADER boosters in the two words before, within the clause.
-                if i > lo:
-                    before = infos[i - 1]
-                    if not before.clause_end:
-                        booster = before.booster
-                        if booster:
-                            intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
-                        if i - 1 > lo:
-                            before = infos[i - 2]
-                            if not before.clause_end:
-                                booster = before.booster
-                                if booster:
-                                    intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
-                if infos[i].upper if j == i + 1 else any(map(_UPPER, infos[i:j])):
-                    if sentence_upper is None:
-                        sentence_upper = all(map(_UPPER, infos[lo : s.hi]))
-                    if not sentence_upper:
-                        intensity *= _CAPS_BOOST
-                acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
-                    1.0 - (intensity if intensity < 1.0 else 1.0)
-                )
-        for entry, _, _, target, negated in spans:
-            if negated:
-                pairs = _NEGATED_PROBLEM_EMOTION if target > 0 else _NEGATED_PRAISE_EMOTION
-            else:
-                pairs = entry.emotions
-            for label, weight in pairs:
+                _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
+        for span in spans:
+            for label, weight in _span_emotions(span):
                 if not (sarcasm and label in POSITIVE_EMOTIONS):
                     intensity = weight * emphasis
-                    acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
-                        1.0 - (intensity if intensity < 1.0 else 1.0)
-                    )
+                    _add_emotion(acc, label, intensity)
         for hit in sarcasm:
             for label, weight in hit[0].emotions:
                 intensity = weight * emphasis
-                acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
-                    1.0 - (intensity if intensity < 1.0 else 1.0)
-                )
+                _add_emotion(acc, label, intensity)
     result = {}
     for label, value in acc.items():
         rounded = round3(value)
@@ -958,7 +969,7 @@ def _aspects(
     return result
 
 
-def _spans_emotions_aspects(  # noqa: PLR0915 - the common path, fused
+def _spans_emotions_aspects(
     matched: list[_Sentence],
     infos: list[_TokenInfo],
     work: list[float],
@@ -975,7 +986,6 @@ def _spans_emotions_aspects(  # noqa: PLR0915 - the common path, fused
     sentence, emotion words before spans.
     """
     acc: dict[str, float] = {}
-    get = acc.get
     scores: dict[str, list[float]] = {}
     for s in matched:
         buckets = s.buckets
@@ -984,65 +994,21 @@ def _spans_emotions_aspects(  # noqa: PLR0915 - the common path, fused
         lo = s.lo
         if spans:
             index = s.index
-            for entry, first, last, span_target, negated in spans:
-                target = span_target
-                if but is not None and first != but:
-                    target *= 0.5 if first < but else 1.5
-                current = sum(work[first:last])
-                if target == 0:
-                    delta = -current
-                    for t in range(first, last):
-                        work[t] = 0.0
-                else:
-                    delta = min(0.0, target - current) if target < 0 else max(0.0, target - current)
-                    work[first] += delta
-                rule = entry.family
-                if negated and rule != "evaluation" and target > 0:
-                    rule = "negated_problem"
-                record.append(_adjustment(entry, rule, infos, first, last, index, delta))
+            for span in spans:
+                record.append(_apply_span(work, span, infos, but, index))
             s.applied = True
         emotion_hits = buckets[5]
         if emotion_hits or spans:
             emphasis = _EMPHASIS[s.ep if s.ep < 3 else 3]
-            sentence_upper: bool | None = None
             for entry, i, j in emotion_hits:
-                label = entry.label
-                if entry.negatable and _negator_before(infos, i, lo) is not None:
-                    if not entry.negated_as:
-                        continue
-                    label = entry.negated_as
-                intensity = entry.weight * emphasis
-                # VADER boosters in the two words before, within the clause.
-                if i > lo:
-                    before = infos[i - 1]
-                    if not before.clause_end:
-                        booster = before.booster
-                        if booster:
-                            intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
-                        if i - 1 > lo:
-                            before = infos[i - 2]
-                            if not before.clause_end:
-                                booster = before.booster
-                                if booster:
-                                    intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
-                if infos[i].upper if j == i + 1 else any(map(_UPPER, infos[i:j])):
-                    if sentence_upper is None:
-                        sentence_upper = all(map(_UPPER, infos[lo : s.hi]))
-                    if not sentence_upper:
-                        intensity *= _CAPS_BOOST
-                acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
-                    1.0 - (intensity if intensity < 1.0 else 1.0)
-                )
-            for entry, _, _, target, negated in spans:
-                if negated:
-                    pairs = _NEGATED_PROBLEM_EMOTION if target > 0 else _NEGATED_PRAISE_EMOTION
-                else:
-                    pairs = entry.emotions
-                for label, weight in pairs:
+                label = _word_label(entry, infos, i, lo)
+                if label is None:
+                    continue
+                _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
+            for span in spans:
+                for label, weight in _span_emotions(span):
                     intensity = weight * emphasis
-                    acc[label] = 1.0 - (1.0 - get(label, 0.0)) * (
-                        1.0 - (intensity if intensity < 1.0 else 1.0)
-                    )
+                    _add_emotion(acc, label, intensity)
         if buckets[6]:
             _clause_scores(s, infos, work, scores)
     emotions = {}
@@ -1118,77 +1084,7 @@ class CxAnnotator:
         vader = _vader_scores(values, n, ep, qm)
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
-        sentences: list[_Sentence] = []
-        if (
-            normalized.isprintable()
-            and "  " not in normalized
-            and normalized[:1] != " "
-            and normalized[-1:] != " "
-        ):
-            # The common case, one line with single spaces: a printable text's only
-            # blank is U+0020, so the only sentence breaks are ". ", "! " and "? ",
-            # and an ASCII sentence's tokens are its spaces plus one (its VADER text
-            # is itself). Same pieces as the general path below, without the
-            # character-by-character regex scans.
-            if ". " in normalized or "! " in normalized or "? " in normalized:
-                split = self._vader.split
-                lo = 0
-                for index, piece in enumerate(
-                    normalized.replace(". ", ".\0")
-                    .replace("! ", "!\0")
-                    .replace("? ", "?\0")
-                    .split("\0")
-                ):
-                    if piece.isascii():
-                        hi = lo + piece.count(" ") + 1
-                        sentence_text = piece
-                    else:
-                        piece_tokens = split(piece)
-                        hi = lo + len(piece_tokens)
-                        sentence_text = " ".join(piece_tokens)
-                    sentences.append(
-                        _Sentence(
-                            index,
-                            piece,
-                            lo,
-                            hi,
-                            sentence_text.count("!"),
-                            sentence_text.count("?"),
-                        )
-                    )
-                    lo = hi
-                if lo != n:  # pragma: no cover - guarded by the tests
-                    raise AssertionError("sentence tokens do not add up to the text's tokens")
-            elif normalized:
-                # One sentence: its "!"/"?" counts are the text's.
-                sentences.append(_Sentence(0, normalized, 0, n, ep, qm))
-        elif _MAY_SPLIT.search(normalized) is None:
-            piece = normalized.strip()
-            if piece:
-                # The "!"/"?" counts of the sentence are the text's: only blanks differ.
-                sentences.append(_Sentence(0, piece, 0, n, ep, qm))
-        else:
-            split = self._vader.split
-            lo = 0
-            for piece in _SENTENCE_BREAK.split(normalized):
-                piece = piece.strip()  # noqa: PLW2901
-                if piece:
-                    # The sentence's VADER tokens; their text has its "!"/"?".
-                    sentence_text = piece if piece.isascii() else " ".join(split(piece))
-                    hi = lo + len(sentence_text.split())
-                    sentences.append(
-                        _Sentence(
-                            len(sentences),
-                            piece,
-                            lo,
-                            hi,
-                            sentence_text.count("!"),
-                            sentence_text.count("?"),
-                        )
-                    )
-                    lo = hi
-            if lo != n:  # pragma: no cover - guarded by the tests
-                raise AssertionError("sentence tokens do not add up to the text's tokens")
+        sentences = self._sentences(normalized, n, ep, qm)
 
         table = self._tokens
         clears = table.clears
@@ -1240,7 +1136,7 @@ class CxAnnotator:
                 # changes nothing, and each sentence's rules only touch its own tokens.
                 emotions, aspects = _spans_emotions_aspects(matched, infos, work, but, adjustments)
             if adjustments:
-                compound = _compound(sum(work), _AMPLIFIER[min(ep, 4)][min(qm, 4)])
+                compound = _compound(sum(work), AMPLIFIER[min(ep, 4)][min(qm, 4)])
 
         label: Label = (
             "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
@@ -1264,7 +1160,7 @@ class CxAnnotator:
                     s_vader = _NEUTRAL  # no sentiment word: VADER's neutral result
                 if sentence.applied:
                     s_compound = _compound(
-                        sum(work[lo:hi]), _AMPLIFIER[min(sentence.ep, 4)][min(sentence.qm, 4)]
+                        sum(work[lo:hi]), AMPLIFIER[min(sentence.ep, 4)][min(sentence.qm, 4)]
                     )
                 else:
                     # No rule changed the sentence's valences: its compound is VADER's.
@@ -1293,6 +1189,51 @@ class CxAnnotator:
             tuple(adjustments),
             self.model_version,
         )
+
+    def _sentences(self, normalized: str, n: int, ep: int, qm: int) -> list[_Sentence]:
+        """The text's sentences as ranges of its ``n`` VADER tokens, split like
+        FastVader's ``iter_sentences`` (line breaks, and blanks after . ! ?)."""
+        if (
+            normalized.isprintable()
+            and "  " not in normalized
+            and normalized[:1] != " "
+            and normalized[-1:] != " "
+        ):
+            # The common case, one line with single spaces: a printable text's only
+            # blank is U+0020, so the only sentence breaks are ". ", "! " and "? ".
+            # Same pieces as the regex split below, without its character scan.
+            if ". " not in normalized and "! " not in normalized and "? " not in normalized:
+                # One sentence: its "!"/"?" counts are the text's.
+                return [_Sentence(0, normalized, 0, n, ep, qm)] if normalized else []
+            pieces = (
+                normalized.replace(". ", ".\0").replace("! ", "!\0").replace("? ", "?\0")
+            ).split("\0")
+        elif _MAY_SPLIT.search(normalized) is None:
+            # One sentence; only blanks differ from the text, so the "!"/"?" counts are its.
+            piece = normalized.strip()
+            return [_Sentence(0, piece, 0, n, ep, qm)] if piece else []
+        else:
+            pieces = [p for p in map(str.strip, _SENTENCE_BREAK.split(normalized)) if p]
+        sentences = []
+        split = self._vader.split
+        lo = 0
+        for index, piece in enumerate(pieces):
+            # The sentence's VADER tokens (an emoji becomes its description); the "!"/"?"
+            # counts that drive its punctuation emphasis are those of their text.
+            if piece.isascii():
+                sentence_text = piece
+                hi = lo + len(piece.split())
+            else:
+                piece_tokens = split(piece)
+                sentence_text = " ".join(piece_tokens)
+                hi = lo + len(piece_tokens)
+            sentences.append(
+                _Sentence(index, piece, lo, hi, sentence_text.count("!"), sentence_text.count("?"))
+            )
+            lo = hi
+        if lo != n:  # pragma: no cover - guarded by the tests
+            raise AssertionError("sentence tokens do not add up to the text's tokens")
+        return sentences
 
     def annotate_conversation(self, messages: Sequence[tuple[str, str]]) -> ConversationAnnotation:
         """Customer-side sentiment of ``(author, text)`` messages, oldest first.
