@@ -47,7 +47,7 @@ if str(_REPO_ROOT) not in sys.path:
 from bench_vader import build_corpus  # noqa: E402
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
-from services.sentiment.cx import CxAnnotator  # noqa: E402
+from services.sentiment.cx import CxAnnotator, TextAnnotation  # noqa: E402
 from services.sentiment.fastvader import VADER_VERSION, FastVader  # noqa: E402
 
 DEVSET = _REPO_ROOT / "services" / "sentiment" / "devset" / "customer_texts.jsonl"
@@ -115,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--seed", type=int, default=20240611)
     parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU (Linux only)")
+    parser.add_argument(
+        "--stats", action="store_true", help="also print what the rules did on the corpus"
+    )
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -169,7 +172,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "VADER mismatches (annotation.vader vs vaderSentiment on the normalised text):",
         mismatches,
     )
+    if args.stats:
+        _print_stats([annotator.annotate(text) for text in corpus])
     return 1 if mismatches else 0
+
+
+def _print_stats(annotations: Sequence[TextAnnotation]) -> None:
+    """How much work the CX rules had: the cost of a text grows with the rules that fire."""
+    n = len(annotations)
+    touched = sum(1 for a in annotations if a.adjustments)
+    print(
+        f"per text: {sum(len(a.sentences) for a in annotations) / n:.2f} sentences, "
+        f"{sum(len(a.adjustments) for a in annotations) / n:.2f} adjustments; "
+        f"texts with an adjustment {touched / n:.0%}, "
+        f"with an emotion {sum(1 for a in annotations if a.emotions) / n:.0%}, "
+        f"with an aspect {sum(1 for a in annotations if a.aspects) / n:.0%}"
+    )
 
 
 if __name__ == "__main__":
