@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
 
     database_url: str = "sqlite:///rapport.db"
+    # The trust and loyalty model's rules (RAPPORT_SCORING_CONFIG). None: the packaged
+    # services/scoring/config/scoring.yaml. Every scoring instance of a deployment must use
+    # the same file: the store refuses states written under another configuration's hash.
+    scoring_config: Path | None = None
 
     http_host: str = "127.0.0.1"
     # None: each service's own default port (ingest 9101, sentiment 9102, scoring 9103).

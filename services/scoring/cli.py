@@ -66,7 +66,7 @@ def rebuild_command(
         raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS (e.g. $(rapport kafka start))")
     bootstrap = settings.kafka_bootstrap_servers
     topic = settings.topics.annotated
-    config = ScoringConfig.load()
+    config = ScoringConfig.load(settings.scoring_config)
     engine = store.make_engine(settings.database_url)
     store.migrate(engine)
     with _err.status(f"Reading {topic} and folding…"):

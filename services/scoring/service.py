@@ -356,7 +356,7 @@ def open_store(database_url: str, config: ScoringConfig) -> Engine:
 
 
 def build_handler(settings: Settings, config: ScoringConfig | None = None) -> ScoringHandler:
-    config = config or ScoringConfig.load()
+    config = config or ScoringConfig.load(settings.scoring_config)
     return ScoringHandler(open_store(settings.database_url, config), settings.topics, config)
 
 

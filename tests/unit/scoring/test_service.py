@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, update
@@ -306,3 +307,20 @@ def test_the_raised_alerts_are_resolved_in_the_database(database_url: str) -> No
     assert row["state"] == AlertState.RESOLVED.value
     assert row["caused_by_event_id"] == "n1"
     assert row["resolved_by_event_id"] == "r1"
+
+
+def test_the_service_reads_the_configuration_file_the_settings_name(tmp_path: Path) -> None:
+    from services.runtime.settings import Settings
+    from services.scoring.model.config import DEFAULT_PATH
+    from services.scoring.service import build_handler
+
+    custom = tmp_path / "scoring.yaml"
+    custom.write_text(
+        DEFAULT_PATH.read_text(encoding="utf-8").replace("recency: 45", "recency: 30"),
+        encoding="utf-8",
+    )
+    settings = Settings(scoring_config=custom, database_url=f"sqlite:///{tmp_path / 'scores.db'}")
+    handler = build_handler(settings)
+    expected = ScoringConfig.load(custom).content_hash
+    assert expected != ScoringConfig.load().content_hash
+    assert handler._config.content_hash == expected
