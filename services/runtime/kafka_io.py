@@ -12,7 +12,7 @@ from typing import Any
 import kafka.errors as kerr
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 
@@ -222,8 +222,14 @@ def ensure_topics(
     topics: Collection[str],
     partitions: int,
     configs: Mapping[str, Mapping[str, str]] | None = None,
-) -> None:
-    """Create the topics that do not exist yet; existing ones are left exactly as they are."""
+) -> list[str]:
+    """Create the topics that do not exist yet; report how existing ones differ from ``configs``.
+
+    Existing topics are never altered: they may be shared, and changing a cleanup policy or a
+    partition count under running consumers is an operator's decision. Each difference is
+    logged as a warning, with the command that fixes it, and returned.
+    """
+    wanted = {name: dict((configs or {}).get(name, {})) for name in topics}
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rapport-admin")
     try:
         existing = set(admin.list_topics())
@@ -232,7 +238,7 @@ def ensure_topics(
                 name,
                 num_partitions=partitions,
                 replication_factor=-1,  # the broker's default.replication.factor
-                topic_configs=dict((configs or {}).get(name, {})),
+                topic_configs=wanted[name],
             )
             for name in topics
             if name not in existing
@@ -241,8 +247,37 @@ def ensure_topics(
             # Another service may create one between our list and create: that is fine.
             with contextlib.suppress(kerr.TopicAlreadyExistsError):
                 admin.create_topics(missing)
+        drift = _config_drift(admin, {n: c for n, c in wanted.items() if n in existing and c})
     finally:
         admin.close()
+    for message in drift:
+        log.warning("%s", message)
+    return drift
+
+
+def _config_drift(admin: KafkaAdminClient, wanted: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """One message per setting of an existing topic that differs from what Rapport needs."""
+    if not wanted:
+        return []
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, name, configs=dict.fromkeys(settings))
+        for name, settings in wanted.items()
+    ]
+    # "all", not only the modified settings: a topic on the broker's defaults has
+    # cleanup.policy=delete without listing it.
+    described = admin.describe_configs(resources, config_filter="all").get("topic", {})
+    messages = []
+    for name, settings in sorted(wanted.items()):
+        actual = described.get(name, {})
+        for key, value in sorted(settings.items()):
+            found = (actual.get(key) or {}).get("value")
+            if found != value:
+                messages.append(
+                    f"topic {name} has {key}={found}, Rapport needs {value}: "
+                    f"kafka-configs.sh --bootstrap-server <servers> --alter --entity-type topics "
+                    f"--entity-name {name} --add-config {key}={value}"
+                )
+    return messages
 
 
 def broker_reachable(bootstrap_servers: str, timeout_seconds: float = 1.0) -> bool:
