@@ -138,7 +138,7 @@ _PUNCTUATION: Final = string.punctuation
 def _punctuation_amplifier(ep_count: int, qm_count: int) -> float:
     """The reference's ``_punctuation_emphasis``, same expressions, same order."""
     ep_amplifier = min(ep_count, 4) * 0.292
-    qm_amplifier: float = 0
+    qm_amplifier = 0.0
     if qm_count > 1:
         qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
     return ep_amplifier + qm_amplifier

@@ -463,7 +463,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
         singles = info.singles
         if singles:
             if buckets is None:
-                buckets = [(), (), (), (), (), (), ()]  # type: ignore[list-item]
+                buckets = [[], [], [], [], [], [], []]
             for bucket, entry in singles:
                 hits = buckets[bucket]
                 if hits:
@@ -505,7 +505,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             if entry.constrained and not _position_ok(entry, infos, lo, hi, i, end, s.qm > 0):
                 continue
             if buckets is None:
-                buckets = [(), (), (), (), (), (), ()]  # type: ignore[list-item]
+                buckets = [[], [], [], [], [], [], []]
             bucket = _BUCKET[entry.family]
             hits = buckets[bucket]
             if hits:

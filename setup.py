@@ -1,0 +1,51 @@
+"""Build hook: compile the sentiment annotator's hot modules with mypyc.
+
+Everything else about the package is declared in ``pyproject.toml``. The modules below are
+ordinary, mypy-strict Python; mypyc turns them into C extensions that run the same code about
+twice as fast (``bench/bench_annotator.py``), which is what lets the full customer-experience
+annotation keep up with plain vaderSentiment on one core. The ``.py`` sources stay in the
+package as the pure-Python build: ``RAPPORT_PURE_PYTHON=1`` at build time skips compilation
+(a platform without a C compiler), at run time it ignores the compiled modules.
+
+The build records a SHA-256 of each compiled source in ``native-build.json``, so that an edited
+source is never shadowed by a stale extension (``services/sentiment/native.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from setuptools import setup
+
+COMPILED_SOURCES = [
+    "services/sentiment/fastvader.py",
+    "services/sentiment/cx/annotator.py",
+    "services/sentiment/cx/normalize.py",
+    "services/sentiment/cx/loader.py",
+    "services/sentiment/cx/patterns.py",
+]
+MANIFEST = Path("services/sentiment/native-build.json")
+
+ext_modules = []
+MANIFEST.unlink(missing_ok=True)
+if os.environ.get("RAPPORT_PURE_PYTHON", "").strip().lower() not in {"1", "true", "yes", "on"}:
+    from mypyc.build import mypycify
+
+    # An empty --config-file keeps mypyc away from pyproject.toml's [tool.mypy], whose pydantic
+    # plugin is not installed in the isolated build environment (these modules use no
+    # third-party package); --strict is what `make lint` checks them with anyway.
+    ext_modules = mypycify(
+        ["--config-file=", "--strict", *COMPILED_SOURCES],
+        opt_level="3",
+        group_name="rapport_sentiment",
+    )
+    sources = {
+        path.removesuffix(".py").replace("/", "."): hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        for path in COMPILED_SOURCES
+    }
+    MANIFEST.write_text(json.dumps({"compiler": "mypyc", "sources": sources}, indent=2) + "\n")
+
+setup(ext_modules=ext_modules)
