@@ -38,8 +38,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
-from itertools import chain, compress
-from operator import itemgetter
+from itertools import chain
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
@@ -161,16 +160,62 @@ _NOT_HEAD: Final = 0
 _SIMPLE_HEAD: Final = 1
 _COMPLEX_HEAD: Final = 2
 
-# Per distinct raw token: (lower-cased, lexicon valence or None, booster scalar
-# or None, ALL CAPS?, negation word?, head kind, inert 1/2/3 words before a head?).
-# "Inert at distance d" means no reference rule can read this word when it sits
-# d words before a sentiment word (derivation in FastVader._valences). A plain
-# tuple, not a dataclass/NamedTuple, because the hot loop indexes these
-# millions of times and literal tuple indexing is the cheapest access.
-_TokenInfo = tuple[str, float | None, float | None, bool, bool, int, bool, bool, bool]
-_LOWER: Final = itemgetter(0)
-_IS_UPPER: Final = itemgetter(3)
-_HEAD_KIND: Final = itemgetter(5)
+
+class _TokenInfo:
+    """What VADER's rules need to know of one distinct raw token.
+
+    ``inert1``/``inert2``/``inert3``: no reference rule can read this word when it
+    sits 1/2/3 words before a sentiment word (derivation in FastVader._valences).
+    A plain class: compiled (``setup.py``), its attributes are struct fields.
+    """
+
+    __slots__ = (
+        "booster",
+        "head",
+        "inert1",
+        "inert2",
+        "inert3",
+        "lex",
+        "lower",
+        "negated",
+        "upper",
+    )
+
+    def __init__(  # noqa: PLR0917 - one field each
+        self,
+        lower: str,
+        lex: float | None,
+        booster: float | None,
+        upper: bool,
+        negated: bool,
+        head: int,
+        inert1: bool,
+        inert2: bool,
+        inert3: bool,
+    ) -> None:
+        self.lower = lower
+        """The token lower-cased, after VADER's strip of punctuation around words."""
+        self.lex = lex
+        """Its VADER lexicon valence, or None."""
+        self.booster = booster
+        """Its booster scalar, or None."""
+        self.upper = upper
+        """ALL CAPS (str.isupper)."""
+        self.negated = negated
+        """A negation word (VADER's NEGATE list, or contains "n't")."""
+        self.head = head
+        """_NOT_HEAD, _SIMPLE_HEAD or _COMPLEX_HEAD."""
+        self.inert1 = inert1
+        self.inert2 = inert2
+        self.inert3 = inert3
+
+
+def _count_upper(infos: list[_TokenInfo]) -> int:
+    count = 0
+    for info in infos:
+        if info.upper:
+            count += 1
+    return count
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,16 +293,8 @@ class _TokenTable(dict[str, _TokenInfo]):
         inert3 = booster is None and not negated and lower != "no"
         inert2 = inert3 and not idiom_word
         inert1 = inert2 and lower not in _NEXT_WORD_RULE_WORDS
-        info: _TokenInfo = (
-            lower,
-            lex,
-            booster,
-            token.isupper(),
-            negated,
-            head,
-            inert1,
-            inert2,
-            inert3,
+        info = _TokenInfo(
+            lower, lex, booster, token.isupper(), negated, head, inert1, inert2, inert3
         )
         if len(self) >= self._limit:
             self.clear()
@@ -488,21 +525,23 @@ class FastVader:
         reference rule in the reference's order, since each step rounds and
         float arithmetic is not associative.
 
-        Token facts are read as ``infos[j][field]`` (fields in ``_TokenInfo``
-        order: 0 lower, 1 lexicon valence, 2 booster, 3 upper, 4 negation,
-        5 head kind, 6/7/8 inert at distance 1/2/3). Transposing them into
-        per-field tuples measured slower than the double indexing.
+        Loops are plain ``for``/index loops: compiled (``setup.py``), each is a
+        few machine instructions per token, where ``map``/``compress`` would
+        call through the interpreter's object protocol.
         """
-        infos = list(map(self._tokens.__getitem__, raw_tokens))
+        tokens = self._tokens
+        infos = [tokens[raw] for raw in raw_tokens]
         n = len(infos)
         last = n - 1
         cap_diff: bool | None = None  # "some but not all tokens are ALL CAPS"; lazy
         values: list[float] = []
         positions: list[int] = []
 
-        for i in compress(range(n), map(_HEAD_KIND, infos)):
+        for i in range(n):
             info = infos[i]
-            lex = info[1]
+            if info.head == _NOT_HEAD:
+                continue
+            lex = info.lex
             assert lex is not None  # heads are lexicon words by construction
             valence = lex
             # Fast path, the common case: no word that any rule reads is within
@@ -514,16 +553,16 @@ class FastVader:
             # idiom/booster n-grams need word i, i-1 or i-2 to be an n-gram word;
             # "so"/"this" (the precedence quirk) and "least" only act at i-1;
             # "at"/"very" only matter after "least", "doubt" after "without".
-            if info[5] == _SIMPLE_HEAD and (
+            if info.head == _SIMPLE_HEAD and (
                 i == 0
                 or (
-                    infos[i - 1][6]
-                    and (i == 1 or (infos[i - 2][7] and (i == 2 or infos[i - 3][8])))
+                    infos[i - 1].inert1
+                    and (i == 1 or (infos[i - 2].inert2 and (i == 2 or infos[i - 3].inert3)))
                 )
             ):
-                if info[3]:
+                if info.upper:
                     if cap_diff is None:
-                        cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                        cap_diff = 0 < _count_upper(infos) < n
                     if cap_diff:
                         valence = valence + C_INCR if valence > 0 else valence - C_INCR
                 if valence != 0:
@@ -531,20 +570,20 @@ class FastVader:
                     positions.append(i)
                 continue
 
-            lower = info[0]
-            if lower == "kind" and i < last and infos[i + 1][0] == "of":
+            lower = info.lower
+            if lower == "kind" and i < last and infos[i + 1].lower == "of":
                 continue
-            if lower == "no" and i != last and infos[i + 1][1] is not None:
+            if lower == "no" and i != last and infos[i + 1].lex is not None:
                 valence = 0.0
             if (
-                (i > 0 and infos[i - 1][0] == "no")
-                or (i > 1 and infos[i - 2][0] == "no")
-                or (i > 2 and infos[i - 3][0] == "no" and infos[i - 1][0] in _OR_NOR)
+                (i > 0 and infos[i - 1].lower == "no")
+                or (i > 1 and infos[i - 2].lower == "no")
+                or (i > 2 and infos[i - 3].lower == "no" and infos[i - 1].lower in _OR_NOR)
             ):
                 valence = lex * N_SCALAR
-            if info[3]:
+            if info.upper:
                 if cap_diff is None:
-                    cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                    cap_diff = 0 < _count_upper(infos) < n
                 if cap_diff:
                     valence = valence + C_INCR if valence > 0 else valence - C_INCR
 
@@ -554,75 +593,75 @@ class FastVader:
             # comparison, product or sum can observe).
             if i > 0:
                 prev = infos[i - 1]
-                if prev[1] is None:
-                    scalar = prev[2]
+                if prev.lex is None:
+                    scalar = prev.booster
                     if scalar is not None:
                         if valence < 0:
                             scalar *= -1
-                        if prev[3]:
+                        if prev.upper:
                             if cap_diff is None:
-                                cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                                cap_diff = 0 < _count_upper(infos) < n
                             if cap_diff:
                                 scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
                         valence = valence + scalar
-                    if prev[4]:
+                    if prev.negated:
                         valence = valence * N_SCALAR
 
             if i > 1:
                 prev = infos[i - 2]
-                if prev[1] is None:
-                    scalar = prev[2]
+                if prev.lex is None:
+                    scalar = prev.booster
                     if scalar is not None:
                         if valence < 0:
                             scalar *= -1
-                        if prev[3]:
+                        if prev.upper:
                             if cap_diff is None:
-                                cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                                cap_diff = 0 < _count_upper(infos) < n
                             if cap_diff:
                                 scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
                         if scalar != 0:
                             scalar = scalar * 0.95
                         valence = valence + scalar
-                    w2 = prev[0]
-                    if w2 == "never" and infos[i - 1][0] in _SO_THIS:
+                    w2 = prev.lower
+                    if w2 == "never" and infos[i - 1].lower in _SO_THIS:
                         valence = valence * 1.25
-                    elif w2 == "without" and infos[i - 1][0] == "doubt":
+                    elif w2 == "without" and infos[i - 1].lower == "doubt":
                         pass
-                    elif prev[4]:
+                    elif prev.negated:
                         valence = valence * N_SCALAR
 
             if i > 2:
                 prev = infos[i - 3]
-                if prev[1] is None:
-                    scalar = prev[2]
+                if prev.lex is None:
+                    scalar = prev.booster
                     if scalar is not None:
                         if valence < 0:
                             scalar *= -1
-                        if prev[3]:
+                        if prev.upper:
                             if cap_diff is None:
-                                cap_diff = 0 < sum(map(_IS_UPPER, infos)) < n
+                                cap_diff = 0 < _count_upper(infos) < n
                             if cap_diff:
                                 scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
                         if scalar != 0:
                             scalar = scalar * 0.9
                         valence = valence + scalar
-                    w3, w2, w1 = prev[0], infos[i - 2][0], infos[i - 1][0]
+                    w3, w2, w1 = prev.lower, infos[i - 2].lower, infos[i - 1].lower
                     # Reference precedence quirk: `A and B or C` is `(A and B) or C`,
                     # so "so"/"this" right before the word boosts by 1.25 on its own.
                     if (w3 == "never" and w2 in _SO_THIS) or w1 in _SO_THIS:
                         valence = valence * 1.25
                     elif w3 == "without" and (w2 == "doubt" or w1 == "doubt"):
                         pass
-                    elif prev[4]:
+                    elif prev.negated:
                         valence = valence * N_SCALAR
                     if lower in _IDIOM_WORDS or w1 in _IDIOM_WORDS or w2 in _IDIOM_WORDS:
                         valence = self._special_idioms(valence, infos, i)
 
             if (
                 i > 0
-                and infos[i - 1][0] == "least"
-                and infos[i - 1][1] is None
-                and (i == 1 or infos[i - 2][0] not in _AT_VERY)
+                and infos[i - 1].lower == "least"
+                and infos[i - 1].lex is None
+                and (i == 1 or infos[i - 2].lower not in _AT_VERY)
             ):
                 valence = valence * N_SCALAR
 
@@ -631,15 +670,16 @@ class FastVader:
                 positions.append(i)
 
         if values:
-            lows = list(map(_LOWER, infos))
-            if "but" in lows:
-                self._but_rule(values, positions, lows.index("but"))
+            for k in range(n):
+                if infos[k].lower == "but":
+                    self._but_rule(values, positions, k)
+                    break
         return values, positions
 
     @staticmethod
     def _special_idioms(valence: float, infos: list[_TokenInfo], i: int) -> float:
         """The reference's ``_special_idioms_check`` with tuple keys (see above)."""
-        w0, w1, w2, w3 = infos[i][0], infos[i - 1][0], infos[i - 2][0], infos[i - 3][0]
+        w0, w1, w2, w3 = infos[i].lower, infos[i - 1].lower, infos[i - 2].lower, infos[i - 3].lower
         special = _SPECIAL_NGRAMS
         for seq in ((w1, w0), (w2, w1, w0), (w2, w1), (w3, w2, w1), (w3, w2)):
             hit = special.get(seq)
@@ -648,11 +688,11 @@ class FastVader:
                 break
         n = len(infos)
         if n - 1 > i:
-            hit = special.get((w0, infos[i + 1][0]))
+            hit = special.get((w0, infos[i + 1].lower))
             if hit is not None:
                 valence = hit
         if n - 1 > i + 1:
-            hit = special.get((w0, infos[i + 1][0], infos[i + 2][0]))
+            hit = special.get((w0, infos[i + 1].lower, infos[i + 2].lower))
             if hit is not None:
                 valence = hit
         for seq in ((w3, w2, w1), (w3, w2), (w2, w1)):

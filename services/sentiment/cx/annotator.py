@@ -46,9 +46,7 @@ import math
 import re
 import string
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from itertools import accumulate, compress
-from operator import attrgetter
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -148,13 +146,6 @@ _Hit = tuple[Entry, int, int]
 _Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None]
 # A span rule match after negation: (entry, start, end, target valence, negated).
 _Span = tuple[Entry, int, int, float, bool]
-
-_KEY: Final = attrgetter("key")
-_MATCHABLE: Final = attrgetter("matchable")
-_QUOTED: Final = attrgetter("quoted")
-_CLAUSE_END: Final = attrgetter("clause_end")
-_STARTER: Final = attrgetter("starter")
-_UPPER: Final = attrgetter("upper")
 
 
 def _compound(raw_sum: float, amplifier: float) -> float:
@@ -270,18 +261,10 @@ class _TokenInfo:
 
 
 class _TokenTable(dict[str, _TokenInfo]):
-    """Raw token -> facts; cleared (not evicted) when full, since entries are pure.
-
-    ``matchable`` holds the raw tokens that can start a pattern: testing a
-    token's membership is cheaper than reading the flag off its facts.
-    ``clears`` counts the clearings, so a caller can tell that tokens it looked
-    up before the last one are no longer in ``matchable``.
-    """
+    """Raw token -> facts; cleared (not evicted) when full, since entries are pure."""
 
     def __init__(self, lexicon: Lexicon, vader_lexicon: Mapping[str, float], limit: int) -> None:
         super().__init__()
-        self.matchable: set[str] = set()
-        self.clears = 0
         self._lexicon = lexicon
         self._vader_lexicon = vader_lexicon
         self._limit = limit
@@ -317,11 +300,7 @@ class _TokenTable(dict[str, _TokenInfo]):
         info = _TokenInfo(raw, key, self._lexicon, tuple(dict.fromkeys(found)))
         if len(self) >= self._limit:
             self.clear()
-            self.matchable.clear()
-            self.clears += 1
         self[raw] = info
-        if info.matchable:
-            self.matchable.add(raw)
         return info
 
 
@@ -377,13 +356,21 @@ class _KeyText:
         self.offsets: list[int] = []
 
     def build(self) -> list[str]:
-        keys = self.keys = [info.key for info in self.infos]
+        keys: list[str] = []
+        # Character offset of token i = its key lengths before it + i separators.
+        offsets = [0]
+        total = 0
+        for info in self.infos:
+            key = info.key
+            keys.append(key)
+            total += len(key)
+            offsets.append(total)
         if len(self.sentences) == 1:
             self.text = " ".join(keys)
         else:
             self.text = "\n".join([" ".join(keys[s.lo : s.hi]) for s in self.sentences])
-        # Character offset of token i = its key lengths before it + i separators.
-        self.offsets = list(accumulate(map(len, keys), initial=0))
+        self.keys = keys
+        self.offsets = offsets
         return keys
 
 
@@ -424,7 +411,7 @@ def _non_overlapping(hits: list[_Hit]) -> list[_Hit]:
 
 
 def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
-    infos: Sequence[_TokenInfo], sentences: Sequence[_Sentence], matchable: Iterable[bool]
+    infos: Sequence[_TokenInfo], sentences: Sequence[_Sentence]
 ) -> list[_Sentence]:
     """Every lexicon match, sentence by sentence; returns the sentences with one.
 
@@ -444,7 +431,10 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     last = hi - 1
     buckets: list[list[_Hit]] | None = None
     keyset: set[str] | None = None
-    for i, info in compress(enumerate(infos), matchable):
+    for i in range(len(infos)):
+        info = infos[i]
+        if not info.matchable:
+            continue
         if i >= hi:
             # The next sentence with a matchable token.
             if buckets is not None:
@@ -542,8 +532,7 @@ def _position_ok(  # noqa: PLR0917 - private
 def match_sentence(infos: Sequence[_TokenInfo], has_question: bool) -> list[list[_Hit]] | None:
     """:func:`_match` on one sentence's token infos alone (for tests and tools)."""
     sentence = _Sentence(0, "", 0, len(infos), 0, int(has_question))
-    matchable = [info.matchable for info in infos]
-    return sentence.buckets if _match(infos, [sentence], matchable) else None
+    return sentence.buckets if _match(infos, [sentence]) else None
 
 
 def _resolve_spans(hits: list[_Hit], infos: Sequence[_TokenInfo], lo: int) -> list[_Span]:
@@ -664,7 +653,11 @@ def _decide(  # noqa: PLR0917 - one pass per rule kind
         text_cue = complaint
         for s in sentences:
             lo, hi = s.lo, s.hi
-            s.quoted = any(map(_QUOTED, infos[lo:hi]))
+            s.quoted = False
+            for k in range(lo, hi):
+                if infos[k].quoted:
+                    s.quoted = True
+                    break
             covered = _covered_positive(s) if s.spans else set()
             for k in range(bisect_left(positions, lo), bisect_left(positions, hi)):
                 if values[k] <= _SARCASM_VADER_CUE and positions[k] not in covered:
@@ -847,6 +840,22 @@ def _add_emotion(acc: dict[str, float], label: str, intensity: float) -> None:
     acc[label] = 1.0 - (1.0 - acc.get(label, 0.0)) * (1.0 - (intensity if intensity < 1.0 else 1.0))
 
 
+# Loops, not any()/all() over a generator: compiled, a loop is a few machine instructions
+# per token, while a generator is an object and a call per token.
+def _any_upper(infos: list[_TokenInfo], lo: int, hi: int) -> bool:
+    for k in range(lo, hi):  # noqa: SIM110 - see above
+        if infos[k].upper:
+            return True
+    return False
+
+
+def _all_upper(infos: list[_TokenInfo], lo: int, hi: int) -> bool:
+    for k in range(lo, hi):  # noqa: SIM110 - see above
+        if not infos[k].upper:
+            return False
+    return True
+
+
 def _word_intensity(  # noqa: PLR0917 - private
     entry: Entry, infos: list[_TokenInfo], i: int, j: int, lo: int, hi: int, emphasis: float
 ) -> float:
@@ -866,9 +875,7 @@ def _word_intensity(  # noqa: PLR0917 - private
                     booster = before.booster
                     if booster:
                         intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
-    if (infos[i].upper if j == i + 1 else any(map(_UPPER, infos[i:j]))) and not all(
-        map(_UPPER, infos[lo:hi])
-    ):
+    if _any_upper(infos, i, j) and not _all_upper(infos, lo, hi):
         intensity *= _CAPS_BOOST
     return intensity
 
@@ -926,9 +933,14 @@ def _clause_scores(
     # the next clause end or the token before the next starter, within the
     # sentence: found by bisection in the sentence's clause ends and starters.
     lo, hi = s.lo, s.hi
-    sentence_infos = infos[lo:hi]
-    ends = list(compress(range(lo, hi), map(_CLAUSE_END, sentence_infos)))
-    starters = list(compress(range(lo, hi), map(_STARTER, sentence_infos)))
+    ends: list[int] = []
+    starters: list[int] = []
+    for k in range(lo, hi):
+        info = infos[k]
+        if info.clause_end:
+            ends.append(k)
+        if info.starter:
+            starters.append(k)
     sentence_sum: float | None = None
     for entry, i, _ in s.buckets[6]:
         k = bisect_left(ends, i)
@@ -1087,16 +1099,8 @@ class CxAnnotator:
         sentences = self._sentences(normalized, n, ep, qm)
 
         table = self._tokens
-        clears = table.clears
-        infos = list(map(table.__getitem__, tokens))
-        matched = None
-        if sentences:
-            matchable = (
-                map(table.matchable.__contains__, tokens)
-                if table.clears == clears
-                else map(_MATCHABLE, infos)  # the table was cleared while looking up
-            )
-            matched = _match(infos, sentences, matchable)
+        infos = [table[token] for token in tokens]
+        matched = _match(infos, sentences) if sentences else None
         adjustments: list[Adjustment] = []
         emotions: dict[str, float] = {}
         aspects: dict[str, AspectSentiment] = {}
