@@ -452,7 +452,9 @@ class FastVader:
             _score(values, len(raw_tokens), text), tuple(raw_tokens), tuple(valences)
         )
 
-    def analyse_parts(self, text: str) -> tuple[list[str], list[float], list[int], int, int]:
+    def analyse_parts(
+        self, text: str, words: list[str] | None = None
+    ) -> tuple[list[str], list[float], list[int], int, int]:
         """The raw material of :meth:`analyse`, without building its containers.
 
         Returns ``(tokens, values, positions, ep, qm)``: the whitespace tokens of
@@ -461,9 +463,11 @@ class FastVader:
         text's "!" and "?" counts (they drive punctuation emphasis).
         ``score_parts(values, len(tokens), ep, qm)`` is ``polarity_scores(text)``
         as a tuple. For callers on a hot path that would otherwise convert
-        :meth:`analyse`'s tuples and dict back.
+        :meth:`analyse`'s tuples and dict back. ``words``, if given, must be
+        ``text.split()``: a caller that has split the text already saves the
+        second split (and the hashing of the new strings in the token memo).
         """
-        raw_tokens = self._split(text)
+        raw_tokens = self._split(text, words)
         if not (self._ascii_has_no_emoji and text.isascii()):
             text = " ".join(raw_tokens)
         if not raw_tokens:
@@ -483,8 +487,8 @@ class FastVader:
 
     # ---------------------------------------------------------------- internal
 
-    def _split(self, text: str) -> list[str]:
-        tokens = text.split()
+    def _split(self, text: str, words: list[str] | None = None) -> list[str]:
+        tokens = text.split() if words is None else words
         if self._ascii_has_no_emoji and text.isascii():
             return tokens
         return list(chain.from_iterable(map(self._expansions.__getitem__, tokens)))

@@ -1090,8 +1090,8 @@ class CxAnnotator:
 
     def annotate(self, text: str) -> TextAnnotation:  # noqa: PLR0915 - linear pipeline
         """Annotate one text (pure: the same text always gives the same result)."""
-        normalized = self._normalize(text)
-        tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized)
+        normalized, words = self._normalize.normalize_split(text)
+        tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
         n = len(tokens)
         vader = _vader_scores(values, n, ep, qm)
 

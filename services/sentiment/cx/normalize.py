@@ -77,16 +77,30 @@ class Normalizer:
         self._attach: set[str] = set()
 
     def __call__(self, text: str) -> str:
+        return self.normalize_split(text)[0]
+
+    def normalize_split(self, text: str) -> tuple[str, list[str]]:
+        """The normalised text and its whitespace tokens (``normalized.split()``).
+
+        For the annotator, which splits the normalised text next: clean text (the
+        common case) is split only once, here.
+        """
         tokens = text.split()
         if self._clean.issuperset(tokens):
-            return text
-        outputs = list(map(self._memo.__getitem__, tokens))
+            return text, tokens
+        memo = self._memo
+        outputs = [memo[token] for token in tokens]
         if outputs == tokens:
-            return text
+            return text, tokens
+        normalized = self._rejoin(text, tokens, outputs)
+        return normalized, normalized.split()
+
+    def _rejoin(self, text: str, tokens: list[str], outputs: list[str]) -> str:
+        """The text rebuilt from its tokens' outputs (at least one of which differs)."""
         if "\n" not in text and "\r" not in text and self._attach.isdisjoint(tokens):
             # One line, nothing to attach: every blank run becomes one space, so the
             # result is the kept words joined by spaces (what the loop below builds).
-            return " ".join(filter(None, outputs)).strip()
+            return " ".join([output for output in outputs if output]).strip()
         memo = self._memo
         out: list[str] = []
         for piece in _SPLIT.split(text):
