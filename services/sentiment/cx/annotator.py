@@ -148,6 +148,11 @@ _Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None]
 _Span = tuple[Entry, int, int, float, bool]
 
 
+def _amplifier(ep: int, qm: int) -> float:
+    """VADER's punctuation emphasis for ``ep`` "!" and ``qm`` "?"."""
+    return AMPLIFIER[ep if ep < 4 else 4][qm if qm < 4 else 4]
+
+
 def _compound(raw_sum: float, amplifier: float) -> float:
     """VADER's compound from a raw valence sum (``score_valence`` + ``normalize``)."""
     if raw_sum > 0:
@@ -723,7 +728,7 @@ def _adjustment(  # noqa: PLR0917 - private
         entry.source,
         infos[i].key if j == i + 1 else " ".join([info.key for info in infos[i:j]]),
         sentence,
-        round(delta, 4),
+        round4(delta),
     )
 
 
@@ -745,7 +750,12 @@ def _apply_span(
         for t in range(first, last):
             work[t] = 0.0
     else:
-        delta = min(0.0, target - current) if target < 0 else max(0.0, target - current)
+        # A span only moves towards its target: min(0.0, delta) for a floor,
+        # max(0.0, delta) for a ceiling, written as comparisons because compiled
+        # code calls the builtins through the interpreter.
+        delta = target - current
+        if not (delta < 0.0 if target < 0 else delta > 0.0):
+            delta = 0.0
         work[first] += delta
     rule = entry.family
     if negated and rule != "evaluation" and target > 0:
@@ -798,7 +808,8 @@ def _apply(  # noqa: PLR0917 - one block per rule kind, in application order
         target = entry.valence
         if but is not None and i != but:
             target *= 0.5 if i < but else 1.5
-        floor = min(0.0, target - sum(work[i:j]))
+        floor = target - sum(work[i:j])
+        floor = floor if floor < 0.0 else 0.0
         work[i] += floor
         record.append(_adjustment(entry, "sarcasm", infos, i, j, index, delta + floor))
 
@@ -959,7 +970,7 @@ def _clause_scores(
             value = sentence_sum
         # VADER's normalisation without punctuation emphasis (_compound(value, 0.0)).
         compound = value / math.sqrt((value * value) + 15)
-        compound = round4(-1.0 if compound < -1.0 else min(compound, 1.0))
+        compound = round4(-1.0 if compound < -1.0 else 1.0 if compound > 1.0 else compound)
         label = entry.label
         if label in scores:
             scores[label].append(compound)
@@ -1140,7 +1151,7 @@ class CxAnnotator:
                 # changes nothing, and each sentence's rules only touch its own tokens.
                 emotions, aspects = _spans_emotions_aspects(matched, infos, work, but, adjustments)
             if adjustments:
-                compound = _compound(sum(work), AMPLIFIER[min(ep, 4)][min(qm, 4)])
+                compound = _compound(sum(work), _amplifier(ep, qm))
 
         label: Label = (
             "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
@@ -1163,9 +1174,7 @@ class CxAnnotator:
                 else:
                     s_vader = _NEUTRAL  # no sentiment word: VADER's neutral result
                 if sentence.applied:
-                    s_compound = _compound(
-                        sum(work[lo:hi]), AMPLIFIER[min(sentence.ep, 4)][min(sentence.qm, 4)]
-                    )
+                    s_compound = _compound(sum(work[lo:hi]), _amplifier(sentence.ep, sentence.qm))
                 else:
                     # No rule changed the sentence's valences: its compound is VADER's.
                     s_compound = s_vader.compound
