@@ -1046,6 +1046,28 @@ def _spans_emotions_aspects(
     return emotions, aspects
 
 
+def _ascii_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> list[_Sentence]:
+    """:meth:`CxAnnotator._sentences` for one line with single spaces, tokens its words."""
+    sentences: list[_Sentence] = []
+    lo = 0
+    for k in range(len(tokens) - 1):
+        end = tokens[k][-1]
+        if end == "." or end == "!" or end == "?":  # noqa: PLR1714 - compiled: no tuple
+            piece = " ".join(tokens[lo : k + 1])
+            sentences.append(
+                _Sentence(len(sentences), piece, lo, k + 1, piece.count("!"), piece.count("?"))
+            )
+            lo = k + 1
+    if not sentences:
+        # One sentence: its "!"/"?" counts are the text's.
+        return [_Sentence(0, normalized, 0, len(tokens), ep, qm)] if tokens else []
+    piece = " ".join(tokens[lo:])
+    sentences.append(
+        _Sentence(len(sentences), piece, lo, len(tokens), piece.count("!"), piece.count("?"))
+    )
+    return sentences
+
+
 # ------------------------------------------------------------------- annotator
 
 
@@ -1107,7 +1129,7 @@ class CxAnnotator:
         vader = _vader_scores(values, n, ep, qm)
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
-        sentences = self._sentences(normalized, n, ep, qm)
+        sentences = self._sentences(normalized, tokens, tokens is words, ep, qm)
 
         table = self._tokens
         infos = [table[token] for token in tokens]
@@ -1203,15 +1225,27 @@ class CxAnnotator:
             self.model_version,
         )
 
-    def _sentences(self, normalized: str, n: int, ep: int, qm: int) -> list[_Sentence]:
-        """The text's sentences as ranges of its ``n`` VADER tokens, split like
-        FastVader's ``iter_sentences`` (line breaks, and blanks after . ! ?)."""
-        if (
+    def _sentences(
+        self, normalized: str, tokens: list[str], are_words: bool, ep: int, qm: int
+    ) -> list[_Sentence]:
+        """The text's sentences as ranges of its VADER ``tokens``, split like
+        FastVader's ``iter_sentences`` (line breaks, and blanks after . ! ?).
+
+        ``are_words``: the tokens are ``normalized.split()`` (no emoji to expand).
+        """
+        n = len(tokens)
+        simple = (
             normalized.isprintable()
             and "  " not in normalized
             and normalized[:1] != " "
             and normalized[-1:] != " "
-        ):
+        )
+        if simple and are_words:
+            # The common case: one line with single spaces (a printable text's only
+            # blank is U+0020) whose tokens are its words, so its sentence breaks
+            # follow the tokens ending in . ! or ?.
+            return _ascii_sentences(normalized, tokens, ep, qm)
+        if simple:
             # The common case, one line with single spaces: a printable text's only
             # blank is U+0020, so the only sentence breaks are ". ", "! " and "? ".
             # Same pieces as the regex split below, without its character scan.

@@ -75,6 +75,9 @@ class Normalizer:
         self._clean: set[str] = set()
         # Tokens whose replacement is only punctuation, to attach to the previous word.
         self._attach: set[str] = set()
+        # Tokens whose replacement is not exactly one word ("#NeverAgain" -> "never again").
+        self._several: set[str] = set()
+        self._clears = 0
 
     def __call__(self, text: str) -> str:
         return self.normalize_split(text)[0]
@@ -89,18 +92,32 @@ class Normalizer:
         if self._clean.issuperset(tokens):
             return text, tokens
         memo = self._memo
+        clears = self._clears
         outputs = [memo[token] for token in tokens]
         if outputs == tokens:
             return text, tokens
-        normalized = self._rejoin(text, tokens, outputs)
+        # The side sets describe every token of the text unless the memo was cleared
+        # (it was full) while the outputs were looked up.
+        if (
+            clears == self._clears
+            and "\n" not in text
+            and "\r" not in text
+            and self._attach.isdisjoint(tokens)
+        ):
+            # One line, nothing to attach: every blank run becomes one space, so the
+            # result is the kept outputs joined by spaces (what the loop in _rejoin
+            # builds). When each is one word they are also its tokens, with their
+            # hashes already computed.
+            words = [output for output in outputs if output]
+            if self._several.isdisjoint(tokens):
+                return " ".join(words), words
+            normalized = " ".join(words).strip()
+        else:
+            normalized = self._rejoin(text)
         return normalized, normalized.split()
 
-    def _rejoin(self, text: str, tokens: list[str], outputs: list[str]) -> str:
-        """The text rebuilt from its tokens' outputs (at least one of which differs)."""
-        if "\n" not in text and "\r" not in text and self._attach.isdisjoint(tokens):
-            # One line, nothing to attach: every blank run becomes one space, so the
-            # result is the kept words joined by spaces (what the loop below builds).
-            return " ".join([output for output in outputs if output]).strip()
+    def _rejoin(self, text: str) -> str:
+        """The text rebuilt piece by piece, keeping line breaks and attaching punctuation."""
         memo = self._memo
         out: list[str] = []
         for piece in _SPLIT.split(text):
@@ -137,11 +154,15 @@ class Normalizer:
             self._memo.clear()
             self._clean.clear()
             self._attach.clear()
+            self._several.clear()
+            self._clears += 1
         self._memo[token] = result
         if result is token:
             self._clean.add(token)
         elif result and not result.strip(_EDGE):
             self._attach.add(token)
+        if result and result.split() != [result]:
+            self._several.add(token)
         return result
 
     def _rewrite(self, token: str) -> str:
