@@ -7,10 +7,10 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint pytest setup system-deps kafka-jars clean
 
-demo: setup system-deps
+demo: system-deps setup
 	$(BIN)/rapport demo
 
-test: setup system-deps kafka-jars lint pytest
+test: system-deps setup kafka-jars lint pytest
 
 lint:
 	$(BIN)/ruff check .
@@ -22,17 +22,21 @@ pytest:
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The install compiles the sentiment annotator's hot modules (setup.py), so an edit to any of
+# them re-runs it (until then the stale build is not used: services/sentiment/native.py).
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard services/sentiment/*.py services/sentiment/cx/*.py) | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 system-deps:
-	bash deploy/install-system-deps.sh
+	PYTHON=$(PYTHON) bash deploy/install-system-deps.sh
 
-kafka-jars: setup system-deps
+kafka-jars: system-deps setup
 	$(BIN)/rapport kafka fetch
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build
+	find . -name '*.so' -not -path './.venv/*' -delete
+	rm -f services/sentiment/native-build.json

@@ -42,10 +42,10 @@ if os.environ.get("RAPPORT_PURE_PYTHON", "").strip().lower() not in {"1", "true"
         opt_level="3",
         group_name="rapport_sentiment",
     )
-    sources = {
-        path.removesuffix(".py").replace("/", "."): hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        for path in COMPILED_SOURCES
-    }
+    sources = {}
+    for path in COMPILED_SOURCES:
+        module = path.removesuffix(".py").replace("/", ".")
+        sources[module] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     MANIFEST.write_text(json.dumps({"compiler": "mypyc", "sources": sources}, indent=2) + "\n")
 
 setup(ext_modules=ext_modules)

@@ -22,7 +22,9 @@ Run from the repository root::
     .venv/bin/python bench/bench_annotator.py --corpus synthetic --n 5000 --repeat 7
 
 ``--clock cpu`` times with the thread's CPU time instead of wall time, which
-is steadier on a machine shared with other work.
+is steadier on a machine shared with other work. The header line names the
+build measured: ``mypyc`` (compiled by ``setup.py``, the default install) or
+``python`` (``RAPPORT_PURE_PYTHON=1``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E4
 
 from services.sentiment.cx import CxAnnotator, TextAnnotation  # noqa: E402
 from services.sentiment.fastvader import VADER_VERSION, FastVader  # noqa: E402
+from services.sentiment.native import implementation  # noqa: E402
 
 DEVSET = _REPO_ROOT / "services" / "sentiment" / "devset" / "customer_texts.jsonl"
 _BRANDS = ["@SkyAir", "@QuickCart", "@TelWave", "@NorthBank", "@Taskly", "@GrubGo"]
@@ -156,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     print(
         f"python {sys.version.split()[0]}, vaderSentiment {VADER_VERSION}, "
-        f"{annotator.model_version}, corpus {args.corpus}: {len(corpus)} texts "
+        f"{annotator.model_version}, build {implementation()}, "
+        f"corpus {args.corpus}: {len(corpus)} texts "
         f"(avg {avg_chars:.0f} chars, {avg_words:.1f} words), best of {args.repeat}, "
         f"{args.clock} clock, 1 core"
     )

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Installs what Rapport needs outside Python, if it is missing: a Java runtime and Maven (for the
-# local Kafka broker) and PostgreSQL (for the database tests). Debian/Ubuntu packages; needs root
-# for apt-get. Idempotent: does nothing when everything is there.
+# Installs what Rapport needs outside Python, if it is missing: a C compiler and the Python
+# headers (the install compiles the sentiment annotator with mypyc, see setup.py), a Java runtime
+# and Maven (for the local Kafka broker) and PostgreSQL (for the database tests). Debian/Ubuntu
+# packages; needs root for apt-get. Idempotent: does nothing when everything is there.
+# PYTHON names the interpreter the virtual environment is made from (default python3).
 set -euo pipefail
 
 missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+if ! "${PYTHON:-python3}" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  missing+=(python3-dev)
+fi
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then

@@ -1,0 +1,151 @@
+"""The compiled (mypyc) build of the annotator: used where built, identical to the sources,
+never stale (``setup.py``, ``services/sentiment/native.py``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.sentiment import native
+
+REPO = Path(__file__).resolve().parents[3]
+DEVSET = REPO / "services" / "sentiment" / "devset" / "customer_texts.jsonl"
+compiled_only = pytest.mark.skipif(
+    native.implementation() != "mypyc",
+    reason=f"the compiled build is not in use ({native.PURE_PYTHON_ENV} set, or not built)",
+)
+
+# Annotates the JSON list of texts on stdin, prints the build and every result's repr (repr
+# shows int/float and -0.0/0.0 differences that == would hide).
+_ANNOTATE = """
+import json, sys
+from services.sentiment.cx import CxAnnotator
+from services.sentiment.fastvader import FastVader
+from services.sentiment.native import implementation
+import services.sentiment.cx.annotator as module
+
+texts = json.load(sys.stdin)
+annotator, vader = CxAnnotator(), FastVader()
+print(json.dumps({
+    "build": implementation(),
+    "module": module.__file__,
+    "texts": [repr(annotator.annotate(text)) for text in texts],
+    "vader": [repr(vader.polarity_scores(text)) for text in texts],
+    "conversations": [
+        repr(annotator.annotate_conversation(
+            [("customer", texts[k]), ("agent", texts[k + 1]), ("customer", texts[k + 2])]
+        ))
+        for k in range(0, 300, 3)
+    ],
+}))
+"""
+
+
+def _corpus() -> list[str]:
+    """The dev set, noisy variants of it, and texts that take the unusual paths."""
+    texts = [json.loads(line)["text"] for line in DEVSET.read_text(encoding="utf-8").splitlines()]
+    variants = []
+    for k, text in enumerate(texts):
+        variants.append(
+            [
+                f"@QuickCart {text} #fail",
+                f"{text.upper()} ticket {40000 + k}",
+                f"{text} 😡🙏",
+                text.replace(". ", ".\n\n").replace(", ", "  ,\t"),
+                f"  {text.lower()}!!! ??  ",
+            ][k % 5]
+        )
+    edge = [
+        "",
+        " ",
+        "\n\n",
+        "ok",
+        "🙃",
+        "great. another delay. thanks a lot",
+        "NOT happy AT ALL but the staff were LOVELY!!!",
+        "no problems at all, never had an issue, can't fault them",
+        "kind of ok, I guess?? not bad",
+        "on hold for 2 hours\r\nstill waiting\u2028nobody called back",
+    ]
+    return texts + variants + edge
+
+
+def _annotate(texts: list[str], *, pure: bool) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if k != native.PURE_PYTHON_ENV}
+    if pure:
+        env[native.PURE_PYTHON_ENV] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", _ANNOTATE],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=True,
+        timeout=300,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_ci_runs_the_compiled_build() -> None:
+    if not os.environ.get("CI"):
+        pytest.skip("CI only: locally a pure or not yet rebuilt build is the developer's choice")
+    assert native.implementation() == "mypyc", "make setup should have compiled the annotator"
+
+
+@compiled_only
+def test_compiled_and_pure_python_builds_give_identical_results() -> None:
+    texts = _corpus()
+    compiled = _annotate(texts, pure=False)
+    pure = _annotate(texts, pure=True)
+    assert (compiled["build"], pure["build"]) == ("mypyc", "python")
+    assert str(compiled["module"]).endswith(".so")
+    assert str(pure["module"]).endswith("annotator.py")
+    for key in ("texts", "vader", "conversations"):
+        assert compiled[key] == pure[key], key
+
+
+@compiled_only
+def test_an_edited_source_is_run_instead_of_its_stale_compiled_module(tmp_path: Path) -> None:
+    shutil.copytree(
+        REPO / "services", tmp_path / "services", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    # The compiled modules' shared part sits at the top level of the install.
+    for library in REPO.glob("rapport_sentiment__mypyc*"):
+        shutil.copy2(library, tmp_path)
+    probe = (
+        "import services.sentiment.cx.annotator as m, services.sentiment.native as n; "
+        "print(n.implementation(), m.__file__)"
+    )
+
+    def run() -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != native.PURE_PYTHON_ENV}
+        env["PYTHONPATH"] = str(tmp_path)
+        return subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=True,
+            timeout=120,
+        )
+
+    intact = run()
+    assert intact.stdout.startswith("mypyc "), intact.stdout + intact.stderr
+    assert intact.stdout.strip().endswith(".so")
+    assert "RuntimeWarning" not in intact.stderr
+
+    source = tmp_path / "services" / "sentiment" / "cx" / "normalize.py"
+    source.write_text(source.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    stale = run()
+    assert stale.stdout.startswith("python "), stale.stdout + stale.stderr
+    assert stale.stdout.strip().endswith("annotator.py")
+    assert "built from other sources" in stale.stderr
