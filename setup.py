@@ -35,8 +35,9 @@ if os.environ.get("RAPPORT_PURE_PYTHON", "").strip().lower() not in {"1", "true"
     from mypyc.build import mypycify
 
     # An empty --config-file keeps mypyc away from pyproject.toml's [tool.mypy], whose pydantic
-    # plugin is not installed in the isolated build environment (these modules use no
-    # third-party package); --strict is what `make lint` checks them with anyway.
+    # plugin is not installed in the isolated build environment (of third-party packages these
+    # modules use only PyYAML, whose stubs pyproject.toml's build requirements bring);
+    # --strict is what `make lint` checks them with anyway.
     ext_modules = mypycify(
         ["--config-file=", "--strict", *COMPILED_SOURCES],
         opt_level="3",

@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
-from itertools import chain
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
@@ -320,7 +319,9 @@ class _Expansions(dict[str, tuple[str, ...]]):
         self._limit = limit
 
     def __missing__(self, raw: str) -> tuple[str, ...]:
-        expansion = tuple(self._demojize(raw).split())
+        demojized = self._demojize(raw)
+        # A token without emoji stays the same object, its hash already computed.
+        expansion = (raw,) if demojized is raw else tuple(demojized.split())
         if len(self) >= self._limit:
             self.clear()
         self[raw] = expansion
@@ -491,7 +492,11 @@ class FastVader:
         tokens = text.split() if words is None else words
         if self._ascii_has_no_emoji and text.isascii():
             return tokens
-        return list(chain.from_iterable(map(self._expansions.__getitem__, tokens)))
+        expansions = self._expansions
+        result: list[str] = []
+        for token in tokens:
+            result.extend(expansions[token])
+        return result
 
     def _demojize(self, text: str) -> str:
         """Replace each emoji code point by its description, as the reference does.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -15,12 +16,16 @@ from services.runtime.records import InRecord, OutRecord
 from services.runtime.service import ServiceSpec
 from services.runtime.settings import Settings
 from services.sentiment.domain import Annotator
+from services.sentiment.native import implementation
 
 NAME = "sentiment"
+log = logging.getLogger(__name__)
 
 
 def make_process(settings: Settings) -> Callable[[InRecord], list[OutRecord]]:
     annotator = Annotator()
+    # The pure-Python build gives the same results about half as fast: say which one runs.
+    log.info("annotator %s, %s build", annotator.model_version, implementation())
 
     def process(record: InRecord) -> list[OutRecord]:
         try:
