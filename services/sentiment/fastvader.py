@@ -45,6 +45,7 @@ __all__ = [
     "VADER_VERSION",
     "FastVader",
     "VaderAnalysis",
+    "VaderToken",
     "iter_sentences",
     "round3",
     "round4",
@@ -160,11 +161,11 @@ _SIMPLE_HEAD: Final = 1
 _COMPLEX_HEAD: Final = 2
 
 
-class _TokenInfo:
+class VaderToken:
     """What VADER's rules need to know of one distinct raw token.
 
     ``inert1``/``inert2``/``inert3``: no reference rule can read this word when it
-    sits 1/2/3 words before a sentiment word (derivation in FastVader._valences).
+    sits 1/2/3 words before a sentiment word (derivation in FastVader.valences).
     A plain class: compiled (``setup.py``), its attributes are struct fields.
     """
 
@@ -209,7 +210,7 @@ class _TokenInfo:
         self.inert3 = inert3
 
 
-def _count_upper(infos: list[_TokenInfo]) -> int:
+def _count_upper(infos: list[VaderToken]) -> int:
     count = 0
     for info in infos:
         if info.upper:
@@ -256,7 +257,7 @@ def _strip_punc_if_word(token: str) -> str:
     return stripped
 
 
-class _TokenTable(dict[str, _TokenInfo]):
+class _TokenTable(dict[str, VaderToken]):
     """Memo of per-token facts; computed on first sight of a raw token.
 
     Bounded by clearing (not LRU) when full: entries are pure functions of the
@@ -271,7 +272,7 @@ class _TokenTable(dict[str, _TokenInfo]):
         self._lexicon = lexicon
         self._limit = limit
 
-    def __missing__(self, raw: str) -> _TokenInfo:
+    def __missing__(self, raw: str) -> VaderToken:
         token = _strip_punc_if_word(raw)
         lower = token.lower()
         lex = self._lexicon.get(lower)
@@ -292,7 +293,7 @@ class _TokenTable(dict[str, _TokenInfo]):
         inert3 = booster is None and not negated and lower != "no"
         inert2 = inert3 and not idiom_word
         inert1 = inert2 and lower not in _NEXT_WORD_RULE_WORDS
-        info = _TokenInfo(
+        info = VaderToken(
             lower, lex, booster, token.isupper(), negated, head, inert1, inert2, inert3
         )
         if len(self) >= self._limit:
@@ -524,12 +525,27 @@ class FastVader:
         parts.append(text[last:])
         return "".join(parts)
 
-    def _valences(self, raw_tokens: list[str]) -> tuple[list[float], list[int]]:  # noqa: PLR0915
+    def token(self, raw: str) -> VaderToken:
+        """What VADER's rules know of the whitespace token ``raw`` (memoised)."""
+        return self._tokens[raw]
+
+    def is_plain(self, raw: str) -> bool:
+        """Whether VADER scores the whitespace token ``raw`` as it is: no emoji to substitute."""
+        return (self._ascii_has_no_emoji and raw.isascii()) or self._expansions[raw] == (raw,)
+
+    def _valences(self, raw_tokens: list[str]) -> tuple[list[float], list[int]]:
+        tokens = self._tokens
+        return self.valences([tokens[raw] for raw in raw_tokens])
+
+    def valences(self, infos: list[VaderToken]) -> tuple[list[float], list[int]]:  # noqa: PLR0915
         """Non-zero token valences and their positions, after the "but" rule.
+
+        ``infos`` are the :meth:`token` facts of the tokens VADER scores (the
+        whitespace tokens after emoji substitution), in order.
 
         Zeros are left out: they never change the sum, the "but" rule maps a
         zero to a zero and never matches a non-zero value against it, and the
-        caller only needs their count (``len(raw_tokens) - len(values)``).
+        caller only needs their count (``len(infos) - len(values)``).
         Kept as one function because it is the hot loop; every branch mirrors a
         reference rule in the reference's order, since each step rounds and
         float arithmetic is not associative.
@@ -538,8 +554,6 @@ class FastVader:
         few machine instructions per token, where ``map``/``compress`` would
         call through the interpreter's object protocol.
         """
-        tokens = self._tokens
-        infos = [tokens[raw] for raw in raw_tokens]
         n = len(infos)
         last = n - 1
         cap_diff: bool | None = None  # "some but not all tokens are ALL CAPS"; lazy
@@ -686,7 +700,7 @@ class FastVader:
         return values, positions
 
     @staticmethod
-    def _special_idioms(valence: float, infos: list[_TokenInfo], i: int) -> float:
+    def _special_idioms(valence: float, infos: list[VaderToken], i: int) -> float:
         """The reference's ``_special_idioms_check`` with tuple keys (see above)."""
         w0, w1, w2, w3 = infos[i].lower, infos[i - 1].lower, infos[i - 2].lower, infos[i - 3].lower
         special = _SPECIAL_NGRAMS

@@ -46,7 +46,7 @@ import math
 import re
 import string
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -82,6 +82,7 @@ from services.sentiment.fastvader import (
     N_SCALAR,
     VADER_VERSION,
     FastVader,
+    VaderToken,
     round3,
     round4,
     score_parts,
@@ -205,18 +206,30 @@ class _TokenInfo:
         "key",
         "matchable",
         "neg",
+        "plain",
         "preamble",
         "quoted",
         "singles",
         "starter",
         "upper",
+        "vader",
         "word",
     )
 
-    def __init__(
-        self, raw: str, key: str, lexicon: Lexicon, cands: Sequence[tuple[Entry, PatternPart]]
+    def __init__(  # noqa: PLR0917 - private
+        self,
+        raw: str,
+        key: str,
+        lexicon: Lexicon,
+        cands: Sequence[tuple[Entry, PatternPart]],
+        vader: VaderToken,
+        plain: bool,
     ) -> None:
         self.key = key
+        self.vader = vader
+        """FastVader's facts of the same token."""
+        self.plain = plain
+        """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
         self.quoted = key.isalpha() and (raw[0] in _QUOTE_CHARS or raw[-1] in _QUOTE_CHARS)
@@ -268,10 +281,14 @@ class _TokenInfo:
 class _TokenTable(dict[str, _TokenInfo]):
     """Raw token -> facts; cleared (not evicted) when full, since entries are pure."""
 
-    def __init__(self, lexicon: Lexicon, vader_lexicon: Mapping[str, float], limit: int) -> None:
+    def __init__(
+        self, lexicon: Lexicon, vader: FastVader, normalizer: Normalizer, limit: int
+    ) -> None:
         super().__init__()
         self._lexicon = lexicon
-        self._vader_lexicon = vader_lexicon
+        self._vader = vader
+        self._normalizer = normalizer
+        self._vader_lexicon = vader.lexicon
         self._limit = limit
         by_word: dict[str, list[tuple[Entry, PatternPart]]] = {}
         by_prefix: dict[str, list[tuple[Entry, PatternPart]]] = {}
@@ -302,7 +319,14 @@ class _TokenTable(dict[str, _TokenInfo]):
         for regex, entries in self._by_regex:
             if regex.fullmatch(key):
                 found += entries
-        info = _TokenInfo(raw, key, self._lexicon, tuple(dict.fromkeys(found)))
+        info = _TokenInfo(
+            raw,
+            key,
+            self._lexicon,
+            tuple(dict.fromkeys(found)),
+            self._vader.token(raw),
+            self._normalizer.keeps(raw) and self._vader.is_plain(raw),
+        )
         if len(self) >= self._limit:
             self.clear()
         self[raw] = info
@@ -1097,7 +1121,7 @@ class CxAnnotator:
         self._lexicon = load_lexicon(lexicon_dir)
         self._vader = FastVader(token_cache_size)
         self._normalize = Normalizer(self._lexicon.replacements, self._vader.lexicon)
-        self._tokens = _TokenTable(self._lexicon, self._vader.lexicon, token_cache_size)
+        self._tokens = _TokenTable(self._lexicon, self._vader, self._normalize, token_cache_size)
         self._customer_authors = frozenset(a.lower() for a in customer_authors)
         self._half_life = recency_half_life
         self._trend_threshold = trend_threshold
@@ -1123,16 +1147,32 @@ class CxAnnotator:
 
     def annotate(self, text: str) -> TextAnnotation:  # noqa: PLR0915 - linear pipeline
         """Annotate one text (pure: the same text always gives the same result)."""
-        normalized, words = self._normalize.normalize_split(text)
-        tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
+        # One look-up per word in the token table tells whether the text is plain
+        # (the common case: no noise to normalise, no emoji) and holds what VADER and
+        # the CX rules need of each word. Otherwise the text is normalised and split
+        # into VADER's tokens first, and those are looked up.
+        words = text.split()
+        table = self._tokens
+        infos: list[_TokenInfo] = []
+        for word in words:
+            info = table[word]
+            if not info.plain:
+                break
+            infos.append(info)
+        if len(infos) == len(words):
+            normalized, tokens = text, words
+            values, positions = self._vader.valences([info.vader for info in infos])
+            ep, qm = text.count("!"), text.count("?")
+        else:
+            normalized, words = self._normalize.normalize_split(text)
+            tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
+            infos = [table[token] for token in tokens]
         n = len(tokens)
         vader = _vader_scores(values, n, ep, qm)
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
         sentences = self._sentences(normalized, tokens, tokens is words, ep, qm)
 
-        table = self._tokens
-        infos = [table[token] for token in tokens]
         matched = _match(infos, sentences) if sentences else None
         adjustments: list[Adjustment] = []
         emotions: dict[str, float] = {}

@@ -82,6 +82,10 @@ class Normalizer:
     def __call__(self, text: str) -> str:
         return self.normalize_split(text)[0]
 
+    def keeps(self, token: str) -> bool:
+        """Whether normalisation leaves the whitespace token ``token`` as it is."""
+        return self._memo[token] == token
+
     def normalize_split(self, text: str) -> tuple[str, list[str]]:
         """The normalised text and its whitespace tokens (``normalized.split()``).
 
