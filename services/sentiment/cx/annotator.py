@@ -564,6 +564,14 @@ def match_sentence(infos: Sequence[_TokenInfo], has_question: bool) -> list[list
     return sentence.buckets if _match(infos, [sentence]) else None
 
 
+def _inside_any(hits: list[_Hit], k: int) -> bool:
+    """Whether token ``k`` belongs to one of the ``hits``."""
+    for _, i, j in hits:  # noqa: SIM110 - compiled, a loop beats a generator
+        if i <= k < j:
+            return True
+    return False
+
+
 def _resolve_spans(hits: list[_Hit], infos: Sequence[_TokenInfo], lo: int) -> list[_Span]:
     """Apply negation, then keep the longest (then highest-priority) non-overlapping spans."""
     if len(hits) == 1:
@@ -575,17 +583,22 @@ def _resolve_spans(hits: list[_Hit], infos: Sequence[_TokenInfo], lo: int) -> li
         return [(entry, i, j, entry.valence, False)]
     # A negator that is part of another phrase ("still NO update on my missing
     # parcel", "NO signal") belongs to that phrase and negates nothing else.
-    owned: set[int] = set()
-    for _, i, j in hits:
-        owned.update(range(i, j))
     candidates: list[_Span] = []
     for entry, i, j in hits:
         if entry.negatable:
             k = _negator_before(infos, i, lo)
-            if k is not None and k not in owned:
+            if k is not None and not _inside_any(hits, k):
                 candidates.append((entry, k, j, entry.valence * N_SCALAR, True))
                 continue
         candidates.append((entry, i, j, entry.valence, False))
+    # Usually no two spans overlap: then all are kept, and in text order already.
+    previous_end = -1
+    for span in candidates:
+        if span[1] < previous_end:
+            break
+        previous_end = span[2]
+    else:
+        return candidates
     candidates.sort(key=lambda s: (s[1] - s[2], -SPAN_PRIORITY[s[0].family], s[1]))
     taken: set[int] = set()
     kept = []
@@ -1164,7 +1177,7 @@ class CxAnnotator:
             values, positions = self._vader.valences([info.vader for info in infos])
             ep, qm = text.count("!"), text.count("?")
         else:
-            normalized, words = self._normalize.normalize_split(text)
+            normalized, words = self._normalize.normalize_split(text, words)
             tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
             infos = [table[token] for token in tokens]
         n = len(tokens)

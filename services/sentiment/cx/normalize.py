@@ -86,13 +86,13 @@ class Normalizer:
         """Whether normalisation leaves the whitespace token ``token`` as it is."""
         return self._memo[token] == token
 
-    def normalize_split(self, text: str) -> tuple[str, list[str]]:
+    def normalize_split(self, text: str, words: list[str] | None = None) -> tuple[str, list[str]]:
         """The normalised text and its whitespace tokens (``normalized.split()``).
 
         For the annotator, which splits the normalised text next: clean text (the
-        common case) is split only once, here.
+        common case) is split only once. ``words``, if given, must be ``text.split()``.
         """
-        tokens = text.split()
+        tokens = text.split() if words is None else words
         if self._clean.issuperset(tokens):
             return text, tokens
         memo = self._memo
