@@ -48,7 +48,7 @@ import string
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from services.sentiment.cx.loader import (
     POSITIVE_EMOTIONS,
@@ -185,8 +185,12 @@ def _vader_scores(values: Sequence[float], n_tokens: int, ep: int, qm: int) -> V
 # ---------------------------------------------------------------------- tokens
 
 
-class _TokenInfo:
+class _TokenInfo(VaderToken):
     """Facts about one raw VADER token and the patterns it can start.
+
+    A :class:`VaderToken` too (FastVader's facts of the same token), so a plain
+    text's infos go to :meth:`FastVader.valences` as they are: one object per
+    distinct token serves both.
 
     ``singles`` are one-token patterns this token matches outright and
     ``checked`` those that also have a position condition; ``by_next`` maps a
@@ -199,8 +203,9 @@ class _TokenInfo:
 
     __slots__ = (
         "any_next",
-        "booster",
+        "boost",
         "by_next",
+        "caps",
         "checked",
         "clause_end",
         "key",
@@ -211,8 +216,6 @@ class _TokenInfo:
         "quoted",
         "singles",
         "starter",
-        "upper",
-        "vader",
         "word",
     )
 
@@ -225,15 +228,24 @@ class _TokenInfo:
         vader: VaderToken,
         plain: bool,
     ) -> None:
+        super().__init__(
+            vader.lower,
+            vader.lex,
+            vader.booster,
+            vader.upper,
+            vader.negated,
+            vader.head,
+            vader.inert1,
+            vader.inert2,
+            vader.inert3,
+        )
         self.key = key
-        self.vader = vader
-        """FastVader's facts of the same token."""
         self.plain = plain
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
         self.quoted = key.isalpha() and (raw[0] in _QUOTE_CHARS or raw[-1] in _QUOTE_CHARS)
-        self.upper = len(key) > 1 and raw.isupper()
+        self.caps = len(key) > 1 and raw.isupper()
         # The negation scan checks, in this order: clause end, negator, stopper.
         if self.clause_end:
             self.neg = _NEG_STOP
@@ -246,7 +258,7 @@ class _TokenInfo:
         self.word = any(ch.isalnum() for ch in key)
         self.preamble = key in lexicon.preamble
         self.starter = key in _CLAUSE_STARTERS
-        self.booster = BOOSTER_DICT.get(key, 0.0)
+        self.boost = BOOSTER_DICT.get(key, 0.0)
         singles: list[tuple[int, Entry]] = []
         checked: list[Entry] = []
         by_next: dict[str, list[_Candidate]] = {}
@@ -892,14 +904,14 @@ def _add_emotion(acc: dict[str, float], label: str, intensity: float) -> None:
 # per token, while a generator is an object and a call per token.
 def _any_upper(infos: list[_TokenInfo], lo: int, hi: int) -> bool:
     for k in range(lo, hi):  # noqa: SIM110 - see above
-        if infos[k].upper:
+        if infos[k].caps:
             return True
     return False
 
 
 def _all_upper(infos: list[_TokenInfo], lo: int, hi: int) -> bool:
     for k in range(lo, hi):  # noqa: SIM110 - see above
-        if not infos[k].upper:
+        if not infos[k].caps:
             return False
     return True
 
@@ -914,13 +926,13 @@ def _word_intensity(  # noqa: PLR0917 - private
     if i > lo:
         before = infos[i - 1]
         if not before.clause_end:
-            booster = before.booster
+            booster = before.boost
             if booster:
                 intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
             if i - 1 > lo:
                 before = infos[i - 2]
                 if not before.clause_end:
-                    booster = before.booster
+                    booster = before.boost
                     if booster:
                         intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
     if _any_upper(infos, i, j) and not _all_upper(infos, lo, hi):
@@ -1174,7 +1186,7 @@ class CxAnnotator:
             infos.append(info)
         if len(infos) == len(words):
             normalized, tokens = text, words
-            values, positions = self._vader.valences([info.vader for info in infos])
+            values, positions = self._vader.valences(cast("list[VaderToken]", infos))
             ep, qm = text.count("!"), text.count("?")
         else:
             normalized, words = self._normalize.normalize_split(text, words)
