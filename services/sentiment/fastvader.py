@@ -39,12 +39,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
 from types import MappingProxyType
-from typing import Final, NamedTuple
+from typing import Final, Literal, NamedTuple
 
 __all__ = [
     "VADER_VERSION",
     "FastVader",
     "VaderAnalysis",
+    "VaderLabel",
     "VaderToken",
     "iter_sentences",
     "round3",
@@ -825,6 +826,20 @@ def score_parts(
 # division) is the double nearest to k * 10**-n, which is what the builtin
 # returns. Near a tie the builtin decides. A zero result keeps the sign of x, as
 # the builtin's does. The tests compare both on millions of values.
+
+
+POSITIVE_THRESHOLD: Final = 0.05
+"""VADER's standard thresholds: compound >= 0.05 is positive, <= -0.05 negative."""
+VaderLabel = Literal["negative", "neutral", "positive"]
+
+
+def vader_label(compound: float) -> VaderLabel:
+    """Three-class label of a compound score with VADER's standard ±0.05 thresholds."""
+    if compound >= POSITIVE_THRESHOLD:
+        return "positive"
+    if compound <= -POSITIVE_THRESHOLD:
+        return "negative"
+    return "neutral"
 
 
 def round3(x: float) -> float:

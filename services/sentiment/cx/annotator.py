@@ -63,7 +63,6 @@ from services.sentiment.cx.results import (
     Adjustment,
     AspectSentiment,
     ConversationAnnotation,
-    Label,
     MessageAnnotation,
     SentenceAnnotation,
     TextAnnotation,
@@ -74,7 +73,6 @@ from services.sentiment.cx.results import (
     build_sentence_annotation,
     build_text_annotation,
     build_vader_scores,
-    label_for,
 )
 from services.sentiment.fastvader import (
     AMPLIFIER,
@@ -86,6 +84,7 @@ from services.sentiment.fastvader import (
     round3,
     round4,
     score_parts,
+    vader_label,
 )
 
 __all__ = ["DEFAULT_CUSTOMER_AUTHORS", "CxAnnotator"]
@@ -147,6 +146,15 @@ _Hit = tuple[Entry, int, int]
 _Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None]
 # A span rule match after negation: (entry, start, end, target valence, negated).
 _Span = tuple[Entry, int, int, float, bool]
+
+
+def _total(values: list[float], lo: int, hi: int) -> float:
+    """``sum(values[lo:hi])`` of a non-empty range, added left to right (the order the
+    builtin uses for floats up to Python 3.11), without the slice and the call."""
+    total = 0.0
+    for k in range(lo, hi):
+        total += values[k]
+    return total
 
 
 def _amplifier(ep: int, qm: int) -> float:
@@ -793,7 +801,7 @@ def _apply_span(
     entry, first, last, target, negated = span
     if but is not None and first != but:
         target *= 0.5 if first < but else 1.5
-    current = sum(work[first:last])
+    current = _total(work, first, last)
     if target == 0:
         delta = -current
         for t in range(first, last):
@@ -857,7 +865,7 @@ def _apply(  # noqa: PLR0917 - one block per rule kind, in application order
         target = entry.valence
         if but is not None and i != but:
             target *= 0.5 if i < but else 1.5
-        floor = target - sum(work[i:j])
+        floor = target - _total(work, i, j)
         floor = floor if floor < 0.0 else 0.0
         work[i] += floor
         record.append(_adjustment(entry, "sarcasm", infos, i, j, index, delta + floor))
@@ -1012,10 +1020,10 @@ def _clause_scores(
                 first = starters[k - 1]
             if k < len(starters) and starters[k] - 1 < last:
                 last = starters[k] - 1
-        value = sum(work[first : last + 1])
+        value = _total(work, first, last + 1)
         if value == 0:
             if sentence_sum is None:
-                sentence_sum = sum(work[lo:hi])
+                sentence_sum = _total(work, lo, hi)
             value = sentence_sum
         # VADER's normalisation without punctuation emphasis (_compound(value, 0.0)).
         compound = value / math.sqrt((value * value) + 15)
@@ -1036,8 +1044,8 @@ def _aspects(
             _clause_scores(s, infos, work, scores)
     result = {}
     for aspect, values in scores.items():
-        sentiment = round4(sum(values) / len(values))
-        result[aspect] = build_aspect_sentiment(sentiment, len(values), label_for(sentiment))
+        sentiment = round4(_total(values, 0, len(values)) / len(values))
+        result[aspect] = build_aspect_sentiment(sentiment, len(values), vader_label(sentiment))
     return result
 
 
@@ -1090,8 +1098,8 @@ def _spans_emotions_aspects(
             emotions[label] = rounded
     aspects = {}
     for aspect, values in scores.items():
-        sentiment = round4(sum(values) / len(values))
-        aspects[aspect] = build_aspect_sentiment(sentiment, len(values), label_for(sentiment))
+        sentiment = round4(_total(values, 0, len(values)) / len(values))
+        aspects[aspect] = build_aspect_sentiment(sentiment, len(values), vader_label(sentiment))
     return emotions, aspects
 
 
@@ -1238,11 +1246,9 @@ class CxAnnotator:
                 # changes nothing, and each sentence's rules only touch its own tokens.
                 emotions, aspects = _spans_emotions_aspects(matched, infos, work, but, adjustments)
             if adjustments:
-                compound = _compound(sum(work), _amplifier(ep, qm))
+                compound = _compound(_total(work, 0, n), _amplifier(ep, qm))
 
-        label: Label = (
-            "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
-        )
+        label = vader_label(compound)
         if len(sentences) == 1:
             sentence_results: tuple[SentenceAnnotation, ...] = (
                 build_sentence_annotation(sentences[0].text, vader, compound, label),
@@ -1261,19 +1267,15 @@ class CxAnnotator:
                 else:
                     s_vader = _NEUTRAL  # no sentiment word: VADER's neutral result
                 if sentence.applied:
-                    s_compound = _compound(sum(work[lo:hi]), _amplifier(sentence.ep, sentence.qm))
+                    s_sum = _total(work, lo, hi)
+                    s_compound = _compound(s_sum, _amplifier(sentence.ep, sentence.qm))
                 else:
                     # No rule changed the sentence's valences: its compound is VADER's.
                     s_compound = s_vader.compound
-                s_label: Label = (
-                    "positive"
-                    if s_compound >= 0.05
-                    else "negative"
-                    if s_compound <= -0.05
-                    else "neutral"
-                )
                 results.append(
-                    build_sentence_annotation(sentence.text, s_vader, s_compound, s_label)
+                    build_sentence_annotation(
+                        sentence.text, s_vader, s_compound, vader_label(s_compound)
+                    )
                 )
             sentence_results = tuple(results)
 
@@ -1404,11 +1406,11 @@ class CxAnnotator:
         aspects = {}
         for aspect, (weighted, weight_sum, mentions) in aspect_sums.items():
             sentiment = round(weighted / weight_sum, 4)
-            aspects[aspect] = AspectSentiment(sentiment, int(mentions), label_for(sentiment))
+            aspects[aspect] = AspectSentiment(sentiment, int(mentions), vader_label(sentiment))
         return ConversationAnnotation(
             messages=results,
             compound=compound,
-            label=label_for(compound),
+            label=vader_label(compound),
             start_compound=start,
             end_compound=end,
             trend=trend,

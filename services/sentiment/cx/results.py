@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from services.sentiment.fastvader import VaderLabel, vader_label
+
 __all__ = [
     "Adjustment",
     "AspectSentiment",
@@ -35,11 +37,8 @@ __all__ = [
     "label_for",
 ]
 
-Label = Literal["negative", "neutral", "positive"]
+Label = VaderLabel
 TrendLabel = Literal["improved", "worsened", "unchanged"]
-
-POSITIVE_THRESHOLD = 0.05
-"""VADER's standard thresholds: compound >= 0.05 is positive, <= -0.05 negative."""
 
 
 def field_names(cls: type[Any]) -> tuple[str, ...]:
@@ -49,11 +48,7 @@ def field_names(cls: type[Any]) -> tuple[str, ...]:
 
 def label_for(compound: float) -> Label:
     """Three-class label of a compound score with VADER's standard ±0.05 thresholds."""
-    if compound >= POSITIVE_THRESHOLD:
-        return "positive"
-    if compound <= -POSITIVE_THRESHOLD:
-        return "negative"
-    return "neutral"
+    return vader_label(compound)
 
 
 @dataclass(frozen=True, slots=True)
