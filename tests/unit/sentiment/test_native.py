@@ -76,10 +76,14 @@ def _corpus() -> list[str]:
     return texts + variants + edge
 
 
-def _annotate(texts: list[str], *, pure: bool) -> dict[str, object]:
+def _environment(**extra: str) -> dict[str, str]:
+    """This process's environment without the pure-Python switch, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if k != native.PURE_PYTHON_ENV}
-    if pure:
-        env[native.PURE_PYTHON_ENV] = "1"
+    return {**env, **extra}
+
+
+def _annotate(texts: list[str], *, pure: bool) -> dict[str, object]:
+    env = _environment(**{native.PURE_PYTHON_ENV: "1"}) if pure else _environment()
     done = subprocess.run(
         [sys.executable, "-c", _ANNOTATE],
         input=json.dumps(texts),
@@ -126,13 +130,11 @@ def test_an_edited_source_is_run_instead_of_its_stale_compiled_module(tmp_path: 
     )
 
     def run() -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k != native.PURE_PYTHON_ENV}
-        env["PYTHONPATH"] = str(tmp_path)
         return subprocess.run(
             [sys.executable, "-c", probe],
             capture_output=True,
             text=True,
-            env=env,
+            env=_environment(PYTHONPATH=str(tmp_path)),
             cwd=tmp_path,
             check=True,
             timeout=120,
