@@ -799,18 +799,18 @@ def score_parts(
     # round3/round4 (below) inlined: this runs for every text and sentence.
     neg = math.fabs(neg_sum / total)
     y = neg * 1000.0
-    k = round(y)
+    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
     neg = (k / 1000.0 if k else neg * 0.0) if -0.49 < y - k < 0.49 else round(neg, 3)
     neu = math.fabs(neu_count / total)
     y = neu * 1000.0
-    k = round(y)
+    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
     neu = (k / 1000.0 if k else neu * 0.0) if -0.49 < y - k < 0.49 else round(neu, 3)
     pos = math.fabs(pos_sum / total)
     y = pos * 1000.0
-    k = round(y)
+    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
     pos = (k / 1000.0 if k else pos * 0.0) if -0.49 < y - k < 0.49 else round(pos, 3)
     y = compound * 10000.0
-    k = round(y)
+    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
     compound = (
         (k / 10000.0 if k else compound * 0.0) if -0.49 < y - k < 0.49 else round(compound, 4)
     )
@@ -824,8 +824,10 @@ def score_parts(
 # so unless y is within 0.01 of a half-integer, the integer k nearest to y is the
 # correctly rounded decimal, and k / 10**n (exact operands, one correctly rounded
 # division) is the double nearest to k * 10**-n, which is what the builtin
-# returns. Near a tie the builtin decides. A zero result keeps the sign of x, as
-# the builtin's does. The tests compare both on millions of values.
+# returns. k is found by truncating y +- 0.5 (round(y), a call, would also settle
+# exact ties, which never get this far). Near a tie the builtin decides. A zero
+# result keeps the sign of x, as the builtin's does. tests/unit/sentiment/
+# test_rounding.py compares both on decimal ties, their neighbours and random values.
 
 
 POSITIVE_THRESHOLD: Final = 0.05
@@ -845,7 +847,7 @@ def vader_label(compound: float) -> VaderLabel:
 def round3(x: float) -> float:
     """``round(x, 3)`` for a finite float ``x`` with ``abs(x) < 1e9``, faster."""
     y = x * 1000.0
-    k = round(y)
+    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
     if -0.49 < y - k < 0.49:
         return k / 1000.0 if k else x * 0.0
     return round(x, 3)
@@ -854,7 +856,7 @@ def round3(x: float) -> float:
 def round4(x: float) -> float:
     """``round(x, 4)`` for a finite float ``x`` with ``abs(x) < 1e9``, faster."""
     y = x * 10000.0
-    k = round(y)
+    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
     if -0.49 < y - k < 0.49:
         return k / 10000.0 if k else x * 0.0
     return round(x, 4)
