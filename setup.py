@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from setuptools import setup
@@ -31,7 +32,14 @@ MANIFEST = Path("services/sentiment/native-build.json")
 
 ext_modules = []
 MANIFEST.unlink(missing_ok=True)
-if os.environ.get("RAPPORT_PURE_PYTHON", "").strip().lower() not in {"1", "true", "yes", "on"}:
+if os.environ.get("RAPPORT_PURE_PYTHON", "").strip().lower() in {"1", "true", "yes", "on"}:
+    # An editable install builds in place: remove what an earlier compiled build left there.
+    for path in COMPILED_SOURCES:
+        for suffix in EXTENSION_SUFFIXES:
+            Path(path.removesuffix(".py") + suffix).unlink(missing_ok=True)
+    for library in Path().glob("rapport_sentiment__mypyc*"):
+        library.unlink()
+else:
     from mypyc.build import mypycify
 
     # An empty --config-file keeps mypyc away from pyproject.toml's [tool.mypy], whose pydantic
