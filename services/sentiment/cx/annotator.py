@@ -23,12 +23,16 @@ Pipeline for one text (``docs/sentiment.md`` has the long version):
 Everything the rules know comes from the YAML lexicon; this module holds only
 the mechanics. It is written for throughput: the service annotates every
 event, and the requirement is at least plain vaderSentiment's texts per second
-on one core (``bench/bench_annotator.py``). Hence:
+on one core (``bench/bench_annotator.py``). The module is compiled with mypyc
+on install (``setup.py``), so it is written in the style compiled code runs
+fast: typed index loops and attribute reads of plain slotted classes, no
+``map``/``attrgetter`` tricks or builtin calls on the hot path (compiled, those
+are calls back into the interpreter). Hence also:
 
 * per-token facts and the patterns a token can start are memoised per
-  distinct token (:class:`_TokenInfo`), so the per-token work is C-level
-  ``map``/``compress`` calls, and Python code runs only for the few tokens
-  that can start a pattern;
+  distinct token (:class:`_TokenInfo`, which is FastVader's token too), so a
+  plain text costs one table look-up per word, and matching code runs only
+  for the few tokens that can start a pattern;
 * all token indices are indices into the whole text (sentences are ``lo:hi``
   ranges, nothing is sliced or copied per sentence), and the key string the
   pattern regexes run on is built once per text;
