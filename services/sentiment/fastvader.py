@@ -530,7 +530,7 @@ class FastVader:
         """What VADER's rules know of the whitespace token ``raw`` (memoised)."""
         return self._tokens[raw]
 
-    def is_plain(self, raw: str) -> bool:
+    def scores_as_is(self, raw: str) -> bool:
         """Whether VADER scores the whitespace token ``raw`` as it is: no emoji to substitute."""
         return (self._ascii_has_no_emoji and raw.isascii()) or self._expansions[raw] == (raw,)
 

@@ -226,6 +226,7 @@ class _TokenInfo(VaderToken):
         "plain",
         "preamble",
         "quoted",
+        "scored_as_is",
         "singles",
         "starter",
         "word",
@@ -238,7 +239,8 @@ class _TokenInfo(VaderToken):
         lexicon: Lexicon,
         cands: Sequence[tuple[Entry, PatternPart]],
         vader: VaderToken,
-        plain: bool,
+        normalized: bool,
+        scored_as_is: bool,
     ) -> None:
         super().__init__(
             vader.lower,
@@ -252,7 +254,9 @@ class _TokenInfo(VaderToken):
             vader.inert3,
         )
         self.key = key
-        self.plain = plain
+        self.scored_as_is = scored_as_is
+        """VADER's emoji substitution leaves the token as it is."""
+        self.plain = normalized and scored_as_is
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
@@ -349,7 +353,8 @@ class _TokenTable(dict[str, _TokenInfo]):
             self._lexicon,
             tuple(dict.fromkeys(found)),
             self._vader.token(raw),
-            self._normalizer.keeps(raw) and self._vader.is_plain(raw),
+            self._normalizer.keeps(raw),
+            self._vader.scores_as_is(raw),
         )
         if len(self) >= self._limit:
             self.clear()
@@ -1202,8 +1207,20 @@ class CxAnnotator:
             ep, qm = text.count("!"), text.count("?")
         else:
             normalized, words = self._normalize.normalize_split(text, words)
-            tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
-            infos = [table[token] for token in tokens]
+            infos = []
+            for word in words:
+                info = table[word]
+                if not info.scored_as_is:
+                    break
+                infos.append(info)
+            if len(infos) == len(words):
+                # Normalised, and no emoji: the normalised words are VADER's tokens.
+                tokens = words
+                values, positions = self._vader.valences(cast("list[VaderToken]", infos))
+                ep, qm = normalized.count("!"), normalized.count("?")
+            else:
+                tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
+                infos = [table[token] for token in tokens]
         n = len(tokens)
         vader = _vader_scores(values, n, ep, qm)
 
