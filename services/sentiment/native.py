@@ -102,7 +102,7 @@ def select() -> Implementation:
     else:
         reason = (
             "the compiled sentiment modules were built from other sources than the ones "
-            "beside them; running the pure-Python sources (about half as fast). "
+            "beside them; running the pure-Python sources (about 2.5x slower). "
             "Rebuild with `make setup` (or `pip install -e .`)."
         )
     already = sorted(name for name in modules if name in sys.modules)
