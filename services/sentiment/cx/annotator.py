@@ -1191,36 +1191,23 @@ class CxAnnotator:
         """Annotate one text (pure: the same text always gives the same result)."""
         # One look-up per word in the token table tells whether the text is plain
         # (the common case: no noise to normalise, no emoji) and holds what VADER and
-        # the CX rules need of each word. Otherwise the text is normalised and split
-        # into VADER's tokens first, and those are looked up.
+        # the CX rules need of each word. Otherwise the text is normalised, and only
+        # if it has emoji does FastVader split it into tokens of its own.
         words = text.split()
-        table = self._tokens
-        infos: list[_TokenInfo] = []
-        for word in words:
-            info = table[word]
-            if not info.plain:
-                break
-            infos.append(info)
-        if len(infos) == len(words):
-            normalized, tokens = text, words
-            values, positions = self._vader.valences(cast("list[VaderToken]", infos))
-            ep, qm = text.count("!"), text.count("?")
-        else:
+        infos = self._scored_as_they_are(words, normalized=False)
+        if infos is None:
             normalized, words = self._normalize.normalize_split(text, words)
-            infos = []
-            for word in words:
-                info = table[word]
-                if not info.scored_as_is:
-                    break
-                infos.append(info)
-            if len(infos) == len(words):
-                # Normalised, and no emoji: the normalised words are VADER's tokens.
-                tokens = words
-                values, positions = self._vader.valences(cast("list[VaderToken]", infos))
-                ep, qm = normalized.count("!"), normalized.count("?")
-            else:
-                tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
-                infos = [table[token] for token in tokens]
+            infos = self._scored_as_they_are(words, normalized=True)
+        else:
+            normalized = text
+        if infos is not None:
+            tokens = words
+            values, positions = self._vader.valences(cast("list[VaderToken]", infos))
+            ep, qm = normalized.count("!"), normalized.count("?")
+        else:
+            tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
+            table = self._tokens
+            infos = [table[token] for token in tokens]
         n = len(tokens)
         vader = _vader_scores(values, n, ep, qm)
 
@@ -1312,6 +1299,18 @@ class CxAnnotator:
             tuple(adjustments),
             self.model_version,
         )
+
+    def _scored_as_they_are(self, words: list[str], normalized: bool) -> list[_TokenInfo] | None:
+        """The words' token facts if VADER scores every word as it is (no emoji) and,
+        for a text not yet ``normalized``, normalisation keeps it; else None."""
+        table = self._tokens
+        infos: list[_TokenInfo] = []
+        for word in words:
+            info = table[word]
+            if not (info.scored_as_is if normalized else info.plain):
+                return None
+            infos.append(info)
+        return infos
 
     def _sentences(
         self, normalized: str, tokens: list[str], are_words: bool, ep: int, qm: int
