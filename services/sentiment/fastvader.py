@@ -47,11 +47,14 @@ __all__ = [
     "VaderAnalysis",
     "VaderLabel",
     "VaderToken",
+    "compound_of",
     "iter_sentences",
+    "punctuation_amplifier",
     "round3",
     "round4",
     "score_parts",
     "score_valences",
+    "vader_label",
 ]
 
 VADER_VERSION: Final[str] = metadata.version("vaderSentiment")
@@ -750,6 +753,27 @@ def _score(values: list[float], n_tokens: int, text: str) -> dict[str, float]:
     return {"neg": neg, "neu": neu, "pos": pos, "compound": compound}
 
 
+def punctuation_amplifier(ep: int, qm: int) -> float:
+    """VADER's punctuation emphasis for ``ep`` "!" and ``qm`` "?" (capped at 4 each)."""
+    return AMPLIFIER[ep if ep < 4 else 4][qm if qm < 4 else 4]
+
+
+def compound_of(sum_s: float, amplifier: float) -> float:
+    """VADER's compound, unrounded, from a sum of token valences: the emphasis
+    ``amplifier`` pushes the sum away from zero, then ``normalize`` (alpha 15) and
+    the clamp to [-1, 1], in the reference's order."""
+    if sum_s > 0:
+        sum_s += amplifier
+    elif sum_s < 0:
+        sum_s -= amplifier
+    compound = sum_s / math.sqrt((sum_s * sum_s) + 15)
+    if compound < -1.0:
+        compound = -1.0
+    elif compound > 1.0:
+        compound = 1.0
+    return compound
+
+
 def score_parts(
     values: Sequence[float], n_tokens: int, ep: int, qm: int
 ) -> tuple[float, float, float, float]:
@@ -765,18 +789,8 @@ def score_parts(
     # Builtin sum() like the reference, so both get this interpreter's summation
     # algorithm (plain in 3.11, compensated from 3.12). The zeros the reference
     # also sums are omitted: adding 0 to that accumulator is a no-op in both.
-    sum_s = float(sum(values))
-    amplifier = AMPLIFIER[ep if ep < 4 else 4][qm if qm < 4 else 4]
-    if sum_s > 0:
-        sum_s += amplifier
-    elif sum_s < 0:
-        sum_s -= amplifier
-
-    compound = sum_s / math.sqrt((sum_s * sum_s) + 15)
-    if compound < -1.0:
-        compound = -1.0
-    elif compound > 1.0:
-        compound = 1.0
+    amplifier = punctuation_amplifier(ep, qm)
+    compound = compound_of(float(sum(values)), amplifier)
 
     pos_sum = 0.0
     neg_sum = 0.0

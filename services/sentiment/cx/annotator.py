@@ -46,7 +46,6 @@ memo tables, and can be shared between threads.
 
 from __future__ import annotations
 
-import math
 import re
 import string
 from bisect import bisect_left, bisect_right
@@ -79,12 +78,13 @@ from services.sentiment.cx.results import (
     build_vader_scores,
 )
 from services.sentiment.fastvader import (
-    AMPLIFIER,
     BOOSTER_DICT,
     N_SCALAR,
     VADER_VERSION,
     FastVader,
     VaderToken,
+    compound_of,
+    punctuation_amplifier,
     round3,
     round4,
     score_parts,
@@ -161,23 +161,9 @@ def _total(values: list[float], lo: int, hi: int) -> float:
     return total
 
 
-def _amplifier(ep: int, qm: int) -> float:
-    """VADER's punctuation emphasis for ``ep`` "!" and ``qm`` "?"."""
-    return AMPLIFIER[ep if ep < 4 else 4][qm if qm < 4 else 4]
-
-
 def _compound(raw_sum: float, amplifier: float) -> float:
     """VADER's compound from a raw valence sum (``score_valence`` + ``normalize``)."""
-    if raw_sum > 0:
-        raw_sum += amplifier
-    elif raw_sum < 0:
-        raw_sum -= amplifier
-    compound = raw_sum / math.sqrt((raw_sum * raw_sum) + 15)
-    if compound < -1.0:
-        compound = -1.0
-    elif compound > 1.0:
-        compound = 1.0
-    return round4(compound)
+    return round4(compound_of(raw_sum, amplifier))
 
 
 # VADER's result for tokens without a sentiment word, and for no tokens at all.
@@ -1034,9 +1020,8 @@ def _clause_scores(
             if sentence_sum is None:
                 sentence_sum = _total(work, lo, hi)
             value = sentence_sum
-        # VADER's normalisation without punctuation emphasis (_compound(value, 0.0)).
-        compound = value / math.sqrt((value * value) + 15)
-        compound = round4(-1.0 if compound < -1.0 else 1.0 if compound > 1.0 else compound)
+        # VADER's normalisation without punctuation emphasis.
+        compound = _compound(value, 0.0)
         label = entry.label
         if label in scores:
             scores[label].append(compound)
@@ -1254,7 +1239,7 @@ class CxAnnotator:
                 # changes nothing, and each sentence's rules only touch its own tokens.
                 emotions, aspects = _spans_emotions_aspects(matched, infos, work, but, adjustments)
             if adjustments:
-                compound = _compound(_total(work, 0, n), _amplifier(ep, qm))
+                compound = _compound(_total(work, 0, n), punctuation_amplifier(ep, qm))
 
         label = vader_label(compound)
         if len(sentences) == 1:
@@ -1276,7 +1261,7 @@ class CxAnnotator:
                     s_vader = _NEUTRAL  # no sentiment word: VADER's neutral result
                 if sentence.applied:
                     s_sum = _total(work, lo, hi)
-                    s_compound = _compound(s_sum, _amplifier(sentence.ep, sentence.qm))
+                    s_compound = _compound(s_sum, punctuation_amplifier(sentence.ep, sentence.qm))
                 else:
                     # No rule changed the sentence's valences: its compound is VADER's.
                     s_compound = s_vader.compound
