@@ -138,7 +138,7 @@ _AT_VERY: Final = ("at", "very")
 _PUNCTUATION: Final = string.punctuation
 
 
-def _punctuation_amplifier(ep_count: int, qm_count: int) -> float:
+def _reference_punctuation_emphasis(ep_count: int, qm_count: int) -> float:
     """The reference's ``_punctuation_emphasis``, same expressions, same order."""
     ep_amplifier = min(ep_count, 4) * 0.292
     qm_amplifier = 0.0
@@ -151,7 +151,7 @@ def _punctuation_amplifier(ep_count: int, qm_count: int) -> float:
 # holds the very floats the reference would compute. Index it with
 # ``[min(ep, 4)][min(qm, 4)]``; the CX layer shares it.
 AMPLIFIER: Final = tuple(
-    tuple(_punctuation_amplifier(ep, qm) for qm in range(5)) for ep in range(5)
+    tuple(_reference_punctuation_emphasis(ep, qm) for qm in range(5)) for ep in range(5)
 )
 
 _EMPTY_SCORES: Final = (("neg", 0.0), ("neu", 0.0), ("pos", 0.0), ("compound", 0.0))
@@ -185,33 +185,37 @@ class VaderToken:
         "upper",
     )
 
-    def __init__(  # noqa: PLR0917 - one field each
-        self,
-        lower: str,
-        lex: float | None,
-        booster: float | None,
-        upper: bool,
-        negated: bool,
-        head: int,
-        inert1: bool,
-        inert2: bool,
-        inert3: bool,
-    ) -> None:
+    def __init__(self, raw: str, lexicon: Mapping[str, float]) -> None:
+        token = _strip_punc_if_word(raw)
+        lower = token.lower()
+        lex = lexicon.get(lower)
+        # negated() lower-cases its (already lower-cased) argument again; do
+        # the same rather than rely on str.lower being idempotent.
+        neg_word = lower.lower()
+        negated = neg_word in _NEGATE_SET or "n't" in neg_word
+        booster = BOOSTER_DICT.get(lower)
+        idiom_word = lower in _IDIOM_WORDS
         self.lower = lower
         """The token lower-cased, after VADER's strip of punctuation around words."""
         self.lex = lex
         """Its VADER lexicon valence, or None."""
         self.booster = booster
         """Its booster scalar, or None."""
-        self.upper = upper
+        self.upper = token.isupper()
         """ALL CAPS (str.isupper)."""
         self.negated = negated
         """A negation word (VADER's NEGATE list, or contains "n't")."""
-        self.head = head
-        """_NOT_HEAD, _SIMPLE_HEAD or _COMPLEX_HEAD."""
-        self.inert1 = inert1
-        self.inert2 = inert2
-        self.inert3 = inert3
+        # Booster words score 0 even if a lexicon ever lists them, because the
+        # reference tests BOOSTER_DICT before the lexicon.
+        if lex is None or booster is not None:
+            self.head = _NOT_HEAD
+        elif lower in _HEAD_RULE_WORDS or idiom_word:
+            self.head = _COMPLEX_HEAD
+        else:
+            self.head = _SIMPLE_HEAD
+        self.inert3 = booster is None and not negated and lower != "no"
+        self.inert2 = self.inert3 and not idiom_word
+        self.inert1 = self.inert2 and lower not in _NEXT_WORD_RULE_WORDS
 
 
 def _count_upper(infos: list[VaderToken]) -> int:
@@ -277,29 +281,7 @@ class _TokenTable(dict[str, VaderToken]):
         self._limit = limit
 
     def __missing__(self, raw: str) -> VaderToken:
-        token = _strip_punc_if_word(raw)
-        lower = token.lower()
-        lex = self._lexicon.get(lower)
-        # negated() lower-cases its (already lower-cased) argument again; do
-        # the same rather than rely on str.lower being idempotent.
-        neg_word = lower.lower()
-        negated = neg_word in _NEGATE_SET or "n't" in neg_word
-        booster = BOOSTER_DICT.get(lower)
-        idiom_word = lower in _IDIOM_WORDS
-        # Booster words score 0 even if a lexicon ever lists them, because the
-        # reference tests BOOSTER_DICT before the lexicon.
-        if lex is None or booster is not None:
-            head = _NOT_HEAD
-        elif lower in _HEAD_RULE_WORDS or idiom_word:
-            head = _COMPLEX_HEAD
-        else:
-            head = _SIMPLE_HEAD
-        inert3 = booster is None and not negated and lower != "no"
-        inert2 = inert3 and not idiom_word
-        inert1 = inert2 and lower not in _NEXT_WORD_RULE_WORDS
-        info = VaderToken(
-            lower, lex, booster, token.isupper(), negated, head, inert1, inert2, inert3
-        )
+        info = VaderToken(raw, self._lexicon)
         if len(self) >= self._limit:
             self.clear()
         self[raw] = info
@@ -529,10 +511,6 @@ class FastVader:
         parts.append(text[last:])
         return "".join(parts)
 
-    def token(self, raw: str) -> VaderToken:
-        """What VADER's rules know of the whitespace token ``raw`` (memoised)."""
-        return self._tokens[raw]
-
     def scores_as_is(self, raw: str) -> bool:
         """Whether VADER scores the whitespace token ``raw`` as it is: no emoji to substitute."""
         return (self._ascii_has_no_emoji and raw.isascii()) or self._expansions[raw] == (raw,)
@@ -544,8 +522,8 @@ class FastVader:
     def valences(self, infos: list[VaderToken]) -> tuple[list[float], list[int]]:  # noqa: PLR0915
         """Non-zero token valences and their positions, after the "but" rule.
 
-        ``infos`` are the :meth:`token` facts of the tokens VADER scores (the
-        whitespace tokens after emoji substitution), in order.
+        ``infos`` are the :class:`VaderToken` facts of the tokens VADER scores
+        (the whitespace tokens after emoji substitution), in order.
 
         Zeros are left out: they never change the sum, the "but" rule maps a
         zero to a zero and never matches a non-zero value against it, and the
@@ -810,24 +788,10 @@ def score_parts(
         neg_sum -= amplifier
 
     total = pos_sum + math.fabs(neg_sum) + neu_count
-    # round3/round4 (below) inlined: this runs for every text and sentence.
-    neg = math.fabs(neg_sum / total)
-    y = neg * 1000.0
-    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
-    neg = (k / 1000.0 if k else neg * 0.0) if -0.49 < y - k < 0.49 else round(neg, 3)
-    neu = math.fabs(neu_count / total)
-    y = neu * 1000.0
-    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
-    neu = (k / 1000.0 if k else neu * 0.0) if -0.49 < y - k < 0.49 else round(neu, 3)
-    pos = math.fabs(pos_sum / total)
-    y = pos * 1000.0
-    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
-    pos = (k / 1000.0 if k else pos * 0.0) if -0.49 < y - k < 0.49 else round(pos, 3)
-    y = compound * 10000.0
-    k = int(y + 0.5) if y >= 0.0 else -int(0.5 - y)
-    compound = (
-        (k / 10000.0 if k else compound * 0.0) if -0.49 < y - k < 0.49 else round(compound, 4)
-    )
+    neg = round3(math.fabs(neg_sum / total))
+    neu = round3(math.fabs(neu_count / total))
+    pos = round3(math.fabs(pos_sum / total))
+    compound = round4(compound)
     return neg, neu, pos, compound
 
 

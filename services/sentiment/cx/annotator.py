@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 import string
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
@@ -224,21 +224,11 @@ class _TokenInfo(VaderToken):
         key: str,
         lexicon: Lexicon,
         cands: Sequence[tuple[Entry, PatternPart]],
-        vader: VaderToken,
+        vader_lexicon: Mapping[str, float],
         normalized: bool,
         scored_as_is: bool,
     ) -> None:
-        super().__init__(
-            vader.lower,
-            vader.lex,
-            vader.booster,
-            vader.upper,
-            vader.negated,
-            vader.head,
-            vader.inert1,
-            vader.inert2,
-            vader.inert3,
-        )
+        super().__init__(raw, vader_lexicon)
         self.key = key
         self.scored_as_is = scored_as_is
         """VADER's emoji substitution leaves the token as it is."""
@@ -338,7 +328,7 @@ class _TokenTable(dict[str, _TokenInfo]):
             key,
             self._lexicon,
             tuple(dict.fromkeys(found)),
-            self._vader.token(raw),
+            self._vader_lexicon,
             self._normalizer.keeps(raw),
             self._vader.scores_as_is(raw),
         )
@@ -459,13 +449,11 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
 ) -> list[_Sentence]:
     """Every lexicon match, sentence by sentence; returns the sentences with one.
 
-    Sets those sentences' ``buckets`` (matches by family bucket, sentence order,
-    then start order; a bucket without matches is an empty tuple, so a sentence
-    costs one list and one per family it has matches of). Only tokens that can
-    start a pattern are visited. A multi-token pattern is tried only if its
-    second-token filter accepts the next token (in the same sentence) and the
-    sentence contains one of its anchor words; then its regex runs on the
-    text's key string from the token's offset.
+    Sets those sentences' ``buckets`` (matches by family bucket, in start
+    order). Only tokens that can start a pattern are visited. A multi-token
+    pattern is tried only if its second-token filter accepts the next token (in
+    the same sentence) and the sentence contains one of its anchor words; then
+    its regex runs on the text's key string from the token's offset.
     """
     matched: list[_Sentence] = []
     key_text = _KeyText(infos, sentences)
@@ -499,11 +487,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             if buckets is None:
                 buckets = [[], [], [], [], [], [], []]
             for bucket, entry in singles:
-                hits = buckets[bucket]
-                if hits:
-                    hits.append((entry, i, i + 1))
-                else:
-                    buckets[bucket] = [(entry, i, i + 1)]
+                buckets[bucket].append((entry, i, i + 1))
         checked = info.checked
         if not multi and not checked:
             continue
@@ -540,12 +524,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                 continue
             if buckets is None:
                 buckets = [[], [], [], [], [], [], []]
-            bucket = _BUCKET[entry.family]
-            hits = buckets[bucket]
-            if hits:
-                hits.append(hit)
-            else:
-                buckets[bucket] = [hit]
+            buckets[_BUCKET[entry.family]].append(hit)
     if buckets is not None:
         s.buckets = buckets
         matched.append(s)
@@ -905,14 +884,14 @@ def _add_emotion(acc: dict[str, float], label: str, intensity: float) -> None:
 
 # Loops, not any()/all() over a generator: compiled, a loop is a few machine instructions
 # per token, while a generator is an object and a call per token.
-def _any_upper(infos: list[_TokenInfo], lo: int, hi: int) -> bool:
+def _any_caps(infos: list[_TokenInfo], lo: int, hi: int) -> bool:
     for k in range(lo, hi):  # noqa: SIM110 - see above
         if infos[k].caps:
             return True
     return False
 
 
-def _all_upper(infos: list[_TokenInfo], lo: int, hi: int) -> bool:
+def _all_caps(infos: list[_TokenInfo], lo: int, hi: int) -> bool:
     for k in range(lo, hi):  # noqa: SIM110 - see above
         if not infos[k].caps:
             return False
@@ -938,7 +917,7 @@ def _word_intensity(  # noqa: PLR0917 - private
                     booster = before.boost
                     if booster:
                         intensity *= _BOOST_UP if booster > 0 else _BOOST_DOWN
-    if _any_upper(infos, i, j) and not _all_upper(infos, lo, hi):
+    if _any_caps(infos, i, j) and not _all_caps(infos, lo, hi):
         intensity *= _CAPS_BOOST
     return intensity
 
@@ -1097,7 +1076,7 @@ def _spans_emotions_aspects(
     return emotions, aspects
 
 
-def _ascii_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> list[_Sentence]:
+def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> list[_Sentence]:
     """:meth:`CxAnnotator._sentences` for one line with single spaces, tokens its words."""
     sentences: list[_Sentence] = []
     lo = 0
@@ -1316,11 +1295,11 @@ class CxAnnotator:
             # The common case: one line with single spaces (a printable text's only
             # blank is U+0020) whose tokens are its words, so its sentence breaks
             # follow the tokens ending in . ! or ?.
-            return _ascii_sentences(normalized, tokens, ep, qm)
+            return _word_sentences(normalized, tokens, ep, qm)
         if simple:
-            # The common case, one line with single spaces: a printable text's only
-            # blank is U+0020, so the only sentence breaks are ". ", "! " and "? ".
-            # Same pieces as the regex split below, without its character scan.
+            # One line with single spaces whose emoji VADER turns into words: the
+            # only sentence breaks are ". ", "! " and "? ". Same pieces as the
+            # regex split below, without its character scan.
             if ". " not in normalized and "! " not in normalized and "? " not in normalized:
                 # One sentence: its "!"/"?" counts are the text's.
                 return [_Sentence(0, normalized, 0, n, ep, qm)] if normalized else []
