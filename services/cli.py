@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -105,20 +103,12 @@ def run(
     service: Annotated[str, typer.Argument(help="ingest, sentiment or scoring")],
 ) -> None:
     """Run one service until SIGTERM/SIGINT (settings from RAPPORT_* variables)."""
-    from services.runtime.exceptions import FatalError
-    from services.runtime.logs import configure_logging
-    from services.runtime.service import run_service
+    from services.runtime.main import run_main
 
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
-    settings = Settings()
-    configure_logging(settings.log_format, settings.log_level, service)
     spec: ServiceSpec = importlib.import_module(f"services.{service}.service").SPEC
-    try:
-        run_service(spec, settings)
-    except FatalError as exc:
-        logging.getLogger("rapport").error("%s stopped: %s", service, exc)
-        sys.exit(2)
+    raise typer.Exit(run_main(spec))
 
 
 def _bootstrap(settings: Settings) -> str:

@@ -19,6 +19,7 @@ from services.ingest.pii import PiiKind
 from services.runtime.dedup import PartitionedDedup
 from services.runtime.handlers import RecordHandler
 from services.runtime.kafka_io import read_changelog
+from services.runtime.policy import ErrorPolicy
 from services.runtime.records import InRecord, OutRecord, PartitionBatch, TopicPartition
 from services.runtime.service import ServiceSpec
 from services.runtime.settings import Settings
@@ -42,7 +43,7 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
 
 
 class IngestHandler:
-    def __init__(self, settings: Settings, dedup: PartitionedDedup) -> None:
+    def __init__(self, settings: Settings, dedup: PartitionedDedup, policy: ErrorPolicy) -> None:
         self._topics = settings.topics
         self._policy = ingest_policy(settings)
         self._dedup = dedup
@@ -50,7 +51,8 @@ class IngestHandler:
             settings.topics.raw_interactions: EventKind.INTERACTION,
             settings.topics.raw_feedback: EventKind.FEEDBACK,
         }
-        self._records = RecordHandler(NAME, settings.topics.dead_letter, self.process)
+        self._errors = policy
+        self._records = RecordHandler(policy, self.process)
         self._registry: CollectorRegistry | None = None
         self.duplicates = Counter(
             "rapport_ingest_duplicates", "Duplicate event ids skipped", ["topic"], registry=None
@@ -77,23 +79,27 @@ class IngestHandler:
     def process(self, record: InRecord) -> list[OutRecord]:
         check_record(record.key, record.value, self._policy)
         event = parse_raw(record.value, self._kinds[record.topic], policy=self._policy)
+        # Keyed by customer: all of a customer's events share a partition and stay in order.
+        canonical = OutRecord(
+            self._topics.canonical,
+            event.customer_id.encode(),
+            event.model_dump_json(exclude_none=True).encode(),
+        )
+        # Before the duplicate check, which remembers the id: a record refused as too large
+        # must not make its corrected re-send look like a duplicate.
+        self._errors.check_sizes([canonical])
         if self._dedup.is_duplicate(record.tp, event.event_id, record.timestamp_ms):
             self.duplicates.labels(record.topic).inc()
             return []
         for kind, count in event.pii_redactions.items():
             self.pii.labels(kind).inc(count)
         return [
-            # Keyed by customer: all of a customer's events share a partition and stay in order.
-            OutRecord(
-                self._topics.canonical,
-                event.customer_id.encode(),
-                event.model_dump_json(exclude_none=True).encode(),
-            ),
+            canonical,
             self._dedup.changelog_record(record.tp, event.event_id, record.timestamp_ms),
         ]
 
 
-def build_handler(settings: Settings) -> IngestHandler:
+def build_handler(settings: Settings, policy: ErrorPolicy) -> IngestHandler:
     assert settings.kafka_bootstrap_servers
     dedup = PartitionedDedup(
         changelog_topic=settings.topics.ingest_dedup,
@@ -104,7 +110,7 @@ def build_handler(settings: Settings) -> IngestHandler:
             read_changelog, settings.kafka_bootstrap_servers, settings.topics.ingest_dedup
         ),
     )
-    return IngestHandler(settings, dedup)
+    return IngestHandler(settings, dedup, policy)
 
 
 def _changelog_config(settings: Settings) -> dict[str, dict[str, str]]:

@@ -12,14 +12,13 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
-from kafka import TopicPartition as KafkaTopicPartition
+from kafka import KafkaProducer
 
 from services.runtime import deadletter
 from services.runtime.kafka_io import translate_kafka_errors
-from services.runtime.records import Headers
+from services.runtime.records import Headers, InRecord
+from services.runtime.topic_reader import read_to_end
 
 REPLAYED_FROM = "rapport.replayed.from"
 
@@ -59,53 +58,25 @@ def read_dead_letters(
     until: datetime | None = None,
 ) -> Iterator[DeadLetter]:
     """Dead letters committed so far, oldest first per partition, within [since, until)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
+    chunks = read_to_end(
+        bootstrap_servers,
+        topic,
         client_id="rapport-dlq-tool",
+        since_ms=int(since.timestamp() * 1000) if since is not None else None,
     )
-    try:
-        with translate_kafka_errors(f"read {topic}"):
-            partitions = [
-                KafkaTopicPartition(topic, p)
-                for p in sorted(consumer.partitions_for_topic(topic) or [])
-            ]
-            if not partitions:
-                return
-            consumer.assign(partitions)
-            ends = consumer.end_offsets(partitions)
-            starts = consumer.beginning_offsets(partitions)
-            if since is not None:
-                found = consumer.offsets_for_times(
-                    {tp: int(since.timestamp() * 1000) for tp in partitions}
-                )
-                starts = {tp: (found[tp].offset if found[tp] else ends[tp]) for tp in partitions}
-            for tp in partitions:
-                consumer.seek(tp, starts[tp])
-            remaining = {tp for tp in partitions if starts[tp] < ends[tp]}
-            while remaining:
-                for ktp, records in consumer.poll(timeout_ms=500).items():
-                    for r in records:
-                        if r.offset >= ends[ktp]:
-                            continue
-                        letter = _view(r)
-                        if until is None or letter.failed_at < until:
-                            yield letter
-                for ktp in list(remaining):
-                    if consumer.position(ktp) >= ends[ktp]:
-                        remaining.discard(ktp)
-    finally:
-        consumer.close()
+    for chunk in chunks:
+        for record in chunk:
+            letter = _view(record)
+            if until is None or letter.failed_at < until:
+                yield letter
 
 
-def _view(record: Any) -> DeadLetter:
-    headers: list[tuple[str, bytes]] = list(record.headers or [])
+def _view(record: InRecord) -> DeadLetter:
+    headers = record.headers
     return DeadLetter(
         partition=record.partition,
         offset=record.offset,
-        timestamp_ms=record.timestamp,
+        timestamp_ms=record.timestamp_ms,
         key=record.key,
         value=record.value,
         original_headers=[(k, v) for k, v in headers if not k.startswith(deadletter.HEADER_PREFIX)],

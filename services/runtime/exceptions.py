@@ -25,4 +25,25 @@ class TransientError(RapportError):
 
 
 class FatalError(RapportError):
-    """The process must stop, e.g. another instance took over our transactional id."""
+    """The process must stop, e.g. another instance took over our transactional id.
+
+    ``exit_code`` is the process's exit status (sysexits.h), documented in docs/operations.md:
+    a supervisor may restart on 75, while 78 and 65 need a person to act first.
+    """
+
+    exit_code: int = 75  # EX_TEMPFAIL: a restart may succeed (e.g. fenced by a newer instance)
+
+
+class ConfigurationError(FatalError):
+    """Settings or environment are wrong (a bad value, a port in use, a non-durable database):
+    restarting alone will not help."""
+
+    exit_code = 78  # EX_CONFIG
+
+
+class StateConflictError(FatalError):
+    """Stored state disagrees with the world it describes (a recreated topic, another scoring
+    configuration): processing on would skip or double-count events. A person must choose the
+    remedy the message names."""
+
+    exit_code = 65  # EX_DATAERR

@@ -12,7 +12,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
-ReadinessCheck = Callable[[], bool]
+ReadinessCheck = Callable[[], "bool | str"]
+"""True when ready; False, or a string saying why not, when not."""
 
 
 class Liveness:
@@ -72,13 +73,16 @@ class HealthServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def readiness(self) -> dict[str, bool]:
-        results: dict[str, bool] = {}
+    def readiness(self) -> dict[str, bool | str]:
+        """Each check's verdict: True, or why it is not ready (a string, or False)."""
+        results: dict[str, bool | str] = {}
         for name, check in self._readiness.items():
             try:
-                results[name] = bool(check())
-            except Exception:
-                results[name] = False
+                verdict = check()
+            except Exception as exc:
+                # A check that cannot even be evaluated (the broker is gone) is not ready.
+                verdict = f"check failed: {exc}"
+            results[name] = verdict if isinstance(verdict, str) and verdict else bool(verdict)
         return results
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -93,9 +97,13 @@ class HealthServer:
                 "seconds_since_progress": round(self._liveness.seconds_since_beat(), 3),
             }
         elif path == "/readyz":
-            checks = self.readiness()
-            ok = all(checks.values())
-            payload = {"ready": ok, "checks": checks}
+            verdicts = self.readiness()
+            ok = all(v is True for v in verdicts.values())
+            payload = {
+                "ready": ok,
+                "checks": {name: v is True for name, v in verdicts.items()},
+                "reasons": {n: v for n, v in verdicts.items() if isinstance(v, str)},
+            }
         else:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found\n"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -162,6 +164,10 @@ class KafkaProducerAdapter:
             # latency only in at-least-once mode, and fewer, fuller requests cost less CPU.
             linger_ms=20,
             batch_size=256 * 1024,
+            # A send to a topic that does not exist (deleted under us) waits this long for its
+            # metadata; the default 60 s held the whole loop per record. The failure is
+            # transient: the partition backs off and readiness reports the missing topic.
+            max_block_ms=10_000,
             **config,
         )
         self._pending: list[Any] = []
@@ -230,7 +236,8 @@ def ensure_topics(
     logged as a warning, with the command that fixes it, and returned.
     """
     wanted = {name: dict((configs or {}).get(name, {})) for name in topics}
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rapport-admin")
+    with translate_kafka_errors(f"connect to Kafka at {bootstrap_servers}"):
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rapport-admin")
     try:
         existing = set(admin.list_topics())
         missing = [
@@ -280,6 +287,68 @@ def _config_drift(admin: KafkaAdminClient, wanted: Mapping[str, Mapping[str, str
     return messages
 
 
+def topic_max_message_bytes(bootstrap_servers: str, topics: Collection[str]) -> dict[str, int]:
+    """Each topic's ``max.message.bytes`` (its own, or the broker's default): the largest record
+    batch the broker accepts for it."""
+    with translate_kafka_errors(f"describe topics at {bootstrap_servers}"):
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rapport-admin")
+        try:
+            resources = [
+                ConfigResource(ConfigResourceType.TOPIC, name, configs={"max.message.bytes": None})
+                for name in topics
+            ]
+            described = admin.describe_configs(resources, config_filter="all").get("topic", {})
+        finally:
+            admin.close()
+    limits: dict[str, int] = {}
+    for name in topics:
+        value = (described.get(name, {}).get("max.message.bytes") or {}).get("value")
+        if value is not None:
+            limits[name] = int(value)
+    return limits
+
+
+class TopicCatalog:
+    """Which topics exist and their identities (KIP-516 topic ids), asked of the broker at most
+    once per ``ttl_seconds``. Safe to call from the HTTP thread: one admin client, one lock."""
+
+    def __init__(self, bootstrap_servers: str, ttl_seconds: float = 10.0) -> None:
+        self._servers = bootstrap_servers
+        self._ttl = ttl_seconds
+        self._lock = threading.Lock()
+        self._admin: KafkaAdminClient | None = None
+        self._ids: dict[str, str] = {}
+        self._fetched_at = float("-inf")
+
+    def topic_ids(self, refresh: bool = False) -> dict[str, str]:
+        """Topic name -> topic id of every topic that exists now."""
+        with self._lock:
+            if refresh or time.monotonic() - self._fetched_at > self._ttl:
+                with translate_kafka_errors(f"list topics at {self._servers}"):
+                    if self._admin is None:
+                        self._admin = KafkaAdminClient(
+                            bootstrap_servers=self._servers, client_id="rapport-topic-catalog"
+                        )
+                    described = self._admin.describe_topics()
+                self._ids = {
+                    t["name"]: str(t.get("topic_id") or "")
+                    for t in described
+                    if t.get("error_code", 0) == 0
+                }
+                self._fetched_at = time.monotonic()
+            return dict(self._ids)
+
+    def missing(self, topics: Collection[str]) -> list[str]:
+        existing = self.topic_ids()
+        return sorted(t for t in topics if t not in existing)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._admin is not None:
+                self._admin.close()
+                self._admin = None
+
+
 def broker_reachable(bootstrap_servers: str, timeout_seconds: float = 1.0) -> bool:
     """A TCP connect to any bootstrap server; readiness must not touch the (single-threaded)
     consumer from the HTTP thread."""
@@ -299,25 +368,13 @@ def read_changelog(bootstrap_servers: str, topic: str, partition: int) -> list[t
     read_committed matters: entries of aborted transactions describe outputs that never became
     visible and must not be restored.
     """
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        client_id="rapport-changelog-restore",
-    )
-    ktp = KafkaTopicPartition(topic, partition)
-    entries: list[tuple[str, int]] = []
-    try:
-        consumer.assign([ktp])
-        consumer.seek_to_beginning(ktp)
-        with translate_kafka_errors(f"restore {topic}:{partition}"):
-            end = consumer.end_offsets([ktp])[ktp]
-            while consumer.position(ktp) < end:
-                for records in consumer.poll(timeout_ms=500).values():
-                    entries.extend(
-                        (r.key.decode(), int(r.value)) for r in records if r.key and r.value
-                    )
-    finally:
-        consumer.close()
-    return entries
+    from services.runtime.topic_reader import read_to_end
+
+    return [
+        (r.key.decode(), int(r.value))
+        for chunk in read_to_end(
+            bootstrap_servers, topic, client_id="rapport-changelog-restore", partitions=[partition]
+        )
+        for r in chunk
+        if r.key and r.value
+    ]

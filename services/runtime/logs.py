@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,5 +44,80 @@ def configure_logging(fmt: LogFormat, level: str, service: str | None = None) ->
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # kafka-python logs every connection and rebalance step at INFO.
+    # kafka-python logs every connection and rebalance step at INFO, and the same warning many
+    # times a second while a broker or a topic is gone: one line per kind per 10 s is enough.
+    # (A filter on the handler: a logger's own filters do not see its children's records.)
     logging.getLogger("kafka").setLevel(max(logging.WARNING, root.level))
+    handler.addFilter(RepeatFilter(interval_seconds=10.0, prefix="kafka"))
+
+
+class RepeatFilter(logging.Filter):
+    """Lets a message template of the loggers under ``prefix`` through at most once per
+    interval (per logger); other loggers' records pass untouched."""
+
+    def __init__(
+        self, interval_seconds: float, prefix: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self._prefix = prefix
+        self._interval = interval_seconds
+        self._clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != self._prefix and not record.name.startswith(self._prefix + "."):
+            return True
+        key = (record.name, str(record.msg))
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval:
+            return False
+        self._last[key] = now
+        return True
+
+
+class RateLimitedLog:
+    """Logs one kind of error at most once per interval, with how many were suppressed.
+
+    A broker or a topic that is gone fails every send and every poll; a line each time would
+    bury everything else an operator needs to read (and fill the disk).
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._interval = interval_seconds
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def _due(self, key: str) -> int | None:
+        """None while suppressed; else how many were suppressed since the last line."""
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return None
+        self._last[key] = now
+        return self._suppressed.pop(key, 0)
+
+    def _log(self, level: int, key: str, msg: str, args: tuple[Any, ...], exc: bool) -> None:
+        suppressed = self._due(key)
+        if suppressed is None:
+            return
+        if suppressed:
+            msg += f" ({suppressed} more like it in the last {self._interval:g}s)"
+        self._logger.log(level, msg, *args, exc_info=exc, stacklevel=3)
+
+    def warning(self, key: str, msg: str, *args: Any) -> None:
+        self._log(logging.WARNING, key, msg, args, exc=False)
+
+    def error(self, key: str, msg: str, *args: Any) -> None:
+        self._log(logging.ERROR, key, msg, args, exc=False)
+
+    def exception(self, key: str, msg: str, *args: Any) -> None:
+        self._log(logging.ERROR, key, msg, args, exc=True)

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 
 from services.runtime.checkpoint import Checkpoint, CheckpointFailedError
 from services.runtime.deadletter import reason_of
-from services.runtime.exceptions import TransientError
+from services.runtime.exceptions import FatalError, TransientError
 from services.runtime.health import Liveness
 from services.runtime.metrics import ServiceMetrics
+from services.runtime.policy import ErrorPolicy
 from services.runtime.ports import ConsumerPort, ProducerPort
 from services.runtime.records import (
     BatchHandler,
+    DeadLetterSink,
+    InRecord,
     OutRecord,
     PartitionBatch,
     PartitionStateHandler,
@@ -31,6 +34,17 @@ log = logging.getLogger(__name__)
 class _Backoff:
     attempts: int
     resume_at: float
+    since: float
+    """When the partition first failed; readiness turns false once it is stuck too long."""
+
+
+@dataclass
+class _Isolated:
+    """A batch redone one record at a time: what succeeded, and where a retry must start."""
+
+    outputs: list[OutRecord]
+    done: PartitionBatch | None
+    retry_from: tuple[int, TransientError] | None
 
 
 class ServiceRunner:
@@ -52,6 +66,7 @@ class ServiceRunner:
         input_topics: Sequence[str],
         metrics: ServiceMetrics | None = None,
         liveness: Liveness | None = None,
+        policy: ErrorPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -65,6 +80,7 @@ class ServiceRunner:
         self._clock = clock
         self._rng = rng or random.Random()
         self._dead_letter_topic = settings.topics.dead_letter
+        self.policy = policy or ErrorPolicy(service, settings.topics.dead_letter)
         self.checkpoint = Checkpoint(consumer, producer, settings.delivery, clock=clock)
         self._producer = producer
         self._backoffs: dict[TopicPartition, _Backoff] = {}
@@ -141,6 +157,21 @@ class ServiceRunner:
                 )
                 self._back_off({batch.tp: batch.first_offset}, exc)
                 continue
+            except FatalError:
+                raise
+            except Exception as exc:
+                # The handler failed as a whole, outside its per-record guard (say, a database
+                # constraint on a value nobody foresaw). Failing the poll would stall every
+                # partition on the same record forever; redone a record at a time, the error
+                # policy dead-letters the culprit and the rest goes on.
+                isolated = self._isolate(batch, exc)
+                outputs.extend(isolated.outputs)
+                if isolated.done is not None:
+                    done.append(isolated.done)
+                if isolated.retry_from is not None:
+                    offset, transient = isolated.retry_from
+                    self._back_off({batch.tp: offset}, transient)
+                continue
             finally:
                 self.metrics.processing_seconds.labels(self.service).observe(
                     self._clock() - started
@@ -159,6 +190,35 @@ class ServiceRunner:
             self._backoffs.pop(batch.tp, None)
             self._positions[batch.tp] = batch.next_offset
         self._count_outputs(outputs)
+
+    def _isolate(self, batch: PartitionBatch, exc: Exception) -> _Isolated:
+        log.warning(
+            "batch of %s:%d failed as a whole (%r): redoing it a record at a time",
+            batch.tp.topic,
+            batch.tp.partition,
+            exc,
+            extra={"service": self.service},
+        )
+        # Whatever the failed attempt left in the handler's per-partition state is uncommitted.
+        self._reset_handler_state([batch.tp])
+        outputs: list[OutRecord] = []
+        handled: list[InRecord] = []
+        for record in batch.records:
+            try:
+                outputs.extend(self._handler.handle_batch(PartitionBatch(batch.tp, [record])))
+            except TransientError as transient:
+                done = PartitionBatch(batch.tp, handled) if handled else None
+                return _Isolated(outputs, done, (record.offset, transient))
+            except FatalError:
+                raise
+            except Exception as failure:
+                letter = self.policy.unexpected(record, failure)
+                if isinstance(self._handler, DeadLetterSink):
+                    outputs.extend(self._handler.persist_dead_letter(record, letter))
+                else:
+                    outputs.append(letter)
+            handled.append(record)
+        return _Isolated(outputs, PartitionBatch(batch.tp, handled), None)
 
     def _count_outputs(self, outputs: list[OutRecord]) -> None:
         for record in outputs:
@@ -182,7 +242,7 @@ class ServiceRunner:
         for tp, offset in rewind.items():
             self._consumer.seek(tp, offset)
             self._positions[tp] = offset
-            state = self._backoffs.get(tp) or _Backoff(0, 0.0)
+            state = self._backoffs.get(tp) or _Backoff(0, 0.0, self._clock())
             state.attempts += 1
             delay = self.retry_delay(state.attempts)
             state.resume_at = self._clock() + delay
@@ -215,6 +275,12 @@ class ServiceRunner:
             self._consumer.resume(due)
             for tp in due:
                 self._backoffs[tp].resume_at = float("inf")
+
+    def stuck_partitions(self, threshold_seconds: float) -> list[TopicPartition]:
+        """Partitions failing transiently for longer than the threshold (for readiness)."""
+        now = self._clock()
+        backoffs = dict(self._backoffs)  # read from the HTTP thread: iterate a copy
+        return sorted(tp for tp, b in backoffs.items() if now - b.since > threshold_seconds)
 
     # -- rebalance listener ----------------------------------------------------------------
 

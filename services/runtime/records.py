@@ -92,3 +92,17 @@ class PartitionStateHandler(Protocol):
     """
 
     def reset_partitions(self, partitions: Collection[TopicPartition]) -> None: ...
+
+
+@runtime_checkable
+class DeadLetterSink(Protocol):
+    """A handler that must keep a dead letter in its own state rather than have the runtime
+    produce it directly.
+
+    Scoring publishes only from its outbox, so that a replayed batch re-publishes exactly what
+    it applied: a dead letter the runtime produced on its own could be lost by a crash between
+    the database commit and the Kafka commit. The runtime calls this when it has isolated a
+    record that makes the whole batch fail; it returns what to produce for that record.
+    """
+
+    def persist_dead_letter(self, record: InRecord, letter: OutRecord) -> list[OutRecord]: ...

@@ -1,27 +1,40 @@
-"""Assembling a service from its spec: clients, runner, HTTP endpoint, signals."""
+"""Assembling a service from its spec: clients, runner, HTTP endpoint, signals, start-up.
+
+Start-up order matters to a supervisor: the HTTP endpoint comes first, so that ``/healthz``
+says the process is alive and ``/readyz`` says why it is not ready yet while the broker or the
+database is still unreachable. Those are waited for with capped backoff, one log line per
+attempt; only configuration errors end the process (``FatalError.exit_code``).
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
-from services.runtime.exceptions import FatalError
-from services.runtime.health import HealthServer, ReadinessCheck
+from services.runtime.exceptions import ConfigurationError, TransientError
+from services.runtime.health import HealthServer, Liveness, ReadinessCheck
 from services.runtime.kafka_io import (
     KafkaConsumerAdapter,
     KafkaProducerAdapter,
+    TopicCatalog,
     broker_reachable,
     ensure_topics,
+    topic_max_message_bytes,
 )
 from services.runtime.loop import ServiceRunner
 from services.runtime.metrics import ServiceMetrics
+from services.runtime.policy import ErrorPolicy, RecordLimits
 from services.runtime.records import BatchHandler, MetricsAware
 from services.runtime.settings import Delivery, Settings
 
 log = logging.getLogger(__name__)
+
+HandlerFactory = Callable[[Settings, ErrorPolicy], BatchHandler]
 
 
 @dataclass
@@ -32,31 +45,46 @@ class ServiceSpec:
     default_port: int
     input_topics: Callable[[Settings], Sequence[str]]
     output_topics: Callable[[Settings], Sequence[str]]
-    build_handler: Callable[[Settings], BatchHandler]
+    build_handler: HandlerFactory
     readiness: Callable[[Settings], dict[str, ReadinessCheck]] = field(default=lambda _: {})
     # Per-topic configs for topics this service creates, e.g. {"t": {"cleanup.policy": "compact"}}.
     topic_configs: Callable[[Settings], dict[str, dict[str, str]]] = field(default=lambda _: {})
+    # The processing-error policy; the default dead-letters every record that fails for good.
+    error_policy: Callable[[str, Settings, RecordLimits], ErrorPolicy] = field(
+        default=lambda name, settings, limits: ErrorPolicy(
+            name, settings.topics.dead_letter, limits
+        )
+    )
 
 
 def bootstrap_servers(settings: Settings) -> str:
     if not settings.kafka_bootstrap_servers:
-        raise FatalError(
+        raise ConfigurationError(
             "no Kafka broker configured: set KAFKA_BOOTSTRAP_SERVERS "
             "(or start one with `rapport kafka start`)"
         )
     return settings.kafka_bootstrap_servers
 
 
-def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
+def record_limits(settings: Settings, topics: Sequence[str]) -> RecordLimits:
+    """The producer's request limit and each output topic's ``max.message.bytes``, read once."""
+    per_topic = topic_max_message_bytes(bootstrap_servers(settings), topics)
+    return RecordLimits(default_bytes=settings.max_request_bytes, per_topic=per_topic)
+
+
+def build_runner(
+    spec: ServiceSpec, settings: Settings, metrics: ServiceMetrics | None = None
+) -> ServiceRunner:
+    """Connect, create missing topics, build the handler. ``TransientError`` while the broker or
+    the database cannot be reached yet; ``FatalError`` on a configuration error."""
     servers = bootstrap_servers(settings)
-    topics = [
-        *spec.input_topics(settings),
-        *spec.output_topics(settings),
-        settings.topics.dead_letter,
-    ]
+    outputs = [*spec.output_topics(settings), settings.topics.dead_letter]
+    topics = [*spec.input_topics(settings), *outputs]
     ensure_topics(
         servers, sorted(set(topics)), settings.topic_partitions, spec.topic_configs(settings)
     )
+    policy = spec.error_policy(spec.name, settings, record_limits(settings, sorted(set(outputs))))
+    handler = spec.build_handler(settings, policy)
     client_id = f"{settings.group_prefix}-{spec.name}-{settings.instance_id}"
     consumer = KafkaConsumerAdapter(
         servers,
@@ -72,10 +100,10 @@ def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
         servers,
         client_id=client_id,
         transactional_id=client_id if transactional else None,
+        max_request_size=settings.max_request_bytes,
         **({"transaction_timeout_ms": settings.transaction_timeout_ms} if transactional else {}),
     )
-    handler = spec.build_handler(settings)
-    metrics = ServiceMetrics(spec.name)
+    metrics = metrics or ServiceMetrics(spec.name)
     if isinstance(handler, MetricsAware):
         handler.register_metrics(metrics.registry)
     return ServiceRunner(
@@ -86,35 +114,140 @@ def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
         settings=settings,
         input_topics=spec.input_topics(settings),
         metrics=metrics,
+        policy=policy,
     )
 
 
-def run_service(spec: ServiceSpec, settings: Settings) -> None:
-    runner = build_runner(spec, settings)
+class _Startup:
+    """What the service is waiting for while it starts; the runner once it has one."""
+
+    def __init__(self) -> None:
+        self.runner: ServiceRunner | None = None
+        self.waiting_for = "starting"
+        self.stop = threading.Event()
+
+
+def _readiness(
+    spec: ServiceSpec, settings: Settings, startup: _Startup
+) -> dict[str, ReadinessCheck]:
     servers = bootstrap_servers(settings)
-    checks: dict[str, ReadinessCheck] = {
-        "partitions_assigned": lambda: bool(runner.assigned),
+    catalog = TopicCatalog(servers)
+    outputs = [*spec.output_topics(settings), settings.topics.dead_letter]
+
+    def started() -> bool | str:
+        return True if startup.runner is not None else startup.waiting_for
+
+    def partitions_assigned() -> bool:
+        return startup.runner is not None and bool(startup.runner.assigned)
+
+    def partitions_progressing() -> bool | str:
+        if startup.runner is None:
+            return "not started"
+        stuck = startup.runner.stuck_partitions(settings.stuck_partition_seconds)
+        if not stuck:
+            return True
+        names = ", ".join(f"{tp.topic}:{tp.partition}" for tp in stuck)
+        return f"retrying for over {settings.stuck_partition_seconds:g}s: {names}"
+
+    def output_topics_exist() -> bool | str:
+        missing = catalog.missing(outputs)
+        return True if not missing else "missing output topics: " + ", ".join(missing)
+
+    return {
+        "started": started,
+        "partitions_assigned": partitions_assigned,
+        "partitions_progressing": partitions_progressing,
         "broker_reachable": lambda: broker_reachable(servers),
+        "output_topics_exist": output_topics_exist,
         **spec.readiness(settings),
     }
+
+
+def _start_http(
+    spec: ServiceSpec,
+    settings: Settings,
+    metrics: ServiceMetrics,
+    liveness: Liveness,
+    checks: dict[str, ReadinessCheck],
+) -> HealthServer:
     port = settings.http_port if settings.http_port is not None else spec.default_port
-    server = HealthServer(
-        settings.http_host, port, runner.metrics.registry, runner.liveness, checks
-    )
+    try:
+        server = HealthServer(settings.http_host, port, metrics.registry, liveness, checks)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"{settings.http_host}:{port} is already in use (another {spec.name} instance?):"
+                f" set RAPPORT_HTTP_PORT to a free port, or 0 for any"
+            ) from exc
+        raise ConfigurationError(
+            f"cannot serve HTTP on {settings.http_host}:{port}: {exc.strerror}; "
+            f"check RAPPORT_HTTP_HOST and RAPPORT_HTTP_PORT"
+        ) from exc
     server.start()
     log.info(
         "%s serving /metrics /healthz /readyz on %s:%d", spec.name, settings.http_host, server.port
     )
+    return server
+
+
+def start_with_retries(
+    spec: ServiceSpec,
+    settings: Settings,
+    metrics: ServiceMetrics,
+    startup: _Startup,
+    liveness: Liveness,
+) -> ServiceRunner | None:
+    """Build the runner, waiting with capped backoff while a dependency is unreachable.
+    None when a stop was requested meanwhile."""
+    attempt = 0
+    while not startup.stop.is_set():
+        try:
+            return build_runner(spec, settings, metrics)
+        except TransientError as exc:
+            attempt += 1
+            delay = min(
+                settings.retry_max_seconds, settings.retry_initial_seconds * 2 ** (attempt - 1)
+            )
+            startup.waiting_for = str(exc)
+            log.warning(
+                "%s cannot start yet (attempt %d), retrying in %.1fs: %s",
+                spec.name,
+                attempt,
+                delay,
+                exc,
+                extra={"service": spec.name, "attempt": attempt},
+            )
+            # Alive while waiting: a supervisor must not kill a process that waits correctly.
+            liveness.beat()
+            startup.stop.wait(delay)
+    return None
+
+
+def run_service(spec: ServiceSpec, settings: Settings) -> None:
+    bootstrap_servers(settings)  # a configuration error ends start-up before anything opens
+    metrics = ServiceMetrics(spec.name)
+    startup = _Startup()
+    liveness = Liveness(settings.liveness_timeout_seconds)
+    server = _start_http(spec, settings, metrics, liveness, _readiness(spec, settings, startup))
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         log.info(
             "%s received %s: finishing the batch in hand", spec.name, signal.Signals(signum).name
         )
-        runner.stop()
+        startup.stop.set()
+        if startup.runner is not None:
+            startup.runner.stop()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
+        runner = start_with_retries(spec, settings, metrics, startup, liveness)
+        if runner is None:
+            return
+        runner.liveness = liveness
+        startup.runner = runner
+        if startup.stop.is_set():
+            runner.stop()
         runner.run()
     finally:
         server.stop()

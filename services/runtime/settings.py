@@ -63,6 +63,20 @@ class IngestSettings(BaseModel):
     max_future_skew_seconds: float = Field(default=300.0, ge=0)
 
 
+class ScoringLimits(BaseModel):
+    """Input ranges scoring accepts, e.g. ``RAPPORT_SCORING__MAX_AMOUNT=1e9``. An annotated event
+    outside them is a dead letter, not state: one absurd date would pin a customer's clock, one
+    absurd amount their spend, for good."""
+
+    # occurred_at may lie this far after the record's Kafka timestamp (clock skew upstream).
+    # The record timestamp, not the wall clock, so a replay or a rebuild decides the same way.
+    max_future_skew_seconds: float = Field(default=86_400.0, ge=0)
+    # ... and this far before it (backfills of old history are fine, the year 1900 is not).
+    max_event_age_days: float = Field(default=3_650.0, gt=0)
+    # Largest absolute amount (order value, refund, price) in the event's currency.
+    max_amount: float = Field(default=1e9, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAPPORT_", env_nested_delimiter="__", extra="ignore"
@@ -92,11 +106,18 @@ class Settings(BaseSettings):
     # How long a silent member keeps its partitions before the group moves them.
     session_timeout_ms: int = Field(default=15_000, ge=6_000)
 
+    # The producer's max_request_size: no record larger than this (nor than an output topic's
+    # max.message.bytes, read from the broker at start) is sent; such outputs are dead-lettered
+    # as record_too_large instead of failing the transaction over and over.
+    max_request_bytes: int = Field(default=1_048_576, ge=16_384)
+
     max_poll_records: int = Field(default=500, ge=1)
     poll_timeout_ms: int = Field(default=500, ge=10)
     retry_initial_seconds: float = Field(default=0.5, gt=0)
     retry_max_seconds: float = Field(default=30.0, gt=0)
     shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+    # /readyz fails while a partition has been retrying a transient failure for this long.
+    stuck_partition_seconds: float = Field(default=120.0, gt=0)
 
     ingest: IngestSettings = IngestSettings()
 
@@ -105,6 +126,11 @@ class Settings(BaseSettings):
     # services/scoring/config/scoring.yaml. Every scoring instance of a deployment must use
     # the same file: the store refuses states written under another configuration's hash.
     scoring_config: Path | None = None
+    scoring: ScoringLimits = ScoringLimits()
+    # Exactly-once through the database needs commits that survive a database crash. Set to
+    # accept a database that does not promise that (synchronous_commit=off, fsync=off, SQLite
+    # without a durable journal); scoring then warns and exports rapport_database_durable 0.
+    accept_non_durable_database: bool = False
 
     http_host: str = "127.0.0.1"
     # None: each service's own default port (ingest 9101, sentiment 9102, scoring 9103).

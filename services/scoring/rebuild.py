@@ -30,6 +30,7 @@ from sqlalchemy import Engine, delete, select
 
 from services.runtime.records import InRecord, PartitionBatch, TopicPartition
 from services.runtime.settings import Topics
+from services.runtime.topic_reader import log_start_offsets, read_to_end
 from services.scoring import store
 from services.scoring.model import ScoringConfig
 from services.scoring.service import ScoringHandler
@@ -221,57 +222,21 @@ class KafkaSource:
         self._topic = topic
         self._chunk = chunk
 
-    def _consumer(self) -> Any:
-        from kafka import KafkaConsumer
-
-        return KafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            client_id="rapport-scores-rebuild",
-            max_poll_records=self._chunk,
-        )
-
     def start_offset(self, partition: int) -> int:
-        from kafka import TopicPartition as KafkaTopicPartition
-
-        consumer = self._consumer()
-        try:
-            ktp = KafkaTopicPartition(self._topic, partition)
-            return int(consumer.beginning_offsets([ktp])[ktp])
-        finally:
-            consumer.close()
+        starts = log_start_offsets(self._bootstrap, self._topic, "rapport-scores-rebuild")
+        return starts.get(partition, 0)
 
     def chunks(self, partition: int, bound: int) -> Iterator[list[InRecord]]:
-        from kafka import TopicPartition as KafkaTopicPartition
-
         if bound <= 0:
-            return
-        consumer = self._consumer()
-        try:
-            ktp = KafkaTopicPartition(self._topic, partition)
-            consumer.assign([ktp])
-            consumer.seek_to_beginning(ktp)
-            # Control records of transactions take offsets too: read until the position, not
-            # the last record, reaches the bound.
-            while consumer.position(ktp) < bound:
-                batch = consumer.poll(timeout_ms=1_000).get(ktp, [])
-                yield [
-                    InRecord(
-                        topic=r.topic,
-                        partition=r.partition,
-                        offset=r.offset,
-                        key=r.key,
-                        value=r.value,
-                        headers=list(r.headers or []),
-                        timestamp_ms=r.timestamp,
-                    )
-                    for r in batch
-                    if r.offset < bound
-                ]
-        finally:
-            consumer.close()
+            return iter(())
+        return read_to_end(
+            self._bootstrap,
+            self._topic,
+            client_id="rapport-scores-rebuild",
+            partitions=[partition],
+            bounds={partition: bound},
+            chunk_size=self._chunk,
+        )
 
 
 def committed_offsets(

@@ -24,27 +24,38 @@ output. Alerts are state too (``alert_state``), so no alert is raised twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final
 
+from prometheus_client import CollectorRegistry, Gauge
 from pydantic import ValidationError
 from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from schemas import Alert, AlertState, AnnotatedEvent
 from schemas.base import ACCEPTED_EVENTS_POLICY
 from schemas.validation import RejectReason, describe_validation_error
-from services.runtime.deadletter import dead_letter
-from services.runtime.exceptions import FatalError, PermanentError, TransientError
+from services.runtime.exceptions import (
+    ConfigurationError,
+    PermanentError,
+    StateConflictError,
+    TransientError,
+)
 from services.runtime.handlers import with_origin
+from services.runtime.health import ReadinessCheck
+from services.runtime.kafka_io import TopicCatalog
+from services.runtime.policy import ErrorPolicy
 from services.runtime.records import InRecord, OutRecord, PartitionBatch, TopicPartition
 from services.runtime.service import ServiceSpec
-from services.runtime.settings import Settings, Topics
+from services.runtime.settings import ScoringLimits, Settings, Topics
 from services.scoring import store
 from services.scoring.domain import CustomerRecord, Outcome, erasure_completed, score_event
+from services.scoring.input_checks import check_ranges
 from services.scoring.model import Scores, ScoringConfig, StateMismatchError
 from services.scoring.signals import ScoringInput, to_input
 
@@ -55,6 +66,8 @@ LATEST_TOPIC_CONFIG: Final = {"cleanup.policy": "compact"}
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+TopicIds = Callable[[bool], dict[str, str]]
+"""Topic name -> KIP-516 topic id of the topics on the broker (True: ask the broker now)."""
 
 
 def _now() -> datetime:
@@ -166,39 +179,92 @@ class _Batch:
 
 
 class ScoringHandler:
+    """The scoring service's batch handler: the protocol above, each record under the runtime's
+    error policy (a record that cannot be scored is a dead letter in the outbox, like any
+    output)."""
+
     def __init__(
         self,
         engine: Engine,
         topics: Topics,
         config: ScoringConfig,
         clock: Clock = _now,
+        *,
+        policy: ErrorPolicy | None = None,
+        limits: ScoringLimits | None = None,
+        topic_ids: TopicIds | None = None,
+        durable: bool = True,
     ) -> None:
         self._engine = engine
         self._topics = topics
         self._config = config
         self._clock = clock
+        self._policy = policy or ErrorPolicy(NAME, topics.dead_letter)
+        self._limits = limits or ScoringLimits()
+        self._topic_ids = topic_ids
+        self._verified: set[TopicPartition] = set()
         self._config_header = (CONFIG_HASH_HEADER, config.content_hash.encode())
         self._warned_currencies: set[str] = set()
+        self.database_durable = Gauge(
+            "rapport_database_durable",
+            "1 when the database acknowledges commits durably, 0 when running on an accepted "
+            "non-durable one (exactly-once is then at risk)",
+            registry=None,
+        )
+        self.database_durable.set(1 if durable else 0)
 
     @property
     def engine(self) -> Engine:
         return self._engine
 
+    def register_metrics(self, registry: CollectorRegistry) -> None:
+        registry.register(self.database_durable)
+
+    def reset_partitions(self, partitions: Collection[TopicPartition]) -> None:
+        # Re-assigned or rewound: check the topic's identity afresh before the next batch.
+        self._verified.difference_update(partitions)
+
+    def _current_topic_id(self, tp: TopicPartition) -> str | None:
+        if self._topic_ids is None:
+            return None
+        refresh = tp not in self._verified
+        self._verified.add(tp)
+        return self._topic_ids(refresh).get(tp.topic) or None
+
     def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]:
+        topic_id = self._current_topic_id(batch.tp)
+        with self._transaction(), self._engine.begin() as conn:
+            applied = store.lock_partition(conn, batch.tp)
+            store.verify_topic(applied, batch.tp, topic_id)
+            store.prune_outbox(conn, batch.tp, below=batch.first_offset)
+            fresh = [r for r in batch.records if r.offset >= applied.next_offset]
+            if fresh:
+                self._apply(conn, batch.tp, fresh)
+            if fresh or (topic_id and not applied.topic_id):
+                next_offset = max(applied.next_offset, batch.next_offset)
+                store.set_applied(conn, batch.tp, next_offset, topic_id)
+            return store.outbox_records(conn, batch.tp, batch.first_offset, batch.next_offset - 1)
+
+    def persist_dead_letter(self, record: InRecord, letter: OutRecord) -> list[OutRecord]:
+        """A record the runtime isolated as failing its whole batch: its dead letter goes
+        through the outbox, and the record counts as applied, in one database transaction."""
+        with self._transaction(), self._engine.begin() as conn:
+            applied = store.lock_partition(conn, record.tp)
+            if record.offset >= applied.next_offset:
+                rows = store.outbox_rows(record.tp, record.offset, [with_origin(letter, record)])
+                store.add_outbox(conn, rows)
+                store.set_applied(conn, record.tp, record.offset + 1)
+            return store.outbox_records(conn, record.tp, record.offset, record.offset)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Database errors in the runtime's terms: unavailable is transient, anything else about
+        the batch is the runtime's to isolate record by record."""
         try:
-            with self._engine.begin() as conn:
-                applied = store.lock_partition(conn, batch.tp)
-                store.prune_outbox(conn, batch.tp, below=batch.first_offset)
-                fresh = [r for r in batch.records if r.offset >= applied]
-                if fresh:
-                    self._apply(conn, batch.tp, fresh)
-                    store.set_applied(conn, batch.tp, max(applied, batch.next_offset))
-                return store.outbox_records(
-                    conn, batch.tp, batch.first_offset, batch.next_offset - 1
-                )
+            yield
         except StateMismatchError as exc:
             # A deployment error (instances with different configurations), not bad input.
-            raise FatalError(f"{exc}; run `rapport scores rebuild --apply`") from exc
+            raise StateConflictError(f"{exc}; run `rapport scores rebuild --apply`") from exc
         except OperationalError as exc:
             raise TransientError(f"database unavailable: {exc.orig!r}") from exc
         except DBAPIError as exc:
@@ -218,6 +284,7 @@ class ScoringHandler:
                 RejectReason.SCHEMA_VIOLATION, describe_validation_error(exc)
             ) from exc
         inp = to_input(annotated, self._config)
+        check_ranges(inp, record.timestamp_ms, self._limits)
         currency = inp.unconverted_currency
         if currency is not None and currency not in self._warned_currencies:
             self._warned_currencies.add(currency)
@@ -228,12 +295,7 @@ class ScoringHandler:
         return inp
 
     def _apply(self, conn: Connection, tp: TopicPartition, records: list[InRecord]) -> None:
-        parsed: list[tuple[InRecord, ScoringInput | OutRecord]] = []
-        for record in records:
-            try:
-                parsed.append((record, self._parse(record)))
-            except PermanentError as exc:
-                parsed.append((record, self._dead_letter(record, exc.reason, exc.message, exc)))
+        parsed = [(r, self._policy.attempt(r, partial(self._parse, r))) for r in records]
         inputs = [inp for _, inp in parsed if isinstance(inp, ScoringInput)]
         keys = {(i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure}
         work = _Batch(
@@ -247,39 +309,32 @@ class ScoringHandler:
             if isinstance(item, OutRecord):
                 outputs = [item]
             elif item.is_erasure:
-                outputs = self._erase(work, item)
+                outputs = self._policy.run(record, partial(self._erase, work, item))
             else:
-                outputs = self._score(work, record, item)
+                outputs = self._policy.run(record, partial(self._score, work, item))
             work.outbox += store.outbox_rows(
                 tp, record.offset, [with_origin(out, record) for out in outputs]
             )
         work.write(conn)
 
-    def _score(self, work: _Batch, record: InRecord, inp: ScoringInput) -> list[OutRecord]:
+    def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal
         customer = signal.customer_id
         key = (customer, signal.event_id)
         if key in work.seen:
             return []  # a duplicate event id never counts twice
-        try:
-            outcome = score_event(work.records[customer], inp, self._config)
-        except StateMismatchError:
-            raise
-        except PermanentError as exc:
-            return [self._dead_letter(record, exc.reason, exc.message, exc)]
-        except Exception as exc:
-            # A bug must not stall the partition; nothing of the event was kept.
-            log.exception(
-                "unexpected error on %s:%d@%d", record.topic, record.partition, record.offset
-            )
-            return [self._dead_letter(record, "unexpected_error", repr(exc), exc)]
+        outcome = score_event(work.records[customer], inp, self._config)
+        outputs = self._outputs(outcome)
+        # Before anything is kept: outputs that cannot be published make the event a dead
+        # letter, and a dead letter must leave no state behind.
+        self._policy.check_sizes(outputs)
         work.seen.add(key)
         work.records[customer] = outcome.record
         work.dirty[customer] = (outcome.scores, signal.event_id)
         work.processed.append({"customer_id": customer, "event_id": signal.event_id})
         work.history.append(self._history_row(inp, outcome))
         work.add_alerts(outcome.alerts)
-        return self._outputs(outcome)
+        return outputs
 
     def _history_row(self, inp: ScoringInput, outcome: Outcome) -> dict[str, Any]:
         scores = outcome.scores
@@ -334,39 +389,77 @@ class ScoringHandler:
             OutRecord(self._topics.erasure_completed, key, completed.model_dump_json().encode()),
         ]
 
-    def _dead_letter(
-        self, record: InRecord, reason: str, message: str, exc: Exception
-    ) -> OutRecord:
-        return dead_letter(
-            record,
-            topic=self._topics.dead_letter,
-            service=NAME,
-            reason=reason,
-            message=message,
-            error_class=type(exc).__name__,
-        )
-
 
 def open_store(database_url: str, config: ScoringConfig) -> Engine:
-    """An engine on a migrated database whose states match ``config`` (else ``FatalError``)."""
-    engine = store.make_engine(database_url)
-    store.migrate(engine)
-    store.check_config(engine, config.content_hash)
+    """An engine on a migrated database whose states match ``config``. ``TransientError`` while
+    the database cannot be reached (start-up waits); ``ConfigurationError`` for a bad URL."""
+    try:
+        engine = store.make_engine(database_url)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigurationError(f"RAPPORT_DATABASE_URL is not usable: {exc}") from exc
+    try:
+        store.migrate(engine)
+        store.check_config(engine, config.content_hash)
+    except OperationalError as exc:
+        engine.dispose()
+        raise TransientError(f"database unreachable: {exc.orig!r}") from exc
     return engine
 
 
-def build_handler(settings: Settings, config: ScoringConfig | None = None) -> ScoringHandler:
+def require_durable(engine: Engine, *, accept_non_durable: bool) -> bool:
+    """Whether the database acknowledges commits durably; ``ConfigurationError`` when it does
+    not and the operator has not accepted that."""
+    try:
+        problems = store.durability_problems(engine)
+    except OperationalError as exc:
+        raise TransientError(f"database unreachable: {exc.orig!r}") from exc
+    if problems and not accept_non_durable:
+        raise ConfigurationError(
+            "the database does not acknowledge commits durably ("
+            + "; ".join(problems)
+            + "): a crash of it would lose scoring state whose Kafka offsets are committed. "
+            "Fix its configuration, or set RAPPORT_ACCEPT_NON_DURABLE_DATABASE=true to accept "
+            "the risk (docs/operations.md)"
+        )
+    if problems:
+        log.warning(
+            "running exactly-once on a non-durable database (%s): accepted by "
+            "RAPPORT_ACCEPT_NON_DURABLE_DATABASE; a database crash can lose applied events",
+            "; ".join(problems),
+        )
+    return not problems
+
+
+def build_handler(
+    settings: Settings, policy: ErrorPolicy | None = None, config: ScoringConfig | None = None
+) -> ScoringHandler:
     config = config or ScoringConfig.load(settings.scoring_config)
-    return ScoringHandler(open_store(settings.database_url, config), settings.topics, config)
+    engine = open_store(settings.database_url, config)
+    durable = require_durable(engine, accept_non_durable=settings.accept_non_durable_database)
+    catalog = (
+        TopicCatalog(settings.kafka_bootstrap_servers) if settings.kafka_bootstrap_servers else None
+    )
+    return ScoringHandler(
+        engine,
+        settings.topics,
+        config,
+        policy=policy,
+        limits=settings.scoring,
+        topic_ids=catalog.topic_ids if catalog else None,
+        durable=durable,
+    )
 
 
-def _readiness(settings: Settings) -> dict[str, Callable[[], bool]]:
+def _readiness(settings: Settings) -> dict[str, ReadinessCheck]:
     engines: list[Engine] = []
 
-    def database_reachable() -> bool:
+    def database_reachable() -> bool | str:
         if not engines:
             engines.append(store.make_engine(settings.database_url))
-        return store.ping(engines[0])
+        try:
+            return store.ping(engines[0])
+        except DBAPIError as exc:
+            return f"database unreachable: {exc.orig!r}"
 
     return {"database_reachable": database_reachable}
 

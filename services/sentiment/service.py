@@ -53,5 +53,5 @@ SPEC = ServiceSpec(
     default_port=9102,
     input_topics=lambda s: [s.topics.canonical],
     output_topics=lambda s: [s.topics.annotated],
-    build_handler=lambda s: RecordHandler(NAME, s.topics.dead_letter, make_process(s)),
+    build_handler=lambda settings, policy: RecordHandler(policy, make_process(settings)),
 )

@@ -34,6 +34,8 @@ def service_settings(
         "poll_timeout_ms": 100,
         "retry_initial_seconds": 0.2,
         "retry_max_seconds": 2.0,
+        # An in-memory SQLite database is not durable; fine for a test that never restarts it.
+        "accept_non_durable_database": database_url == "sqlite://",
     }
     values.update(overrides)
     return Settings.model_validate(values)

@@ -7,6 +7,7 @@ import random
 from services.ingest.service import IngestHandler
 from services.runtime.dedup import PartitionedDedup
 from services.runtime.loop import ServiceRunner
+from services.runtime.policy import ErrorPolicy
 from services.runtime.records import TopicPartition
 from services.runtime.settings import Settings
 from services.runtime.testing import FakeConsumer, FakeProducer, InMemoryBroker
@@ -31,7 +32,7 @@ def make_runner(
         return [(s.key.decode(), int(s.value)) for s in log if s.key and s.value]
 
     dedup = PartitionedDedup(TOPICS.ingest_dedup, 1, 10**9, 1000, restore)
-    handler = IngestHandler(SETTINGS, dedup)
+    handler = IngestHandler(SETTINGS, dedup, ErrorPolicy("ingest", TOPICS.dead_letter))
     producer = FakeProducer(broker)
     runner = ServiceRunner(
         "ingest",

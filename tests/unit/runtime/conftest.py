@@ -8,6 +8,7 @@ import pytest
 
 from services.runtime.handlers import RecordFunction, RecordHandler
 from services.runtime.loop import ServiceRunner
+from services.runtime.policy import ErrorPolicy
 from services.runtime.records import BatchHandler
 from services.runtime.settings import Delivery, Settings
 from services.runtime.testing import FakeConsumer, FakeProducer, InMemoryBroker
@@ -71,7 +72,7 @@ def make_harness() -> MakeHarness:
         clock = FakeClock()
         if handler is None:
             assert process is not None
-            handler = RecordHandler("svc", settings.topics.dead_letter, process)
+            handler = RecordHandler(ErrorPolicy("svc", settings.topics.dead_letter), process)
         runner = ServiceRunner(
             "svc",
             handler,

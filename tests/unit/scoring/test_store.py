@@ -31,12 +31,12 @@ def engine(database_url: str) -> Engine:
 
 
 def test_migrations_build_exactly_the_schema_the_code_uses(engine: Engine) -> None:
-    assert store.current_revision(engine) == "0001"
+    assert store.current_revision(engine) == "0002"
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, store.metadata) == []
     store.migrate(engine)  # idempotent
-    assert store.current_revision(engine) == "0001"
+    assert store.current_revision(engine) == "0002"
 
 
 def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
@@ -44,7 +44,7 @@ def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
     with engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     store.migrate(engine)
-    assert store.current_revision(engine) == "0001"
+    assert store.current_revision(engine) == "0002"
 
 
 def test_instances_starting_at_once_migrate_once(database_url: str) -> None:
@@ -63,7 +63,7 @@ def test_instances_starting_at_once_migrate_once(database_url: str) -> None:
     for thread in threads:
         thread.join(60)
     assert errors == []
-    assert store.current_revision(engines[0]) == "0001"
+    assert store.current_revision(engines[0]) == "0002"
 
 
 def test_a_walking_skeleton_database_is_refused(database_url: str) -> None:
@@ -141,10 +141,10 @@ def test_outbox_rows_share_a_payload_between_topics(engine: Engine) -> None:
 
 def test_applied_offsets_start_at_zero_and_move(engine: Engine) -> None:
     with engine.begin() as conn:
-        assert store.lock_partition(conn, TP) == 0
-        store.set_applied(conn, TP, 42)
+        assert store.lock_partition(conn, TP) == store.Applied(0, None)
+        store.set_applied(conn, TP, 42, "id-1")
     with engine.begin() as conn:
-        assert store.lock_partition(conn, TP) == 42
+        assert store.lock_partition(conn, TP) == store.Applied(42, "id-1")
         assert store.applied_offsets_of(conn, "annotated") == {0: 42}
 
 
