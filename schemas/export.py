@@ -51,9 +51,9 @@ from schemas.downstream import (
 from schemas.feedback import FEEDBACK_TYPES, URL_PATTERN
 from schemas.interactions import INTERACTION_TYPES
 from schemas.samples import downstream_examples, upstream_examples
+from schemas.topics import Topics
 from schemas.upstream import FEEDBACK_ADAPTER, INTERACTION_ADAPTER, type_name
 from schemas.validation import REASON_DESCRIPTIONS
-from services.runtime.settings import Topics
 
 SCHEMAS_DIR: Final = Path(__file__).resolve().parent
 REPO_ROOT: Final = SCHEMAS_DIR.parent

@@ -13,6 +13,10 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.topics import Topics
+
+__all__ = ["Delivery", "IngestSettings", "LogFormat", "ScoringLimits", "Settings", "Topics"]
+
 
 class Delivery(StrEnum):
     EXACTLY_ONCE = "exactly_once"
@@ -22,28 +26,6 @@ class Delivery(StrEnum):
 class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
-
-
-class Topics(BaseModel):
-    """Topic names; override one with e.g. ``RAPPORT_TOPICS__CANONICAL=my.canonical``."""
-
-    raw_interactions: str = "rapport.raw.interactions"
-    raw_feedback: str = "rapport.raw.feedback"
-    canonical: str = "rapport.canonical"
-    annotated: str = "rapport.annotated"
-    score_updates: str = "rapport.score-updates"
-    # Compacted: the latest score update per customer, so a new subscriber starts complete.
-    scores_latest: str = "rapport.scores.latest"
-    alerts: str = "rapport.alerts"
-    erasure_completed: str = "rapport.erasure-completed"
-    dead_letter: str = "rapport.dead-letter"
-    # Compacted changelog of ingest's duplicate-suppression window, co-partitioned with the
-    # raw topics.
-    ingest_dedup: str = "rapport.ingest.dedup-changelog"
-
-    def with_prefix(self, prefix: str) -> Topics:
-        """Namespaced copy; tests and demos use it to share one broker without collisions."""
-        return Topics(**{name: f"{prefix}{value}" for name, value in self.model_dump().items()})
 
 
 class IngestSettings(BaseModel):

@@ -58,6 +58,7 @@ def rebuild_command(
 
     Stop the scoring instances before --apply.
     """
+    from services.runtime.kafka_io import TopicCatalog
     from services.scoring import rebuild, store
     from services.scoring.model import ScoringConfig
 
@@ -71,6 +72,9 @@ def rebuild_command(
     store.migrate(engine)
     with _err.status(f"Reading {topic} and folding…"):
         partitions = rebuild.topic_partitions(bootstrap, topic)
+        catalog = TopicCatalog(bootstrap)
+        topic_id = catalog.topic_ids(refresh=True).get(topic)
+        catalog.close()
         report = rebuild.rebuild(
             engine,
             settings.topics,
@@ -82,8 +86,15 @@ def rebuild_command(
             partitions=partitions,
             tolerance=tolerance,
             apply=apply,
+            topic_id=topic_id,
         )
     out = Console()
+    if report.topic_recreated:
+        out.print(
+            f"[yellow]{topic} was recreated (or the cluster replaced) since the database was "
+            "built: its stored offsets are ignored and the scores reflect the topic as it is "
+            "now[/]"
+        )
     out.print(
         f"read {report.records_read} records of {topic} (up to offsets "
         + ", ".join(f"{p}:{o}" for p, o in sorted(report.bounds.items()))

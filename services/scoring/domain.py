@@ -19,25 +19,18 @@ from services.scoring.alerts import AlertContext, AlertTracker, evaluate, publis
 from services.scoring.model import MODEL_VERSION, Explanation, Scores, ScoringConfig, fold
 from services.scoring.model import CustomerState as ModelState
 from services.scoring.model.signal import from_us, to_us
-
-# The walking skeleton's placeholder, still used by tests/unit/schemas/test_canonicalisation.py
-# (see placeholder.py); the service does not use it.
-from services.scoring.placeholder import CustomerState, apply_event, score_update
 from services.scoring.signals import ScoringInput
 
 __all__ = [
     "ERASED",
     "CustomerRecord",
-    "CustomerState",
     "Outcome",
     "RecentEvent",
-    "apply_event",
     "drivers",
     "erasure_completed",
     "headline_score",
     "publish_update",
     "score_event",
-    "score_update",
     "short",
 ]
 SUMMARY_MAX: Final = 200

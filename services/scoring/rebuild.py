@@ -59,6 +59,8 @@ class Report:
     """Partition -> log start offset, for partitions that lost events to retention."""
     bounds: dict[int, int] = field(default_factory=dict)
     """Partition -> offset up to which the topic was read (exclusive)."""
+    topic_recreated: bool = False
+    """The database's offsets belonged to an earlier topic of the same name."""
 
     @property
     def equal(self) -> bool:
@@ -144,7 +146,7 @@ def fold_topic(
 ) -> int:
     """Feed each partition's records, in offset order and in chunks, through the scoring
     handler; the number of records read."""
-    handler = ScoringHandler(engine, topics, config)
+    handler = ScoringHandler(engine, topics, config)  # no topic ids: the source is the truth
     store.check_config(engine, config.content_hash)
     read = 0
     for partition, bound in sorted(bounds.items()):
@@ -157,12 +159,21 @@ def fold_topic(
 
 
 def apply_rebuild(
-    target: Engine, rebuilt: Engine, topic: str, bounds: Mapping[int, int], config_hash: str
+    target: Engine,
+    rebuilt: Engine,
+    topic: str,
+    bounds: Mapping[int, int],
+    config_hash: str,
+    *,
+    topic_id: str | None = None,
+    recreated: bool = False,
 ) -> None:
     """Replace the derived tables of ``target`` by those of ``rebuilt``, in one transaction.
 
     Applied offsets move up to ``bounds`` where they were lower (the state now reflects those
-    records; their outputs were committed to Kafka with the group's offsets already).
+    records; their outputs were committed to Kafka with the group's offsets already). After a
+    rebuild from a recreated topic the topic's bookkeeping starts afresh: its applied offsets
+    are the bounds, under the new topic id, and its outbox rows (of the old topic) go.
     """
     with rebuilt.connect() as source, target.begin() as conn:
         for table in reversed(store.STATE_TABLES):
@@ -173,12 +184,15 @@ def apply_rebuild(
             result = source.execute(select(*columns).order_by(*order))
             while rows := result.fetchmany(REBUILD_BATCH):
                 store.insert_rows(conn, table, [dict(row._mapping) for row in rows])
-        applied = store.applied_offsets_of(conn, topic)
-        for partition, bound in bounds.items():
-            tp = TopicPartition(topic, partition)
-            if applied.get(partition, 0) < bound:
-                store.lock_partition(conn, tp)
-                store.set_applied(conn, tp, bound)
+        if recreated:
+            store.reset_topic(conn, topic, dict(bounds), topic_id)
+        else:
+            applied = store.applied_offsets_of(conn, topic)
+            for partition, bound in bounds.items():
+                tp = TopicPartition(topic, partition)
+                if applied.get(partition, 0) < bound:
+                    store.lock_partition(conn, tp)
+                    store.set_applied(conn, tp, bound, topic_id)
         store.set_config_hash(conn, config_hash)
 
 
@@ -192,11 +206,20 @@ def rebuild(
     partitions: Sequence[int],
     tolerance: float = DEFAULT_TOLERANCE,
     apply: bool = False,
+    topic_id: str | None = None,
 ) -> Report:
+    """Rebuild from ``source`` up to what the database or the group reflects (see the module
+    docstring). ``topic_id``: the annotated topic's id now; when the database's offsets belong
+    to another topic of the same name (recreated, or a new cluster), they are ignored, and the
+    rebuild reflects the topic as it is."""
     with target.connect() as conn:
         applied = store.applied_offsets_of(conn, topics.annotated)
+        stored_ids = store.topic_ids_of(conn, topics.annotated)
+    recreated = bool(topic_id) and bool(stored_ids) and stored_ids != {topic_id}
+    if recreated:
+        applied = {}
     bounds = {p: max(applied.get(p, 0), group_offsets.get(p, 0)) for p in sorted(partitions)}
-    report = Report(bounds=bounds)
+    report = Report(bounds=bounds, topic_recreated=recreated)
     for partition, bound in bounds.items():
         start = source.start_offset(partition) if bound > 0 else 0
         if start > 0:
@@ -207,7 +230,15 @@ def rebuild(
         report.customers_current, report.customers_rebuilt = len(current), len(rebuilt)
         report.differences = compare_states(current, rebuilt, tolerance)
         if apply:
-            apply_rebuild(target, scratch, topics.annotated, bounds, config.content_hash)
+            apply_rebuild(
+                target,
+                scratch,
+                topics.annotated,
+                bounds,
+                config.content_hash,
+                topic_id=topic_id,
+                recreated=recreated,
+            )
     return report
 
 

@@ -15,7 +15,9 @@ from schemas.samples import upstream_examples
 from schemas.upstream import type_name
 from services.ingest.domain import customer_text, parse_raw
 from services.runtime.exceptions import PermanentError
-from services.scoring.domain import CustomerState, apply_event, score_update
+from services.scoring.domain import CustomerRecord, score_event
+from services.scoring.model import ScoringConfig
+from services.scoring.signals import to_input
 from services.sentiment.domain import Annotator
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -112,19 +114,17 @@ def test_ingest_rejections_carry_the_contract_reason() -> None:
     assert empty.value.reason == "empty_record"
 
 
-def test_the_scoring_skeleton_publishes_the_full_score_update_shape() -> None:
+def test_scoring_publishes_the_full_score_update_shape() -> None:
     annotated = Annotator().annotate(canonical(chat()))
     assert annotated.sentiment is not None
     assert annotated.sentiment.positive is not None  # VADER's proportions are passed on
 
-    before = CustomerState("cust-1")
-    after = apply_event(before, annotated)
-    update = score_update(before, after, annotated)
+    config = ScoringConfig.load()
+    inp = to_input(annotated, config)
+    outcome = score_event(CustomerRecord.empty(inp.signal.customer_id), inp, config)
+    update = outcome.update
 
-    assert update.trust == update.score == after.score
-    assert update.deltas.trust == pytest.approx(after.score - 50.0)
     assert [driver.event_id for driver in update.drivers] == ["chat:1"]
     assert update.caused_by_event_id == "chat:1"
-    assert update.segment == "new"
     assert ScoreUpdate.model_validate_json(update.model_dump_json()) == update
     assert AnnotatedEvent.model_validate_json(annotated.model_dump_json()) == annotated
