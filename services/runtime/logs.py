@@ -49,6 +49,8 @@ def configure_logging(fmt: LogFormat, level: str, service: str | None = None) ->
     # (A filter on the handler: a logger's own filters do not see its children's records.)
     logging.getLogger("kafka").setLevel(max(logging.WARNING, root.level))
     handler.addFilter(RepeatFilter(interval_seconds=10.0, prefix="kafka"))
+    # Alembic narrates every plugin it loads at INFO, on every start.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
 class RepeatFilter(logging.Filter):

@@ -78,6 +78,9 @@ def build_runner(
     """Connect, create missing topics, build the handler. ``TransientError`` while the broker or
     the database cannot be reached yet; ``FatalError`` on a configuration error."""
     servers = bootstrap_servers(settings)
+    if not broker_reachable(servers):
+        # A TCP connect answers in milliseconds; a Kafka client would try for 30 s first.
+        raise TransientError(f"Kafka at {servers} is unreachable")
     outputs = [*spec.output_topics(settings), settings.topics.dead_letter]
     topics = [*spec.input_topics(settings), *outputs]
     ensure_topics(
@@ -150,6 +153,8 @@ def _readiness(
         return f"retrying for over {settings.stuck_partition_seconds:g}s: {names}"
 
     def output_topics_exist() -> bool | str:
+        if startup.runner is None or not broker_reachable(servers):
+            return "not started" if startup.runner is None else "broker unreachable"
         missing = catalog.missing(outputs)
         return True if not missing else "missing output topics: " + ", ".join(missing)
 

@@ -224,16 +224,19 @@ class ScoringHandler:
         # Re-assigned or rewound: check the topic's identity afresh before the next batch.
         self._verified.difference_update(partitions)
 
-    def _current_topic_id(self, tp: TopicPartition) -> str | None:
-        if self._topic_ids is None:
-            return None
-        refresh = tp not in self._verified
-        self._verified.add(tp)
-        return self._topic_ids(refresh).get(tp.topic) or None
-
     def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]:
-        topic_id = self._current_topic_id(batch.tp)
+        # The first batch of a partition after an assignment or a rewind asks the broker for the
+        # topic's id and checks it against every partition of the topic the database knows (a
+        # recreated topic shows on a partition never seen before too); later batches compare
+        # the id cached for 10 s with their own partition's row, which they read anyway.
+        first = batch.tp not in self._verified
+        topic_id = None
+        if self._topic_ids is not None:
+            topic_id = self._topic_ids(first).get(batch.tp.topic) or None
         with self._transaction(), self._engine.begin() as conn:
+            if first and topic_id:
+                for known in store.topic_ids_of(conn, batch.tp.topic):
+                    store.verify_topic(store.Applied(0, known), batch.tp, topic_id)
             applied = store.lock_partition(conn, batch.tp)
             store.verify_topic(applied, batch.tp, topic_id)
             store.prune_outbox(conn, batch.tp, below=batch.first_offset)
@@ -243,7 +246,11 @@ class ScoringHandler:
             if fresh or (topic_id and not applied.topic_id):
                 next_offset = max(applied.next_offset, batch.next_offset)
                 store.set_applied(conn, batch.tp, next_offset, topic_id)
-            return store.outbox_records(conn, batch.tp, batch.first_offset, batch.next_offset - 1)
+            outputs = store.outbox_records(
+                conn, batch.tp, batch.first_offset, batch.next_offset - 1
+            )
+        self._verified.add(batch.tp)
+        return outputs
 
     def persist_dead_letter(self, record: InRecord, letter: OutRecord) -> list[OutRecord]:
         """A record the runtime isolated as failing its whole batch: its dead letter goes

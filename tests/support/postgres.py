@@ -22,7 +22,13 @@ def find_bin_dir() -> Path | None:
 
 
 class TempPostgres:
-    """initdb + pg_ctl in a temporary directory on a free loopback port; trust auth, no fsync."""
+    """initdb + pg_ctl in a temporary directory on a free loopback port; trust auth.
+
+    Durable commits (fsync, synchronous_commit on) as in production: scoring refuses a database
+    that is not (``services.scoring.service.require_durable``), and the tests must run what
+    production runs. Full-page writes stay off: they protect against torn pages on power loss,
+    which a throwaway cluster does not need and which cost write volume.
+    """
 
     def __init__(self, bin_dir: Path) -> None:
         self._bin = bin_dir
@@ -54,7 +60,7 @@ class TempPostgres:
         )
         options = (
             f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c full_page_writes=off "
             "-c max_connections=200"
         )
         self._run(
