@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import Engine, create_engine, inspect, select, text
 
-from services.runtime.exceptions import FatalError
+from services.runtime.exceptions import FatalError, StateConflictError
 from services.runtime.records import OutRecord, TopicPartition
 from services.scoring import store
 from services.scoring.alerts import AlertTracker
@@ -199,3 +200,25 @@ def test_the_configuration_hash_is_recorded_and_checked(engine: Engine) -> None:
     with pytest.raises(FatalError, match="rebuild"):
         store.check_config(engine, "c" * 64)
     store.check_config(engine, "b" * 64)
+
+
+def test_a_file_database_is_durable_and_an_in_memory_one_is_not(tmp_path: Path) -> None:
+    assert store.durability_problems(store.make_engine(f"sqlite:///{tmp_path / 'd.db'}")) == []
+    assert store.durability_problems(store.make_engine("sqlite://")) == [
+        "an in-memory SQLite database"
+    ]
+
+
+def test_offsets_of_a_recreated_topic_are_refused(engine: Engine) -> None:
+    with engine.begin() as conn:
+        store.lock_partition(conn, TP)
+        store.set_applied(conn, TP, 36, "old-id")
+    with engine.begin() as conn:
+        applied = store.lock_partition(conn, TP)
+        store.verify_topic(applied, TP, "old-id")  # the same topic
+        store.verify_topic(applied, TP, None)  # a broker that does not say
+        with pytest.raises(StateConflictError, match="rebuild --apply"):
+            store.verify_topic(applied, TP, "new-id")
+        store.reset_topic(conn, TP.topic, {0: 0}, "new-id")
+    with engine.begin() as conn:
+        assert store.lock_partition(conn, TP) == store.Applied(0, "new-id")
