@@ -53,6 +53,19 @@ def _offsets(offsets: Mapping[TopicPartition, int]) -> dict[KafkaTopicPartition,
     return {_kafka_tp(tp): OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
 
 
+def in_record(r: Any) -> InRecord:
+    """A kafka-python ConsumerRecord in the runtime's terms."""
+    return InRecord(
+        topic=r.topic,
+        partition=r.partition,
+        offset=r.offset,
+        key=r.key,
+        value=r.value,
+        headers=[(k, v) for k, v in (r.headers or [])],
+        timestamp_ms=r.timestamp,
+    )
+
+
 class _ListenerBridge(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, listener: RebalanceListener) -> None:
         self._listener = listener
@@ -89,18 +102,7 @@ class KafkaConsumerAdapter:
         with translate_kafka_errors("poll"):
             polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         return {
-            TopicPartition(tp.topic, tp.partition): [
-                InRecord(
-                    topic=r.topic,
-                    partition=r.partition,
-                    offset=r.offset,
-                    key=r.key,
-                    value=r.value,
-                    headers=[(k, v) for k, v in (r.headers or [])],
-                    timestamp_ms=r.timestamp,
-                )
-                for r in records
-            ]
+            TopicPartition(tp.topic, tp.partition): [in_record(r) for r in records]
             for tp, records in polled.items()
         }
 

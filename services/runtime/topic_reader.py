@@ -18,7 +18,7 @@ from kafka import KafkaConsumer
 from kafka import TopicPartition as KafkaTopicPartition
 
 from services.runtime.exceptions import TransientError
-from services.runtime.kafka_io import translate_kafka_errors
+from services.runtime.kafka_io import in_record, translate_kafka_errors
 from services.runtime.records import InRecord
 
 
@@ -30,18 +30,6 @@ def _consumer(bootstrap_servers: str, client_id: str, max_poll_records: int) -> 
         isolation_level="read_committed",
         client_id=client_id,
         max_poll_records=max_poll_records,
-    )
-
-
-def _in_record(r: Any) -> InRecord:
-    return InRecord(
-        topic=r.topic,
-        partition=r.partition,
-        offset=r.offset,
-        key=r.key,
-        value=r.value,
-        headers=list(r.headers or []),
-        timestamp_ms=r.timestamp,
     )
 
 
@@ -103,7 +91,7 @@ def read_to_end(
             with translate_kafka_errors(f"read {topic}"):
                 polled = consumer.poll(timeout_ms=500)
             for ktp, records in polled.items():
-                chunk = [_in_record(r) for r in records if r.offset < ends[ktp]]
+                chunk = [in_record(r) for r in records if r.offset < ends[ktp]]
                 if chunk:
                     last_progress = time.monotonic()
                     yield chunk
