@@ -57,6 +57,7 @@ def read_dead_letters(
     topic: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    **client_config: Any,
 ) -> Iterator[DeadLetter]:
     """Dead letters committed so far, oldest first per partition, within [since, until)."""
     consumer = KafkaConsumer(
@@ -65,6 +66,7 @@ def read_dead_letters(
         enable_auto_commit=False,
         isolation_level="read_committed",
         client_id="rapport-dlq-tool",
+        **client_config,
     )
     try:
         with translate_kafka_errors(f"read {topic}"):
@@ -160,6 +162,7 @@ def replay(
     until: datetime | None = None,
     limit: int | None = None,
     dry_run: bool = False,
+    **client_config: Any,
 ) -> ReplayReport:
     report = ReplayReport(dry_run=dry_run)
     producer = (
@@ -170,10 +173,11 @@ def replay(
             enable_idempotence=True,
             acks="all",
             client_id="rapport-dlq-replay",
+            **client_config,
         )
     )
     try:
-        for letter in read_dead_letters(bootstrap_servers, topic, since, until):
+        for letter in read_dead_letters(bootstrap_servers, topic, since, until, **client_config):
             if reasons and letter.reason not in reasons:
                 continue
             if limit is not None and sum(report.replayed.values()) >= limit:

@@ -213,6 +213,11 @@ class KafkaProducerAdapter:
             if future.failed():
                 raise future.exception
 
+    def client_metrics(self) -> dict[str, dict[str, float]]:
+        """kafka-python's own metrics, by group (``producer-metrics``: errors, retries)."""
+        found: dict[str, dict[str, float]] | None = self._producer.metrics()
+        return found or {}
+
     def close(self) -> None:
         self._producer.close()
 
@@ -222,6 +227,7 @@ def ensure_topics(
     topics: Collection[str],
     partitions: int,
     configs: Mapping[str, Mapping[str, str]] | None = None,
+    **client_config: Any,
 ) -> list[str]:
     """Create the topics that do not exist yet; report how existing ones differ from ``configs``.
 
@@ -230,7 +236,9 @@ def ensure_topics(
     logged as a warning, with the command that fixes it, and returned.
     """
     wanted = {name: dict((configs or {}).get(name, {})) for name in topics}
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rapport-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="rapport-admin", **client_config
+    )
     try:
         existing = set(admin.list_topics())
         missing = [
@@ -293,7 +301,9 @@ def broker_reachable(bootstrap_servers: str, timeout_seconds: float = 1.0) -> bo
     return False
 
 
-def read_changelog(bootstrap_servers: str, topic: str, partition: int) -> list[tuple[str, int]]:
+def read_changelog(
+    bootstrap_servers: str, topic: str, partition: int, **client_config: Any
+) -> list[tuple[str, int]]:
     """Every committed (key, timestamp) of one changelog partition, up to its current end.
 
     read_committed matters: entries of aborted transactions describe outputs that never became
@@ -305,6 +315,7 @@ def read_changelog(bootstrap_servers: str, topic: str, partition: int) -> list[t
         enable_auto_commit=False,
         isolation_level="read_committed",
         client_id="rapport-changelog-restore",
+        **client_config,
     )
     ktp = KafkaTopicPartition(topic, partition)
     entries: list[tuple[str, int]] = []

@@ -136,9 +136,7 @@ class ServiceRunner:
             try:
                 outputs.extend(self._handler.handle_batch(batch))
             except TransientError as exc:
-                self.metrics.records_failed.labels(self.service, "transient").inc(
-                    len(batch.records)
-                )
+                self.metrics.count_retried(len(batch.records))
                 self._back_off({batch.tp: batch.first_offset}, exc)
                 continue
             finally:
@@ -158,14 +156,14 @@ class ServiceRunner:
         for batch in done:
             self._backoffs.pop(batch.tp, None)
             self._positions[batch.tp] = batch.next_offset
+            self.metrics.processed(batch.tp, batch.records)
         self._count_outputs(outputs)
 
     def _count_outputs(self, outputs: list[OutRecord]) -> None:
         for record in outputs:
             if record.topic == self._dead_letter_topic:
                 reason = reason_of(record) or "unknown"
-                self.metrics.dead_letters.labels(self.service, reason).inc()
-                self.metrics.records_failed.labels(self.service, "permanent").inc()
+                self.metrics.count_dead_letter(reason)
             else:
                 self.metrics.records_out.labels(self.service, record.topic).inc()
 

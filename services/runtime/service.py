@@ -16,6 +16,7 @@ from services.runtime.kafka_io import (
     broker_reachable,
     ensure_topics,
 )
+from services.runtime.kafka_security import client_security, verify_access
 from services.runtime.loop import ServiceRunner
 from services.runtime.metrics import ServiceMetrics
 from services.runtime.records import BatchHandler, MetricsAware
@@ -54,8 +55,15 @@ def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
         *spec.output_topics(settings),
         settings.topics.dead_letter,
     ]
+    security = client_security(settings)
+    # Wrong credentials or an untrusted certificate never heal: one clear line and stop.
+    verify_access(servers, settings.kafka_security)
     ensure_topics(
-        servers, sorted(set(topics)), settings.topic_partitions, spec.topic_configs(settings)
+        servers,
+        sorted(set(topics)),
+        settings.topic_partitions,
+        spec.topic_configs(settings),
+        **security,
     )
     client_id = f"{settings.group_prefix}-{spec.name}-{settings.instance_id}"
     consumer = KafkaConsumerAdapter(
@@ -66,6 +74,7 @@ def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.session_timeout_ms // 5,
         group_instance_id=client_id if settings.static_membership else None,
+        **security,
     )
     transactional = settings.delivery is Delivery.EXACTLY_ONCE
     producer = KafkaProducerAdapter(
@@ -73,9 +82,11 @@ def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
         client_id=client_id,
         transactional_id=client_id if transactional else None,
         **({"transaction_timeout_ms": settings.transaction_timeout_ms} if transactional else {}),
+        **security,
     )
     handler = spec.build_handler(settings)
     metrics = ServiceMetrics(spec.name)
+    metrics.watch_producer(producer.client_metrics)
     if isinstance(handler, MetricsAware):
         handler.register_metrics(metrics.registry)
     return ServiceRunner(
@@ -97,6 +108,7 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         "broker_reachable": lambda: broker_reachable(servers),
         **spec.readiness(settings),
     }
+    runner.metrics.watch_readiness(checks)
     port = settings.http_port if settings.http_port is not None else spec.default_port
     server = HealthServer(
         settings.http_host, port, runner.metrics.registry, runner.liveness, checks

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.engine import Connection
@@ -43,6 +44,7 @@ from services.runtime.handlers import with_origin
 from services.runtime.records import InRecord, OutRecord, PartitionBatch, TopicPartition
 from services.runtime.service import ServiceSpec
 from services.runtime.settings import Settings, Topics
+from services.scoring import metrics as scoring_metrics
 from services.scoring import store
 from services.scoring.domain import CustomerRecord, Outcome, erasure_completed, score_event
 from services.scoring.model import Scores, ScoringConfig, StateMismatchError
@@ -183,6 +185,10 @@ class ScoringHandler:
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    def register_metrics(self, registry: CollectorRegistry) -> None:
+        # Database latency, outbox size and the business view (services/scoring/metrics.py).
+        scoring_metrics.register(self._engine, registry, NAME)
 
     def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]:
         try:
