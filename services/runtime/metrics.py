@@ -40,10 +40,12 @@ class ServiceMetrics:
         service: str,
         registry: CollectorRegistry | None = None,
         wall_clock: Callable[[], float] = time.time,
+        instance_id: str = "",
     ) -> None:
         self.service = service
         self.registry = registry or CollectorRegistry()
         self._wall_clock = wall_clock
+        self._progressing: set[tuple[str, str, str]] = set()
         r = self.registry
         # The default registry's process collector is registered there only; ours are per
         # registry (in one process they report the same process, which is what it is).
@@ -52,11 +54,16 @@ class ServiceMetrics:
         self.build_info = Gauge(
             "rapport_build_info",
             "Always 1; the labels say which build runs",
-            ["service", "version", "python", "kafka_python"],
+            ["service", "instance_id", "version", "python", "kafka_python"],
             registry=r,
         )
+        # instance_id: two processes with the same one fence each other (see the runbook).
         self.build_info.labels(
-            service, _version("rapport"), platform.python_version(), _version("kafka-python")
+            service,
+            instance_id,
+            _version("rapport"),
+            platform.python_version(),
+            _version("kafka-python"),
         ).set(1)
         self.records_in = Counter(
             "rapport_records_in", "Records consumed", ["service", "topic"], registry=r
@@ -107,9 +114,10 @@ class ServiceMetrics:
             ["service", "topic", "partition"],
             registry=r,
         )
-        self.last_processed = Gauge(
-            "rapport_last_processed_timestamp_seconds",
-            "Unix time a batch of the partition was last committed",
+        self.last_progress = Gauge(
+            "rapport_last_progress_timestamp_seconds",
+            "Unix time a batch of the partition was last committed (or, before the first, "
+            "the partition was first seen)",
             ["service", "topic", "partition"],
             registry=r,
         )
@@ -136,13 +144,19 @@ class ServiceMetrics:
 
     def set_lag(self, lags: dict[TopicPartition, int]) -> None:
         for tp, lag in lags.items():
-            self.consumer_lag.labels(self.service, tp.topic, str(tp.partition)).set(lag)
+            labels = (self.service, tp.topic, str(tp.partition))
+            self.consumer_lag.labels(*labels).set(lag)
+            if labels not in self._progressing:
+                # A partition that never commits must still show how long it has not.
+                self._progressing.add(labels)
+                self.last_progress.labels(*labels).set(self._wall_clock())
 
     def processed(self, tp: TopicPartition, records: Iterable[InRecord]) -> None:
         """A batch of ``tp`` is committed: its newest record's age is the event-time lag."""
         now = self._wall_clock()
         labels = (self.service, tp.topic, str(tp.partition))
-        self.last_processed.labels(*labels).set(now)
+        self._progressing.add(labels)
+        self.last_progress.labels(*labels).set(now)
         newest = max((r.timestamp_ms for r in records if r.timestamp_ms >= 0), default=None)
         if newest is not None:
             self.event_time_lag.labels(*labels).set(max(0.0, now - newest / 1000))
@@ -151,9 +165,11 @@ class ServiceMetrics:
         # A revoked partition belongs to its new owner now; a stale gauge here would
         # double-count it in any sum across instances.
         for tp in partitions:
-            for gauge in (self.consumer_lag, self.event_time_lag, self.last_processed):
+            labels = (self.service, tp.topic, str(tp.partition))
+            self._progressing.discard(labels)
+            for gauge in (self.consumer_lag, self.event_time_lag, self.last_progress):
                 with contextlib.suppress(KeyError):
-                    gauge.remove(self.service, tp.topic, str(tp.partition))
+                    gauge.remove(*labels)
 
     # -- values read when Prometheus scrapes -------------------------------------------------
 

@@ -85,7 +85,7 @@ def build_runner(spec: ServiceSpec, settings: Settings) -> ServiceRunner:
         **security,
     )
     handler = spec.build_handler(settings)
-    metrics = ServiceMetrics(spec.name)
+    metrics = ServiceMetrics(spec.name, instance_id=settings.instance_id)
     metrics.watch_producer(producer.client_metrics)
     if isinstance(handler, MetricsAware):
         handler.register_metrics(metrics.registry)
