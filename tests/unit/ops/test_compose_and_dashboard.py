@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import yaml
 
 from services.runtime.opsdocs import metric_catalogue
