@@ -98,9 +98,7 @@ def metrics_table() -> str:
     for metric in metric_catalogue():
         services = "all" if metric.services == every else ", ".join(metric.services)
         labels = ", ".join(f"`{label}`" for label in metric.labels) or "—"
-        rows.append(
-            f"| `{metric.name}` | {metric.kind} | {labels} | {metric.help} | {services} |"
-        )
+        rows.append(f"| `{metric.name}` | {metric.kind} | {labels} | {metric.help} | {services} |")
     rows.append(
         "| `process_*`, `python_info` | | | CPU, memory, open files, start time, GC "
         "(prometheus_client's process and platform collectors) | all |"
@@ -140,8 +138,7 @@ MEANINGS = {
     "(doubles per attempt)",
     "retry_max_seconds": "Longest back-off after transient failures",
     "shutdown_timeout_seconds": "How long a stopping service may take to finish its batch",
-    "database_url": "Scoring's database (SQLAlchemy URL); `postgresql+psycopg://…` in "
-    "production",
+    "database_url": "Scoring's database (SQLAlchemy URL); `postgresql+psycopg://…` in production",
     "http_host": "Address of the `/metrics`, `/healthz`, `/readyz` endpoint (the image sets "
     "`0.0.0.0`)",
     "log_format": "`text` or `json` (one object per line)",
@@ -253,7 +250,8 @@ def render(document: str) -> str:
         pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
         if not pattern.search(document):
             raise ValueError(f"docs/operations.md lacks the markers of {name}")
-        document = pattern.sub(lambda _: f"{start}\n{generate()}\n{end}", document)
+        replacement = f"{start}\n{generate()}\n{end}"
+        document = pattern.sub(lambda _, text=replacement: text, document)
     return document
 
 

@@ -112,3 +112,15 @@ def test_every_panel_queries_only_exported_metrics() -> None:
         "database", "trust", "loyalty", "segment", "alerts",
     ):  # fmt: skip
         assert subject in titles, subject
+
+
+def test_deploy_yaml_passes_yamllint() -> None:
+    yamllint = require_tool("yamllint")
+    done = subprocess.run(
+        [yamllint, "--strict", "-c", ".yamllint.yaml", "."],
+        cwd=ROOT / "deploy",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
