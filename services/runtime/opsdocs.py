@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +245,10 @@ def _marker(name: str, end: bool = False) -> str:
     return f"<!-- {'end ' if end else ''}generated: {name} (python -m services.runtime.opsdocs) -->"
 
 
+def _literal(text: str, _match: re.Match[str]) -> str:
+    return text
+
+
 def render(document: str) -> str:
     for name, generate in SECTIONS.items():
         start, end = _marker(name), _marker(name, end=True)
@@ -251,7 +256,8 @@ def render(document: str) -> str:
         if not pattern.search(document):
             raise ValueError(f"docs/operations.md lacks the markers of {name}")
         replacement = f"{start}\n{generate()}\n{end}"
-        document = pattern.sub(lambda _, text=replacement: text, document)
+        # A function, not the string: generated text may hold backslashes re would expand.
+        document = pattern.sub(partial(_literal, replacement), document)
     return document
 
 
