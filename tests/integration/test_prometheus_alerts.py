@@ -1,18 +1,27 @@
 """A real Prometheus scrapes sentiment and scoring on the real broker and evaluates Rapport's
-rules (with their ``for:`` and windows shortened to seconds, thresholds unchanged). Stopping
-scoring while events keep arriving fires the no-progress and instance-down alerts; starting it
-again resolves them, and the recording rules have data."""
+rules (their ``for:`` and windows shortened to seconds; the lag and no-progress thresholds
+lowered to what a test produces). While events keep arriving:
+
+1. scoring's database goes away (PostgreSQL refuses connections): scoring stays up but stops
+   progressing, so the no-progress, lag and database alerts fire; the database comes back and
+   they resolve;
+2. scoring stops: the topic-not-consumed and instance-down alerts fire; it starts again and
+   they resolve.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 from kafka import KafkaProducer
+from sqlalchemy import create_engine, text
 
 from services.localkafka.broker import free_port
 from services.runtime.health import HealthServer
@@ -21,6 +30,7 @@ from services.runtime.service import ServiceSpec, build_runner
 from services.runtime.settings import Settings
 from services.scoring.service import SPEC as SCORING
 from services.sentiment.service import SPEC as SENTIMENT
+from tests.conftest import POSTGRES_URL_ENV
 from tests.support.kafka import create_topics, service_settings
 from tests.support.prometheus import RULES, Prometheus, fast_rules
 from tests.unit.ops.tooling import require_tool
@@ -104,18 +114,65 @@ def firing(alerts: dict[str, list[dict[str, object]]], name: str) -> bool:
     return any(a["state"] == "firing" for a in alerts.get(name, []))
 
 
-def test_stopping_scoring_fires_alerts_and_starting_it_resolves_them(
-    kafka_bootstrap: str, tmp_path: object
-) -> None:
+@contextmanager
+def postgres_database() -> Iterator[tuple[str, Callable[[bool], None]]]:
+    """A fresh database, and a switch that makes PostgreSQL refuse (or accept) connections."""
+    server_url = os.environ.get(POSTGRES_URL_ENV)
+    if not server_url:
+        pytest.skip("PostgreSQL binaries not installed (CI installs them)")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+
+    def accept_connections(allowed: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}'))
+            if not allowed:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}", accept_connections
+    finally:
+        accept_connections(True)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_scoring_outage_and_stop_fire_alerts_and_recovery_resolves_them() -> None:
     require_tool("prometheus")
-    settings = service_settings(
-        kafka_bootstrap, f"sqlite:///{tmp_path}/scoring.db", retry_max_seconds=1.0
-    )
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        pytest.skip("no Kafka broker in this session")
+    with postgres_database() as (database_url, accept_connections):
+        run_scenarios(bootstrap, database_url, accept_connections)
+
+
+def run_scenarios(
+    kafka_bootstrap: str, database_url: str, accept_connections: Callable[[bool], None]
+) -> None:
+    settings = service_settings(kafka_bootstrap, database_url, retry_max_seconds=1.0)
     create_topics(settings)
     ports = {"sentiment": free_port(), "scoring": free_port()}
+    rules = fast_rules(
+        RULES.read_text(),
+        thresholds={
+            "time() - rapport_last_progress_timestamp_seconds > 300": (
+                "time() - rapport_last_progress_timestamp_seconds > 4"
+            ),
+            "rapport:consumer_lag_records:sum > 10000": "rapport:consumer_lag_records:sum > 5",
+        },
+    )
     prometheus = Prometheus(
-        {f"rapport-{name}": f"127.0.0.1:{port}" for name, port in ports.items()},
-        fast_rules(RULES.read_text()),
+        {f"rapport-{name}": f"127.0.0.1:{port}" for name, port in ports.items()}, rules
     ).start()
     try:
         with (
@@ -132,8 +189,32 @@ def test_stopping_scoring_fires_alerts_and_starting_it_resolves_them(
                     time.sleep(0.5)
                 assert scoring.runner.assigned
                 quiet = prometheus.alerts()
-                assert "RapportTopicNotConsumed" not in quiet
-                assert "RapportInstanceDown" not in quiet
+                for name in ("RapportTopicNotConsumed", "RapportInstanceDown", "RapportNoProgress"):
+                    assert name not in quiet, quiet
+                # 1. The database refuses connections: scoring is up but cannot progress.
+                accept_connections(False)
+                stalled = wait_for(
+                    prometheus,
+                    lambda a: (
+                        firing(a, "RapportNoProgress")
+                        and firing(a, "RapportConsumerLagHigh")
+                        and firing(a, "RapportDatabaseUnreachable")
+                    ),
+                    "no-progress, lag and database alerts fire",
+                )
+                assert {a["labels"]["service"] for a in stalled["RapportNoProgress"]} == {  # type: ignore[index]
+                    "scoring"
+                }
+                # ConsumerLagHigh fires on the recording rule: it evaluates.
+                assert prometheus.query('rapport:consumer_lag_records:sum{service="scoring"} > 5')
+                accept_connections(True)
+                wait_for(
+                    prometheus,
+                    lambda a: not {
+                        "RapportNoProgress", "RapportConsumerLagHigh", "RapportDatabaseUnreachable"
+                    } & set(a),
+                    "the alerts resolve once the database is back",
+                )  # fmt: skip
             # Scoring is stopped; events keep arriving at sentiment and reach rapport.annotated.
             stopped = wait_for(
                 prometheus,
@@ -154,7 +235,5 @@ def test_stopping_scoring_fires_alerts_and_starting_it_resolves_them(
                     lambda a: "RapportTopicNotConsumed" not in a and "RapportInstanceDown" not in a,
                     "alerts resolve after scoring is back",
                 )
-                lag = prometheus.query('rapport:consumer_lag_records:sum{service="scoring"}')
-                assert lag, "the lag recording rule has no data"
     finally:
         prometheus.stop()

@@ -20,11 +20,21 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rapport-rules.yml"
 
 
-def fast_rules(text: str, window: str = "15s", hold: str = "3s") -> str:
-    """The production rules with every ``for:`` shortened to ``hold`` and every range window to
-    ``window``, so alerts fire and resolve within seconds. Thresholds stay as they are."""
+def fast_rules(
+    text: str,
+    window: str = "15s",
+    hold: str = "3s",
+    thresholds: dict[str, str] | None = None,
+) -> str:
+    """The production rules with every ``for:`` shortened to ``hold``, every range window to
+    ``window``, and the given threshold expressions replaced (each must occur), so alerts fire
+    and resolve within seconds."""
     text = re.sub(r"\[\d+[smhd]\]", f"[{window}]", text)
-    return re.sub(r"(\n\s+for: )\S+", rf"\g<1>{hold}", text)
+    text = re.sub(r"(\n\s+for: )\S+", rf"\g<1>{hold}", text)
+    for old, new in (thresholds or {}).items():
+        assert old in text, f"{old!r} is not in the rules any more"
+        text = text.replace(old, new)
+    return text
 
 
 class Prometheus:
