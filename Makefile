@@ -5,12 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint pytest setup system-deps kafka-jars clean
+.PHONY: demo test lint pytest setup system-deps kafka-jars ops-tools clean
 
 demo: system-deps setup
 	$(BIN)/rapport demo
 
-test: system-deps setup kafka-jars lint pytest
+test: system-deps setup kafka-jars ops-tools lint pytest
 
 lint:
 	$(BIN)/ruff check .
@@ -35,6 +35,11 @@ system-deps:
 
 kafka-jars: system-deps setup
 	$(BIN)/rapport kafka fetch
+
+# What the ops tests drive (podman, buildah, Prometheus, helm, the base image, the Compose
+# schema); cached under ~/.cache/rapport and skipped when present (deploy/install-ops-tools.sh).
+ops-tools: setup
+	PIP=$(BIN)/pip bash deploy/install-ops-tools.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build

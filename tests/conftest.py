@@ -11,12 +11,18 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from services.localkafka.selection import RunningBroker, select_broker
 from tests.support.postgres import TempPostgres, find_bin_dir
 
 POSTGRES_URL_ENV = "RAPPORT_TEST_POSTGRES_URL"
+
+# Hypothesis checks behaviour, not speed: on a shared 2-core machine its per-example deadline
+# and too_slow health check fail good properties at random. Speed lives in bench/.
+settings.register_profile("rapport", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("rapport")
 _started: list[RunningBroker | TempPostgres] = []
 
 

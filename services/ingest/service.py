@@ -19,6 +19,7 @@ from services.ingest.pii import PiiKind
 from services.runtime.dedup import PartitionedDedup
 from services.runtime.handlers import RecordHandler
 from services.runtime.kafka_io import read_changelog
+from services.runtime.kafka_security import client_security
 from services.runtime.policy import ErrorPolicy
 from services.runtime.records import InRecord, OutRecord, PartitionBatch, TopicPartition
 from services.runtime.service import ServiceSpec
@@ -63,14 +64,22 @@ class IngestHandler:
         self.dedup_ids = Gauge(
             "rapport_ingest_dedup_ids", "Event ids in the dedup windows", registry=None
         )
+        self.dedup_evictions = Counter(
+            "rapport_ingest_dedup_evictions",
+            "Event ids dropped from a dedup window by its size cap before the window ended "
+            "(their duplicates would pass)",
+            registry=None,
+        )
 
     def register_metrics(self, registry: CollectorRegistry) -> None:
-        for metric in (self.duplicates, self.pii, self.dedup_ids):
+        for metric in (self.duplicates, self.pii, self.dedup_ids, self.dedup_evictions):
             registry.register(metric)
 
     def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]:
+        evicted_before = self._dedup.evicted_by_size()
         outputs = self._records.handle_batch(batch)
         self.dedup_ids.set(self._dedup.size())
+        self.dedup_evictions.inc(self._dedup.evicted_by_size() - evicted_before)
         return outputs
 
     def reset_partitions(self, partitions: Collection[TopicPartition]) -> None:
@@ -107,7 +116,10 @@ def build_handler(settings: Settings, policy: ErrorPolicy) -> IngestHandler:
         window_ms=int(settings.ingest.dedup_window_hours * 3_600_000),
         max_entries_per_partition=settings.ingest.dedup_max_ids_per_partition,
         restore=partial(
-            read_changelog, settings.kafka_bootstrap_servers, settings.topics.ingest_dedup
+            read_changelog,
+            settings.kafka_bootstrap_servers,
+            settings.topics.ingest_dedup,
+            **client_security(settings),
         ),
     )
     return IngestHandler(settings, dedup, policy)

@@ -100,6 +100,10 @@ class PartitionedDedup:
     def size(self) -> int:
         return sum(len(w) for w in self._windows.values())
 
+    def evicted_by_size(self) -> int:
+        """Ids the size cap pushed out of the current windows before their time."""
+        return sum(w.evicted_by_size for w in self._windows.values())
+
     def _window(self, tp: TopicPartition) -> DedupWindow:
         window = self._windows.get(tp)
         if window is None:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from kafka import KafkaProducer
 
@@ -56,6 +57,7 @@ def read_dead_letters(
     topic: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    **client_config: Any,
 ) -> Iterator[DeadLetter]:
     """Dead letters committed so far, oldest first per partition, within [since, until)."""
     chunks = read_to_end(
@@ -63,6 +65,7 @@ def read_dead_letters(
         topic,
         client_id="rapport-dlq-tool",
         since_ms=int(since.timestamp() * 1000) if since is not None else None,
+        **client_config,
     )
     for chunk in chunks:
         for record in chunk:
@@ -131,6 +134,7 @@ def replay(
     until: datetime | None = None,
     limit: int | None = None,
     dry_run: bool = False,
+    **client_config: Any,
 ) -> ReplayReport:
     report = ReplayReport(dry_run=dry_run)
     producer = (
@@ -141,10 +145,11 @@ def replay(
             enable_idempotence=True,
             acks="all",
             client_id="rapport-dlq-replay",
+            **client_config,
         )
     )
     try:
-        for letter in read_dead_letters(bootstrap_servers, topic, since, until):
+        for letter in read_dead_letters(bootstrap_servers, topic, since, until, **client_config):
             if reasons and letter.reason not in reasons:
                 continue
             if limit is not None and sum(report.replayed.values()) >= limit:

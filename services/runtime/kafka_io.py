@@ -221,6 +221,11 @@ class KafkaProducerAdapter:
             if future.failed():
                 raise future.exception
 
+    def client_metrics(self) -> dict[str, dict[str, float]]:
+        """kafka-python's own metrics, by group (``producer-metrics``: errors, retries)."""
+        found: dict[str, dict[str, float]] | None = self._producer.metrics()
+        return found or {}
+
     def close(self) -> None:
         self._producer.close()
 
@@ -230,6 +235,7 @@ def ensure_topics(
     topics: Collection[str],
     partitions: int,
     configs: Mapping[str, Mapping[str, str]] | None = None,
+    **client_config: Any,
 ) -> list[str]:
     """Create the topics that do not exist yet; report how existing ones differ from ``configs``.
 
@@ -239,7 +245,9 @@ def ensure_topics(
     """
     wanted = {name: dict((configs or {}).get(name, {})) for name in topics}
     with translate_kafka_errors(f"connect to Kafka at {bootstrap_servers}"):
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rapport-admin")
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers, client_id="rapport-admin", **client_config
+        )
     try:
         existing = set(admin.list_topics())
         missing = [
@@ -289,11 +297,15 @@ def _config_drift(admin: KafkaAdminClient, wanted: Mapping[str, Mapping[str, str
     return messages
 
 
-def topic_max_message_bytes(bootstrap_servers: str, topics: Collection[str]) -> dict[str, int]:
+def topic_max_message_bytes(
+    bootstrap_servers: str, topics: Collection[str], **client_config: Any
+) -> dict[str, int]:
     """Each topic's ``max.message.bytes`` (its own, or the broker's default): the largest record
     batch the broker accepts for it."""
     with translate_kafka_errors(f"describe topics at {bootstrap_servers}"):
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="rapport-admin")
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers, client_id="rapport-admin", **client_config
+        )
         try:
             resources = [
                 ConfigResource(ConfigResourceType.TOPIC, name, configs={"max.message.bytes": None})
@@ -314,8 +326,11 @@ class TopicCatalog:
     """Which topics exist and their identities (KIP-516 topic ids), asked of the broker at most
     once per ``ttl_seconds``. Safe to call from the HTTP thread: one admin client, one lock."""
 
-    def __init__(self, bootstrap_servers: str, ttl_seconds: float = 10.0) -> None:
+    def __init__(
+        self, bootstrap_servers: str, ttl_seconds: float = 10.0, **client_config: Any
+    ) -> None:
         self._servers = bootstrap_servers
+        self._client_config = client_config
         self._ttl = ttl_seconds
         self._lock = threading.Lock()
         self._admin: KafkaAdminClient | None = None
@@ -329,7 +344,9 @@ class TopicCatalog:
                 with translate_kafka_errors(f"list topics at {self._servers}"):
                     if self._admin is None:
                         self._admin = KafkaAdminClient(
-                            bootstrap_servers=self._servers, client_id="rapport-topic-catalog"
+                            bootstrap_servers=self._servers,
+                            client_id="rapport-topic-catalog",
+                            **self._client_config,
                         )
                     described = self._admin.describe_topics()
                 self._ids = {
@@ -364,7 +381,9 @@ def broker_reachable(bootstrap_servers: str, timeout_seconds: float = 1.0) -> bo
     return False
 
 
-def read_changelog(bootstrap_servers: str, topic: str, partition: int) -> list[tuple[str, int]]:
+def read_changelog(
+    bootstrap_servers: str, topic: str, partition: int, **client_config: Any
+) -> list[tuple[str, int]]:
     """Every committed (key, timestamp) of one changelog partition, up to its current end.
 
     read_committed matters: entries of aborted transactions describe outputs that never became
@@ -375,7 +394,11 @@ def read_changelog(bootstrap_servers: str, topic: str, partition: int) -> list[t
     return [
         (r.key.decode(), int(r.value))
         for chunk in read_to_end(
-            bootstrap_servers, topic, client_id="rapport-changelog-restore", partitions=[partition]
+            bootstrap_servers,
+            topic,
+            client_id="rapport-changelog-restore",
+            partitions=[partition],
+            **client_config,
         )
         for r in chunk
         if r.key and r.value

@@ -152,9 +152,7 @@ class ServiceRunner:
             try:
                 outputs.extend(self._handler.handle_batch(batch))
             except TransientError as exc:
-                self.metrics.records_failed.labels(self.service, "transient").inc(
-                    len(batch.records)
-                )
+                self.metrics.count_retried(len(batch.records))
                 self._back_off({batch.tp: batch.first_offset}, exc)
                 continue
             except FatalError:
@@ -189,6 +187,7 @@ class ServiceRunner:
         for batch in done:
             self._backoffs.pop(batch.tp, None)
             self._positions[batch.tp] = batch.next_offset
+            self.metrics.processed(batch.tp, batch.records)
         self._count_outputs(outputs)
 
     def _isolate(self, batch: PartitionBatch, exc: Exception) -> _Isolated:
@@ -224,8 +223,7 @@ class ServiceRunner:
         for record in outputs:
             if record.topic == self._dead_letter_topic:
                 reason = reason_of(record) or "unknown"
-                self.metrics.dead_letters.labels(self.service, reason).inc()
-                self.metrics.records_failed.labels(self.service, "permanent").inc()
+                self.metrics.count_dead_letter(reason)
             else:
                 self.metrics.records_out.labels(self.service, record.topic).inc()
 

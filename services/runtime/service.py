@@ -26,6 +26,7 @@ from services.runtime.kafka_io import (
     ensure_topics,
     topic_max_message_bytes,
 )
+from services.runtime.kafka_security import client_security, verify_access
 from services.runtime.loop import ServiceRunner
 from services.runtime.metrics import ServiceMetrics
 from services.runtime.policy import ErrorPolicy, RecordLimits
@@ -68,7 +69,9 @@ def bootstrap_servers(settings: Settings) -> str:
 
 def record_limits(settings: Settings, topics: Sequence[str]) -> RecordLimits:
     """The producer's request limit and each output topic's ``max.message.bytes``, read once."""
-    per_topic = topic_max_message_bytes(bootstrap_servers(settings), topics)
+    per_topic = topic_max_message_bytes(
+        bootstrap_servers(settings), topics, **client_security(settings)
+    )
     return RecordLimits(default_bytes=settings.max_request_bytes, per_topic=per_topic)
 
 
@@ -83,8 +86,15 @@ def build_runner(
         raise TransientError(f"Kafka at {servers} is unreachable")
     outputs = [*spec.output_topics(settings), settings.topics.dead_letter]
     topics = [*spec.input_topics(settings), *outputs]
+    security = client_security(settings)
+    # Wrong credentials or an untrusted certificate never heal: one clear line and stop.
+    verify_access(servers, settings.kafka_security)
     ensure_topics(
-        servers, sorted(set(topics)), settings.topic_partitions, spec.topic_configs(settings)
+        servers,
+        sorted(set(topics)),
+        settings.topic_partitions,
+        spec.topic_configs(settings),
+        **security,
     )
     policy = spec.error_policy(spec.name, settings, record_limits(settings, sorted(set(outputs))))
     handler = spec.build_handler(settings, policy)
@@ -97,6 +107,7 @@ def build_runner(
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.session_timeout_ms // 5,
         group_instance_id=client_id if settings.static_membership else None,
+        **security,
     )
     transactional = settings.delivery is Delivery.EXACTLY_ONCE
     producer = KafkaProducerAdapter(
@@ -105,8 +116,10 @@ def build_runner(
         transactional_id=client_id if transactional else None,
         max_request_size=settings.max_request_bytes,
         **({"transaction_timeout_ms": settings.transaction_timeout_ms} if transactional else {}),
+        **security,
     )
-    metrics = metrics or ServiceMetrics(spec.name)
+    metrics = metrics or ServiceMetrics(spec.name, instance_id=settings.instance_id)
+    metrics.watch_producer(producer.client_metrics)
     if isinstance(handler, MetricsAware):
         handler.register_metrics(metrics.registry)
     return ServiceRunner(
@@ -134,7 +147,7 @@ def _readiness(
     spec: ServiceSpec, settings: Settings, startup: _Startup
 ) -> dict[str, ReadinessCheck]:
     servers = bootstrap_servers(settings)
-    catalog = TopicCatalog(servers)
+    catalog = TopicCatalog(servers, **client_security(settings))
     outputs = [*spec.output_topics(settings), settings.topics.dead_letter]
 
     def started() -> bool | str:
@@ -230,10 +243,12 @@ def start_with_retries(
 
 def run_service(spec: ServiceSpec, settings: Settings) -> None:
     bootstrap_servers(settings)  # a configuration error ends start-up before anything opens
-    metrics = ServiceMetrics(spec.name)
+    metrics = ServiceMetrics(spec.name, instance_id=settings.instance_id)
     startup = _Startup()
     liveness = Liveness(settings.liveness_timeout_seconds)
-    server = _start_http(spec, settings, metrics, liveness, _readiness(spec, settings, startup))
+    checks = _readiness(spec, settings, startup)
+    metrics.watch_readiness(checks)
+    server = _start_http(spec, settings, metrics, liveness, checks)
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         log.info(

@@ -10,7 +10,7 @@ import socket
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.topics import Topics
@@ -59,6 +59,72 @@ class ScoringLimits(BaseModel):
     max_amount: float = Field(default=1e9, gt=0)
 
 
+# --- Kafka security (issue 14) ------------------------------------------------------------
+
+
+class SecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class SaslMechanism(StrEnum):
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+
+
+class KafkaSecurity(BaseModel):
+    """How every Kafka client of Rapport authenticates and encrypts, e.g.
+    ``RAPPORT_KAFKA_SECURITY__PROTOCOL=SASL_SSL``. Secrets can come from files (Kubernetes
+    secrets mounted as volumes) instead of variables: ``…_FILE`` settings."""
+
+    protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    sasl_mechanism: SaslMechanism = SaslMechanism.SCRAM_SHA_512
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    sasl_password_file: FilePath | None = None
+    # None: the system's trust store.
+    ssl_cafile: FilePath | None = None
+    # A client certificate (mutual TLS): PEM certificate, and its key unless in the same file.
+    ssl_certfile: FilePath | None = None
+    ssl_keyfile: FilePath | None = None
+    ssl_key_password: SecretStr | None = None
+    ssl_key_password_file: FilePath | None = None
+    # Off only for a broker whose certificate names neither its host nor its address.
+    ssl_check_hostname: bool = True
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.protocol in (SecurityProtocol.SASL_PLAINTEXT, SecurityProtocol.SASL_SSL)
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.protocol in (SecurityProtocol.SSL, SecurityProtocol.SASL_SSL)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSecurity:
+        if self.sasl_password is not None and self.sasl_password_file is not None:
+            raise ValueError("set sasl_password or sasl_password_file, not both")
+        if self.ssl_key_password is not None and self.ssl_key_password_file is not None:
+            raise ValueError("set ssl_key_password or ssl_key_password_file, not both")
+        if self.uses_sasl and (
+            not self.sasl_username
+            or (self.sasl_password is None and self.sasl_password_file is None)
+        ):
+            raise ValueError(
+                f"protocol {self.protocol} needs sasl_username and sasl_password "
+                "(or sasl_password_file)"
+            )
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            raise ValueError("ssl_keyfile without ssl_certfile: set the client certificate too")
+        return self
+
+
+# --- end of Kafka security ----------------------------------------------------------------
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAPPORT_", env_nested_delimiter="__", extra="ignore"
@@ -70,6 +136,8 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("RAPPORT_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # Issue 14: TLS and SASL for every client (services, admin, CLI tools).
+    kafka_security: KafkaSecurity = KafkaSecurity()
     topics: Topics = Topics()
     topic_partitions: int = Field(default=3, ge=1)
     group_prefix: str = "rapport"

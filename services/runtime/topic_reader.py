@@ -22,8 +22,11 @@ from services.runtime.kafka_io import in_record, translate_kafka_errors
 from services.runtime.records import InRecord
 
 
-def _consumer(bootstrap_servers: str, client_id: str, max_poll_records: int) -> Any:
+def _consumer(
+    bootstrap_servers: str, client_id: str, max_poll_records: int, **client_config: Any
+) -> Any:
     return KafkaConsumer(
+        **client_config,
         bootstrap_servers=bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,
@@ -33,9 +36,11 @@ def _consumer(bootstrap_servers: str, client_id: str, max_poll_records: int) -> 
     )
 
 
-def log_start_offsets(bootstrap_servers: str, topic: str, client_id: str) -> dict[int, int]:
+def log_start_offsets(
+    bootstrap_servers: str, topic: str, client_id: str, **client_config: Any
+) -> dict[int, int]:
     """Partition -> first offset still in the log (above 0: older records expired)."""
-    consumer = _consumer(bootstrap_servers, client_id, 1)
+    consumer = _consumer(bootstrap_servers, client_id, 1, **client_config)
     try:
         with translate_kafka_errors(f"read the start offsets of {topic}"):
             partitions = [
@@ -57,12 +62,13 @@ def read_to_end(
     bounds: Mapping[int, int] | None = None,
     chunk_size: int = 500,
     stall_seconds: float = 60.0,
+    **client_config: Any,
 ) -> Iterator[list[InRecord]]:
     """The committed records of ``topic`` (all partitions, or ``partitions``) in chunks, in
     offset order per partition, from the log start (or the first record at or after
     ``since_ms``) up to the end offsets as of now (or ``bounds``: partition -> exclusive end).
     """
-    consumer = _consumer(bootstrap_servers, client_id, chunk_size)
+    consumer = _consumer(bootstrap_servers, client_id, chunk_size, **client_config)
     try:
         with translate_kafka_errors(f"read {topic}"):
             numbers = partitions

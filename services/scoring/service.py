@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.engine import Connection
@@ -49,10 +49,12 @@ from services.runtime.exceptions import (
 from services.runtime.handlers import with_origin
 from services.runtime.health import ReadinessCheck
 from services.runtime.kafka_io import TopicCatalog
+from services.runtime.kafka_security import client_security
 from services.runtime.policy import ErrorPolicy
 from services.runtime.records import InRecord, OutRecord, PartitionBatch, TopicPartition
 from services.runtime.service import ServiceSpec
 from services.runtime.settings import ScoringLimits, Settings, Topics
+from services.scoring import metrics as scoring_metrics
 from services.scoring import store
 from services.scoring.domain import CustomerRecord, Outcome, erasure_completed, score_event
 from services.scoring.input_checks import check_ranges
@@ -205,20 +207,15 @@ class ScoringHandler:
         self._verified: set[TopicPartition] = set()
         self._config_header = (CONFIG_HASH_HEADER, config.content_hash.encode())
         self._warned_currencies: set[str] = set()
-        self.database_durable = Gauge(
-            "rapport_database_durable",
-            "1 when the database acknowledges commits durably, 0 when running on an accepted "
-            "non-durable one (exactly-once is then at risk)",
-            registry=None,
-        )
-        self.database_durable.set(1 if durable else 0)
+        self._durable = durable
 
     @property
     def engine(self) -> Engine:
         return self._engine
 
     def register_metrics(self, registry: CollectorRegistry) -> None:
-        registry.register(self.database_durable)
+        # Database latency, outbox size, durability and the business view (metrics.py).
+        scoring_metrics.register(self._engine, registry, NAME, durable=self._durable)
 
     def reset_partitions(self, partitions: Collection[TopicPartition]) -> None:
         # Re-assigned or rewound: check the topic's identity afresh before the next batch.
@@ -444,7 +441,9 @@ def build_handler(
     engine = open_store(settings.database_url, config)
     durable = require_durable(engine, accept_non_durable=settings.accept_non_durable_database)
     catalog = (
-        TopicCatalog(settings.kafka_bootstrap_servers) if settings.kafka_bootstrap_servers else None
+        TopicCatalog(settings.kafka_bootstrap_servers, **client_security(settings))
+        if settings.kafka_bootstrap_servers
+        else None
     )
     return ScoringHandler(
         engine,

@@ -33,7 +33,7 @@ def _lags_once_settled(
         lags = {
             sample.labels["partition"]: sample.value
             for metric in runner.metrics.registry.collect()
-            if metric.name == "rapport_consumer_lag"
+            if metric.name == "rapport_consumer_lag_records"
             for sample in metric.samples
             if sample.labels["topic"] == topic
         }
