@@ -54,7 +54,7 @@ from services.sentiment.cx import CxAnnotator, TextAnnotation  # noqa: E402
 from services.sentiment.fastvader import VADER_VERSION, FastVader  # noqa: E402
 from services.sentiment.native import implementation  # noqa: E402
 
-DEVSET = _REPO_ROOT / "services" / "sentiment" / "devset" / "customer_texts.jsonl"
+DEVSET = _REPO_ROOT / "evaluation" / "sentiment" / "devset" / "customer_texts.jsonl"
 _BRANDS = ["@SkyAir", "@QuickCart", "@TelWave", "@NorthBank", "@Taskly", "@GrubGo"]
 _SCORE_KEYS = ("compound", "pos", "neu", "neg")
 _EMOJI = ["😡", "🙏", "👍", "😤", "🙃", "😂"]
