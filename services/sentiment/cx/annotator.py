@@ -53,6 +53,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
+from services.sentiment.cx.hashtags import segment_hashtag
 from services.sentiment.cx.loader import (
     POSITIVE_EMOTIONS,
     SPAN_PRIORITY,
@@ -1126,7 +1127,9 @@ class CxAnnotator:
             raise ValueError("trend_threshold must be in [0, 2]")
         self._lexicon = load_lexicon(lexicon_dir)
         self._vader = FastVader(token_cache_size)
-        self._normalize = Normalizer(self._lexicon.replacements, self._vader.lexicon)
+        self._normalize = Normalizer(
+            self._lexicon.replacements, self._vader.lexicon, segment_hashtag
+        )
         self._tokens = _TokenTable(self._lexicon, self._vader, self._normalize, token_cache_size)
         self._customer_authors = frozenset(a.lower() for a in customer_authors)
         self._half_life = recency_half_life
