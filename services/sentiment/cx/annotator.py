@@ -111,6 +111,9 @@ _SARCASM_VADER_CUE: Final = -0.5
 _BOOST_UP: Final = 1.3
 _BOOST_DOWN: Final = 0.7
 _CAPS_BOOST: Final = 1.25
+_SHOUTING_ANGER: Final = 0.5
+# Emotions a neutral text can carry: its neutral terms do not mute them.
+_NEUTRAL_EMOTIONS: Final = frozenset({"confusion", "anxiety", "surprise"})
 _EXCLAMATION_STEP: Final = 0.15
 # Emotion emphasis by the sentence's "!" count (capped at 3): the same floats as
 # computing 1.0 + step * min(count, 3) each time.
@@ -359,6 +362,7 @@ class _Sentence:
     sarcasm_fired: Sequence[_Hit] = ()
     damp: float | None = None
     suppressed: set[int] | None = None
+    courtesy: bool = False
     applied: bool = False
 
     def __init__(  # noqa: PLR0917 - private, hot path
@@ -732,20 +736,37 @@ def _decide(  # noqa: PLR0917 - one pass per rule kind
                     s.sarcasm_fired = (*s.sarcasm_fired, hit)
                     fired_any = True
         complaint = complaint or fired_any
-    if not flags & (_F_POLITENESS | _F_REQUEST):
-        return complaint
+    if flags & (_F_POLITENESS | _F_REQUEST):
+        _decide_politeness_and_requests(matched, complaint, flags)
+    return complaint
+
+
+def _decide_politeness_and_requests(matched: list[_Sentence], complaint: bool, flags: int) -> None:
+    """Which politeness is dampened and which request sentences are neutralised."""
+    # Thanks after a request ("can you send the invoice? thanks!") is courtesy, like thanks
+    # inside a complaint: the index of the first request sentence of a text that is not one.
+    request_from = -1
+    if not complaint and flags & _F_REQUEST:
+        for s in matched:
+            if s.buckets is not None and s.buckets[3]:
+                request_from = s.index
+                break
     for s in matched:
         buckets = s.buckets
         assert buckets is not None
-        if complaint and buckets[1]:
+        if buckets[1]:
+            courtesy = 0 <= request_from < s.index
+            s.courtesy = courtesy
+            # Positive emotions of dampened politeness do not count ("have a good one" is not
+            # satisfaction, "thanks for nothing" not gratitude).
             suppressed: set[int] = set()
             for entry, i, j in buckets[1]:
-                if entry.scope == "complaint":
+                if entry.scope == "always" or complaint or courtesy:
                     suppressed.update(range(i, j))
-            s.suppressed = suppressed
+            if suppressed:
+                s.suppressed = suppressed
         if buckets[3] and not complaint:
             s.damp = min(entry.factor for entry, _, _ in buckets[3])
-    return complaint
 
 
 # ---------------------------------------------------------------- applying
@@ -813,8 +834,9 @@ def _apply(  # noqa: PLR0917 - one block per rule kind, in application order
     assert buckets is not None
     index = s.index
 
+    courtesy = s.courtesy
     for entry, i, j in buckets[1]:
-        if entry.scope == "always" or complaint:
+        if entry.scope == "always" or complaint or courtesy:
             delta = 0.0
             factor = entry.factor
             for t in range(i, j):
@@ -923,6 +945,19 @@ def _word_intensity(  # noqa: PLR0917 - private
     return intensity
 
 
+def _neutral_tokens(s: _Sentence) -> set[int] | None:
+    """Tokens of the sentence's neutral terms: their words express no feeling ("free
+    shipping", "good luck", "unfortunately I need to change my booking"), except puzzlement
+    and worry, which neutral text carries too."""
+    tokens: set[int] | None = None
+    for span in s.spans:
+        if span[0].family == "neutral_term":
+            if tokens is None:
+                tokens = set()
+            tokens.update(range(span[1], span[2]))
+    return tokens
+
+
 def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, float]:
     """Emotion label -> intensity, from emotion words, span rules and sarcasm frames."""
     acc: dict[str, float] = {}
@@ -940,12 +975,23 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
         if emotion_hits:
             lo = s.lo
             suppressed = s.suppressed
+            neutral = _neutral_tokens(s) if s.spans else None
+            # A request or information question is not praise ("would love to know when").
+            literal = s.damp is not None
             for entry, i, j in emotion_hits:
                 label = _word_label(entry, infos, i, lo)
                 if label is None:
                     continue
+                if (
+                    neutral is not None
+                    and label not in _NEUTRAL_EMOTIONS
+                    and not neutral.isdisjoint(range(i, j))
+                ):
+                    continue
                 if label in POSITIVE_EMOTIONS and (
-                    sarcasm or (suppressed is not None and not suppressed.isdisjoint(range(i, j)))
+                    sarcasm
+                    or literal
+                    or (suppressed is not None and not suppressed.isdisjoint(range(i, j)))
                 ):
                     continue
                 _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
@@ -964,6 +1010,13 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
         if rounded > 0:
             result[label] = rounded
     return result
+
+
+def _shouted(emotions: dict[str, float]) -> dict[str, float]:
+    acc = dict(emotions)
+    _add_emotion(acc, "anger", _SHOUTING_ANGER)
+    acc["anger"] = round3(acc["anger"])
+    return acc
 
 
 def _clause_scores(
@@ -1054,9 +1107,16 @@ def _spans_emotions_aspects(
         emotion_hits = buckets[5]
         if emotion_hits or spans:
             emphasis = _EMPHASIS[s.ep if s.ep < 3 else 3]
+            neutral = _neutral_tokens(s) if spans else None
             for entry, i, j in emotion_hits:
                 label = _word_label(entry, infos, i, lo)
                 if label is None:
+                    continue
+                if (
+                    neutral is not None
+                    and label not in _NEUTRAL_EMOTIONS
+                    and not neutral.isdisjoint(range(i, j))
+                ):
                     continue
                 _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
             for span in spans:
@@ -1224,6 +1284,9 @@ class CxAnnotator:
                 compound = _compound(_total(work, 0, n), punctuation_amplifier(ep, qm))
 
         label = vader_label(compound)
+        if label == "negative" and n > 1 and normalized.isupper():
+            # A negative text in capitals is shouted: anger, whatever its words.
+            emotions = _shouted(emotions)
         if len(sentences) == 1:
             sentence_results: tuple[SentenceAnnotation, ...] = (
                 build_sentence_annotation(sentences[0].text, vader, compound, label),
