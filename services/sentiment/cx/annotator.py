@@ -219,6 +219,8 @@ class _TokenInfo(VaderToken):
         "scored_as_is",
         "singles",
         "starter",
+        "title",
+        "title_lex",
         "word",
     )
 
@@ -242,6 +244,10 @@ class _TokenInfo(VaderToken):
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
         self.quoted = key.isalpha() and (raw[0] in _QUOTE_CHARS or raw[-1] in _QUOTE_CHARS)
         self.caps = len(key) > 1 and raw.isupper()
+        self.title = raw[:1].isupper() and not raw.isupper()
+        """Capitalised like a name ("Joy", "Mobile"), not shouted."""
+        self.title_lex = self.title and self.lex is not None and self.lex != 0
+        """A capitalised word VADER scores: a name that is also a lexicon word ("Joy Mobile")?"""
         # The negation scan checks, in this order: clause end, negator, stopper.
         if self.clause_end:
             self.neg = _NEG_STOP
@@ -411,6 +417,32 @@ class _KeyText:
         self.keys = keys
         self.offsets = offsets
         return keys
+
+
+def _proper_nouns(infos: list[_TokenInfo], sentences: list[_Sentence]) -> list[int]:
+    """Lexicon words that are part of a name mid-sentence: "switched to Happy Paws", "my
+    Super Saver fare". A capitalised word counts when it is not the first of its sentence
+    or clause and a neighbour in the sentence is capitalised too. Not in Title Case Text,
+    where every word is capitalised."""
+    n = len(infos)
+    titles = 0
+    for info in infos:
+        if info.title:
+            titles += 1
+    if 2 * titles >= n:
+        return []
+    found: list[int] = []
+    for s in sentences:
+        lo, hi = s.lo, s.hi
+        for t in range(lo + 1, hi):
+            info = infos[t]
+            if not info.title_lex or infos[t - 1].clause_end:
+                continue
+            before = infos[t - 1].title and t - 1 > lo
+            after = t + 1 < hi and infos[t + 1].title
+            if before or after:
+                found.append(t)
+    return found
 
 
 def _negator_before(infos: Sequence[_TokenInfo], i: int, lo: int) -> int | None:
@@ -1012,6 +1044,34 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
     return result
 
 
+def _mute_names(s: _Sentence, names: list[int]) -> None:
+    """Emotion words that are part of a name ("Joy", "Happy Paws") express nothing."""
+    buckets = s.buckets
+    if buckets is not None and buckets[5]:
+        buckets[5] = [hit for hit in buckets[5] if hit[1] not in names]
+
+
+def _neutralise_names(
+    work: list[float],
+    names: list[int],
+    infos: list[_TokenInfo],
+    sentences: list[_Sentence],
+    record: list[Adjustment],
+) -> None:
+    """Set the valence of lexicon words inside names to 0 (after the other rules)."""
+    for s in sentences:
+        for t in names:
+            if s.lo <= t < s.hi and work[t] != 0:
+                delta = -work[t]
+                work[t] = 0.0
+                s.applied = True
+                record.append(
+                    build_adjustment(
+                        "proper_noun", "{name}", "annotator", infos[t].key, s.index, round4(delta)
+                    )
+                )
+
+
 def _shouted(emotions: dict[str, float]) -> dict[str, float]:
     acc = dict(emotions)
     _add_emotion(acc, "anger", _SHOUTING_ANGER)
@@ -1249,10 +1309,21 @@ class CxAnnotator:
         # compound (the same formula on it) is VADER's compound.
         compound = vader.compound
         work: list[float] = []
+        names: list[int] = []
+        for info in infos:
+            if info.title_lex:
+                names = _proper_nouns(infos, sentences)
+                break
+        if names and not matched:
+            work = [0.0] * n
+            for value, position in zip(values, positions):  # noqa: B905 - equal by construction
+                work[position] = value
         if matched:
             flags = 0
             for sentence in matched:
                 flags |= _prepare(sentence, infos)
+                if names:
+                    _mute_names(sentence, names)
             # VADER's token valences; the CX rules adjust this copy in place.
             work = [0.0] * n
             for value, position in zip(values, positions):  # noqa: B905 - equal by construction
@@ -1280,8 +1351,10 @@ class CxAnnotator:
                 # No politeness, sarcasm or request: whether the text is a complaint
                 # changes nothing, and each sentence's rules only touch its own tokens.
                 emotions, aspects = _spans_emotions_aspects(matched, infos, work, but, adjustments)
-            if adjustments:
-                compound = _compound(_total(work, 0, n), punctuation_amplifier(ep, qm))
+        if names:
+            _neutralise_names(work, names, infos, sentences, adjustments)
+        if adjustments:
+            compound = _compound(_total(work, 0, n), punctuation_amplifier(ep, qm))
 
         label = vader_label(compound)
         if label == "negative" and n > 1 and normalized.isupper():

@@ -150,3 +150,27 @@ def test_negation_ends_at_a_clause_boundary() -> None:
     annotation = ANNOTATOR.annotate("I don't love the app – I love the website")
     assert "joy" in annotation.emotions
     assert annotation.label == "positive"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I switched to Happy Paws last year", "neutral"),
+        ("my order from Joy Mobile never arrived", "negative"),
+        ("Booked with Best Fares and the flight was cancelled", "negative"),
+    ],
+)
+def test_lexicon_words_inside_names_mid_sentence_carry_no_valence(text: str, expected: str) -> None:
+    annotation = ANNOTATOR.annotate(text)
+    assert annotation.label == expected
+    assert any(a.rule == "proper_noun" for a in annotation.adjustments)
+    assert not {"joy", "satisfaction"} & set(annotation.emotions)
+
+
+@pytest.mark.parametrize(
+    "text", ["Great Service Love It", "Happy with the service", "the food was great, Happy days"]
+)
+def test_title_case_text_and_sentence_openers_are_not_names(text: str) -> None:
+    annotation = ANNOTATOR.annotate(text)
+    assert annotation.label == "positive"
+    assert not any(a.rule == "proper_noun" for a in annotation.adjustments)
