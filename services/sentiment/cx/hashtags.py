@@ -5,7 +5,7 @@
 `wordsegment <https://pypi.org/project/wordsegment/>`_ (Apache-2.0, code and data): unigram
 and bigram counts of the Google Web Trillion Word Corpus, and the Viterbi search for the most
 probable split. Its tables load once per process, on the first hashtag that needs them (about
-a second and ~150 MB), so an annotator that never meets a run-together hashtag never pays.
+a second and ~95 MB), so an annotator that never meets a run-together hashtag never pays.
 
 A split is accepted only if every piece is a common word (``MIN_COUNT`` occurrences in the
 corpus, single letters only "a" and "i"): a brand or a name the model does not know is kept
@@ -26,7 +26,7 @@ from typing import Any, Final
 __all__ = ["MIN_COUNT", "segment_hashtag"]
 
 MIN_COUNT: Final = 1_000_000
-"""Corpus count a piece needs (about the 60,000 most frequent words)."""
+"""Corpus count a piece needs (the 26,287 most frequent words)."""
 _SINGLE_LETTER_WORDS: Final = frozenset({"a", "i"})
 _LOCK: Final = threading.Lock()
 _model: Any = None
