@@ -29,9 +29,9 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
+from evaluation.pii.evaluate import DEVSET_PATH, load_jsonl  # noqa: E402
+from evaluation.pii.generate import CONTROL_PATH, LABELLED_PATH  # noqa: E402
 from services.ingest.pii import redact  # noqa: E402
-from services.ingest.pii_data.evaluate import DEVSET_PATH, load_jsonl  # noqa: E402
-from services.ingest.pii_data.generate import CONTROL_PATH, LABELLED_PATH  # noqa: E402
 
 _N = 100_000
 ADVERSARIAL = {

@@ -168,6 +168,15 @@ class ConversationSummary(ContractModel):
     """From opening to closing."""
 
 
+class NotAnnotatedReason(StrEnum):
+    """Why the sentiment service did not analyse an event's text."""
+
+    NO_TEXT = "no_text"
+    """The event has no free text."""
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
+    """The text is in a language the model does not read (``language`` says which)."""
+
+
 class AnnotatedEvent(ContractModel):
     """A canonical event with what the sentiment service found in its text."""
 
@@ -176,7 +185,14 @@ class AnnotatedEvent(ContractModel):
     event: CanonicalEvent
     """The canonical event annotated."""
     annotated: bool
-    """False if the event had no text to analyse; the fields below are then empty."""
+    """False if the text was not analysed (``not_annotated_reason`` says why); the sentiment
+    fields below are then empty, and consumers must treat the event as carrying no sentiment
+    evidence (not as neutral)."""
+    not_annotated_reason: NotAnnotatedReason | None = None
+    """Set exactly when ``annotated`` is false (absent in events written before it existed)."""
+    language: LanguageTag | None = None
+    """Language the sentiment service detected the text to be in (ISO 639-1, e.g. ``en``,
+    ``fr``); absent when there was no text."""
     sentiment: Sentiment | None = None
     """Sentiment of the text."""
     emotions: dict[Label, Proportion] = Field(default_factory=dict)

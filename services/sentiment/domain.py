@@ -10,11 +10,13 @@ from schemas import AnnotatedEvent, CanonicalEvent
 from schemas.downstream import (
     ConversationSummary,
     ConversationTrend,
+    NotAnnotatedReason,
     SentenceSentiment,
     Sentiment,
 )
 from schemas.feedback import ConversationFeedback
 from services.sentiment.cx import CxAnnotator, TextAnnotation
+from services.sentiment.language import ENGLISH, LanguageDetector
 
 _TRENDS = {
     "improved": ConversationTrend.IMPROVING,
@@ -24,9 +26,12 @@ _TRENDS = {
 
 
 class Annotator:
-    def __init__(self, annotator: CxAnnotator | None = None) -> None:
+    def __init__(
+        self, annotator: CxAnnotator | None = None, languages: LanguageDetector | None = None
+    ) -> None:
         # Loading and compiling the lexicons takes a moment: once per process, not per event.
         self._cx = annotator or CxAnnotator()
+        self._languages = languages or LanguageDetector()
 
     @property
     def model_version(self) -> str:
@@ -34,7 +39,23 @@ class Annotator:
 
     def annotate(self, event: CanonicalEvent) -> AnnotatedEvent:
         if not event.text or not event.text.strip():
-            return AnnotatedEvent(event=event, annotated=False, model_version=self.model_version)
+            return AnnotatedEvent(
+                event=event,
+                annotated=False,
+                not_annotated_reason=NotAnnotatedReason.NO_TEXT,
+                model_version=self.model_version,
+            )
+        language = self._languages.language_of(event.text)
+        if language != ENGLISH:
+            # The lexicon is English: scored anyway, most foreign text reads as neutral, and
+            # neutral would count as evidence in the scores.
+            return AnnotatedEvent(
+                event=event,
+                annotated=False,
+                not_annotated_reason=NotAnnotatedReason.UNSUPPORTED_LANGUAGE,
+                language=language,
+                model_version=self.model_version,
+            )
         result = self._cx.annotate(event.text)
         emotions = dict(result.emotions)
         aspects = {name: aspect.sentiment for name, aspect in result.aspects.items()}
@@ -58,6 +79,7 @@ class Annotator:
         return AnnotatedEvent(
             event=event,
             annotated=True,
+            language=ENGLISH,
             sentiment=Sentiment(
                 compound=result.compound,
                 positive=result.vader_normalized.pos,

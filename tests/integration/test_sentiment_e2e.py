@@ -83,7 +83,13 @@ def test_every_event_is_annotated_in_order_per_customer(kafka_bootstrap: str) ->
     for record in annotated:
         document = json.loads(record.value)
         order_out[record.key].append(document["event"]["event_id"])
-        assert document["annotated"] == bool(document["event"].get("text"))
+        has_text = bool(document["event"].get("text"))
+        english = document.get("language") == "en"
+        # Text in another language (the samples hold German reviews) is marked, not scored.
+        assert document["annotated"] == (has_text and english)
+        if has_text and not english:
+            assert document["not_annotated_reason"] == "unsupported_language"
+            assert document["language"]
         texts += document["annotated"]
     assert order_out == order_in  # same order per customer (key) as ingest wrote them
     assert texts > 100

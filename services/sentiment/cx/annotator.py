@@ -53,6 +53,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
+from services.sentiment.cx.hashtags import segment_hashtag
 from services.sentiment.cx.loader import (
     POSITIVE_EMOTIONS,
     SPAN_PRIORITY,
@@ -110,6 +111,9 @@ _SARCASM_VADER_CUE: Final = -0.5
 _BOOST_UP: Final = 1.3
 _BOOST_DOWN: Final = 0.7
 _CAPS_BOOST: Final = 1.25
+_SHOUTING_ANGER: Final = 0.5
+# Emotions a neutral text can carry: its neutral terms do not mute them.
+_NEUTRAL_EMOTIONS: Final = frozenset({"confusion", "anxiety", "surprise"})
 _EXCLAMATION_STEP: Final = 0.15
 # Emotion emphasis by the sentence's "!" count (capped at 3): the same floats as
 # computing 1.0 + step * min(count, 3) each time.
@@ -215,6 +219,8 @@ class _TokenInfo(VaderToken):
         "scored_as_is",
         "singles",
         "starter",
+        "title",
+        "title_lex",
         "word",
     )
 
@@ -238,6 +244,10 @@ class _TokenInfo(VaderToken):
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
         self.quoted = key.isalpha() and (raw[0] in _QUOTE_CHARS or raw[-1] in _QUOTE_CHARS)
         self.caps = len(key) > 1 and raw.isupper()
+        self.title = raw[:1].isupper() and not raw.isupper()
+        """Capitalised like a name ("Joy", "Mobile"), not shouted."""
+        self.title_lex = self.title and self.lex is not None and self.lex != 0
+        """A capitalised word VADER scores: a name that is also a lexicon word ("Joy Mobile")?"""
         # The negation scan checks, in this order: clause end, negator, stopper.
         if self.clause_end:
             self.neg = _NEG_STOP
@@ -358,6 +368,7 @@ class _Sentence:
     sarcasm_fired: Sequence[_Hit] = ()
     damp: float | None = None
     suppressed: set[int] | None = None
+    courtesy: bool = False
     applied: bool = False
 
     def __init__(  # noqa: PLR0917 - private, hot path
@@ -406,6 +417,32 @@ class _KeyText:
         self.keys = keys
         self.offsets = offsets
         return keys
+
+
+def _proper_nouns(infos: list[_TokenInfo], sentences: list[_Sentence]) -> list[int]:
+    """Lexicon words that are part of a name mid-sentence: "switched to Happy Paws", "my
+    Super Saver fare". A capitalised word counts when it is not the first of its sentence
+    or clause and a neighbour in the sentence is capitalised too. Not in Title Case Text,
+    where every word is capitalised."""
+    n = len(infos)
+    titles = 0
+    for info in infos:
+        if info.title:
+            titles += 1
+    if 2 * titles >= n:
+        return []
+    found: list[int] = []
+    for s in sentences:
+        lo, hi = s.lo, s.hi
+        for t in range(lo + 1, hi):
+            info = infos[t]
+            if not info.title_lex or infos[t - 1].clause_end:
+                continue
+            before = infos[t - 1].title and t - 1 > lo
+            after = t + 1 < hi and infos[t + 1].title
+            if before or after:
+                found.append(t)
+    return found
 
 
 def _negator_before(infos: Sequence[_TokenInfo], i: int, lo: int) -> int | None:
@@ -731,20 +768,37 @@ def _decide(  # noqa: PLR0917 - one pass per rule kind
                     s.sarcasm_fired = (*s.sarcasm_fired, hit)
                     fired_any = True
         complaint = complaint or fired_any
-    if not flags & (_F_POLITENESS | _F_REQUEST):
-        return complaint
+    if flags & (_F_POLITENESS | _F_REQUEST):
+        _decide_politeness_and_requests(matched, complaint, flags)
+    return complaint
+
+
+def _decide_politeness_and_requests(matched: list[_Sentence], complaint: bool, flags: int) -> None:
+    """Which politeness is dampened and which request sentences are neutralised."""
+    # Thanks after a request ("can you send the invoice? thanks!") is courtesy, like thanks
+    # inside a complaint: the index of the first request sentence of a text that is not one.
+    request_from = -1
+    if not complaint and flags & _F_REQUEST:
+        for s in matched:
+            if s.buckets is not None and s.buckets[3]:
+                request_from = s.index
+                break
     for s in matched:
         buckets = s.buckets
         assert buckets is not None
-        if complaint and buckets[1]:
+        if buckets[1]:
+            courtesy = 0 <= request_from < s.index
+            s.courtesy = courtesy
+            # Positive emotions of dampened politeness do not count ("have a good one" is not
+            # satisfaction, "thanks for nothing" not gratitude).
             suppressed: set[int] = set()
             for entry, i, j in buckets[1]:
-                if entry.scope == "complaint":
+                if entry.scope == "always" or complaint or courtesy:
                     suppressed.update(range(i, j))
-            s.suppressed = suppressed
+            if suppressed:
+                s.suppressed = suppressed
         if buckets[3] and not complaint:
             s.damp = min(entry.factor for entry, _, _ in buckets[3])
-    return complaint
 
 
 # ---------------------------------------------------------------- applying
@@ -812,8 +866,9 @@ def _apply(  # noqa: PLR0917 - one block per rule kind, in application order
     assert buckets is not None
     index = s.index
 
+    courtesy = s.courtesy
     for entry, i, j in buckets[1]:
-        if entry.scope == "always" or complaint:
+        if entry.scope == "always" or complaint or courtesy:
             delta = 0.0
             factor = entry.factor
             for t in range(i, j):
@@ -922,6 +977,19 @@ def _word_intensity(  # noqa: PLR0917 - private
     return intensity
 
 
+def _neutral_tokens(s: _Sentence) -> set[int] | None:
+    """Tokens of the sentence's neutral terms: their words express no feeling ("free
+    shipping", "good luck", "unfortunately I need to change my booking"), except puzzlement
+    and worry, which neutral text carries too."""
+    tokens: set[int] | None = None
+    for span in s.spans:
+        if span[0].family == "neutral_term":
+            if tokens is None:
+                tokens = set()
+            tokens.update(range(span[1], span[2]))
+    return tokens
+
+
 def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, float]:
     """Emotion label -> intensity, from emotion words, span rules and sarcasm frames."""
     acc: dict[str, float] = {}
@@ -939,12 +1007,23 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
         if emotion_hits:
             lo = s.lo
             suppressed = s.suppressed
+            neutral = _neutral_tokens(s) if s.spans else None
+            # A request or information question is not praise ("would love to know when").
+            literal = s.damp is not None
             for entry, i, j in emotion_hits:
                 label = _word_label(entry, infos, i, lo)
                 if label is None:
                     continue
+                if (
+                    neutral is not None
+                    and label not in _NEUTRAL_EMOTIONS
+                    and not neutral.isdisjoint(range(i, j))
+                ):
+                    continue
                 if label in POSITIVE_EMOTIONS and (
-                    sarcasm or (suppressed is not None and not suppressed.isdisjoint(range(i, j)))
+                    sarcasm
+                    or literal
+                    or (suppressed is not None and not suppressed.isdisjoint(range(i, j)))
                 ):
                     continue
                 _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
@@ -963,6 +1042,41 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
         if rounded > 0:
             result[label] = rounded
     return result
+
+
+def _mute_names(s: _Sentence, names: list[int]) -> None:
+    """Emotion words that are part of a name ("Joy", "Happy Paws") express nothing."""
+    buckets = s.buckets
+    if buckets is not None and buckets[5]:
+        buckets[5] = [hit for hit in buckets[5] if hit[1] not in names]
+
+
+def _neutralise_names(
+    work: list[float],
+    names: list[int],
+    infos: list[_TokenInfo],
+    sentences: list[_Sentence],
+    record: list[Adjustment],
+) -> None:
+    """Set the valence of lexicon words inside names to 0 (after the other rules)."""
+    for s in sentences:
+        for t in names:
+            if s.lo <= t < s.hi and work[t] != 0:
+                delta = -work[t]
+                work[t] = 0.0
+                s.applied = True
+                record.append(
+                    build_adjustment(
+                        "proper_noun", "{name}", "annotator", infos[t].key, s.index, round4(delta)
+                    )
+                )
+
+
+def _shouted(emotions: dict[str, float]) -> dict[str, float]:
+    acc = dict(emotions)
+    _add_emotion(acc, "anger", _SHOUTING_ANGER)
+    acc["anger"] = round3(acc["anger"])
+    return acc
 
 
 def _clause_scores(
@@ -1053,9 +1167,16 @@ def _spans_emotions_aspects(
         emotion_hits = buckets[5]
         if emotion_hits or spans:
             emphasis = _EMPHASIS[s.ep if s.ep < 3 else 3]
+            neutral = _neutral_tokens(s) if spans else None
             for entry, i, j in emotion_hits:
                 label = _word_label(entry, infos, i, lo)
                 if label is None:
+                    continue
+                if (
+                    neutral is not None
+                    and label not in _NEUTRAL_EMOTIONS
+                    and not neutral.isdisjoint(range(i, j))
+                ):
                     continue
                 _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
             for span in spans:
@@ -1126,7 +1247,9 @@ class CxAnnotator:
             raise ValueError("trend_threshold must be in [0, 2]")
         self._lexicon = load_lexicon(lexicon_dir)
         self._vader = FastVader(token_cache_size)
-        self._normalize = Normalizer(self._lexicon.replacements, self._vader.lexicon)
+        self._normalize = Normalizer(
+            self._lexicon.replacements, self._vader.lexicon, segment_hashtag
+        )
         self._tokens = _TokenTable(self._lexicon, self._vader, self._normalize, token_cache_size)
         self._customer_authors = frozenset(a.lower() for a in customer_authors)
         self._half_life = recency_half_life
@@ -1186,10 +1309,21 @@ class CxAnnotator:
         # compound (the same formula on it) is VADER's compound.
         compound = vader.compound
         work: list[float] = []
+        names: list[int] = []
+        for info in infos:
+            if info.title_lex:
+                names = _proper_nouns(infos, sentences)
+                break
+        if names and not matched:
+            work = [0.0] * n
+            for value, position in zip(values, positions):  # noqa: B905 - equal by construction
+                work[position] = value
         if matched:
             flags = 0
             for sentence in matched:
                 flags |= _prepare(sentence, infos)
+                if names:
+                    _mute_names(sentence, names)
             # VADER's token valences; the CX rules adjust this copy in place.
             work = [0.0] * n
             for value, position in zip(values, positions):  # noqa: B905 - equal by construction
@@ -1217,10 +1351,15 @@ class CxAnnotator:
                 # No politeness, sarcasm or request: whether the text is a complaint
                 # changes nothing, and each sentence's rules only touch its own tokens.
                 emotions, aspects = _spans_emotions_aspects(matched, infos, work, but, adjustments)
-            if adjustments:
-                compound = _compound(_total(work, 0, n), punctuation_amplifier(ep, qm))
+        if names:
+            _neutralise_names(work, names, infos, sentences, adjustments)
+        if adjustments:
+            compound = _compound(_total(work, 0, n), punctuation_amplifier(ep, qm))
 
         label = vader_label(compound)
+        if label == "negative" and n > 1 and normalized.isupper():
+            # A negative text in capitals is shouted: anger, whatever its words.
+            emotions = _shouted(emotions)
         if len(sentences) == 1:
             sentence_results: tuple[SentenceAnnotation, ...] = (
                 build_sentence_annotation(sentences[0].text, vader, compound, label),

@@ -11,9 +11,10 @@ token, in this order:
 3. @mentions are removed (``thanks a lot @SkyAir for ...`` -> ``thanks a lot for ...``,
    ``@NorthBank's`` too);
 4. hashtags keep their words: ``#fail`` -> ``fail``, ``#NeverAgain`` -> ``never
-   again`` (camel case), ``#bankfail`` -> ``bank fail`` (split in two where one
-   half is a VADER lexicon word of 3+ letters); hashtags containing digits are
-   references and are removed (``#A12345``, ``#AL118``);
+   again`` (camel case), ``#notgoodenough`` -> ``not good enough`` (a run-together
+   body that is not a VADER word is split into common words by the word-frequency
+   model of ``hashtags.py``; ``#chicago`` and ``#winter`` stay whole); hashtags
+   containing digits are references and are removed (``#A12345``, ``#AL118``);
 5. reference codes are removed: tokens with 3+ digits that are all digits
    (4+), letter prefix + digits (``AL902``, ``A48213``) or hyphenated
    (``LIS-44817``, ``5520-KT``); never amounts (``£45``, ``41.60``), times
@@ -33,7 +34,7 @@ no rule changes is returned as the very same string.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 __all__ = ["Normalizer"]
@@ -63,13 +64,20 @@ class _Memo(dict[str, str]):
 class Normalizer:
     """Callable noise normaliser; built once per annotator (see module docstring)."""
 
-    def __init__(self, replacements: Mapping[str, str], vader_lexicon: Mapping[str, float]):
+    def __init__(
+        self,
+        replacements: Mapping[str, str],
+        vader_lexicon: Mapping[str, float],
+        segment: Callable[[str], Sequence[str]] | None = None,
+    ):
         if any(not target.strip() for target in replacements.values()):
             # A blank replacement would be glued to the next word by the one-line
             # fast path but not by the general loop; the loader forbids it anyway.
             raise ValueError("replacements must not be blank")
         self._replacements = dict(replacements)
         self._vader_lexicon = vader_lexicon
+        # Splits a run-together hashtag body into words; None keeps it whole.
+        self._segment = segment
         self._memo = _Memo(self)
         # Tokens known to need no change: lets clean text pass with one C-level test.
         self._clean: set[str] = set()
@@ -197,15 +205,6 @@ class Normalizer:
         if any(ch.isdigit() for ch in body):
             return ""  # "#A12345", "#AL118": a reference, not a word
         words = _CAMEL.sub(" ", body.replace("_", " ").replace("-", " ")).lower().split()
-        if len(words) == 1 and words[0] not in self._vader_lexicon:
-            word = words[0]
-            best = ""
-            best_len = 0
-            for cut in range(3, len(word) - 2):
-                head, tail = word[:cut], word[cut:]
-                for part in (head, tail):
-                    if part in self._vader_lexicon and len(part) > best_len:
-                        best, best_len = f"{head} {tail}", len(part)
-            if best:
-                return best
+        if len(words) == 1 and words[0] not in self._vader_lexicon and self._segment is not None:
+            return " ".join(self._segment(words[0]))
         return " ".join(words)

@@ -78,7 +78,7 @@ class Adjustment:
 
     rule: str
     """Rule family: complaint, negated_problem, evaluation, neutral_term, politeness,
-    sarcasm or request."""
+    sarcasm or request; or ``proper_noun`` (a lexicon word inside a name, set to 0)."""
     pattern: str
     """The lexicon entry's pattern (entries are identified by family + pattern)."""
     source: str

@@ -13,20 +13,20 @@ from typing import Any
 
 import pytest
 
-from services.ingest.pii import PiiKind, iban_is_valid, luhn_is_valid
-from services.ingest.pii_data.evaluate import (
+from evaluation.pii.evaluate import (
     DEVSET_PATH,
     Evaluation,
     evaluate,
     format_report,
     load_jsonl,
 )
-from services.ingest.pii_data.generate import (
+from evaluation.pii.generate import (
     CONTROL_PATH,
     LABELLED_PATH,
     generate_control,
     generate_labelled,
 )
+from services.ingest.pii import PiiKind, iban_is_valid, luhn_is_valid
 
 MIN_RECALL = 0.99
 MIN_RECALL_PER_KIND = 0.98

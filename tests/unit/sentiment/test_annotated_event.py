@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from schemas import CanonicalEvent, EventKind
-from schemas.downstream import ConversationTrend
+from schemas.downstream import ConversationTrend, NotAnnotatedReason
 from services.ingest.domain import parse_raw
 from services.sentiment.domain import Annotator
 
@@ -78,3 +78,30 @@ def test_a_chat_gets_a_customer_side_summary_with_its_trend() -> None:
     assert summary.trend is ConversationTrend.IMPROVING
     # Later messages weigh more: the weighted mean leans to the happy ending.
     assert summary.customer_sentiment > (summary.opening_sentiment + summary.closing_sentiment) / 2
+
+
+def test_text_in_another_language_is_not_annotated_but_marked() -> None:
+    event = canonical(
+        {"type": "free_comment", "text": "Mon colis n'est toujours pas arrivé, c'est inadmissible."}
+    )
+    annotated = ANNOTATOR.annotate(event)
+    assert not annotated.annotated
+    assert annotated.not_annotated_reason is NotAnnotatedReason.UNSUPPORTED_LANGUAGE
+    assert annotated.language == "fr"
+    assert annotated.sentiment is None
+    assert annotated.emotions == {}
+    assert annotated.aspects == {}
+
+
+def test_english_text_is_annotated_with_its_language() -> None:
+    annotated = ANNOTATOR.annotate(canonical({"type": "free_comment", "text": "great app"}))
+    assert annotated.annotated
+    assert annotated.language == "en"
+    assert annotated.not_annotated_reason is None
+
+
+def test_no_text_says_why() -> None:
+    event = canonical({"type": "purchase", "order_id": "o-1"}, EventKind.INTERACTION)
+    annotated = ANNOTATOR.annotate(event)
+    assert annotated.not_annotated_reason is NotAnnotatedReason.NO_TEXT
+    assert annotated.language is None

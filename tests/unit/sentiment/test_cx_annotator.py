@@ -43,7 +43,7 @@ from services.sentiment.fastvader import FastVader, score_valences
 
 ANNOTATOR = CxAnnotator()
 REFERENCE = SentimentIntensityAnalyzer()
-DEVSET = Path(__file__).resolve().parents[3] / "services/sentiment/devset/customer_texts.jsonl"
+DEVSET = Path(__file__).resolve().parents[3] / "evaluation/sentiment/devset/customer_texts.jsonl"
 DEV_TEXTS = [json.loads(line)["text"] for line in DEVSET.read_text(encoding="utf-8").splitlines()]
 
 # Texts that exercise sentences, "but", caps, emoji, emoticons, noise and empties.

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-EVALUATE = Path(__file__).resolve().parents[3] / "services/sentiment/devset/evaluate.py"
+EVALUATE = Path(__file__).resolve().parents[3] / "evaluation/sentiment/devset/evaluate.py"
 
 
 def _load() -> ModuleType:

@@ -15,7 +15,7 @@ import pytest
 from services.sentiment import native
 
 REPO = Path(__file__).resolve().parents[3]
-DEVSET = REPO / "services" / "sentiment" / "devset" / "customer_texts.jsonl"
+DEVSET = REPO / "evaluation" / "sentiment" / "devset" / "customer_texts.jsonl"
 compiled_only = pytest.mark.skipif(
     native.implementation() != "mypyc",
     reason=f"the compiled build is not in use ({native.PURE_PYTHON_ENV} set, or not built)",

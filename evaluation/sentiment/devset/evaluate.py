@@ -3,7 +3,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python services/sentiment/devset/evaluate.py [--errors N]
+    .venv/bin/python evaluation/sentiment/devset/evaluate.py [--errors N]
         [--errors-split heldout|unseen|tune|all] [--path customer_texts.jsonl]
 
 Prints Markdown tables: 3-class accuracy and macro-F1 of
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -39,10 +38,11 @@ if str(_REPO_ROOT) not in sys.path:
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
+from evaluation.sentiment.metrics import LABELS, accuracy, macro_f1  # noqa: E402
+from evaluation.sentiment.metrics import pct as _pct  # noqa: E402
 from services.sentiment.cx import CxAnnotator, TextAnnotation, label_for  # noqa: E402
 
 DEFAULT_PATH: Final = Path(__file__).with_name("customer_texts.jsonl")
-LABELS: Final = ("negative", "neutral", "positive")
 PHENOMENA: Final = (
     "factual_complaint",
     "polite_complaint",
@@ -129,28 +129,6 @@ def predict(examples: Iterable[Example]) -> list[Prediction]:
             )
         )
     return predictions
-
-
-def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
-    if not gold:
-        return float("nan")
-    return sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
-
-
-def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
-    """Unweighted mean of the per-class F1 over the three labels (absent classes score 0)."""
-    scores = []
-    for label in LABELS:
-        tp = sum(g == label and p == label for g, p in zip(gold, predicted, strict=True))
-        fp = sum(g != label and p == label for g, p in zip(gold, predicted, strict=True))
-        fn = sum(g == label and p != label for g, p in zip(gold, predicted, strict=True))
-        denominator = 2 * tp + fp + fn
-        scores.append(2 * tp / denominator if denominator else 0.0)
-    return sum(scores) / len(scores)
-
-
-def _pct(value: float) -> str:
-    return "-" if math.isnan(value) else f"{100 * value:.1f}"
 
 
 def _select(predictions: Sequence[Prediction], split: str) -> list[Prediction]:

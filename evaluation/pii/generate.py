@@ -12,8 +12,8 @@ All data is random and fictional.
 
 Regenerate the files, or check that they are up to date, from the repository root::
 
-    .venv/bin/python -m services.ingest.pii_data.generate
-    .venv/bin/python -m services.ingest.pii_data.generate --check
+    .venv/bin/python -m evaluation.pii.generate
+    .venv/bin/python -m evaluation.pii.generate --check
 """
 
 from __future__ import annotations

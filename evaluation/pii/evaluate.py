@@ -4,13 +4,13 @@
   of it (the redacted region may be larger, never smaller).
 * Over-redaction, on the same texts: redacted regions that overlap no labelled item.
 * False positives, on texts without personal data: ``control.jsonl`` (generated look-alikes) and
-  the sentiment dev set (``services/sentiment/devset/customer_texts.jsonl``, 1,003 customer
+  the sentiment dev set (``evaluation/sentiment/devset/customer_texts.jsonl``, 1,003 customer
   texts written by another author): the share of texts in which anything was redacted.
 
 Run from the repository root::
 
-    .venv/bin/python -m services.ingest.pii_data.evaluate
-    .venv/bin/python -m services.ingest.pii_data.evaluate --show-misses
+    .venv/bin/python -m evaluation.pii.evaluate
+    .venv/bin/python -m evaluation.pii.evaluate --show-misses
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluation.pii.generate import CONTROL_PATH, LABELLED_PATH
 from services.ingest.pii import PiiKind, detect
-from services.ingest.pii_data.generate import CONTROL_PATH, LABELLED_PATH
 
-DEVSET_PATH = Path(__file__).resolve().parents[2] / "sentiment" / "devset" / "customer_texts.jsonl"
+DEVSET_PATH = Path(__file__).resolve().parents[1] / "sentiment" / "devset" / "customer_texts.jsonl"
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 
 Usage::
 
-    python services/sentiment/devset/check_devset.py [PATH] [--min-total N]
+    python evaluation/sentiment/devset/check_devset.py [PATH] [--min-total N]
         [--min-industry N] [--min-channel N] [--min-label N] [--quiet]
 
 Validation problems are printed to stderr and make the script exit with

@@ -1,0 +1,1 @@
+"""Evaluation data, generators and scoring scripts: kept out of the production packages."""

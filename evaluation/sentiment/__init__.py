@@ -1,0 +1,1 @@
+"""Evaluation of the sentiment annotator: the dev set and the blind test set."""
