@@ -1,0 +1,204 @@
+"""The product commands of ``rapport``: up, down, status, send, simulate, watch, report.
+
+Mounted by ``services/cli.py`` with ``register(app)``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.product.connect import BrokerUnreachableError, require_bootstrap
+from services.product.state import StateDir, UpRecord
+from services.registry import PIPELINE, SERVICES
+from services.runtime.settings import Settings
+
+err = Console(stderr=True, highlight=False)
+
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap",
+        metavar="HOST:PORT",
+        help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP_SERVERS, else the local stack).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+StateDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        metavar="DIR",
+        help="Broker data, database and logs (default: RAPPORT_STATE_DIR or "
+        "~/.local/state/rapport).",
+    ),
+]
+
+
+def state_dir(option: Path | None) -> StateDir:
+    return StateDir(option or Settings().state_dir)
+
+
+def bootstrap_or_exit(explicit: str | None) -> str:
+    try:
+        return require_bootstrap(explicit, Settings())
+    except BrokerUnreachableError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def up_command(
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="Wipe the state directory first (broker topics, database, logs)."
+        ),
+    ] = False,
+    detach: Annotated[
+        bool,
+        typer.Option("--detach", "-d", help="Run in the background; logs go to the state dir."),
+    ] = False,
+    bootstrap: BootstrapOption = None,
+    no_console: Annotated[
+        bool, typer.Option("--no-console", help="Do not run the web console.")
+    ] = False,
+    state: StateDirOption = None,
+) -> None:
+    """Run the whole local stack (broker, ingest, sentiment, scoring, console) until Ctrl-C or
+    `rapport down`; restarts a service that dies."""
+    from services.product.supervisor import Supervisor
+
+    directory = state_dir(state)
+    record = UpRecord.read(directory.up_file)
+    if record is not None and record.alive():
+        err.print(f"rapport is already up (pid {record.pid}); `rapport down` stops it")
+        raise typer.Exit(1)
+    if reset:
+        running = directory.broker().running_state()
+        if running is not None:
+            err.print(f"the local broker runs (pid {running.pid}): `rapport kafka stop` first")
+            raise typer.Exit(1)
+        directory.reset()
+        err.print(f"wiped {directory.root} (broker topics, database, logs)")
+    settings = Settings()
+    database_url = settings.database_url if "database_url" in settings.model_fields_set else None
+    services = [*PIPELINE, *([] if no_console else ["console"])]
+    if detach:
+        _up_detached(directory, bootstrap, no_console)
+        return
+    supervisor = Supervisor(
+        directory,
+        services,
+        bootstrap=bootstrap,
+        database_url=database_url,
+        cache_dir=settings.kafka_cache_dir,
+        console=err,
+    )
+    raise typer.Exit(supervisor.run())
+
+
+def _up_detached(directory: StateDir, bootstrap: str | None, no_console: bool) -> None:
+    directory.logs.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "services.cli", "up", "--state-dir", str(directory.root)]
+    command += ["--bootstrap", bootstrap] if bootstrap else []
+    command += ["--no-console"] if no_console else []
+    with (directory.logs / "up.out").open("ab") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    with err.status("starting the stack…"):
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                err.print(f"[red]error:[/] `rapport up` exited; see {directory.logs / 'up.out'}")
+                raise typer.Exit(1)
+            record = UpRecord.read(directory.up_file)
+            if record and record.children and all(c.state == "ready" for c in record.children):
+                break
+            time.sleep(0.5)
+        else:
+            err.print("[yellow]the stack is not ready after 180 s;[/] see `rapport status`")
+    err.print(f"up in the background (pid {process.pid}); logs: {directory.log_file}")
+    _print_next_steps(UpRecord.read(directory.up_file))
+
+
+def _print_next_steps(record: UpRecord | None) -> None:
+    if record and record.console_url:
+        err.print(f"console: {record.console_url}")
+    err.print("next: `rapport simulate`, `rapport watch`, `rapport status`, `rapport down`")
+
+
+def down_command(state: StateDirOption = None) -> None:
+    """Stop what `rapport up` started (services, console, and the broker it started)."""
+    from services.product.supervisor import down
+
+    err.print(down(state_dir(state)))
+
+
+def status_command(
+    as_json: JsonOption = False,
+    state: StateDirOption = None,
+    sample_seconds: Annotated[
+        float, typer.Option(help="Seconds between the two metric readings behind the rates.")
+    ] = 1.0,
+) -> None:
+    """Broker, services (ready, rates, lag), dead letters; exit 1 if something is down."""
+    from services.product.status import collect
+
+    report = collect(state_dir(state), sample_seconds)
+    if as_json:
+        typer.echo(json.dumps(asdict(report), indent=2))
+    else:
+        _print_status(report)
+    raise typer.Exit(0 if report.healthy else 1)
+
+
+def _print_status(report: Any) -> None:
+    out = Console(highlight=False)
+    broker = report.broker
+    if broker["running"]:
+        answer = "answers" if broker["responding"] else f"does not answer ({broker['problem']})"
+        out.print(f"broker   {broker['bootstrap_servers']} pid {broker['pid']}, {answer}")
+    elif report.bootstrap_servers:
+        out.print(f"broker   {report.bootstrap_servers} (not the local one)")
+    else:
+        out.print("broker   [red]not running[/] (`rapport up`)")
+    if not report.up:
+        out.print("services not up (`rapport up`)")
+        return
+    table = Table("service", "state", "pid", "restarts", "in/s", "out/s", "lag", "dead letters")
+    for s in report.services:
+        state = "[green]ready[/]" if s["ready"] else f"[yellow]{s['state']}[/]"
+        table.add_row(
+            s["name"],
+            state,
+            str(s["pid"] or "-"),
+            str(s["restarts"]),
+            f"{s['in_per_second']:.1f}",
+            f"{s['out_per_second']:.1f}",
+            f"{s['lag']:.0f}",
+            str(s["dead_letters"]),
+        )
+    out.print(table)
+    if report.dead_letters_by_reason:
+        reasons = ", ".join(f"{r} {n}" for r, n in report.dead_letters_by_reason.items())
+        out.print(f"dead letters: {reasons} (`rapport dlq stats`)")
+    if report.console_url:
+        out.print(f"console  {report.console_url}")
+    out.print(f"logs     {report.log_file}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up_command)
+    app.command("down")(down_command)
+    app.command("status")(status_command)
+    _ = SERVICES
