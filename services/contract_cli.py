@@ -74,18 +74,20 @@ def export_command(
 
 
 @dataclass(frozen=True)
-class _Record:
+class SourceRecord:
     location: str
     """How a person finds it in the file: ``line 3``, ``item 2``."""
     value: bytes
 
 
 def validate_command(
-    file: Annotated[
-        str,
+    files: Annotated[
+        list[str],
         typer.Argument(
-            help="A JSON event, a JSON array of events, or NDJSON (one event per line); "
+            metavar="FILE...",
+            help="JSON events, JSON arrays of events, or NDJSON (one event per line); "
             "- reads standard input.",
+            show_default=False,
         ),
     ],
     kind: Annotated[
@@ -103,34 +105,48 @@ def validate_command(
     ] = DEFAULT_MAX_TEXT_CHARS,
 ) -> None:
     """Check events against the contract exactly as ingest would; exit 1 if any is invalid."""
-    try:
-        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    except OSError as exc:
-        console.print(Text(f"cannot read {file}: {exc.strerror}", style="red"))
-        raise typer.Exit(2) from exc
+    contents: list[tuple[str, bytes]] = []
+    for file in files:
+        try:
+            contents.append(
+                (file, sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes())
+            )
+        except OSError as exc:
+            console.print(Text(f"cannot read {file}: {exc.strerror}", style="red"))
+            raise typer.Exit(2) from exc
     policy = ValidationPolicy(max_text_chars=max_text_chars)
     valid = invalid = warnings = 0
-    for record in _records(data):
-        try:
-            parsed = parse_raw_event(record.value, kind, policy)
-        except ContractError as exc:
-            invalid += 1
-            for problem in exc.problems:
-                console.print(
-                    _problem_line(record.location, problem.path, problem.message, problem.reason)
-                )
-            continue
-        valid += 1
-        for path in parsed.unknown_fields:
-            warnings += 1
-            console.print(
-                Text.assemble(
-                    (record.location, "bold"),
-                    ": ",
-                    ("warning", "yellow"),
-                    f": unknown field ignored: {path}",
-                )
+    for file, data in contents:
+        prefix = f"{file}: " if len(contents) > 1 else ""
+        for record in read_records(data):
+            ok, unknown_fields = _check(record, prefix, kind, policy)
+            valid += ok
+            invalid += not ok
+            warnings += unknown_fields
+    _summarise(valid, invalid, warnings)
+
+
+def _check(
+    record: SourceRecord, prefix: str, kind: EventKind | None, policy: ValidationPolicy
+) -> tuple[bool, int]:
+    """Print the problems of one record; return whether it is valid, and its unknown fields."""
+    location = prefix + record.location
+    try:
+        parsed = parse_raw_event(record.value, kind, policy)
+    except ContractError as exc:
+        for problem in exc.problems:
+            console.print(_problem_line(location, problem.path, problem.message, problem.reason))
+        return False, 0
+    for path in parsed.unknown_fields:
+        console.print(
+            Text.assemble(
+                (location, "bold"), ": ", ("warning", "yellow"), f": unknown field ignored: {path}"
             )
+        )
+    return True, len(parsed.unknown_fields)
+
+
+def _summarise(valid: int, invalid: int, warnings: int) -> None:
     total = valid + invalid
     if total == 0:
         console.print(Text("no events found", style="red"))
@@ -154,8 +170,9 @@ def _problem_line(location: str, path: str, message: str, reason: RejectReason) 
     )
 
 
-def _records(data: bytes) -> Iterator[_Record]:
-    """The events of a file: one JSON document (an event or an array of events), or NDJSON."""
+def read_records(data: bytes) -> Iterator[SourceRecord]:
+    """The events of a file (``rapport validate``, ``rapport send``): one JSON document (an
+    event or an array of events), or NDJSON."""
     stripped = data.strip()
     if not stripped:
         return
@@ -166,13 +183,13 @@ def _records(data: bytes) -> Iterator[_Record]:
             yield from _lines(data)
         else:  # one JSON document, broken: report it once, where the parser stopped
             line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
-            yield _Record(f"line {line}", stripped)
+            yield SourceRecord(f"line {line}", stripped)
         return
     if isinstance(document, list):
         for index, item in enumerate(document, start=1):
-            yield _Record(f"item {index}", json.dumps(item).encode())
+            yield SourceRecord(f"item {index}", json.dumps(item).encode())
     else:
-        yield _Record("line 1", stripped)
+        yield SourceRecord("line 1", stripped)
 
 
 def _is_ndjson(data: bytes) -> bool:
@@ -187,7 +204,7 @@ def _is_ndjson(data: bytes) -> bool:
     return False
 
 
-def _lines(data: bytes) -> Iterator[_Record]:
+def _lines(data: bytes) -> Iterator[SourceRecord]:
     for number, line in enumerate(data.splitlines(), start=1):
         if line.strip():
-            yield _Record(f"line {number}", line)
+            yield SourceRecord(f"line {number}", line)

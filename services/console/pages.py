@@ -172,12 +172,16 @@ def customer_page(
             f"<section><h1>{escape(customer_id)}</h1><p>No scores for this customer (unknown, "
             "or erased).</p></section>"
         )
+    # x: the update's number, in the order scoring published them. Events arrive out of
+    # order, so the event time (as_of) of successive updates is often equal.
     chart = line_chart(
         [
-            Series("trust", [(u.as_of, u.trust) for u in history], PALETTE[0]),
-            Series("loyalty", [(u.as_of, u.loyalty) for u in history], PALETTE[1]),
+            Series("trust", [(i, u.trust) for i, u in enumerate(history, 1)], PALETTE[0]),
+            Series("loyalty", [(i, u.loyalty) for i, u in enumerate(history, 1)], PALETTE[1]),
         ],
         f"trust and loyalty of {customer_id}",
+        width=760,
+        x_labels=("first update", f"update {len(history)}"),
     )
     facts = (
         f"<p>trust <b>{latest.trust:.1f}</b> ± {latest.trust_uncertainty:.1f} · loyalty "
@@ -196,7 +200,7 @@ def customer_page(
             for d in u.drivers
         )
         + "</span></td></tr>"
-        for u in reversed(history)
+        for u in sorted(history, key=lambda u: (u.as_of, u.event_count), reverse=True)
     )
     alert_rows = "".join(
         f"<tr><td>{a.raised_at:%Y-%m-%d %H:%M}</td><td>{escape(a.kind.value)}</td>"
@@ -208,7 +212,8 @@ def customer_page(
         f"<section><h1>{escape(customer_id)}</h1>{facts}<div id='chart'>{chart}</div></section>"
         f"<section><h2>Alerts</h2><table id='customer-alerts'><tr><th>raised</th><th>kind</th>"
         f"<th>severity</th><th>state</th><th>message</th></tr>{alert_rows}</table></section>"
-        "<section><h2>History (newest first; UTC)</h2><table id='history'><tr><th>as of</th>"
+        "<section><h2>History (by event time, newest first; UTC)</h2>"
+        "<table id='history'><tr><th>as of</th>"
         "<th class='num'>trust</th><th class='num'>Δ</th><th class='num'>loyalty</th>"
         f"<th class='num'>Δ</th><th>segment</th><th>why (drivers: trust/loyalty)</th></tr>"
         f"{points}</table></section>"

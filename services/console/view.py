@@ -132,7 +132,7 @@ class ScoreView:
             record = self._customers.get(customer_id)
             if record is None:
                 return None, [], []
-            history = sorted(record.history, key=lambda u: (u.as_of, u.event_count))
+            history = list(record.history)  # as published: each is the state after the last
             alerts = sorted(record.alerts.values(), key=lambda a: a.raised_at, reverse=True)
             return record.latest, history, alerts
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from html import escape
 
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04")
@@ -14,7 +13,8 @@ PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#c
 @dataclass(frozen=True)
 class Series:
     label: str
-    points: Sequence[tuple[datetime, float]]
+    points: Sequence[tuple[float, float]]
+    """(x, y): x in any unit (an update's number, seconds), y on the chart's range."""
     color: str = PALETTE[0]
 
 
@@ -33,11 +33,13 @@ def line_chart(
     width: int = 640,
     height: int = 220,
     y_range: tuple[float, float] = (0.0, 100.0),
+    x_labels: tuple[str, str] = ("", ""),
 ) -> str:
-    """Lines over time with a 0-100 axis (trust and loyalty), one dot per point."""
+    """Lines with a 0-100 axis (trust and loyalty), one dot per point; ``x_labels`` name the
+    two ends of the x axis."""
     left, right, top, bottom = 36, 110, 12, 26
     plot_w, plot_h = width - left - right, height - top - bottom
-    moments = [at for s in series for at, _ in s.points]
+    xs = [x for s in series for x, _ in s.points]
     parts: list[str] = []
     low, high = y_range
     for tick in (low, (low + high) / 2, high):
@@ -48,12 +50,12 @@ def line_chart(
             f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
             f'fill="#6b7280">{tick:.0f}</text>'
         )
-    if moments:
-        first, last = min(moments), max(moments)
-        span = max((last - first).total_seconds(), 1.0)
+    if xs:
+        first, last = min(xs), max(xs)
+        span = max(last - first, 1e-9)
 
-        def x_of(at: datetime) -> float:
-            return left + plot_w * ((at - first).total_seconds() / span)
+        def x_of(x: float) -> float:
+            return left + plot_w * ((x - first) / span)
 
         def y_of(value: float) -> float:
             clipped = min(high, max(low, value))
@@ -76,9 +78,9 @@ def line_chart(
             )
         parts.append(
             f'<text x="{left}" y="{height - 6}" font-size="11" fill="#6b7280">'
-            f"{first:%Y-%m-%d %H:%M}</text>"
+            f"{escape(x_labels[0])}</text>"
             f'<text x="{left + plot_w}" y="{height - 6}" font-size="11" text-anchor="end" '
-            f'fill="#6b7280">{last:%Y-%m-%d %H:%M} UTC</text>'
+            f'fill="#6b7280">{escape(x_labels[1])}</text>'
         )
     else:
         parts.append(

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from services.product.connect import BrokerUnreachableError, require_bootstrap
 from services.product.state import StateDir, UpRecord
-from services.registry import PIPELINE, SERVICES
+from services.registry import PIPELINE
 from services.runtime.settings import Settings
 
 err = Console(stderr=True, highlight=False)
@@ -197,8 +197,68 @@ def _print_status(report: Any) -> None:
     out.print(f"logs     {report.log_file}")
 
 
+def send_command(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="FILE|DIR|-...",
+            help="JSON events, JSON arrays, NDJSON files, folders of them; - reads stdin.",
+            show_default=False,
+        ),
+    ],
+    no_validate: Annotated[
+        bool,
+        typer.Option("--no-validate", help="Send invalid events too (to see ingest reject them)."),
+    ] = False,
+    bootstrap: BootstrapOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send upstream events to their raw topics (by type, keyed by customer id), validated
+    exactly as ingest would; exit 1 if any was rejected."""
+    from rich.progress import Progress
+
+    from services.product.send import SendSummary, expand_paths, plan, send
+
+    settings = Settings()
+    try:
+        outgoing, rejected = plan(expand_paths(paths), settings.topics, validate=not no_validate)
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot read {exc.filename}: {exc.strerror}")
+        raise typer.Exit(2) from exc
+    summary = SendSummary(rejected=rejected)
+    if outgoing:
+        servers = bootstrap_or_exit(bootstrap)
+        with Progress(console=err, transient=True, disable=as_json) as progress:
+            task = progress.add_task("sending", total=len(outgoing))
+            summary.by_topic = send(servers, outgoing, lambda n: progress.advance(task, n))
+        summary.sent = sum(summary.by_topic.values())
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        _print_send_summary(summary)
+    raise typer.Exit(1 if rejected else 0)
+
+
+def _print_send_summary(summary: Any) -> None:
+    out = Console(highlight=False)
+    topics = ", ".join(f"{n} to {t}" for t, n in summary.by_topic.most_common())
+    out.print(
+        f"sent {summary.sent} event{'' if summary.sent == 1 else 's'}"
+        + (f" ({topics})" if topics else "")
+    )
+    if summary.rejected:
+        reasons = ", ".join(f"{r} {n}" for r, n in summary.rejected_by_reason.most_common())
+        out.print(f"[red]rejected {len(summary.rejected)}[/] ({reasons}):")
+        for rejection in summary.rejected[:20]:
+            out.print(
+                f"  {rejection.location}: {rejection.message} [{rejection.reason}]", markup=False
+            )
+        if len(summary.rejected) > 20:
+            out.print(f"  … and {len(summary.rejected) - 20} more (--json lists all)")
+
+
 def register(app: typer.Typer) -> None:
     app.command("up")(up_command)
     app.command("down")(down_command)
     app.command("status")(status_command)
-    _ = SERVICES
+    app.command("send")(send_command)
