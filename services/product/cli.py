@@ -148,8 +148,11 @@ def status_command(
     as_json: JsonOption = False,
     state: StateDirOption = None,
     sample_seconds: Annotated[
-        float, typer.Option(help="Seconds between the two metric readings behind the rates.")
-    ] = 1.0,
+        float,
+        typer.Option(
+            metavar="SECONDS", help="Seconds between the two metric readings behind the rates."
+        ),
+    ] = 2.0,
 ) -> None:
     """Broker, services (ready, rates, lag), dead letters; exit 1 if something is down."""
     from services.product.status import collect
@@ -257,8 +260,56 @@ def _print_send_summary(summary: Any) -> None:
             out.print(f"  … and {len(summary.rejected) - 20} more (--json lists all)")
 
 
+def simulate_command(
+    *,
+    customers: Annotated[int, typer.Option(min=3, help="How many simulated customers.")] = 500,
+    minutes: Annotated[
+        float, typer.Option(min=0.05, help="Spread the traffic over this many minutes.")
+    ] = 2.0,
+    days: Annotated[int, typer.Option(min=7, help="Days of customer history, ending now.")] = 120,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=1, help="Events per second (default: all of them within --minutes)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same customers and events.")] = 20251122,
+    bad_share: Annotated[
+        float, typer.Option(min=0, max=0.5, help="Share of broken records (dead letters).")
+    ] = 0.01,
+    duplicate_share: Annotated[
+        float, typer.Option(min=0, max=0.5, help="Share of events sent twice (dropped by ingest).")
+    ] = 0.01,
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for the scores after sending.")
+    ] = 300.0,
+    bootstrap: BootstrapOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send realistic, seeded traffic of simulated customers with hidden personas; at the end,
+    how well the published scores rank their hidden trust and loyalty."""
+    from services.product.simulate_run import run_simulation
+
+    servers = bootstrap_or_exit(bootstrap)
+    result = run_simulation(
+        servers,
+        Settings().topics,
+        customers=customers,
+        days=days,
+        seed=seed,
+        rate=rate,
+        minutes=minutes,
+        bad_share=bad_share,
+        duplicate_share=duplicate_share,
+        wait_seconds=wait,
+        console=None if as_json else err,
+    )
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    raise typer.Exit(0 if result["complete"] else 1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("up")(up_command)
     app.command("down")(down_command)
     app.command("status")(status_command)
     app.command("send")(send_command)
+    app.command("simulate")(simulate_command)
