@@ -26,6 +26,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 #alerts li{list-style:none;border-left:3px solid #f59e0b;padding:4px 8px;margin:0 0 8px}
 #alerts li.critical{border-color:#dc2626}#alerts li.resolved{border-color:#16a34a}
 #alerts{padding:0;margin:0}form input,form select{padding:4px 6px}
+td.nowrap{white-space:nowrap}
 """
 
 FEED_SCRIPT = """
@@ -141,7 +142,7 @@ def customer_list(
     head = "".join(sort_link(key, label) for key, label in COLUMNS) + "<th>why</th>"
     body = "".join(
         "<tr class='customer-row'>"
-        f"<td>{customer_link(u.customer_id)}</td>"
+        f"<td class='nowrap'>{customer_link(u.customer_id)}</td>"
         f"<td class='num'>{u.trust:.1f}</td><td class='num'>{u.loyalty:.1f}</td>"
         f"<td class='num'>{u.churn_risk:.2f}</td><td>{segment_badge(u.segment.value)}</td>"
         f"<td>{escape(u.summary)}</td></tr>"
@@ -191,7 +192,7 @@ def customer_page(
         f"<p>{escape(latest.summary)}</p>"
     )
     points = "".join(
-        f"<tr><td>{u.as_of:%Y-%m-%d %H:%M}</td><td class='num'>{u.trust:.1f}</td>"
+        f"<tr><td class='nowrap'>{u.as_of:%Y-%m-%d %H:%M}</td><td class='num'>{u.trust:.1f}</td>"
         f"<td class='num'>{delta(u.deltas.trust)}</td><td class='num'>{u.loyalty:.1f}</td>"
         f"<td class='num'>{delta(u.deltas.loyalty)}</td><td>{segment_badge(u.segment.value)}</td>"
         f"<td>{escape(u.summary)}<br><span class='muted'>"
@@ -203,7 +204,7 @@ def customer_page(
         for u in sorted(history, key=lambda u: (u.as_of, u.event_count), reverse=True)
     )
     alert_rows = "".join(
-        f"<tr><td>{a.raised_at:%Y-%m-%d %H:%M}</td><td>{escape(a.kind.value)}</td>"
+        f"<tr><td class='nowrap'>{a.raised_at:%Y-%m-%d %H:%M}</td><td>{escape(a.kind.value)}</td>"
         f"<td>{escape(a.severity.value)}</td><td>{escape(a.state.value)}</td>"
         f"<td>{escape(a.message)}</td></tr>"
         for a in alerts

@@ -195,7 +195,7 @@ def port_free(port: int) -> bool:
 def choose_ports(preferred: int = PREFERRED_PORT) -> BrokerPorts:
     """Kafka's well-known port when it is free (tools and docs assume it), else any free one."""
     port = preferred if port_free(preferred) else free_port()
-    controller = PREFERRED_CONTROLLER_PORT
+    controller = preferred + 1 if preferred == PREFERRED_PORT else free_port()
     if controller == port or not port_free(controller):
         controller = free_port()
     return BrokerPorts(port, controller)
@@ -261,8 +261,10 @@ class LocalKafkaBroker:
         cache_dir: Path | None = None,
         heap: str = "512m",
         progress: Progress | None = None,
+        preferred_port: int = PREFERRED_PORT,
     ) -> None:
         self._owns_state_dir = state_dir is None
+        self._preferred_port = preferred_port
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="rapport-kafka-"))
         self._cache_dir = cache_dir
         self._heap = heap
@@ -297,7 +299,10 @@ class LocalKafkaBroker:
                         "`rapport kafka start --fresh` (deletes the broker's topics)"
                     )
             return ports
-        ports = choose_ports() if not self._owns_state_dir else BrokerPorts(*_two_free_ports())
+        if self._owns_state_dir:
+            ports = BrokerPorts(*_two_free_ports())
+        else:
+            ports = choose_ports(self._preferred_port)
         self._ports_file.write_text(json.dumps(asdict(ports)))
         return ports
 

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from services.product.connect import BrokerUnreachableError, require_bootstrap
 from services.product.state import StateDir, UpRecord
-from services.registry import PIPELINE
+from services.registry import PIPELINE, SERVICES
 from services.runtime.settings import Settings
 
 err = Console(stderr=True, highlight=False)
@@ -57,6 +57,7 @@ def bootstrap_or_exit(explicit: str | None) -> str:
 
 
 def up_command(
+    *,
     reset: Annotated[
         bool,
         typer.Option(
@@ -72,6 +73,20 @@ def up_command(
         bool, typer.Option("--no-console", help="Do not run the web console.")
     ] = False,
     state: StateDirOption = None,
+    kafka_port: Annotated[
+        int,
+        typer.Option(
+            metavar="PORT", help="The local broker's port when it is free (chosen once, then kept)."
+        ),
+    ] = 9092,
+    port_offset: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            help="Add N to every service's HTTP port (ingest 9101, sentiment 9102, scoring "
+            "9103, console 9180), to run next to another stack.",
+        ),
+    ] = 0,
 ) -> None:
     """Run the whole local stack (broker, ingest, sentiment, scoring, console) until Ctrl-C or
     `rapport down`; restarts a service that dies."""
@@ -93,7 +108,8 @@ def up_command(
     database_url = settings.database_url if "database_url" in settings.model_fields_set else None
     services = [*PIPELINE, *([] if no_console else ["console"])]
     if detach:
-        _up_detached(directory, bootstrap, no_console)
+        extra = ["--kafka-port", str(kafka_port), "--port-offset", str(port_offset)]
+        _up_detached(directory, bootstrap, no_console, extra)
         return
     supervisor = Supervisor(
         directory,
@@ -102,15 +118,20 @@ def up_command(
         database_url=database_url,
         cache_dir=settings.kafka_cache_dir,
         console=err,
+        ports={name: SERVICES[name].default_port + port_offset for name in services},
+        kafka_port=kafka_port,
     )
     raise typer.Exit(supervisor.run())
 
 
-def _up_detached(directory: StateDir, bootstrap: str | None, no_console: bool) -> None:
+def _up_detached(
+    directory: StateDir, bootstrap: str | None, no_console: bool, extra: list[str]
+) -> None:
     directory.logs.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "services.cli", "up", "--state-dir", str(directory.root)]
     command += ["--bootstrap", bootstrap] if bootstrap else []
     command += ["--no-console"] if no_console else []
+    command += extra
     with (directory.logs / "up.out").open("ab") as out:
         process = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

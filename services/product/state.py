@@ -11,7 +11,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from services.localkafka.broker import LocalKafkaBroker, pid_alive
+from services.localkafka.broker import PREFERRED_PORT, LocalKafkaBroker, pid_alive
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,12 @@ class StateDir:
     def up_file(self) -> Path:
         return self.root / "up.json"
 
-    def broker(self, cache_dir: Path | None = None) -> LocalKafkaBroker:
-        return LocalKafkaBroker(state_dir=self.kafka, cache_dir=cache_dir)
+    def broker(
+        self, cache_dir: Path | None = None, preferred_port: int = PREFERRED_PORT
+    ) -> LocalKafkaBroker:
+        return LocalKafkaBroker(
+            state_dir=self.kafka, cache_dir=cache_dir, preferred_port=preferred_port
+        )
 
     def reset(self) -> None:
         """Delete everything: the broker's topics, the database, the logs."""

@@ -29,7 +29,13 @@ from typing import IO, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from services.localkafka.broker import BrokerError, LocalKafkaBroker, pid_alive, terminate
+from services.localkafka.broker import (
+    PREFERRED_PORT,
+    BrokerError,
+    LocalKafkaBroker,
+    pid_alive,
+    terminate,
+)
 from services.product.metrics import scrape
 from services.product.state import ChildRecord, StateDir, UpRecord
 from services.registry import SERVICES
@@ -145,7 +151,9 @@ class Supervisor:
         cache_dir: Path | None = None,
         console: Console | None = None,
         ports: dict[str, int] | None = None,
+        kafka_port: int = PREFERRED_PORT,
     ) -> None:
+        self._kafka_port = kafka_port
         self.state = state
         self.external_bootstrap = bootstrap
         self.database_url = database_url or state.database_url
@@ -214,7 +222,7 @@ class Supervisor:
         if self.external_bootstrap:
             self.say("info", f"using the Kafka cluster at {self.external_bootstrap}")
             return True
-        self.broker = self.state.broker(self._cache_dir)
+        self.broker = self.state.broker(self._cache_dir, self._kafka_port)
         reused = self.broker.running_state()
         try:
             self.bootstrap = self.broker.start(detach=True)
