@@ -64,14 +64,10 @@ def main(
         os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
 
 
-def _kafka(state: Path | None = None) -> LocalKafkaBroker:
+def _kafka(state: Path | None = None, port: int = 9092) -> LocalKafkaBroker:
     """The lasting local broker of the state directory (``rapport up`` uses the same)."""
-    from services.localkafka.broker import LocalKafkaBroker
-
     settings = Settings()
-    return LocalKafkaBroker(
-        state_dir=(state or settings.state_dir) / "kafka", cache_dir=settings.kafka_cache_dir
-    )
+    return StateDir(state or settings.state_dir).broker(settings.kafka_cache_dir, port)
 
 
 @kafka_app.command("fetch")
@@ -91,11 +87,18 @@ def kafka_start(
         typer.Option("--fresh", help="Delete the broker's data (topics, offsets) and start over."),
     ] = False,
     state: StateDirOption = None,
+    port: Annotated[
+        int,
+        typer.Option(
+            metavar="PORT",
+            help="The port on first start, if free (kept afterwards; --fresh chooses again).",
+        ),
+    ] = 9092,
 ) -> None:
     """Start the local broker in the background on its data and port; prints its address."""
     from services.localkafka.broker import BrokerError
 
-    broker = _kafka(state)
+    broker = _kafka(state, port)
     running = broker.running_state()
     if running is not None:
         if fresh:
@@ -106,8 +109,7 @@ def kafka_start(
         return
     had_data = broker.has_data()
     with console.status("Starting Kafka…") as status:
-        broker = _kafka(state)
-        broker._progress = status.update
+        broker.progress = status.update
         try:
             servers = broker.start(detach=True, fresh=fresh)
         except BrokerError as exc:

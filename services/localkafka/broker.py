@@ -268,7 +268,7 @@ class LocalKafkaBroker:
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="rapport-kafka-"))
         self._cache_dir = cache_dir
         self._heap = heap
-        self._progress = progress
+        self.progress = progress
         self._process: subprocess.Popen[bytes] | None = None
         self.bootstrap_servers = ""
 
@@ -349,7 +349,7 @@ class LocalKafkaBroker:
         if running is not None:
             self.bootstrap_servers = running.bootstrap_servers
             return running.bootstrap_servers
-        lib = fetch_jars(self._cache_dir, self._progress)
+        lib = fetch_jars(self._cache_dir, self.progress)
         java = shutil.which("java")
         if java is None:
             raise BrokerError("a Java runtime (17+) is needed to run the local Kafka broker")
@@ -376,8 +376,8 @@ class LocalKafkaBroker:
         ]
         if not self.has_data():
             self._format(jvm, classpath, properties)
-        if self._progress:
-            self._progress(f"starting Kafka {KAFKA_VERSION} on 127.0.0.1:{port}")
+        if self.progress:
+            self.progress(f"starting Kafka {KAFKA_VERSION} on 127.0.0.1:{port}")
         # Appended, not truncated: the log of a lasting broker tells what happened before a crash.
         with self.log_file.open("ab") as log_out:
             # Own session: a Ctrl-C in the terminal goes to us, and we stop the broker in order.
@@ -406,8 +406,8 @@ class LocalKafkaBroker:
         return self.bootstrap_servers
 
     def _format(self, jvm: list[str], classpath: str, properties: Path) -> None:
-        if self._progress:
-            self._progress("formatting KRaft storage")
+        if self.progress:
+            self.progress("formatting KRaft storage")
         formatted = subprocess.run(
             [
                 jvm[0],
