@@ -165,6 +165,7 @@ class Supervisor:
         self._cache_dir = cache_dir
         self._lines: queue.Queue[LogLine] = queue.Queue()
         self._stopping = threading.Event()
+        self.stopped = threading.Event()
         self._log_out: TextIO | None = None
         self._started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._last_status = 0.0
@@ -172,15 +173,20 @@ class Supervisor:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def run(self, on_ready: Callable[[UpRecord], None] | None = None) -> int:
+    def run(
+        self, on_ready: Callable[[UpRecord], None] | None = None, install_signals: bool = True
+    ) -> int:
+        """Until SIGTERM/SIGINT (or ``stop()`` from another thread, with ``install_signals``
+        off, as the demo does)."""
         self.state.root.mkdir(parents=True, exist_ok=True)
         self.state.logs.mkdir(parents=True, exist_ok=True)
         other = UpRecord.read(self.state.up_file)
         if other is not None and other.alive() and other.pid != os.getpid():
             self.say("error", f"rapport is already up (pid {other.pid}); `rapport down` first")
             return 1
-        signal.signal(signal.SIGTERM, self._request_stop)
-        signal.signal(signal.SIGINT, self._request_stop)
+        if install_signals:
+            signal.signal(signal.SIGTERM, self._request_stop)
+            signal.signal(signal.SIGINT, self._request_stop)
         with self.state.log_file.open("a", encoding="utf-8") as self._log_out:
             try:
                 if not self._start_broker():
@@ -202,6 +208,9 @@ class Supervisor:
                 self._shutdown()
 
     def _request_stop(self, signum: int, _frame: FrameType | None) -> None:
+        self._stopping.set()
+
+    def stop(self) -> None:
         self._stopping.set()
 
     def _ready_message(self) -> str:
@@ -355,6 +364,7 @@ class Supervisor:
             self.say("info", "Kafka broker stopped (its data stays for the next `rapport up`)")
         self.state.up_file.unlink(missing_ok=True)
         self.say("info", "down")
+        self.stopped.set()
 
     # --- output ------------------------------------------------------------------------------
 
