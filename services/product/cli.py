@@ -328,9 +328,49 @@ def simulate_command(
     raise typer.Exit(0 if result["complete"] else 1)
 
 
+def watch_command(
+    bootstrap: BootstrapOption = None,
+    state: StateDirOption = None,
+    refresh: Annotated[
+        float, typer.Option(metavar="SECONDS", min=0.2, help="Seconds between redraws.")
+    ] = 2.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="Draw one screen (after reading the topics) and exit.")
+    ] = False,
+) -> None:
+    """A live view: service rates, lag and dead letters, the newest alerts, the biggest trust
+    and loyalty moves, segment counts. Ctrl-C leaves it."""
+    from rich.live import Live
+
+    from services.console.view import ScoreView, Subscription
+    from services.product.watch import WatchScreen
+
+    servers = bootstrap_or_exit(bootstrap)
+    directory = state_dir(state)
+    record = UpRecord.read(directory.up_file)
+    view = ScoreView(Settings().topics)
+    subscription = Subscription(servers, view, "rapport-watch").start()
+    screen = WatchScreen(view, record if record and record.alive() else None)
+    out = Console()
+    try:
+        if once:
+            subscription.wait_caught_up(30)
+            out.print(screen.render(), height=40)
+            return
+        with Live(screen.render(), console=out, screen=True, auto_refresh=False) as live:
+            while True:
+                time.sleep(refresh)
+                live.update(screen.render(), refresh=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        subscription.stop()
+
+
 def register(app: typer.Typer) -> None:
     app.command("up")(up_command)
     app.command("down")(down_command)
     app.command("status")(status_command)
     app.command("send")(send_command)
     app.command("simulate")(simulate_command)
+    app.command("watch")(watch_command)
