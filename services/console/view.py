@@ -15,6 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -70,7 +71,9 @@ class ScoreView:
 
     # --- writing ----------------------------------------------------------------------------
 
-    def apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+    def apply(
+        self, topic: str, key: bytes | None, value: bytes | None, timestamp_ms: int = 0
+    ) -> None:
         with self._lock:
             self.records[topic] += 1
             self.last_record_at = datetime.now(UTC)
@@ -191,10 +194,22 @@ class ScoreView:
             }
 
 
-class Subscription:
-    """Feeds a ``ScoreView`` from Kafka in a background thread until ``stop``."""
+class Sink(Protocol):
+    """What a ``Subscription`` feeds: a ``ScoreView``, or the report's collector."""
 
-    def __init__(self, bootstrap_servers: str, view: ScoreView, client_id: str) -> None:
+    topics: Topics
+    caught_up: bool
+
+    def apply(
+        self, topic: str, key: bytes | None, value: bytes | None, timestamp_ms: int = 0
+    ) -> None: ...
+
+
+class Subscription:
+    """Feeds a ``ScoreView`` (or another ``Sink``) from the published topics, from their
+    beginning, in a background thread until ``stop``."""
+
+    def __init__(self, bootstrap_servers: str, view: Sink, client_id: str) -> None:
         self._servers = bootstrap_servers
         self._view = view
         self._client_id = client_id
@@ -258,7 +273,7 @@ class Subscription:
         while not self._stop.is_set():
             for batch in consumer.poll(timeout_ms=500, max_records=2000).values():
                 for message in batch:
-                    self._view.apply(message.topic, message.key, message.value)
+                    self._view.apply(message.topic, message.key, message.value, message.timestamp)
             if not self._view.caught_up and all(
                 consumer.position(tp) >= end for tp, end in ends.items()
             ):

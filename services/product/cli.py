@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -367,6 +368,61 @@ def watch_command(
         subscription.stop()
 
 
+def report_command(
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+            metavar="TIME",
+            help="Start of the window (UTC unless it has an offset; default: 24 hours ago).",
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+            metavar="TIME",
+            help="End of the window (default: now).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Default: rapport-report-<time>.html"),
+    ] = None,
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """Write a self-contained HTML report of a time window: trust and loyalty distributions,
+    segment flows, top drivers, alerts, dead letters (opens offline)."""
+    from services.console.view import Subscription
+    from services.product.report import ReportData, render
+    from services.runtime.dlq_tools import read_dead_letters, summarize
+
+    servers = bootstrap_or_exit(bootstrap)
+    settings = Settings()
+    end = _aware(until) or datetime.now(UTC)
+    start = _aware(since) or end - timedelta(hours=24)
+    data = ReportData(settings.topics, start, end)
+    with err.status("reading the published topics…"):
+        subscription = Subscription(servers, data, "rapport-report").start()
+        try:
+            if not subscription.wait_caught_up(120):
+                err.print(f"[red]error:[/] could not read the topics: {subscription.error}")
+                raise typer.Exit(2)
+        finally:
+            subscription.stop()
+        dead = summarize(read_dead_letters(servers, settings.topics.dead_letter, start, end))
+    path = output or Path(f"rapport-report-{end:%Y%m%d-%H%M}.html")
+    path.write_text(render(data, dead), encoding="utf-8")
+    err.print(f"wrote {path} ({len(data.updates)} score updates, {len(data.alerts)} alerts)")
+    typer.echo(str(path))
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def register(app: typer.Typer) -> None:
     app.command("up")(up_command)
     app.command("down")(down_command)
@@ -374,3 +430,4 @@ def register(app: typer.Typer) -> None:
     app.command("send")(send_command)
     app.command("simulate")(simulate_command)
     app.command("watch")(watch_command)
+    app.command("report")(report_command)
