@@ -314,6 +314,27 @@ def test_the_console_lists_customers_draws_a_chart_and_feeds_new_alerts(
     browser.save_screenshot(str(ARTIFACTS / "console-live-alert.png"))
 
 
+def test_the_report_is_one_file_that_opens_offline_with_its_charts(
+    stack: Stack, browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    assert isinstance(browser, WebDriver)
+    path = tmp_path / "report.html"
+    result = stack.rapport("report", "--output", str(path))
+    assert result.returncode == 0, result.stderr
+    html = path.read_text()
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # nothing to fetch
+    assert "<script" not in html
+    browser.get(path.as_uri())
+    overview = browser.find_element(By.ID, "overview").text
+    assert "score updates" in overview
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) >= 5
+    assert "cust-feed" in browser.find_element(By.ID, "alerts").text
+    browser.save_screenshot(str(ARTIFACTS / "report.png"))
+
+
 def test_down_stops_every_process(stack: Stack) -> None:
     record = stack.record()
     pids = [record.pid, *(c.pid for c in record.children if c.pid is not None)]
