@@ -113,7 +113,7 @@ def kafka_start(
         try:
             servers = broker.start(detach=True, fresh=fresh)
         except BrokerError as exc:
-            console.print(f"[red]error:[/] {str(exc).splitlines()[0]}")
+            console.print(f"[red]error:[/] {str(exc).splitlines()[0]}", soft_wrap=True)
             raise typer.Exit(2) from exc
     if fresh and had_data:
         database = StateDir(state or Settings().state_dir).database

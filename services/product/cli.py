@@ -23,7 +23,8 @@ from services.product.state import StateDir, UpRecord
 from services.registry import PIPELINE, SERVICES
 from services.runtime.settings import Settings
 
-err = Console(stderr=True, highlight=False)
+# soft_wrap: an error is one line however narrow the terminal (a pipe, a CI log).
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 BootstrapOption = Annotated[
     str | None,
