@@ -34,9 +34,10 @@ from services.localkafka.broker import (
     BrokerError,
     LocalKafkaBroker,
     pid_alive,
+    port_free,
     terminate,
 )
-from services.product.metrics import scrape
+from services.product.metrics import ServiceSnapshot, scrape
 from services.product.state import ChildRecord, StateDir, UpRecord
 from services.registry import SERVICES
 
@@ -54,6 +55,8 @@ MAX_BACKOFF_SECONDS = 30.0
 # Library lines repeated within this window are shown once: a broker outage makes every client
 # log "No node available" several times a second.
 REPEAT_WINDOW_SECONDS = 30.0
+# How often the stream says what flowed: the services themselves log nothing per record.
+ACTIVITY_EVERY_SECONDS = 30.0
 # A child that ran this long before dying is restarted at once: its failure is news.
 HEALTHY_RUN_SECONDS = 60.0
 
@@ -170,6 +173,7 @@ class Supervisor:
         self._started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._last_status = 0.0
         self._repeats: dict[tuple[str, str], float] = {}
+        self._activity: dict[str, ServiceSnapshot] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -189,6 +193,15 @@ class Supervisor:
             signal.signal(signal.SIGINT, self._request_stop)
         with self.state.log_file.open("a", encoding="utf-8") as self._log_out:
             try:
+                taken = [c for c in self.children if not port_free(c.port)]
+                if taken:
+                    names = ", ".join(f"{c.port} ({c.name})" for c in taken)
+                    self.say(
+                        "error",
+                        f"port {names} in use by another process; stop it, or run next to it "
+                        "with `rapport up --port-offset 100`",
+                    )
+                    return 1
                 if not self._start_broker():
                     return 1
                 for child in self.children:
@@ -299,6 +312,29 @@ class Supervisor:
             changed |= self._check_child(child)
         if changed:
             self._write_record()
+        if time.monotonic() - self._last_status >= ACTIVITY_EVERY_SECONDS:
+            self._report_activity()
+
+    def _report_activity(self) -> None:
+        """One line on what flowed since the last one (nothing when nothing did)."""
+        self._last_status = time.monotonic()
+        snapshots = {c.name: scrape(c.name, c.port, timeout=0.5) for c in self.children}
+        parts = []
+        for name, snapshot in snapshots.items():
+            before = self._activity.get(name)
+            if before is not None and snapshot.reachable:
+                processed = snapshot.records_in - before.records_in
+                dead = snapshot.dead_letter_total - before.dead_letter_total
+                if processed > 0 or dead > 0:
+                    parts.append(
+                        f"{name} {processed:.0f} in"
+                        + (f", {dead} dead letters" if dead else "")
+                        + (f", lag {snapshot.lag:.0f}" if snapshot.lag else "")
+                    )
+            if snapshot.reachable:
+                self._activity[name] = snapshot
+        if parts:
+            self.say("info", f"last {ACTIVITY_EVERY_SECONDS:.0f} s: " + "; ".join(parts))
 
     def _check_broker(self) -> None:
         if self.broker is None or self.broker.running_state() is not None:

@@ -346,3 +346,78 @@ def test_down_stops_every_process(stack: Stack) -> None:
     log = stack.state.log_file.read_text()
     assert "scoring stopped" in log
     assert "down" in log.splitlines()[-1]
+
+
+def test_up_reset_wipes_the_broker_and_the_database_together(tmp_path: Path) -> None:
+    """On its own local broker (the state directory's), not the session's."""
+    from kafka import KafkaAdminClient
+
+    from services.localkafka.broker import free_port
+    from services.runtime.kafka_io import ensure_topics
+
+    if shutil.which("java") is None:
+        pytest.skip("the local broker needs Java")
+    state = StateDir(tmp_path / "state")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAPPORT_", "KAFKA_"))}
+    env.update({"RAPPORT_STATE_DIR": str(state.root), "COLUMNS": "200"})
+    if "RAPPORT_KAFKA_CACHE_DIR" in os.environ:
+        env["RAPPORT_KAFKA_CACHE_DIR"] = os.environ["RAPPORT_KAFKA_CACHE_DIR"]
+    up = [
+        "up", "--detach", "--no-console",
+        "--kafka-port", str(free_port()), "--port-offset", str(free_offset()),
+    ]  # fmt: skip
+
+    def rapport(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "services.cli", *args],
+            env=env, capture_output=True, text=True, timeout=240, check=False,
+        )  # fmt: skip
+
+    def topics(servers: str) -> set[str]:
+        admin = KafkaAdminClient(bootstrap_servers=servers)
+        try:
+            return set(admin.list_topics())
+        finally:
+            admin.close()
+
+    try:
+        first = rapport(*up)
+        assert first.returncode == 0, first.stderr + (state.logs / "up.out").read_text()
+        servers = UpRecord.read(state.up_file).bootstrap_servers  # type: ignore[union-attr]
+        ensure_topics(servers, ["marker.topic"], 1)
+        assert state.database.exists()
+        assert rapport("down").returncode == 0
+        # Down keeps the state: the broker's data and the database.
+        assert (state.kafka / "data" / "meta.properties").exists()
+        assert state.database.exists()
+
+        second = rapport(*up, "--reset")
+        assert second.returncode == 0, second.stderr
+        assert f"wiped {state.root}" in second.stderr
+        record = UpRecord.read(state.up_file)
+        assert record is not None
+        assert "marker.topic" not in topics(record.bootstrap_servers)
+        assert "rapport.raw.feedback" in topics(record.bootstrap_servers)
+    finally:
+        rapport("down")
+    assert not state.up_file.exists()
+    assert state.broker().running_state() is None
+
+
+def test_up_refuses_a_taken_port_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = {**os.environ, "RAPPORT_STATE_DIR": str(tmp_path), "COLUMNS": "80"}
+        result = subprocess.run(
+            [
+                sys.executable, "-m", "services.cli", "up", "--bootstrap", "127.0.0.1:1",
+                "--no-console", "--port-offset", str(port - 9101),
+            ],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1
+    assert f"port {port} (ingest) in use" in errors[0]
