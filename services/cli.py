@@ -261,7 +261,9 @@ def dlq_replay(
     ] = None,
     since: TimeOption = None,
     until: TimeOption = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Replay at most this many.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Replay at most this many.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, do not send.")] = False,
     bootstrap: BootstrapOption = None,
 ) -> None:

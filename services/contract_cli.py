@@ -101,7 +101,7 @@ def validate_command(
     ] = None,
     max_text_chars: Annotated[
         int,
-        typer.Option(help="The text cap to check against.", min=1),
+        typer.Option(help="The text cap to check against.", min=1, metavar="CHARS"),
     ] = DEFAULT_MAX_TEXT_CHARS,
 ) -> None:
     """Check events against the contract exactly as ingest would; exit 1 if any is invalid."""

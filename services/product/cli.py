@@ -285,24 +285,44 @@ def _print_send_summary(summary: Any) -> None:
 
 def simulate_command(
     *,
-    customers: Annotated[int, typer.Option(min=3, help="How many simulated customers.")] = 500,
+    customers: Annotated[
+        int, typer.Option(min=3, metavar="N", help="How many simulated customers.")
+    ] = 500,
     minutes: Annotated[
-        float, typer.Option(min=0.05, help="Spread the traffic over this many minutes.")
+        float,
+        typer.Option(
+            min=0.05, metavar="MINUTES", help="Spread the traffic over this many minutes."
+        ),
     ] = 2.0,
-    days: Annotated[int, typer.Option(min=7, help="Days of customer history, ending now.")] = 120,
+    days: Annotated[
+        int, typer.Option(min=7, metavar="DAYS", help="Days of customer history, ending now.")
+    ] = 120,
     rate: Annotated[
         float | None,
-        typer.Option(min=1, help="Events per second (default: all of them within --minutes)."),
+        typer.Option(
+            min=1, metavar="PER_SECOND", help="Events per second (default: all within --minutes)."
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Same seed, same customers and events.")] = 20251122,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Same seed, same customers and events.")
+    ] = 20251122,
     bad_share: Annotated[
-        float, typer.Option(min=0, max=0.5, help="Share of broken records (dead letters).")
+        float,
+        typer.Option(
+            min=0, max=0.5, metavar="SHARE", help="Share of broken records (dead letters)."
+        ),
     ] = 0.01,
     duplicate_share: Annotated[
-        float, typer.Option(min=0, max=0.5, help="Share of events sent twice (dropped by ingest).")
+        float,
+        typer.Option(
+            min=0, max=0.5, metavar="SHARE", help="Share of events sent twice (dropped by ingest)."
+        ),
     ] = 0.01,
     wait: Annotated[
-        float, typer.Option(min=0, help="Seconds to wait for the scores after sending.")
+        float,
+        typer.Option(
+            min=0, metavar="SECONDS", help="Seconds to wait for the scores after sending."
+        ),
     ] = 300.0,
     bootstrap: BootstrapOption = None,
     as_json: JsonOption = False,
