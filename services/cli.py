@@ -230,7 +230,8 @@ def dlq_stats(
         return
     out = Console()
     out.print(
-        f"{stats.total} dead letters in {settings.topics.dead_letter}"
+        f"{stats.total} dead letter{'' if stats.total == 1 else 's'} in "
+        f"{settings.topics.dead_letter}"
         + (
             f", failed between {stats.first:%Y-%m-%d %H:%M:%S} and "
             f"{stats.last:%Y-%m-%d %H:%M:%S} UTC"
