@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 from dataclasses import asdict
-from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,7 +15,14 @@ import typer
 from rich.console import Console
 
 from services.contract_cli import schemas_app, validate_command
-from services.product.cli import BootstrapOption, JsonOption, StateDirOption, bootstrap_or_exit
+from services.product.cli import (
+    BootstrapOption,
+    JsonOption,
+    StateDirOption,
+    TimeOption,
+    bootstrap_or_exit,
+    utc,
+)
 from services.product.cli import register as register_product_commands
 from services.product.state import StateDir
 from services.registry import SERVICES
@@ -182,22 +188,6 @@ def run(
         sys.exit(2)
 
 
-TimeOption = Annotated[
-    datetime | None,
-    typer.Option(
-        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-        metavar="TIME",
-        help="ISO time, e.g. 2026-03-01T12:00:00 (UTC unless it has an offset).",
-    ),
-]
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 @dlq_app.command("stats")
 def dlq_stats(
     since: TimeOption = None,
@@ -213,7 +203,7 @@ def dlq_stats(
     settings = Settings()
     servers = bootstrap_or_exit(bootstrap)
     stats = summarize(
-        read_dead_letters(servers, settings.topics.dead_letter, _utc(since), _utc(until))
+        read_dead_letters(servers, settings.topics.dead_letter, utc(since), utc(until))
     )
     if as_json:
         document = {
@@ -276,8 +266,8 @@ def dlq_replay(
         bootstrap_or_exit(bootstrap),
         settings.topics.dead_letter,
         reasons=set(reason or []),
-        since=_utc(since),
-        until=_utc(until),
+        since=utc(since),
+        until=utc(until),
         limit=limit,
         dry_run=dry_run,
     )

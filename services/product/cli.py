@@ -34,6 +34,22 @@ BootstrapOption = Annotated[
         help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP_SERVERS, else the local stack).",
     ),
 ]
+TimeOption = Annotated[
+    datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        metavar="TIME",
+        help="ISO time, e.g. 2026-03-01T12:00:00 (UTC unless it has an offset).",
+    ),
+]
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 StateDirOption = Annotated[
     Path | None,
@@ -390,38 +406,24 @@ def watch_command(
 
 
 def report_command(
-    since: Annotated[
-        datetime | None,
-        typer.Option(
-            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-            metavar="TIME",
-            help="Start of the window (UTC unless it has an offset; default: 24 hours ago).",
-        ),
-    ] = None,
-    until: Annotated[
-        datetime | None,
-        typer.Option(
-            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-            metavar="TIME",
-            help="End of the window (default: now).",
-        ),
-    ] = None,
+    since: TimeOption = None,
+    until: TimeOption = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Default: rapport-report-<time>.html"),
     ] = None,
     bootstrap: BootstrapOption = None,
 ) -> None:
-    """Write a self-contained HTML report of a time window: trust and loyalty distributions,
-    segment flows, top drivers, alerts, dead letters (opens offline)."""
+    """Write a self-contained HTML report of a time window (default: the last 24 hours): trust
+    and loyalty distributions, segment flows, top drivers, alerts, dead letters (opens offline)."""
     from services.console.view import Subscription
     from services.product.report import ReportData, render
     from services.runtime.dlq_tools import read_dead_letters, summarize
 
     servers = bootstrap_or_exit(bootstrap)
     settings = Settings()
-    end = _aware(until) or datetime.now(UTC)
-    start = _aware(since) or end - timedelta(hours=24)
+    end = utc(until) or datetime.now(UTC)
+    start = utc(since) or end - timedelta(hours=24)
     data = ReportData(settings.topics, start, end)
     with err.status("reading the published topics…"):
         subscription = Subscription(servers, data, "rapport-report").start()
@@ -436,12 +438,6 @@ def report_command(
     path.write_text(render(data, dead), encoding="utf-8")
     err.print(f"wrote {path} ({len(data.updates)} score updates, {len(data.alerts)} alerts)")
     typer.echo(str(path))
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def register(app: typer.Typer) -> None:

@@ -14,12 +14,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemas.base import EventKind, ValidationPolicy
 from schemas.upstream import kind_of_type
 from schemas.validation import ContractError, parse_raw_event
 from services.contract_cli import SourceRecord, read_records
 from services.runtime.settings import Topics
+
+if TYPE_CHECKING:
+    from kafka import KafkaProducer
 
 EVENT_FILE_SUFFIXES = (".json", ".ndjson", ".jsonl")
 
@@ -124,21 +128,27 @@ def _route(
     return Outgoing(topic_of[kind], key, record.value)
 
 
+def idempotent_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer:
+    """What upstream should use: acks=all and idempotence, so a retry after a lost
+    acknowledgement never writes a record twice."""
+    from kafka import KafkaProducer
+
+    return KafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=10,
+        client_id=client_id,
+    )
+
+
 def send(
     bootstrap_servers: str,
     outgoing: list[Outgoing],
     progress: Callable[[int], None] | None = None,
 ) -> Counter[str]:
     """Send and wait for every acknowledgement; returns counts by topic."""
-    from kafka import KafkaProducer
-
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap_servers,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-        client_id="rapport-send",
-    )
+    producer = idempotent_producer(bootstrap_servers, "rapport-send")
     by_topic: Counter[str] = Counter()
     try:
         futures = []

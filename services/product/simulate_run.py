@@ -12,6 +12,7 @@ from rich.table import Table
 
 from schemas.base import EventKind
 from services.console.view import ScoreView, Subscription
+from services.product.send import idempotent_producer
 from services.product.simulate import build_traffic, paced, rank
 from services.runtime.settings import Topics
 from services.scoring.model.simulation import SimulationParams, evaluate
@@ -43,8 +44,6 @@ def run_simulation(
     wait_seconds: float,
     console: Console | None,
 ) -> dict[str, Any]:
-    from kafka import KafkaProducer
-
     say = console.print if console is not None else (lambda *_a, **_k: None)
     started = time.monotonic()
     traffic = build_traffic(
@@ -64,13 +63,7 @@ def run_simulation(
         EventKind.INTERACTION: topics.raw_interactions,
         EventKind.FEEDBACK: topics.raw_feedback,
     }
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap_servers,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=20,
-        client_id="rapport-simulate",
-    )
+    producer = idempotent_producer(bootstrap_servers, "rapport-simulate")
     try:
         with _progress(console) as progress:
             task = progress.add_task("sending", total=len(records))
