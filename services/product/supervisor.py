@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from types import FrameType
 from typing import IO, TextIO
 
 from rich.console import Console
+from rich.live import Live
 from rich.text import Text
 
 from services.localkafka.broker import (
@@ -189,8 +191,9 @@ class Supervisor:
             self.say("error", f"rapport is already up (pid {other.pid}); `rapport down` first")
             return 1
         if install_signals:
-            signal.signal(signal.SIGTERM, self._request_stop)
-            signal.signal(signal.SIGINT, self._request_stop)
+            # SIGHUP: the terminal closed; stop in order rather than orphan the children.
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(signum, self._request_stop)
         with self.state.log_file.open("a", encoding="utf-8") as self._log_out:
             try:
                 taken = [c for c in self.children if not port_free(c.port)]
@@ -207,18 +210,44 @@ class Supervisor:
                 for child in self.children:
                     self._spawn(child)
                 self._write_record()
-                announced = False
-                while not self._stopping.is_set():
-                    self._tick()
-                    if not announced and all(c.ready for c in self.children):
-                        announced = True
-                        record = self._write_record()
-                        self.say("info", self._ready_message())
-                        if on_ready is not None:
-                            on_ready(record)
+                # A status line under the log stream, in a terminal only (not in a log file).
+                live = Live(
+                    self._status_line(),
+                    console=self.console,
+                    transient=True,
+                    auto_refresh=False,
+                    redirect_stdout=False,
+                    redirect_stderr=False,
+                )
+                with live if self.console.is_terminal else nullcontext():
+                    announced = False
+                    while not self._stopping.is_set():
+                        self._tick()
+                        if self.console.is_terminal:
+                            live.update(self._status_line(), refresh=True)
+                        if not announced and all(c.ready for c in self.children):
+                            announced = True
+                            record = self._write_record()
+                            self.say("info", self._ready_message())
+                            if on_ready is not None:
+                                on_ready(record)
                 return 0
             finally:
                 self._shutdown()
+
+    def _status_line(self) -> Text:
+        parts: list[tuple[str, str] | str] = [("● ", "green"), f"Kafka {self.bootstrap or '…'}"]
+        for child in self.children:
+            alive = child.process is not None and child.process.poll() is None
+            mark, style = (
+                ("✓", "green") if child.ready else ("…", "yellow") if alive else ("✗", "red")
+            )
+            parts += ["  ", (f"{child.name} {mark}", style)]
+            if child.restarts:
+                parts.append(f" ({child.restarts} restarts)")
+        console = self._console_url()
+        parts += [f"  {console}" if console else "", ("   Ctrl-C stops", "dim")]
+        return Text.assemble(*parts)
 
     def _request_stop(self, signum: int, _frame: FrameType | None) -> None:
         self._stopping.set()
