@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from schemas.base import DEFAULT_MAX_TEXT_CHARS, EventKind, ValidationPolicy
-from schemas.validation import ContractError, RejectReason, parse_raw_event
+from schemas.validation import ContractError, parse_raw_event
 
 schemas_app = typer.Typer(
     help="The event contract: regenerate the JSON Schemas, AsyncAPI document, examples and "
@@ -103,6 +103,7 @@ def validate_command(
         int,
         typer.Option(help="The text cap to check against.", min=1, metavar="CHARS"),
     ] = DEFAULT_MAX_TEXT_CHARS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
 ) -> None:
     """Check events against the contract exactly as ingest would; exit 1 if any is invalid."""
     contents: list[tuple[str, bytes]] = []
@@ -115,35 +116,66 @@ def validate_command(
             console.print(Text(f"cannot read {file}: {exc.strerror}", style="red"))
             raise typer.Exit(2) from exc
     policy = ValidationPolicy(max_text_chars=max_text_chars)
-    valid = invalid = warnings = 0
+    findings: list[Finding] = []
+    valid = invalid = 0
     for file, data in contents:
         prefix = f"{file}: " if len(contents) > 1 else ""
         for record in read_records(data):
-            ok, unknown_fields = _check(record, prefix, kind, policy)
-            valid += ok
-            invalid += not ok
-            warnings += unknown_fields
+            found = _check(record, prefix, kind, policy)
+            findings += found
+            if any(f.reason != "warning" for f in found):
+                invalid += 1
+            else:
+                valid += 1
+    warnings = sum(f.reason == "warning" for f in findings)
+    if as_json:
+        document = {
+            "events": valid + invalid,
+            "valid": valid,
+            "invalid": invalid,
+            "warnings": warnings,
+            "problems": [asdict(f) for f in findings],
+        }
+        typer.echo(json.dumps(document, indent=2))
+        raise typer.Exit(1 if invalid or not valid else 0)
+    for finding in findings:
+        console.print(finding.line())
     _summarise(valid, invalid, warnings)
+
+
+@dataclass(frozen=True)
+class Finding:
+    location: str
+    path: str
+    message: str
+    reason: str
+    """A reject reason code, or "warning" (an unknown field, ignored)."""
+
+    def line(self) -> Text:
+        # Text, not markup: messages contain brackets and user data that rich must not read.
+        if self.reason == "warning":
+            return Text.assemble(
+                (self.location, "bold"), ": ", ("warning", "yellow"), f": {self.message}"
+            )
+        return Text.assemble(
+            (self.location, "bold"), ": ", (self.path, "cyan"), ": ", self.message, " ",
+            (f"[{self.reason}]", "red"),
+        )  # fmt: skip
 
 
 def _check(
     record: SourceRecord, prefix: str, kind: EventKind | None, policy: ValidationPolicy
-) -> tuple[bool, int]:
-    """Print the problems of one record; return whether it is valid, and its unknown fields."""
+) -> list[Finding]:
+    """The problems of one record (none: valid), and its unknown fields as warnings."""
     location = prefix + record.location
     try:
         parsed = parse_raw_event(record.value, kind, policy)
     except ContractError as exc:
-        for problem in exc.problems:
-            console.print(_problem_line(location, problem.path, problem.message, problem.reason))
-        return False, 0
-    for path in parsed.unknown_fields:
-        console.print(
-            Text.assemble(
-                (location, "bold"), ": ", ("warning", "yellow"), f": unknown field ignored: {path}"
-            )
-        )
-    return True, len(parsed.unknown_fields)
+        return [Finding(location, p.path, p.message, str(p.reason)) for p in exc.problems]
+    return [
+        Finding(location, path, f"unknown field ignored: {path}", "warning")
+        for path in parsed.unknown_fields
+    ]
 
 
 def _summarise(valid: int, invalid: int, warnings: int) -> None:
@@ -161,13 +193,6 @@ def _summarise(valid: int, invalid: int, warnings: int) -> None:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _problem_line(location: str, path: str, message: str, reason: RejectReason) -> Text:
-    # Text, not markup: messages contain brackets and user data that rich must not interpret.
-    return Text.assemble(
-        (location, "bold"), ": ", (path, "cyan"), ": ", message, " ", (f"[{reason}]", "red")
-    )
 
 
 def read_records(data: bytes) -> Iterator[SourceRecord]:

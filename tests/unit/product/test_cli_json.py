@@ -91,3 +91,17 @@ def test_validate_takes_several_files_and_names_them(tmp_path: Path) -> None:
     assert "years" in result.output
     assert " days, " not in result.output
     assert "2 events: 1 valid, 1 invalid" in result.output
+
+
+def test_validate_json_lists_problems_and_warnings(tmp_path: Path) -> None:
+    file = tmp_path / "events.ndjson"
+    good = json.loads((EXAMPLES / "upstream" / "chat.json").read_text())
+    file.write_text(json.dumps({**good, "colour": "red"}) + "\n" + '{"type": "purchase"}\n')
+    result = runner.invoke(app, ["validate", "--json", str(file)])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert (document["events"], document["valid"], document["invalid"]) == (2, 1, 1)
+    assert document["warnings"] == 1
+    reasons = {p["reason"] for p in document["problems"]}
+    assert reasons == {"warning", "missing_field"}
+    assert all(p["location"].startswith("line ") for p in document["problems"])
