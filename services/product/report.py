@@ -159,7 +159,7 @@ def _drivers(updates: list[ScoreUpdate]) -> str:
 
 def _alerts(alerts: list[Alert]) -> str:
     kinds: Counter[str] = Counter(f"{a.kind.value} {a.state.value}" for a in alerts)
-    recent = sorted(alerts, key=lambda a: a.raised_at, reverse=True)[:15]
+    recent = list(reversed(alerts))[:15]  # the last published first
     rows = "".join(
         f"<tr><td>{escape(a.customer_id)}</td><td>{escape(a.kind.value)}</td>"
         f"<td>{escape(a.state.value)}</td><td>{escape(a.message)}</td></tr>"
@@ -168,6 +168,7 @@ def _alerts(alerts: list[Alert]) -> str:
     return (
         "<h2>Alerts raised and resolved</h2>"
         + bar_chart([(k, float(n)) for k, n in kinds.most_common()], "alerts", color=PALETTE[4])
+        + "<p class='muted'>The last 15 published:</p>"
         + f"<table id='alerts'><tr><th>customer</th><th>kind</th><th>state</th><th>message</th>"
         f"</tr>{rows}</table>"
     )

@@ -381,23 +381,26 @@ def test_up_reset_wipes_the_broker_and_the_database_together(tmp_path: Path) -> 
             admin.close()
 
     try:
-        first = rapport(*up)
-        assert first.returncode == 0, first.stderr + (state.logs / "up.out").read_text()
-        servers = UpRecord.read(state.up_file).bootstrap_servers  # type: ignore[union-attr]
-        ensure_topics(servers, ["marker.topic"], 1)
-        assert state.database.exists()
-        assert rapport("down").returncode == 0
-        # Down keeps the state: the broker's data and the database.
-        assert (state.kafka / "data" / "meta.properties").exists()
-        assert state.database.exists()
+        # Some state: a broker with a topic of its own, and a database.
+        started = rapport("kafka", "start", "--port", up[4])
+        assert started.returncode == 0, started.stderr
+        ensure_topics(started.stdout.strip(), ["marker.topic"], 1)
+        state.database.write_text("the old database")
+        refused = rapport(*up, "--reset")  # never wipe the data under a running broker
+        assert refused.returncode == 1
+        assert "rapport kafka stop" in refused.stderr
+        assert rapport("kafka", "stop").returncode == 0
+        assert (state.kafka / "data" / "meta.properties").exists()  # stop keeps the data
 
-        second = rapport(*up, "--reset")
-        assert second.returncode == 0, second.stderr
-        assert f"wiped {state.root}" in second.stderr
+        reset = rapport(*up, "--reset")
+        assert reset.returncode == 0, reset.stderr
+        assert f"wiped {state.root}" in reset.stderr
         record = UpRecord.read(state.up_file)
         assert record is not None
+        assert record.bootstrap_servers == f"127.0.0.1:{up[4]}"
         assert "marker.topic" not in topics(record.bootstrap_servers)
         assert "rapport.raw.feedback" in topics(record.bootstrap_servers)
+        assert state.database.read_bytes().startswith(b"SQLite format 3")
     finally:
         rapport("down")
     assert not state.up_file.exists()
