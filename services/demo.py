@@ -189,17 +189,20 @@ def run_demo(console: Console) -> int:
 
 
 def _print_next_steps(console: Console) -> None:
-    console.print(
-        "\n[bold]Next[/]: `rapport` is installed in .venv. Use [bold]./rapport[/] from this "
-        "folder, or activate the venv first:  source .venv/bin/activate\n"
-        "  ./rapport up --detach                      # the whole stack, kept running "
-        "(console on http://127.0.0.1:9180/)\n"
-        "  ./rapport send schemas/examples/upstream   # the example events\n"
-        "  ./rapport simulate --customers 500 --minutes 2\n"
-        "  ./rapport watch                            # live view; Ctrl-C leaves it\n"
-        "  ./rapport report                           # an HTML report of the last day\n"
-        "  ./rapport down"
+    steps = (
+        "",
+        "[bold]Next[/]: `rapport` is installed in .venv; ./rapport runs it from this folder",
+        "(or `source .venv/bin/activate` first, then `rapport`).",
+        "  ./rapport up --detach          # the whole stack, kept running",
+        "  ./rapport send schemas/examples/upstream",
+        "  ./rapport simulate --customers 500 --minutes 2",
+        "  ./rapport watch                # live view (Ctrl-C leaves it)",
+        "  open http://127.0.0.1:9180/    # the console",
+        "  ./rapport report               # HTML report of the last 24 hours",
+        "  ./rapport down",
     )
+    for line in steps:
+        console.print(line, soft_wrap=True)
 
 
 def _wait_for_topics(servers: str, names: list[str], timeout: float = 60) -> None:
