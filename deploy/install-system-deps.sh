@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Rapport needs outside Python, if it is missing: a C compiler and the Python
 # headers (the install compiles the sentiment annotator with mypyc, see setup.py), a Java runtime
-# and Maven (for the local Kafka broker) and PostgreSQL (for the database tests). Debian/Ubuntu
-# packages; needs root for apt-get. Idempotent: does nothing when everything is there.
+# and Maven (for the local Kafka broker), PostgreSQL (for the database tests) and Chromium with its
+# driver (for the web console's browser tests). Debian/Ubuntu packages; needs root for apt-get.
+# Idempotent: does nothing when everything is there.
 # PYTHON names the interpreter the virtual environment is made from (default python3).
 set -euo pipefail
 
@@ -17,6 +18,9 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   missing+=(postgresql)
 fi
+# The console's and the report's browser tests (selenium drives Debian's headless Chromium).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing system packages: ${missing[*]}"

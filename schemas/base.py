@@ -361,12 +361,25 @@ class UpstreamEvent(ContractModel):
                 "at most {skew} of clock skew is tolerated",
                 {
                     "value": value.isoformat(),
-                    "ahead": str(value - now).split(".")[0],
+                    "ahead": human_duration(value - now),
                     "now": now.isoformat(timespec="seconds"),
-                    "skew": str(policy.max_future_skew),
+                    "skew": human_duration(policy.max_future_skew),
                 },
             )
         return value
+
+
+def human_duration(delta: timedelta) -> str:
+    """``4 years 2 days``, ``5 minutes``, ``1 second``: the two largest units a person needs
+    (not ``1456 days, 22:27:36``)."""
+    seconds = int(delta.total_seconds())
+    units = (("year", 365 * 86_400), ("day", 86_400), ("hour", 3600), ("minute", 60))
+    parts: list[str] = []
+    for name, size in (*units, ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
+    return " ".join(parts[:2]) or "0 seconds"
 
 
 class InteractionBase(UpstreamEvent):

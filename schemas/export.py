@@ -4,7 +4,9 @@ Artifacts (all committed; ``rapport schemas export`` rewrites them, a test fails
 
 * ``schemas/json/<name>.schema.json``: one JSON Schema (draft 2020-12) per event type, per raw
   topic (``interaction_event``, ``feedback_event``) and per downstream event;
-* ``schemas/examples/<name>.json``: one realistic example of each (``schemas.samples``);
+* ``schemas/examples/{upstream,downstream,erasure}/<name>.json``: one realistic example of each
+  (``schemas.samples``); ``rapport send schemas/examples/upstream`` sends the upstream ones, the
+  erasure request is apart so that it is sent on purpose only;
 * ``schemas/asyncapi.yaml``: an AsyncAPI 3.0 document of every topic;
 * the field tables of ``docs/sending-events.md`` and ``docs/subscribing-to-scores.md``, between
   ``<!-- BEGIN GENERATED name -->`` and ``<!-- END GENERATED name -->`` markers.
@@ -168,6 +170,15 @@ def committed_schemas(directory: Path = JSON_DIR) -> dict[str, dict[str, Any]]:
 
 
 # --- examples -------------------------------------------------------------------------------------
+
+
+def example_path(name: str) -> Path:
+    """Where the example of schema ``name`` lives: upstream events (what ``rapport send`` sends),
+    the erasure request apart, and what Rapport publishes."""
+    if name == "erasure_request":
+        return EXAMPLES_DIR / "erasure" / f"{name}.json"
+    folder = "downstream" if name in downstream_examples() else "upstream"
+    return EXAMPLES_DIR / folder / f"{name}.json"
 
 
 def examples() -> dict[str, dict[str, Any]]:
@@ -710,7 +721,7 @@ def artifacts() -> dict[Path, str]:
     for name, schema in json_schemas().items():
         files[JSON_DIR / f"{name}{SCHEMA_SUFFIX}"] = _dump_json(schema)
     for name, document in examples().items():
-        files[EXAMPLES_DIR / f"{name}.json"] = _dump_json(document)
+        files[example_path(name)] = _dump_json(document)
     files[ASYNCAPI_PATH] = _dump_yaml(asyncapi_document())
     for path, sections in doc_sections().items():
         current = path.read_text(encoding="utf-8")
@@ -723,7 +734,7 @@ def _strays(expected: Iterable[Path]) -> list[Path]:
     wanted = set(expected)
     return sorted(
         path
-        for directory, pattern in ((JSON_DIR, f"*{SCHEMA_SUFFIX}"), (EXAMPLES_DIR, "*.json"))
+        for directory, pattern in ((JSON_DIR, f"*{SCHEMA_SUFFIX}"), (EXAMPLES_DIR, "**/*.json"))
         for path in directory.glob(pattern)
         if path not in wanted
     )

@@ -85,6 +85,41 @@ from schemas.upstream import AnyUpstreamEvent
 CET = timezone(timedelta(hours=1))
 _CUSTOMER = "cust-48213"
 _TENANT = "acme-de"
+# Several customers' stories, so that the examples sent together make sense: Lena's damaged lamp
+# (the default), a loyal regular, a customer with billing trouble who leaves, and one who asks
+# for erasure (written apart, schemas/examples/erasure/, so that sending every example does
+# not erase a customer halfway through).
+LOYAL_CUSTOMER = "cust-20577"
+LEAVING_CUSTOMER = "cust-30990"
+ERASED_CUSTOMER = "cust-61402"
+_CUSTOMER_OF_TYPE = {
+    **dict.fromkeys(
+        (
+            "renewal",
+            "referral",
+            "recommendation",
+            "loyalty_enrolled",
+            "loyalty_tier_changed",
+            "loyalty_points_redeemed",
+            "engagement",
+            "survey_ces",
+            "free_comment",
+        ),
+        LOYAL_CUSTOMER,
+    ),
+    **dict.fromkeys(
+        (
+            "cancellation",
+            "billing_error",
+            "price_change",
+            "delivery_failed",
+            "loyalty_left",
+            "privacy_incident",
+        ),
+        LEAVING_CUSTOMER,
+    ),
+    "erasure_request": ERASED_CUSTOMER,
+}
 
 
 def _at(day: int, hour: int, minute: int = 0, tz: timezone = CET) -> datetime:
@@ -92,7 +127,14 @@ def _at(day: int, hour: int, minute: int = 0, tz: timezone = CET) -> datetime:
 
 
 def upstream_examples() -> list[AnyUpstreamEvent]:
-    """One event per upstream type, telling one customer's story over a few weeks of March."""
+    """One event per upstream type, telling a few customers' stories over a few weeks of March."""
+    return [
+        event.model_copy(update={"customer_id": _CUSTOMER_OF_TYPE.get(event.type, _CUSTOMER)})
+        for event in _stories()
+    ]
+
+
+def _stories() -> list[AnyUpstreamEvent]:
     envelope = {"customer_id": _CUSTOMER, "tenant_id": _TENANT}
     shop = {**envelope, "source": "shop", "brand_id": "acme-home"}
     support = {**envelope, "source": "zendesk"}
@@ -295,7 +337,7 @@ def upstream_examples() -> list[AnyUpstreamEvent]:
             reason="Moved abroad",
         ),
         Engagement(
-            event_id="app:daily:cust-48213:2026-03-12",
+            event_id="app:daily:cust-20577:2026-03-12",
             occurred_at=_at(12, 23, 59),
             **envelope,
             source="mobile-app",
@@ -315,7 +357,7 @@ def upstream_examples() -> list[AnyUpstreamEvent]:
             corrected=False,
         ),
         PrivacyIncident(
-            event_id="privacy:incident:PI-2026-004:cust-48213",
+            event_id="privacy:incident:PI-2026-004:cust-30990",
             occurred_at=_at(25, 10),
             **envelope,
             source="privacy-office",
@@ -594,7 +636,7 @@ def alert_example() -> Alert:
 def erasure_completed_example() -> ErasureCompleted:
     return ErasureCompleted(
         request_id="ER-1187",
-        customer_id=_CUSTOMER,
+        customer_id=ERASED_CUSTOMER,
         tenant_id=_TENANT,
         requested_at=_at(31, 21, 10, UTC),
         completed_at=_at(31, 21, 10, UTC) + timedelta(seconds=3, milliseconds=412),

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-import importlib
-from datetime import UTC, datetime
+import json
+import os
+from dataclasses import asdict
+from functools import partial
+from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from services.contract_cli import schemas_app, validate_command
-from services.runtime.service import ServiceSpec
+from services.product.cli import (
+    BootstrapOption,
+    JsonOption,
+    StateDirOption,
+    TimeOption,
+    bootstrap_or_exit,
+    utc,
+)
+from services.product.cli import register as register_product_commands
+from services.product.state import StateDir
+from services.registry import SERVICES
 from services.runtime.settings import Settings
 from services.scoring.cli import scores_app
+
+if TYPE_CHECKING:
+    from services.localkafka.broker import LocalKafkaBroker
 
 app = typer.Typer(
     help="Rapport: customer feedback, sentiment, trust and loyalty on Kafka.", no_args_is_help=True
@@ -27,13 +43,36 @@ app.add_typer(scores_app, name="scores")
 app.command("validate")(validate_command)
 dlq_app = typer.Typer(help="Inspect and replay the dead-letter topic.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+register_product_commands(app)
 console = Console(stderr=True)
 
-SERVICES = ("ingest", "sentiment", "scoring")
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rapport {package_version('rapport')}")
+        raise typer.Exit
 
 
-def _state_dir() -> Path:
-    return Settings().kafka_cache_dir / "run"
+@app.callback()
+def main(
+    bootstrap: BootstrapOption = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Rapport: customer feedback, sentiment, trust and loyalty on Kafka."""
+    if bootstrap:
+        # Every subcommand (also `rapport scores ...`) reads the cluster from the settings.
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+
+
+def _kafka(state: Path | None = None, port: int = 9092) -> LocalKafkaBroker:
+    """The lasting local broker of the state directory (``rapport up`` uses the same)."""
+    settings = Settings()
+    return StateDir(state or settings.state_dir).broker(settings.kafka_cache_dir, port)
 
 
 @kafka_app.command("fetch")
@@ -47,107 +86,135 @@ def kafka_fetch() -> None:
 
 
 @kafka_app.command("start")
-def kafka_start() -> None:
-    """Start a broker in the background; prints its bootstrap address."""
-    from services.localkafka.broker import LocalKafkaBroker, pid_alive, read_state
+def kafka_start(
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Delete the broker's data (topics, offsets) and start over."),
+    ] = False,
+    state: StateDirOption = None,
+    port: Annotated[
+        int,
+        typer.Option(
+            metavar="PORT",
+            help="The port on first start, if free (kept afterwards; --fresh chooses again).",
+        ),
+    ] = 9092,
+) -> None:
+    """Start the local broker in the background on its data and port; prints its address."""
+    from services.localkafka.broker import BrokerError
 
-    state = read_state(_state_dir())
-    if state and pid_alive(state.pid):
-        console.print(f"already running (pid {state.pid})")
-        typer.echo(state.bootstrap_servers)
+    broker = _kafka(state, port)
+    running = broker.running_state()
+    if running is not None:
+        if fresh:
+            console.print(f"the broker runs (pid {running.pid}): `rapport kafka stop` first")
+            raise typer.Exit(1)
+        console.print(f"already running (pid {running.pid})")
+        typer.echo(running.bootstrap_servers)
         return
+    had_data = broker.has_data()
     with console.status("Starting Kafka…") as status:
-        broker = LocalKafkaBroker(
-            state_dir=_state_dir(), cache_dir=Settings().kafka_cache_dir, progress=status.update
+        broker.progress = status.update
+        try:
+            servers = broker.start(detach=True, fresh=fresh)
+        except BrokerError as exc:
+            console.print(f"[red]error:[/] {str(exc).splitlines()[0]}", soft_wrap=True)
+            raise typer.Exit(2) from exc
+    if fresh and had_data:
+        database = StateDir(state or Settings().state_dir).database
+        console.print(
+            "[yellow]started on empty data:[/] every topic and committed offset is gone. A "
+            f"scoring database that recorded the old topics (e.g. {database} of `rapport up`) "
+            "no longer matches them: wipe it with `rapport up --reset`, or rebuild it with "
+            "`rapport scores rebuild --apply`."
         )
-        servers = broker.start(detach=True)
-    console.print(f"Kafka running, logs in {broker.log_file}. Point Rapport at it with:")
+    state_note = "on its previous data" if had_data and not fresh else "on new data"
+    console.print(f"Kafka running {state_note}, logs in {broker.log_file}. Point Rapport at it:")
     console.print(f"  export KAFKA_BOOTSTRAP_SERVERS={servers}")
     typer.echo(servers)
 
 
 @kafka_app.command("stop")
-def kafka_stop() -> None:
-    """Stop the background broker (SIGTERM, then SIGKILL after 20 s)."""
-    from services.localkafka.broker import pid_alive, read_state, terminate
-
-    state = read_state(_state_dir())
-    if state is None or not pid_alive(state.pid):
-        console.print("not running")
-        return
-    terminate(state.pid, timeout=20)
-    (_state_dir() / "broker.json").unlink(missing_ok=True)
-    console.print(f"stopped (pid {state.pid})")
+def kafka_stop(state: StateDirOption = None) -> None:
+    """Stop the background broker (SIGTERM, then SIGKILL after 20 s); its data stays."""
+    pid = _kafka(state).stop(timeout=20)
+    console.print("not running" if pid is None else f"stopped (pid {pid}); data kept")
 
 
 @kafka_app.command("status")
-def kafka_status() -> None:
+def kafka_status(as_json: JsonOption = False, state: StateDirOption = None) -> None:
     """Whether the background broker runs and answers metadata requests."""
-    from services.localkafka.broker import BrokerError, pid_alive, read_state, wait_until_ready
-
-    state = read_state(_state_dir())
-    if state is None or not pid_alive(state.pid):
-        console.print("not running")
+    status = _kafka(state).status()
+    if as_json:
+        typer.echo(json.dumps(asdict(status), indent=2))
+    elif not status.running:
+        console.print("not running" + (" (its data is kept)" if status.has_data else ""))
+    elif not status.responding:
+        console.print(f"pid {status.pid} runs but does not answer: {status.problem}")
+    else:
+        console.print(f"running, pid {status.pid}, logs in {status.log_file}")
+        typer.echo(status.bootstrap_servers)
+    if not status.responding:
         raise typer.Exit(1)
-    try:
-        wait_until_ready(state.bootstrap_servers, timeout=10, alive=lambda: pid_alive(state.pid))
-    except BrokerError as exc:
-        console.print(f"pid {state.pid} runs but does not answer: {exc}")
-        raise typer.Exit(1) from exc
-    console.print(f"running, pid {state.pid}, logs in {state.log_file}")
-    typer.echo(state.bootstrap_servers)
 
 
 @app.command("run")
 def run(
-    service: Annotated[str, typer.Argument(help="ingest, sentiment or scoring")],
+    service: Annotated[
+        str,
+        typer.Argument(
+            metavar="SERVICE", help=f"One of: {', '.join(SERVICES)}.", show_default=False
+        ),
+    ],
 ) -> None:
     """Run one service until SIGTERM/SIGINT (settings from RAPPORT_* variables)."""
     from services.runtime.main import run_main
 
-    if service not in SERVICES:
+    runnable = SERVICES.get(service)
+    if runnable is None:
         raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
-    spec: ServiceSpec = importlib.import_module(f"services.{service}.service").SPEC
-    raise typer.Exit(run_main(spec))
+    if runnable.spec is not None:
+        from services.runtime.service import run_service
 
-
-def _bootstrap(settings: Settings) -> str:
-    if not settings.kafka_bootstrap_servers:
-        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS (e.g. $(rapport kafka start))")
-    return settings.kafka_bootstrap_servers
-
-
-TimeOption = Annotated[
-    datetime | None,
-    typer.Option(
-        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-        help="ISO time (UTC unless it has an offset)",
-    ),
-]
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+        raise typer.Exit(run_main(service, partial(run_service, runnable.spec())))
+    assert runnable.main is not None
+    raise typer.Exit(run_main(service, runnable.main))
 
 
 @dlq_app.command("stats")
-def dlq_stats(since: TimeOption = None, until: TimeOption = None) -> None:
+def dlq_stats(
+    since: TimeOption = None,
+    until: TimeOption = None,
+    bootstrap: BootstrapOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Dead letters by reason, service and origin topic."""
     from rich.table import Table
 
     from services.runtime.dlq_tools import read_dead_letters, summarize
 
     settings = Settings()
+    servers = bootstrap_or_exit(bootstrap)
     stats = summarize(
-        read_dead_letters(
-            _bootstrap(settings), settings.topics.dead_letter, _utc(since), _utc(until)
-        )
+        read_dead_letters(servers, settings.topics.dead_letter, utc(since), utc(until))
     )
+    if as_json:
+        document = {
+            "topic": settings.topics.dead_letter,
+            "total": stats.total,
+            "first": stats.first.isoformat() if stats.first else None,
+            "last": stats.last.isoformat() if stats.last else None,
+            "by_reason": dict(stats.by_reason.most_common()),
+            "by_service": dict(stats.by_service.most_common()),
+            "by_origin": dict(stats.by_origin.most_common()),
+            "example_message": stats.example_message,
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return
     out = Console()
     out.print(
-        f"{stats.total} dead letters in {settings.topics.dead_letter}"
+        f"{stats.total} dead letter{'' if stats.total == 1 else 's'} in "
+        f"{settings.topics.dead_letter}"
         + (
             f", failed between {stats.first:%Y-%m-%d %H:%M:%S} and "
             f"{stats.last:%Y-%m-%d %H:%M:%S} UTC"
@@ -155,9 +222,12 @@ def dlq_stats(since: TimeOption = None, until: TimeOption = None) -> None:
             else ""
         )
     )
+    # The message column wraps (at word boundaries) instead of being cut mid-word.
     table = Table("reason", "count", "example message")
+    table.columns[0].no_wrap = True
+    table.columns[2].overflow = "fold"
     for reason, count in stats.by_reason.most_common():
-        table.add_row(reason, str(count), stats.example_message.get(reason, "")[:100])
+        table.add_row(reason, str(count), stats.example_message.get(reason, ""))
     out.print(table)
     for title, counter in (("service", stats.by_service), ("origin topic", stats.by_origin)):
         by = Table(title, "count")
@@ -168,22 +238,29 @@ def dlq_stats(since: TimeOption = None, until: TimeOption = None) -> None:
 
 @dlq_app.command("replay")
 def dlq_replay(
-    reason: Annotated[list[str] | None, typer.Option(help="only these reason codes")] = None,
+    *,
+    reason: Annotated[
+        list[str] | None,
+        typer.Option(metavar="REASON", help="Only this reason code (repeat for several)."),
+    ] = None,
     since: TimeOption = None,
     until: TimeOption = None,
-    limit: Annotated[int | None, typer.Option(min=1)] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="count, do not send")] = False,
+    limit: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Replay at most this many.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, do not send.")] = False,
+    bootstrap: BootstrapOption = None,
 ) -> None:
     """Re-send dead letters to the topic they came from (after the cause is fixed)."""
     from services.runtime.dlq_tools import replay
 
     settings = Settings()
     report = replay(
-        _bootstrap(settings),
+        bootstrap_or_exit(bootstrap),
         settings.topics.dead_letter,
         reasons=set(reason or []),
-        since=_utc(since),
-        until=_utc(until),
+        since=utc(since),
+        until=utc(until),
         limit=limit,
         dry_run=dry_run,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from schemas.base import DEFAULT_MAX_TEXT_CHARS, EventKind, ValidationPolicy
-from schemas.validation import ContractError, RejectReason, parse_raw_event
+from schemas.validation import ContractError, parse_raw_event
 
 schemas_app = typer.Typer(
     help="The event contract: regenerate the JSON Schemas, AsyncAPI document, examples and "
@@ -74,18 +74,20 @@ def export_command(
 
 
 @dataclass(frozen=True)
-class _Record:
+class SourceRecord:
     location: str
     """How a person finds it in the file: ``line 3``, ``item 2``."""
     value: bytes
 
 
 def validate_command(
-    file: Annotated[
-        str,
+    files: Annotated[
+        list[str],
         typer.Argument(
-            help="A JSON event, a JSON array of events, or NDJSON (one event per line); "
+            metavar="FILE...",
+            help="JSON events, JSON arrays of events, or NDJSON (one event per line); "
             "- reads standard input.",
+            show_default=False,
         ),
     ],
     kind: Annotated[
@@ -99,38 +101,84 @@ def validate_command(
     ] = None,
     max_text_chars: Annotated[
         int,
-        typer.Option(help="The text cap to check against.", min=1),
+        typer.Option(help="The text cap to check against.", min=1, metavar="CHARS"),
     ] = DEFAULT_MAX_TEXT_CHARS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
 ) -> None:
     """Check events against the contract exactly as ingest would; exit 1 if any is invalid."""
-    try:
-        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    except OSError as exc:
-        console.print(Text(f"cannot read {file}: {exc.strerror}", style="red"))
-        raise typer.Exit(2) from exc
-    policy = ValidationPolicy(max_text_chars=max_text_chars)
-    valid = invalid = warnings = 0
-    for record in _records(data):
+    contents: list[tuple[str, bytes]] = []
+    for file in files:
         try:
-            parsed = parse_raw_event(record.value, kind, policy)
-        except ContractError as exc:
-            invalid += 1
-            for problem in exc.problems:
-                console.print(
-                    _problem_line(record.location, problem.path, problem.message, problem.reason)
-                )
-            continue
-        valid += 1
-        for path in parsed.unknown_fields:
-            warnings += 1
-            console.print(
-                Text.assemble(
-                    (record.location, "bold"),
-                    ": ",
-                    ("warning", "yellow"),
-                    f": unknown field ignored: {path}",
-                )
+            contents.append(
+                (file, sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes())
             )
+        except OSError as exc:
+            console.print(Text(f"cannot read {file}: {exc.strerror}", style="red"))
+            raise typer.Exit(2) from exc
+    policy = ValidationPolicy(max_text_chars=max_text_chars)
+    findings: list[Finding] = []
+    valid = invalid = 0
+    for file, data in contents:
+        prefix = f"{file}: " if len(contents) > 1 else ""
+        for record in read_records(data):
+            found = _check(record, prefix, kind, policy)
+            findings += found
+            if any(f.reason != "warning" for f in found):
+                invalid += 1
+            else:
+                valid += 1
+    warnings = sum(f.reason == "warning" for f in findings)
+    if as_json:
+        document = {
+            "events": valid + invalid,
+            "valid": valid,
+            "invalid": invalid,
+            "warnings": warnings,
+            "problems": [asdict(f) for f in findings],
+        }
+        typer.echo(json.dumps(document, indent=2))
+        raise typer.Exit(1 if invalid or not valid else 0)
+    for finding in findings:
+        console.print(finding.line())
+    _summarise(valid, invalid, warnings)
+
+
+@dataclass(frozen=True)
+class Finding:
+    location: str
+    path: str
+    message: str
+    reason: str
+    """A reject reason code, or "warning" (an unknown field, ignored)."""
+
+    def line(self) -> Text:
+        # Text, not markup: messages contain brackets and user data that rich must not read.
+        if self.reason == "warning":
+            return Text.assemble(
+                (self.location, "bold"), ": ", ("warning", "yellow"), f": {self.message}"
+            )
+        return Text.assemble(
+            (self.location, "bold"), ": ", (self.path, "cyan"), ": ", self.message, " ",
+            (f"[{self.reason}]", "red"),
+        )  # fmt: skip
+
+
+def _check(
+    record: SourceRecord, prefix: str, kind: EventKind | None, policy: ValidationPolicy
+) -> list[Finding]:
+    """The problems of one record (none: valid), and its unknown fields as warnings."""
+    location = prefix + record.location
+    try:
+        parsed = parse_raw_event(record.value, kind, policy)
+    except ContractError as exc:
+        return [Finding(location, p.path, p.message, str(p.reason)) for p in exc.problems]
+    return [
+        Finding(location, path, f"unknown field ignored: {path}", "warning")
+        for path in parsed.unknown_fields
+    ]
+
+
+def _summarise(valid: int, invalid: int, warnings: int) -> None:
     total = valid + invalid
     if total == 0:
         console.print(Text("no events found", style="red"))
@@ -147,15 +195,9 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _problem_line(location: str, path: str, message: str, reason: RejectReason) -> Text:
-    # Text, not markup: messages contain brackets and user data that rich must not interpret.
-    return Text.assemble(
-        (location, "bold"), ": ", (path, "cyan"), ": ", message, " ", (f"[{reason}]", "red")
-    )
-
-
-def _records(data: bytes) -> Iterator[_Record]:
-    """The events of a file: one JSON document (an event or an array of events), or NDJSON."""
+def read_records(data: bytes) -> Iterator[SourceRecord]:
+    """The events of a file (``rapport validate``, ``rapport send``): one JSON document (an
+    event or an array of events), or NDJSON."""
     stripped = data.strip()
     if not stripped:
         return
@@ -166,13 +208,13 @@ def _records(data: bytes) -> Iterator[_Record]:
             yield from _lines(data)
         else:  # one JSON document, broken: report it once, where the parser stopped
             line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
-            yield _Record(f"line {line}", stripped)
+            yield SourceRecord(f"line {line}", stripped)
         return
     if isinstance(document, list):
         for index, item in enumerate(document, start=1):
-            yield _Record(f"item {index}", json.dumps(item).encode())
+            yield SourceRecord(f"item {index}", json.dumps(item).encode())
     else:
-        yield _Record("line 1", stripped)
+        yield SourceRecord("line 1", stripped)
 
 
 def _is_ndjson(data: bytes) -> bool:
@@ -187,7 +229,7 @@ def _is_ndjson(data: bytes) -> bool:
     return False
 
 
-def _lines(data: bytes) -> Iterator[_Record]:
+def _lines(data: bytes) -> Iterator[SourceRecord]:
     for number, line in enumerate(data.splitlines(), start=1):
         if line.strip():
-            yield _Record(f"line {number}", line)
+            yield SourceRecord(f"line {number}", line)

@@ -1,17 +1,14 @@
-"""The local demo: a real broker, the three services as separate processes, sample events in,
-score updates out."""
+"""The local demo: a real broker, the three services as separate processes (run by the same
+supervisor as ``rapport up``, so their logs are one readable stream), sample events in, score
+updates and alerts out, and the next steps."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
+import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from services.localkafka.broker import free_port
 from services.localkafka.selection import RunningBroker, select_broker
+from services.product.state import StateDir
+from services.product.supervisor import Supervisor
+from services.registry import PIPELINE
 from services.runtime.settings import Settings
 
 CUSTOMERS = {
@@ -100,94 +101,108 @@ def sample_records(now: datetime) -> list[tuple[str, bytes, bytes]]:
     return records
 
 
-@contextmanager
-def _services(env: dict[str, str], console: Console) -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "services.cli", "run", name], env=env)
-        for name in ("ingest", "sentiment", "scoring")
-    ]
-    console.print(
-        "[bold]services started[/]: ingest :9101, sentiment :9102, scoring :9103 "
-        "(/metrics, /healthz, /readyz)"
-    )
-    try:
-        yield procs
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        console.print("services stopped")
-
-
 def run_demo(console: Console) -> int:
     from kafka import KafkaConsumer, KafkaProducer
 
     with console.status("Preparing a Kafka broker…") as status:
         broker: RunningBroker = select_broker(progress=status.update)
     console.print(f"[bold]Kafka[/] at {broker.bootstrap_servers}")
+    # A throw-away state directory (database, logs), removed at the end.
     workdir = Path(tempfile.mkdtemp(prefix="rapport-demo-"))
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-        "RAPPORT_DATABASE_URL": os.environ.get(
-            "RAPPORT_DATABASE_URL", f"sqlite:///{workdir / 'rapport.db'}"
-        ),
-        "RAPPORT_INSTANCE_ID": "demo",
-    }
     settings = Settings(kafka_bootstrap_servers=broker.bootstrap_servers)
     topics = settings.topics
+    supervisor = Supervisor(
+        StateDir(workdir),
+        PIPELINE,
+        bootstrap=broker.bootstrap_servers,
+        database_url=settings.database_url if "database_url" in settings.model_fields_set else None,
+        console=console,
+        # Free ports, not the services' defaults: the demo must run next to a `rapport up`.
+        ports={name: free_port() for name in PIPELINE},
+    )
+    ready = threading.Event()
+    runner = threading.Thread(
+        target=supervisor.run,
+        kwargs={"on_ready": lambda _record: ready.set(), "install_signals": False},
+        daemon=True,
+    )
+    updates: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    dead: list[tuple[str, str]] = []
+    expected = sum(len(t) * 2 for t in CUSTOMERS.values())
     try:
-        with _services(env, console):
-            producer = KafkaProducer(
-                bootstrap_servers=broker.bootstrap_servers, enable_idempotence=True, acks="all"
-            )
-            samples = sample_records(datetime.now(UTC))
-            _wait_for_topics(broker.bootstrap_servers, [topics.raw_feedback, topics.score_updates])
-            for kind, key, value in samples:
-                topic = topics.raw_interactions if kind == "interactions" else topics.raw_feedback
-                producer.send(topic, key=key, value=value)
-            producer.flush()
-            producer.close()
-            expected = sum(len(t) * 2 for t in CUSTOMERS.values())
-            console.print(
-                f"sent {len(samples)} events ({len(samples) - expected} of them broken "
-                "on purpose); waiting for score updates…"
-            )
-            consumer = KafkaConsumer(
-                topics.score_updates,
-                topics.dead_letter,
-                bootstrap_servers=broker.bootstrap_servers,
-                isolation_level="read_committed",
-                auto_offset_reset="earliest",
-                group_id=None,
-                consumer_timeout_ms=1000,
-            )
-            updates: list[dict[str, Any]] = []
-            dead: list[tuple[str, str]] = []
-            deadline = time.monotonic() + 120
-            while (len(updates) < expected or len(dead) < 2) and time.monotonic() < deadline:
-                for message in consumer:
-                    if message.topic == topics.score_updates:
-                        updates.append(json.loads(message.value))
-                    else:
-                        headers = {k: v.decode() for k, v in message.headers}
-                        dead.append(
-                            (
-                                headers.get("rapport.dlq.reason", "?"),
-                                headers.get("rapport.dlq.message", ""),
-                            )
+        runner.start()
+        if not ready.wait(180):
+            console.print("[red]the services did not become ready within 180 s[/]")
+            return 1
+        producer = KafkaProducer(
+            bootstrap_servers=broker.bootstrap_servers, enable_idempotence=True, acks="all"
+        )
+        samples = sample_records(datetime.now(UTC))
+        _wait_for_topics(broker.bootstrap_servers, [topics.raw_feedback, topics.score_updates])
+        for kind, key, value in samples:
+            topic = topics.raw_interactions if kind == "interactions" else topics.raw_feedback
+            producer.send(topic, key=key, value=value)
+        producer.flush()
+        producer.close()
+        console.print(
+            f"sent {len(samples)} events ({len(samples) - expected} of them broken "
+            "on purpose); waiting for score updates…"
+        )
+        consumer = KafkaConsumer(
+            topics.score_updates,
+            topics.alerts,
+            topics.dead_letter,
+            bootstrap_servers=broker.bootstrap_servers,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            group_id=None,
+            consumer_timeout_ms=1000,
+        )
+        deadline = time.monotonic() + 120
+        while (len(updates) < expected or len(dead) < 2) and time.monotonic() < deadline:
+            for message in consumer:
+                if message.topic == topics.score_updates:
+                    updates.append(json.loads(message.value))
+                elif message.topic == topics.alerts:
+                    alerts.append(json.loads(message.value))
+                else:
+                    headers = {k: v.decode() for k, v in message.headers}
+                    dead.append(
+                        (
+                            headers.get("rapport.dlq.reason", "?"),
+                            headers.get("rapport.dlq.message", ""),
                         )
-            consumer.close()
+                    )
+        consumer.close()
     finally:
+        supervisor.stop()
+        supervisor.stopped.wait(120)
         broker.stop()
-    _print_results(console, updates, dead)
+        shutil.rmtree(workdir, ignore_errors=True)
+    _print_results(console, updates, alerts, dead)
     ok = len(updates) == expected and len(dead) == 2
     console.print("[green]demo complete[/]" if ok else "[red]demo incomplete[/]")
+    if ok:
+        _print_next_steps(console)
     return 0 if ok else 1
+
+
+def _print_next_steps(console: Console) -> None:
+    steps = (
+        "",
+        "[bold]Next[/]: `rapport` is installed in .venv; ./rapport runs it from this folder",
+        "(or `source .venv/bin/activate` first, then `rapport`).",
+        "  ./rapport up --detach          # the whole stack, kept running",
+        "  ./rapport send schemas/examples/upstream",
+        "  ./rapport simulate --customers 500 --minutes 2",
+        "  ./rapport watch                # live view (Ctrl-C leaves it)",
+        "  open http://127.0.0.1:9180/    # the console",
+        "  ./rapport report               # HTML report of the last 24 hours",
+        "  ./rapport down",
+    )
+    for line in steps:
+        console.print(line, soft_wrap=True)
 
 
 def _wait_for_topics(servers: str, names: list[str], timeout: float = 60) -> None:
@@ -206,12 +221,17 @@ def _wait_for_topics(servers: str, names: list[str], timeout: float = 60) -> Non
 
 
 def _print_results(
-    console: Console, updates: list[dict[str, Any]], dead: list[tuple[str, str]]
+    console: Console,
+    updates: list[dict[str, Any]],
+    alerts: list[dict[str, Any]],
+    dead: list[tuple[str, str]],
 ) -> None:
     table = Table(title="Score updates (read_committed from rapport.score-updates)")
     for column in ("customer", "event", "trust", "loyalty", "segment", "why"):
         table.add_column(column)
-    for u in updates:
+    # By customer, then in the order scoring published them: each row is the state after it.
+    order = {customer: index for index, customer in enumerate(CUSTOMERS)}
+    for u in sorted(updates, key=lambda u: (order.get(u["customer_id"], 99), u["event_count"])):
         table.add_row(
             u["customer_id"],
             u["caused_by_event_id"],
@@ -221,5 +241,10 @@ def _print_results(
             u["summary"],
         )
     console.print(table)
+    for alert in alerts:
+        console.print(
+            f"[yellow]alert[/] {alert['customer_id']} {alert['kind']} ({alert['state']}): "
+            f"{alert['message']}"
+        )
     for reason, message in dead:
         console.print(f"[yellow]dead letter[/] {reason}: {message}")

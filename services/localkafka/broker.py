@@ -1,7 +1,10 @@
 """Run the official Apache Kafka broker (KRaft, single node) from jars fetched with Maven.
 
-The jars are downloaded once into a cache; each broker gets a fresh storage directory, free
-loopback ports and a small heap, so a start takes seconds and leaves nothing behind.
+The jars are downloaded once into a cache. A broker without a state directory (tests, the
+demo) gets a fresh temporary storage directory and free loopback ports, and leaves nothing
+behind. A broker with a state directory (``rapport kafka start``, ``rapport up``) keeps its data
+and its port across stops, crashes and SIGKILLs: exported ``KAFKA_BOOTSTRAP_SERVERS`` stay
+valid and the topics stay in step with the database that recorded their offsets.
 """
 
 from __future__ import annotations
@@ -94,6 +97,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _two_free_ports() -> tuple[int, int]:
+    while True:
+        port, controller = free_port(), free_port()
+        if port != controller:
+            return port, controller
+
+
 def random_cluster_id() -> str:
     """A KRaft cluster id as Kafka's Uuid.randomUuid() makes them: URL-safe base64 of 16 random
     bytes, never starting with '-', which the storage tool would read as an option."""
@@ -148,6 +158,49 @@ class BrokerState:
     log_file: str
 
 
+@dataclass(frozen=True)
+class BrokerPorts:
+    """Chosen once per data directory: clients keep their address across restarts."""
+
+    port: int
+    controller_port: int
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    bootstrap_servers: str | None
+    responding: bool
+    problem: str | None
+    state_dir: str
+    log_file: str
+    has_data: bool
+
+
+PREFERRED_PORT = 9092
+PREFERRED_CONTROLLER_PORT = 9093
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def choose_ports(preferred: int = PREFERRED_PORT) -> BrokerPorts:
+    """Kafka's well-known port when it is free (tools and docs assume it), else any free one."""
+    port = preferred if port_free(preferred) else free_port()
+    controller = preferred + 1 if preferred == PREFERRED_PORT else free_port()
+    if controller == port or not port_free(controller):
+        controller = free_port()
+    return BrokerPorts(port, controller)
+
+
 def wait_until_ready(bootstrap_servers: str, timeout: float, alive: Callable[[], bool]) -> None:
     """Wait until a metadata request succeeds: an open port alone does not mean the broker has
     finished its controller election and can serve clients."""
@@ -193,10 +246,13 @@ def _port_open(host: str, port: int) -> bool:
 
 
 class LocalKafkaBroker:
-    """A single-node KRaft broker in a child process.
+    """A single-node KRaft broker in a child process; the one object that starts, stops and
+    reports on it.
 
-    Use as a context manager (tests, demo), or ``start(detach=True)`` for ``rapport kafka start``,
-    which leaves it running and records its pid in ``state_dir/broker.json``.
+    Without ``state_dir``: a throw-away broker (context manager in tests and the demo) on fresh
+    data and free ports. With ``state_dir``: a lasting one, whose data, cluster id and port live
+    in that directory; ``start(detach=True)`` leaves it running (``rapport kafka start``) and
+    records its pid, and any later ``LocalKafkaBroker(state_dir)`` can report on or stop it.
     """
 
     def __init__(
@@ -205,12 +261,14 @@ class LocalKafkaBroker:
         cache_dir: Path | None = None,
         heap: str = "512m",
         progress: Progress | None = None,
+        preferred_port: int = PREFERRED_PORT,
     ) -> None:
         self._owns_state_dir = state_dir is None
+        self._preferred_port = preferred_port
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="rapport-kafka-"))
         self._cache_dir = cache_dir
         self._heap = heap
-        self._progress = progress
+        self.progress = progress
         self._process: subprocess.Popen[bytes] | None = None
         self.bootstrap_servers = ""
 
@@ -218,15 +276,89 @@ class LocalKafkaBroker:
     def log_file(self) -> Path:
         return self.state_dir / "broker.log"
 
-    def start(self, timeout: float = 90.0, detach: bool = False) -> str:
-        lib = fetch_jars(self._cache_dir, self._progress)
+    @property
+    def data_dir(self) -> Path:
+        return self.state_dir / "data"
+
+    @property
+    def _ports_file(self) -> Path:
+        return self.state_dir / "ports.json"
+
+    def has_data(self) -> bool:
+        """Whether the storage is formatted (a KRaft log directory has its meta.properties)."""
+        return (self.data_dir / "meta.properties").exists()
+
+    def _ports(self) -> BrokerPorts:
+        if self.has_data() and self._ports_file.exists():
+            ports = BrokerPorts(**json.loads(self._ports_file.read_text()))
+            for port in (ports.port, ports.controller_port):
+                if not port_free(port):
+                    raise BrokerError(
+                        f"port {port} of the local broker is in use by another process; stop "
+                        "that process, or start over on new ports with "
+                        "`rapport kafka start --fresh` (deletes the broker's topics)"
+                    )
+            return ports
+        if self._owns_state_dir:
+            ports = BrokerPorts(*_two_free_ports())
+        else:
+            ports = choose_ports(self._preferred_port)
+        self._ports_file.write_text(json.dumps(asdict(ports)))
+        return ports
+
+    def wipe(self) -> None:
+        """Delete the broker's data (its topics, offsets and cluster id) and its ports."""
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self._ports_file.unlink(missing_ok=True)
+
+    def running_state(self) -> BrokerState | None:
+        """The recorded broker process, if it is alive."""
+        state = read_state(self.state_dir)
+        return state if state is not None and pid_alive(state.pid) else None
+
+    def status(self, timeout: float = 10.0) -> BrokerStatus:
+        state = self.running_state()
+        problem: str | None = None
+        responding = False
+        if state is not None:
+            try:
+                wait_until_ready(
+                    state.bootstrap_servers, timeout=timeout, alive=lambda: pid_alive(state.pid)
+                )
+                responding = True
+            except BrokerError as exc:
+                problem = str(exc)
+        return BrokerStatus(
+            running=state is not None,
+            pid=state.pid if state else None,
+            bootstrap_servers=state.bootstrap_servers if state else None,
+            responding=responding,
+            problem=problem,
+            state_dir=str(self.state_dir),
+            log_file=str(self.log_file),
+            has_data=self.has_data(),
+        )
+
+    def start(self, timeout: float = 90.0, detach: bool = False, fresh: bool = False) -> str:
+        """Start the broker and wait until it serves clients; return its bootstrap address.
+
+        A lasting broker restarts on its data and port (also after a SIGKILL); ``fresh`` wipes
+        them first. A throw-away broker always starts fresh.
+        """
+        running = self.running_state()
+        if running is not None:
+            self.bootstrap_servers = running.bootstrap_servers
+            return running.bootstrap_servers
+        lib = fetch_jars(self._cache_dir, self.progress)
         java = shutil.which("java")
         if java is None:
             raise BrokerError("a Java runtime (17+) is needed to run the local Kafka broker")
-        data_dir = self.state_dir / "data"
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if fresh or self._owns_state_dir:
+            self.wipe()
+        data_dir = self.data_dir
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        port, controller_port = free_port(), free_port()
+        ports = self._ports()
+        port, controller_port = ports.port, ports.controller_port
         properties = self.state_dir / "server.properties"
         properties.write_text(server_properties(data_dir, port, controller_port))
         classpath = f"{lib}/*"
@@ -242,35 +374,12 @@ class LocalKafkaBroker:
             "-cp",
             classpath,
         ]
-        if self._progress:
-            self._progress("formatting KRaft storage")
-        formatted = subprocess.run(
-            [
-                jvm[0],
-                # A one-shot tool: C1 alone starts faster, and it never runs long enough for C2.
-                "-XX:TieredStopAtLevel=1",
-                "-cp",
-                classpath,
-                f"-Dlog4j2.configurationFile={DEPLOY_DIR / 'log4j2.yaml'}",
-                "kafka.tools.StorageTool",
-                "format",
-                "-t",
-                random_cluster_id(),
-                "-c",
-                str(properties),
-                "--standalone",
-            ],
-            check=False,
-            capture_output=True,
-            text=True,
-        )
-        if formatted.returncode != 0:
-            raise BrokerError(
-                f"formatting KRaft storage failed:\n{formatted.stdout}{formatted.stderr}"
-            )
-        if self._progress:
-            self._progress(f"starting Kafka {KAFKA_VERSION} on 127.0.0.1:{port}")
-        with self.log_file.open("wb") as log_out:
+        if not self.has_data():
+            self._format(jvm, classpath, properties)
+        if self.progress:
+            self.progress(f"starting Kafka {KAFKA_VERSION} on 127.0.0.1:{port}")
+        # Appended, not truncated: the log of a lasting broker tells what happened before a crash.
+        with self.log_file.open("ab") as log_out:
             # Own session: a Ctrl-C in the terminal goes to us, and we stop the broker in order.
             self._process = subprocess.Popen(
                 [*jvm, "kafka.Kafka", str(properties)],
@@ -296,6 +405,34 @@ class LocalKafkaBroker:
         self._write_state()
         return self.bootstrap_servers
 
+    def _format(self, jvm: list[str], classpath: str, properties: Path) -> None:
+        if self.progress:
+            self.progress("formatting KRaft storage")
+        formatted = subprocess.run(
+            [
+                jvm[0],
+                # A one-shot tool: C1 alone starts faster, and it never runs long enough for C2.
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                classpath,
+                f"-Dlog4j2.configurationFile={DEPLOY_DIR / 'log4j2.yaml'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                random_cluster_id(),
+                "-c",
+                str(properties),
+                "--standalone",
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if formatted.returncode != 0:
+            raise BrokerError(
+                f"formatting KRaft storage failed:\n{formatted.stdout}{formatted.stderr}"
+            )
+
     def _write_state(self) -> None:
         assert self._process is not None
         state = BrokerState(
@@ -303,12 +440,21 @@ class LocalKafkaBroker:
         )
         (self.state_dir / "broker.json").write_text(json.dumps(asdict(state)))
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """Stop the broker this object started, or the one recorded in the state directory;
+        the data stays (unless the broker is a throw-away one). Returns the stopped pid."""
+        pid: int | None = None
         if self._process is not None:
+            pid = self._process.pid
             terminate(self._process.pid, timeout, wait=self._process.wait)
             self._process = None
+        elif (state := self.running_state()) is not None:
+            pid = state.pid
+            terminate(state.pid, timeout)
+        (self.state_dir / "broker.json").unlink(missing_ok=True)
         if self._owns_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+        return pid
 
     def __enter__(self) -> LocalKafkaBroker:
         self.start()

@@ -27,7 +27,7 @@ class BrokerSource(StrEnum):
 class RunningBroker(Protocol):
     bootstrap_servers: str
 
-    def stop(self) -> None: ...
+    def stop(self) -> object: ...
 
 
 @dataclass

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
 from services.runtime.exceptions import FatalError
 from services.runtime.logs import configure_logging
-from services.runtime.service import ServiceSpec, run_service
 from services.runtime.settings import LogFormat, Settings
 
 EXIT_CRASH = 70
@@ -38,28 +38,29 @@ def _settings_error(exc: ValidationError) -> str:
     return "invalid settings: " + "; ".join(problems)
 
 
-def run_main(spec: ServiceSpec) -> int:
-    """Run ``spec`` as this process's service; returns the exit status."""
+def run_main(name: str, run: Callable[[Settings], None]) -> int:
+    """Run ``run`` (a service's main, e.g. ``partial(run_service, spec)``) as this process,
+    named ``name`` in its logs; returns the exit status."""
     try:
         settings = Settings()
     except ValidationError as exc:
         # The log format is itself a setting: honour the variable if it is readable at all.
         raw_format = os.environ.get("RAPPORT_LOG_FORMAT", "text").strip().lower()
         fmt = LogFormat.JSON if raw_format == LogFormat.JSON else LogFormat.TEXT
-        configure_logging(fmt, "INFO", spec.name)
+        configure_logging(fmt, "INFO", name)
         log.critical("%s", _settings_error(exc), extra={"exit_code": EXIT_CONFIG})
         return EXIT_CONFIG
-    configure_logging(settings.log_format, settings.log_level, spec.name)
+    configure_logging(settings.log_format, settings.log_level, name)
     try:
-        run_service(spec, settings)
+        run(settings)
     except FatalError as exc:
-        log.critical("%s stopped: %s", spec.name, exc, extra={"exit_code": exc.exit_code})
+        log.critical("%s stopped: %s", name, exc, extra={"exit_code": exc.exit_code})
         return exc.exit_code
     except Exception as exc:
         as_json = settings.log_format is LogFormat.JSON
         log.critical(
             "%s crashed: %r",
-            spec.name,
+            name,
             exc,
             exc_info=exc if as_json else None,
             extra={"exit_code": EXIT_CRASH},

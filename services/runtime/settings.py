@@ -192,3 +192,6 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     kafka_cache_dir: Path = Path.home() / ".cache" / "rapport" / "kafka"
+    # `rapport up`'s one directory of local state (broker data, SQLite database, logs), wiped
+    # as a whole by `rapport up --reset` so that the broker and the database never disagree.
+    state_dir: Path = Path.home() / ".local" / "state" / "rapport"

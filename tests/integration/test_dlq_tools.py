@@ -70,5 +70,17 @@ def test_cli_prints_stats(kafka_bootstrap: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "1 dead letters" in result.stdout
+    assert "1 dead letter in" in result.stdout
     assert "unknown" in result.stdout  # a record without dlq headers has no reason
+    as_json = subprocess.run(
+        [sys.executable, "-m", "services.cli", "dlq", "stats", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    assert document["total"] == 1
+    assert document["by_reason"] == {"unknown": 1}

@@ -33,7 +33,7 @@ from tests.unit.schemas.jsonschema_support import (
     format_conforms,
 )
 
-EXAMPLE_FILES = sorted(export.EXAMPLES_DIR.glob("*.json"))
+EXAMPLE_FILES = sorted(export.EXAMPLES_DIR.glob("**/*.json"))
 
 
 def test_committed_artifacts_match_the_models() -> None:
@@ -64,7 +64,7 @@ def test_examples_are_valid_under_the_committed_schemas(path: Path) -> None:
 
 
 def test_the_independent_validator_checks_formats() -> None:
-    example = json.loads((export.EXAMPLES_DIR / "purchase.json").read_text(encoding="utf-8"))
+    example = json.loads(export.example_path("purchase").read_text(encoding="utf-8"))
     for broken in ("2026-03-02T19:42:00", "yesterday"):
         assert not committed_validator("purchase").is_valid({**example, "occurred_at": broken})
     assert format_conforms("2026-03-02T19:42:00Z", "date-time")

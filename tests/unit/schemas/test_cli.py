@@ -77,7 +77,7 @@ def test_validate_reads_a_json_array_and_checks_the_kind(tmp_path: Path) -> None
 
 def test_validate_accepts_every_committed_example() -> None:
     for name in ("purchase", "chat", "review", "erasure_request"):
-        result = runner.invoke(app, ["validate", str(export.EXAMPLES_DIR / f"{name}.json")])
+        result = runner.invoke(app, ["validate", str(export.example_path(name))])
         assert result.exit_code == 0, result.output
 
 

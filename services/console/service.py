@@ -1,0 +1,191 @@
+"""The console: a downstream service that shows Rapport's published scores on a web page.
+
+It subscribes to the published topics as any downstream team would (``ScoreView``), keeps its
+own view in memory, and serves read-only pages and a JSON API. Standard-library WSGI, like the
+services' health endpoints: a handful of routes do not justify a web framework and its
+dependencies, and the pages are server-rendered (SVG charts, one inline script for the feed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from types import FrameType
+from typing import Any
+from urllib.parse import parse_qs, unquote
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+from services.console import pages
+from services.console.view import ScoreView, Subscription
+from services.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class ConsoleApp:
+    def __init__(self, view: ScoreView, subscription: Subscription | None = None) -> None:
+        self.view = view
+        self.subscription = subscription
+        self.registry = CollectorRegistry()
+        self._customers = Gauge(
+            "rapport_console_customers", "Customers in the console's view", registry=self.registry
+        )
+        self._records = Gauge(
+            "rapport_console_records",
+            "Records read, by topic",
+            ["topic"],
+            registry=self.registry,
+        )
+
+    def health_line(self) -> str:
+        health = self.view.health()
+        records = health["records"]
+        assert isinstance(records, dict)
+        state = "reading the topics…" if not health["caught_up"] else "live"
+        if self.subscription is not None and self.subscription.error:
+            state = self.subscription.error
+        return (
+            f"{state} · {health['customers']} customers · {sum(records.values())} records read "
+            f"· {health['open_alerts']} open alerts"
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = unquote(environ.get("PATH_INFO", "/"))
+        params = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        try:
+            if path == "/":
+                return self._html(start_response, "Customers", self._list(params))
+            if path.startswith("/customers/"):
+                customer_id = path.removeprefix("/customers/")
+                latest, history, alerts = self.view.customer(customer_id)
+                body = pages.customer_page(customer_id, latest, history, alerts)
+                return self._html(start_response, customer_id, body)
+            if path == "/api/alerts":
+                return self._json(start_response, self._alerts(int(params.get("after", "0"))))
+            if path == "/api/customers":
+                rows = self.view.customers(params.get("q", ""), params.get("sort", "trust"))
+                return self._json(
+                    start_response, {"customers": [u.model_dump(mode="json") for u in rows]}
+                )
+            if path == "/healthz":
+                return self._json(start_response, {"alive": True})
+            if path == "/readyz":
+                ready = self.view.caught_up
+                return self._json(
+                    start_response,
+                    {"ready": ready, "checks": {"caught_up": ready}},
+                    "200 OK" if ready else "503 Service Unavailable",
+                )
+            if path == "/metrics":
+                self._customers.set(len(self.view.latest_scores()))
+                for topic, count in self.view.records.items():
+                    self._records.labels(topic).set(count)
+                start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4")])
+                return [generate_latest(self.registry)]
+        except ValueError:
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"bad request\n"]
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found\n"]
+
+    def _list(self, params: dict[str, str]) -> str:
+        sort = params.get("sort", "trust")
+        descending = params.get("desc", "0") == "1"
+        segment = params.get("segment") or None
+        query = params.get("q", "")
+        rows = self.view.customers(query, sort, descending, segment)
+        total = len(rows)
+        return pages.customer_list(
+            rows[:500],
+            total=total,
+            query=query,
+            sort=sort,
+            descending=descending,
+            segment=segment,
+            segments=dict(self.view.segment_counts()),
+        )
+
+    def _alerts(self, after: int) -> dict[str, Any]:
+        return {
+            "alerts": [
+                {"seq": item.seq, **item.alert.model_dump(mode="json")}
+                for item in self.view.alerts_after(after)
+            ],
+            "health": self.health_line(),
+        }
+
+    def _html(self, start_response: StartResponse, title: str, body: str) -> Iterable[bytes]:
+        feed = pages.feed_panel(
+            [(item.seq, item.alert) for item in self.view.alerts_after(0, limit=30)],
+            self.health_line(),
+        )
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [pages.layout(title, body, feed).encode()]
+
+    @staticmethod
+    def _json(
+        start_response: StartResponse, document: object, status: str = "200 OK"
+    ) -> Iterable[bytes]:
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(document).encode()]
+
+
+DEFAULT_PORT = 9180
+
+
+def run_console(settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT."""
+    from services.runtime.service import bootstrap_servers
+
+    view = ScoreView(settings.topics)
+    subscription = Subscription(
+        bootstrap_servers(settings), view, f"{settings.group_prefix}-console"
+    ).start()
+    port = settings.http_port if settings.http_port is not None else DEFAULT_PORT
+    app = ConsoleApp(view, subscription)
+    try:
+        server = make_server(
+            settings.http_host, port, app, server_class=_Server, handler_class=_QuietHandler
+        )
+    except OSError as exc:
+        log.error(
+            "console cannot listen on %s:%d (%s); set RAPPORT_HTTP_PORT to another port",
+            settings.http_host,
+            port,
+            exc.strerror,
+        )
+        subscription.stop()
+        raise SystemExit(2) from exc
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("console received %s: stopping", signal.Signals(signum).name)
+        stopping.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    log.info("console serving http://%s:%d/", settings.http_host, port)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+        subscription.stop()
+        log.info("console stopped")

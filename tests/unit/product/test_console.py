@@ -1,0 +1,80 @@
+"""The console's view of the published topics and its pages, fed records directly."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from schemas.samples import alert_example, score_update_example
+from services.console.service import ConsoleApp
+from services.console.view import ScoreView
+from services.runtime.settings import Topics
+
+TOPICS = Topics()
+
+
+def update(customer: str, trust: float, count: int, segment: str = "neutral") -> bytes:
+    document = score_update_example().model_dump(mode="json")
+    document.update(customer_id=customer, trust=trust, event_count=count, segment=segment)
+    return json.dumps(document).encode()
+
+
+def fed_view() -> ScoreView:
+    view = ScoreView(TOPICS)
+    for customer, trust, count in (("c-low", 20.0, 3), ("c-high", 80.0, 5), ("c-gone", 50.0, 1)):
+        value = update(customer, trust, count)
+        view.apply(TOPICS.score_updates, customer.encode(), value)
+        view.apply(TOPICS.scores_latest, customer.encode(), value)
+    view.apply(TOPICS.scores_latest, b"c-gone", None)  # erased: a tombstone
+    alert = alert_example().model_dump(mode="json") | {"customer_id": "c-low"}
+    view.apply(TOPICS.alerts, b"c-low", json.dumps(alert).encode())
+    view.caught_up = True
+    return view
+
+
+def test_the_view_sorts_searches_and_forgets_erased_customers() -> None:
+    view = fed_view()
+    assert [u.customer_id for u in view.customers(sort="trust")] == ["c-low", "c-high"]
+    assert [u.customer_id for u in view.customers(sort="trust", descending=True)] == [
+        "c-high",
+        "c-low",
+    ]
+    assert [u.customer_id for u in view.customers(query="HIGH")] == ["c-high"]
+    assert view.customer("c-gone")[0] is None
+    assert [item.seq for item in view.alerts_after(0)] == [1]
+    assert view.alerts_after(1) == []
+    view.apply(TOPICS.alerts, b"x", b"{not an alert")
+    assert view.unreadable == 1
+
+
+def get(app: ConsoleApp, path: str, query: str = "") -> tuple[str, str]:
+    status: list[str] = []
+
+    def start_response(code: str, _headers: list[tuple[str, str]]) -> None:
+        status.append(code)
+
+    environ: dict[str, Any] = {
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "wsgi.input": io.BytesIO(),
+    }
+    body: Iterable[bytes] = app(environ, start_response)
+    return status[0], b"".join(body).decode()
+
+
+def test_the_pages_and_the_feed() -> None:
+    app = ConsoleApp(fed_view())
+    status, page = get(app, "/", "sort=trust&desc=1")
+    assert status == "200 OK"
+    assert page.index("c-high") < page.index("c-low")
+    assert "http" not in page.replace("http://www.w3.org/2000/svg", "")  # no CDN
+    status, page = get(app, "/customers/c-low")
+    assert status == "200 OK"
+    assert page.count("<polyline") == 2
+    status, body = get(app, "/api/alerts", "after=0")
+    assert [a["customer_id"] for a in json.loads(body)["alerts"]] == ["c-low"]
+    assert get(app, "/readyz")[0] == "200 OK"
+    assert get(app, "/nope")[0].startswith("404")
+    assert get(app, "/api/alerts", "after=x")[0].startswith("400")
