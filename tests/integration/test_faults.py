@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,16 +31,18 @@ from sqlalchemy import create_engine
 
 from schemas import AnnotatedEvent, ScoreUpdate
 from services.ingest.service import SPEC as INGEST
-from services.localkafka.broker import free_port
+from services.localkafka.broker import LocalKafkaBroker, free_port
 from services.runtime import deadletter
 from services.runtime.kafka_io import TopicCatalog, ensure_topics
 from services.runtime.policy import TRUNCATED_HEADER
+from services.runtime.settings import Settings
 from services.scoring import rebuild, store
 from services.scoring.model import ScoringConfig
 from services.scoring.service import SPEC as SCORING
 from services.sentiment.service import SPEC as SENTIMENT
-from tests.integration.test_crash_recovery import service_env
+from tests.integration.test_crash_recovery import service_env, uncommitted_count
 from tests.support.kafka import (
+    create_topics,
     produce,
     read_committed,
     read_to_end,
@@ -531,3 +535,102 @@ def test_out_of_range_annotated_events_are_dead_lettered(
     assert update.caused_by_event_id == "fine"
     assert update.event_count == 1
     assert sorted(reasons(letters)) == ["amount_out_of_range", "timestamp_out_of_range"]
+
+
+# -- the broker itself: late at start, and killed mid-stream -----------------------------------
+
+
+def pipeline_env(settings: Settings, **extra: str) -> dict[str, str]:
+    return service_env(settings) | {
+        "RAPPORT_MAX_POLL_RECORDS": "100",
+        "RAPPORT_RETRY_INITIAL_SECONDS": "0.2",
+        "RAPPORT_RETRY_MAX_SECONDS": "2",
+        **extra,
+    }
+
+
+def test_a_service_becomes_ready_when_its_broker_appears_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    port, http_port = free_port(), free_port()
+    settings = service_settings(f"127.0.0.1:{port}")
+    ready = f"http://127.0.0.1:{http_port}/readyz"
+    env = pipeline_env(settings, RAPPORT_HTTP_PORT=str(http_port))
+    broker = LocalKafkaBroker(state_dir=tmp_path / "kafka", preferred_port=port)
+    with service_process("ingest", env, tmp_path / "ingest.log") as proc:
+        wait_for(
+            lambda: (r := get_json(ready)) and "unreachable" in r[1]["reasons"].get("started", ""),
+            60,
+            "readiness to say the broker is unreachable",
+        )
+        try:
+            assert broker.start() == f"127.0.0.1:{port}"
+            wait_for(lambda: get_json(ready)[0] == 200, 120, "readiness once the broker is up")
+            event = upstream("free_comment", "c-1", "late-broker-1", T0)
+            produce(
+                broker.bootstrap_servers,
+                settings.topics.raw_feedback,
+                [(b"c-1", event.model_dump_json().encode())],
+            )
+            [out] = read_committed(broker.bootstrap_servers, [settings.topics.canonical], 1)
+            assert json.loads(out.value)["event_id"] == "late-broker-1"
+            assert proc.poll() is None  # the same process all along
+        finally:
+            broker.stop()
+
+
+def test_a_broker_killed_mid_stream_and_restarted_on_its_data_loses_and_doubles_nothing(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL the broker while the three services run, restart it on its data and port, leave
+    the services as they are: every event comes out of each stage exactly once."""
+    broker = LocalKafkaBroker(state_dir=tmp_path / "kafka", preferred_port=free_port())
+    servers = broker.start()
+    try:
+        settings = service_settings(servers, f"sqlite:///{tmp_path / 'scores.db'}")
+        topics = settings.topics
+        create_topics(settings)
+        env = pipeline_env(settings, RAPPORT_HTTP_PORT="0")
+        events = [
+            upstream("free_comment", f"c-{i % 50}", f"ev-{i}", T0 + timedelta(seconds=i))
+            for i in range(1_500)
+        ]
+        raw = [(e.customer_id.encode(), e.model_dump_json().encode()) for e in events]
+        with contextlib.ExitStack() as stack:
+            for name in ("ingest", "sentiment", "scoring"):
+                stack.enter_context(service_process(name, env, tmp_path / f"{name}.log"))
+            produce(servers, topics.raw_feedback, raw[:1_000])
+            # Kill it once work is under way in every stage.
+            wait_for(
+                lambda: uncommitted_count(servers, topics.score_updates) > 0,
+                180,
+                "the first score updates",
+            )
+            state = broker.running_state()
+            assert state is not None
+            os.kill(state.pid, signal.SIGKILL)
+            broker.stop()  # reaps the process; the data directory stays
+            time.sleep(3)
+            assert broker.start() == servers  # same data, same port
+            produce(servers, topics.raw_feedback, raw[1_000:])
+            for group, topic in (
+                ("ingest", topics.raw_feedback),
+                ("sentiment", topics.canonical),
+                ("scoring", topics.annotated),
+            ):
+                wait_until_consumed(
+                    servers, f"{settings.group_prefix}-{group}", [topic], timeout=300
+                )
+        expected = sorted(e.event_id for e in events)
+        canonical = read_to_end(servers, [topics.canonical])
+        annotated_out = read_to_end(servers, [topics.annotated])
+        updates = read_to_end(servers, [topics.score_updates])
+        letters = read_to_end(servers, [topics.dead_letter])
+    finally:
+        broker.stop()
+    assert letters == []
+    assert sorted(json.loads(r.value)["event_id"] for r in canonical) == expected
+    assert sorted(json.loads(r.value)["event"]["event_id"] for r in annotated_out) == expected
+    assert sorted(json.loads(r.value)["caused_by_event_id"] for r in updates) == expected
+    processed = store.all_processed(create_engine(settings.database_url))
+    assert sorted(event_id for _, event_id in processed) == expected
