@@ -68,6 +68,13 @@ def explain_connection_failure(security: KafkaSecurity, exc: BaseException) -> s
                 f"the Kafka broker's TLS certificate is not trusted ({seen.verify_message}): "
                 f"check RAPPORT_KAFKA_SECURITY__SSL_CAFILE{where}"
             )
+        if isinstance(seen, ssl.SSLError) and "ALERT" in str(seen.reason):
+            # The broker sent an alert: it refused our side of the handshake.
+            return (
+                f"the Kafka broker refused the TLS connection ({seen.reason}): does it require "
+                "a client certificate (RAPPORT_KAFKA_SECURITY__SSL_CERTFILE) signed by a CA "
+                "it trusts?"
+            )
         if isinstance(seen, ssl.SSLError):
             return f"TLS handshake with the Kafka broker failed ({seen.reason}): is it a TLS port?"
         seen = seen.__cause__ or seen.__context__
@@ -96,6 +103,11 @@ def verify_access(
             continue
         try:
             _check(sock, host, security)
+        except ssl.SSLError as exc:
+            # After the handshake (TLS 1.3): the broker refused us, e.g. for want of a client
+            # certificate.
+            reason = explain_connection_failure(security, exc)
+            raise FatalError(reason or f"TLS with the Kafka broker failed: {exc}") from exc
         except (OSError, EOFError, struct.error):
             continue  # the broker went away mid-check: not a security failure
         finally:
@@ -119,9 +131,12 @@ def _check(sock: socket.socket, host: str, security: KafkaSecurity) -> None:
             raise FatalError(reason or f"TLS with the Kafka broker failed: {exc}") from exc
     if security.uses_sasl:
         _authenticate(sock, security, kwargs)
+    else:
+        # One request: a broker that rejects our certificate says so only once we read.
+        _request(sock, _API_VERSIONS, 0, b"")
 
 
-_SASL_HANDSHAKE, _SASL_AUTHENTICATE = 17, 36
+_SASL_HANDSHAKE, _SASL_AUTHENTICATE, _API_VERSIONS = 17, 36, 18
 
 
 def _authenticate(sock: socket.socket, security: KafkaSecurity, kwargs: dict[str, Any]) -> None:

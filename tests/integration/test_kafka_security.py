@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from services.ingest.service import SPEC as INGEST
-from services.runtime.kafka_security import client_security
+from services.runtime.kafka_security import client_security, verify_access
 from services.runtime.settings import Settings
 from tests.support.events import variant
 from tests.support.kafka import running, unique_prefix
-from tests.support.secure_kafka import SecureBroker, start_secure_broker
+from tests.support.secure_kafka import SecureBroker, issue_cert, start_secure_broker
 
 pytestmark = pytest.mark.kafka
 
@@ -154,3 +154,39 @@ def test_wrong_credentials_or_ca_stop_the_service_at_once_with_one_line(
     assert "Traceback" not in stderr
     # Seconds, not kafka-python's 30 s bootstrap timeout nor an endless reconnect loop.
     assert seconds < 20, f"took {seconds:.1f}s"
+
+
+@pytest.fixture(scope="module")
+def mtls_broker() -> Iterator[SecureBroker]:
+    broker = start_secure_broker(USERS, require_client_certificate=True)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def test_mutual_tls_client_certificate_is_accepted_and_its_absence_stops_at_once(
+    mtls_broker: SecureBroker, tmp_path: Path
+) -> None:
+    cert, key = issue_cert(
+        mtls_broker.ca_file.parent, "rapport-test-ca", "rapport-client", "DNS:rapport"
+    )
+    with_certificate = security_env(
+        mtls_broker,
+        tmp_path,
+        RAPPORT_KAFKA_SECURITY__SSL_CERTFILE=str(cert),
+        RAPPORT_KAFKA_SECURITY__SSL_KEYFILE=str(key),
+    )
+    settings = settings_from(with_certificate, mtls_broker)
+    verify_access(mtls_broker.bootstrap_servers, settings.kafka_security)
+    admin = KafkaAdminClient(
+        bootstrap_servers=mtls_broker.bootstrap_servers, **client_security(settings)
+    )
+    assert admin.describe_cluster()["brokers"]
+    admin.close()
+
+    code, stderr, seconds = run_service_process(security_env(mtls_broker, tmp_path), mtls_broker)
+    assert code == 2, stderr
+    [line] = [line for line in stderr.splitlines() if line.strip()]
+    assert "client certificate" in line
+    assert seconds < 20

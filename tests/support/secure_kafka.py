@@ -74,7 +74,9 @@ class SecureBroker:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
-def start_secure_broker(users: dict[str, str], timeout: float = 90.0) -> SecureBroker:
+def start_secure_broker(
+    users: dict[str, str], timeout: float = 90.0, require_client_certificate: bool = False
+) -> SecureBroker:
     state = Path(tempfile.mkdtemp(prefix="rapport-secure-kafka-"))
     certs = state / "certs"
     certs.mkdir()
@@ -121,7 +123,13 @@ def start_secure_broker(users: dict[str, str], timeout: float = 90.0) -> SecureB
             "ssl.keystore.location": str(keystore),
             "ssl.keystore.password": KEYSTORE_PASSWORD,
             "ssl.key.password": KEYSTORE_PASSWORD,
-            "ssl.client.auth": "none",
+            # On a SASL_SSL listener only the listener-prefixed setting counts.
+            "listener.name.sasl_ssl.ssl.client.auth": (
+                "required" if require_client_certificate else "none"
+            ),
+            # Client certificates must be signed by the test CA.
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(ca_file),
         }
     )
     properties = state / "server.properties"
