@@ -192,11 +192,18 @@ def dlq_stats(
     from rich.table import Table
 
     from services.runtime.dlq_tools import read_dead_letters, summarize
+    from services.runtime.kafka_security import client_security
 
     settings = Settings()
     servers = bootstrap_or_exit(bootstrap)
     stats = summarize(
-        read_dead_letters(servers, settings.topics.dead_letter, utc(since), utc(until))
+        read_dead_letters(
+            servers,
+            settings.topics.dead_letter,
+            utc(since),
+            utc(until),
+            **client_security(settings),
+        )
     )
     if as_json:
         document = {
@@ -253,6 +260,7 @@ def dlq_replay(
 ) -> None:
     """Re-send dead letters to the topic they came from (after the cause is fixed)."""
     from services.runtime.dlq_tools import replay
+    from services.runtime.kafka_security import client_security
 
     settings = Settings()
     report = replay(
@@ -263,6 +271,7 @@ def dlq_replay(
         until=utc(until),
         limit=limit,
         dry_run=dry_run,
+        **client_security(settings),
     )
     verb = "would replay" if dry_run else "replayed"
     total = sum(report.replayed.values())

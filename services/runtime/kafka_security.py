@@ -15,7 +15,7 @@ from typing import Any
 
 import kafka.errors as kerr
 
-from services.runtime.exceptions import FatalError
+from services.runtime.exceptions import ConfigurationError
 from services.runtime.settings import KafkaSecurity, SecurityProtocol, Settings
 
 
@@ -107,7 +107,7 @@ def verify_access(
             # After the handshake (TLS 1.3): the broker refused us, e.g. for want of a client
             # certificate.
             reason = explain_connection_failure(security, exc)
-            raise FatalError(reason or f"TLS with the Kafka broker failed: {exc}") from exc
+            raise ConfigurationError(reason or f"TLS with the Kafka broker failed: {exc}") from exc
         except (OSError, EOFError, struct.error):
             continue  # the broker went away mid-check: not a security failure
         finally:
@@ -128,7 +128,7 @@ def _check(sock: socket.socket, host: str, security: KafkaSecurity) -> None:
             sock = context.wrap_socket(sock, server_hostname=host)
         except ssl.SSLError as exc:
             reason = explain_connection_failure(security, exc)
-            raise FatalError(reason or f"TLS with the Kafka broker failed: {exc}") from exc
+            raise ConfigurationError(reason or f"TLS with the Kafka broker failed: {exc}") from exc
     if security.uses_sasl:
         _authenticate(sock, security, kwargs)
     else:
@@ -151,7 +151,7 @@ def _authenticate(sock: socket.socket, security: KafkaSecurity, kwargs: dict[str
             length = _int16(response, offset)
             offered.append(response[offset + 2 : offset + 2 + length].decode())
             offset += 2 + length
-        raise FatalError(
+        raise ConfigurationError(
             f"the Kafka broker does not accept SASL {name} (it offers {', '.join(offered)}): "
             "check RAPPORT_KAFKA_SECURITY__SASL_MECHANISM"
         )
@@ -162,7 +162,7 @@ def _authenticate(sock: socket.socket, security: KafkaSecurity, kwargs: dict[str
         error_code, length = _int16(response, 0), _int16(response, 2)
         if error_code != 0:
             message = response[4 : 4 + length].decode() if length > 0 else ""
-            raise FatalError(
+            raise ConfigurationError(
                 explain_connection_failure(security, kerr.SaslAuthenticationFailedError(message))
                 or message
             )
@@ -170,7 +170,7 @@ def _authenticate(sock: socket.socket, security: KafkaSecurity, kwargs: dict[str
         size = struct.unpack_from(">i", response, offset)[0]
         mechanism.receive(response[offset + 4 : offset + 4 + max(size, 0)])
     if not mechanism.is_authenticated():
-        raise FatalError(
+        raise ConfigurationError(
             explain_connection_failure(security, kerr.SaslAuthenticationFailedError(name)) or name
         )
 

@@ -242,7 +242,9 @@ def start_with_retries(
 
 
 def run_service(spec: ServiceSpec, settings: Settings) -> None:
-    bootstrap_servers(settings)  # a configuration error ends start-up before anything opens
+    # Configuration errors end start-up before anything opens: no broker configured, or
+    # credentials or certificates the broker refuses (they never heal by waiting).
+    verify_access(bootstrap_servers(settings), settings.kafka_security)
     metrics = ServiceMetrics(spec.name, instance_id=settings.instance_id)
     startup = _Startup()
     liveness = Liveness(settings.liveness_timeout_seconds)

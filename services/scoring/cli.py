@@ -59,6 +59,7 @@ def rebuild_command(
     Stop the scoring instances before --apply.
     """
     from services.runtime.kafka_io import TopicCatalog
+    from services.runtime.kafka_security import client_security
     from services.scoring import rebuild, store
     from services.scoring.model import ScoringConfig
 
@@ -71,17 +72,18 @@ def rebuild_command(
     engine = store.make_engine(settings.database_url)
     store.migrate(engine)
     with _err.status(f"Reading {topic} and folding…"):
-        partitions = rebuild.topic_partitions(bootstrap, topic)
-        catalog = TopicCatalog(bootstrap)
+        security = client_security(settings)
+        partitions = rebuild.topic_partitions(bootstrap, topic, **security)
+        catalog = TopicCatalog(bootstrap, **security)
         topic_id = catalog.topic_ids(refresh=True).get(topic)
         catalog.close()
         report = rebuild.rebuild(
             engine,
             settings.topics,
             config,
-            rebuild.KafkaSource(bootstrap, topic),
+            rebuild.KafkaSource(bootstrap, topic, **security),
             group_offsets=rebuild.committed_offsets(
-                bootstrap, f"{settings.group_prefix}-scoring", topic, partitions
+                bootstrap, f"{settings.group_prefix}-scoring", topic, partitions, **security
             ),
             partitions=partitions,
             tolerance=tolerance,

@@ -248,13 +248,18 @@ def rebuild(
 class KafkaSource:
     """The annotated topic on a broker, read_committed, one partition at a time."""
 
-    def __init__(self, bootstrap: str, topic: str, chunk: int = REBUILD_BATCH) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, chunk: int = REBUILD_BATCH, **client_config: Any
+    ) -> None:
         self._bootstrap = bootstrap
         self._topic = topic
         self._chunk = chunk
+        self._client_config = client_config
 
     def start_offset(self, partition: int) -> int:
-        starts = log_start_offsets(self._bootstrap, self._topic, "rapport-scores-rebuild")
+        starts = log_start_offsets(
+            self._bootstrap, self._topic, "rapport-scores-rebuild", **self._client_config
+        )
         return starts.get(partition, 0)
 
     def chunks(self, partition: int, bound: int) -> Iterator[list[InRecord]]:
@@ -267,11 +272,12 @@ class KafkaSource:
             partitions=[partition],
             bounds={partition: bound},
             chunk_size=self._chunk,
+            **self._client_config,
         )
 
 
 def committed_offsets(
-    bootstrap: str, group_id: str, topic: str, partitions: Sequence[int]
+    bootstrap: str, group_id: str, topic: str, partitions: Sequence[int], **client_config: Any
 ) -> dict[int, int]:
     """The group's committed offsets (read without joining the group)."""
     from kafka import KafkaConsumer
@@ -282,6 +288,7 @@ def committed_offsets(
         group_id=group_id,
         enable_auto_commit=False,
         client_id="rapport-scores-rebuild",
+        **client_config,
     )
     try:
         found = {p: consumer.committed(KafkaTopicPartition(topic, p)) for p in partitions}
@@ -290,10 +297,10 @@ def committed_offsets(
     return {p: int(offset) for p, offset in found.items() if offset is not None and offset >= 0}
 
 
-def topic_partitions(bootstrap: str, topic: str) -> list[int]:
+def topic_partitions(bootstrap: str, topic: str, **client_config: Any) -> list[int]:
     from kafka import KafkaConsumer
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **client_config)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
     finally:

@@ -147,7 +147,7 @@ def test_wrong_credentials_or_ca_stop_the_service_at_once_with_one_line(
             RAPPORT_KAFKA_SECURITY__SSL_CAFILE=str(secure_broker.other_ca_file),
         )
     code, stderr, seconds = run_service_process(env, secure_broker)
-    assert code == 2, stderr
+    assert code == 78, stderr  # EX_CONFIG: services/runtime/main.py
     errors = [line for line in stderr.splitlines() if line.strip()]
     assert len(errors) == 1, stderr
     assert expected in errors[0]
@@ -186,7 +186,7 @@ def test_mutual_tls_client_certificate_is_accepted_and_its_absence_stops_at_once
     admin.close()
 
     code, stderr, seconds = run_service_process(security_env(mtls_broker, tmp_path), mtls_broker)
-    assert code == 2, stderr
+    assert code == 78, stderr  # EX_CONFIG: services/runtime/main.py
     [line] = [line for line in stderr.splitlines() if line.strip()]
     assert "client certificate" in line
     assert seconds < 20
