@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from types import FrameType
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -67,7 +67,8 @@ class ConsoleApp:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = unquote(environ.get("PATH_INFO", "/"))
+        # PEP 3333: PATH_INFO arrives percent-decoded, as latin-1 text of the raw bytes.
+        path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
         params = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         try:
             if path == "/":

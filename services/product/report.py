@@ -139,19 +139,25 @@ def _flows(data: ReportData, latest: dict[str, ScoreUpdate], active: set[str]) -
 
 
 def _drivers(updates: list[ScoreUpdate]) -> str:
-    trust: dict[str, float] = {}
+    return _driver_section(updates, "trust") + _driver_section(updates, "loyalty")
+
+
+def _driver_section(updates: list[ScoreUpdate], score: str) -> str:
+    """The event types that moved ``score`` most, up and down, summed over the window."""
+    totals: dict[str, float] = {}
     for update in updates:
         for driver in update.drivers:
-            trust[driver.event_type] = trust.get(driver.event_type, 0.0) + driver.trust_effect
-    gains = sorted(((t, v) for t, v in trust.items() if v > 0), key=lambda x: -x[1])[:8]
-    losses = sorted(((t, v) for t, v in trust.items() if v < 0), key=lambda x: x[1])[:8]
+            effect = driver.trust_effect if score == "trust" else driver.loyalty_effect
+            totals[driver.event_type] = totals.get(driver.event_type, 0.0) + effect
+    gains = sorted(((t, v) for t, v in totals.items() if v > 0), key=lambda x: -x[1])[:8]
+    losses = sorted(((t, v) for t, v in totals.items() if v < 0), key=lambda x: x[1])[:8]
     signed = "{:+.0f}"
     gain_chart = bar_chart(
-        gains, "drivers of gains", width=520, color=PALETTE[1], value_format=signed
+        gains, f"{score} gains", width=520, color=PALETTE[1], value_format=signed
     )
-    loss_chart = bar_chart(losses, "drivers of losses", width=520, value_format=signed)
+    loss_chart = bar_chart(losses, f"{score} losses", width=520, value_format=signed)
     return (
-        "<h2>Top drivers of trust (sum of effects, points)</h2><div class='grid'>"
+        f"<h2>Top drivers of {score} (sum of effects, points)</h2><div class='grid'>"
         f"<div><b>gains</b><br>{gain_chart}</div>"
         f"<div><b>losses</b><br>{loss_chart}</div></div>"
     )

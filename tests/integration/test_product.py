@@ -265,7 +265,8 @@ def test_the_console_lists_customers_draws_a_chart_and_feeds_new_alerts(
 
     assert isinstance(browser, WebDriver)
     stack.rapport("send", str(EXAMPLES / "upstream"))  # idempotent if already sent
-    wait = WebDriverWait(browser, 60, poll_frequency=0.5)
+    # Generous: the pipeline shares two cores with everything else the machine runs.
+    wait = WebDriverWait(browser, 150, poll_frequency=0.5)
 
     def listed(driver: WebDriver) -> bool:
         driver.get(stack.console_url + "/?sort=trust")
@@ -333,6 +334,16 @@ def test_the_report_is_one_file_that_opens_offline_with_its_charts(
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) >= 5
     assert "cust-feed" in browser.find_element(By.ID, "alerts").text
     browser.save_screenshot(str(ARTIFACTS / "report.png"))
+
+
+def test_watch_draws_services_alerts_movers_and_segments(stack: Stack) -> None:
+    result = stack.rapport("watch", "--once")
+    assert result.returncode == 0, result.stderr
+    screen = result.stdout
+    for panel in ("services", "newest alerts", "biggest recent moves", "segments ("):
+        assert panel in screen
+    assert "cust-feed" in screen  # the newest alert
+    assert "sentiment" in screen
 
 
 def test_down_stops_every_process(stack: Stack) -> None:
