@@ -15,12 +15,13 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from schemas.downstream import Alert, AlertState, ScoreUpdate
-from services.runtime.settings import Topics
+from services.runtime.kafka_security import client_security
+from services.runtime.settings import Settings, Topics
 
 HISTORY_PER_CUSTOMER = 500
 ALERT_FEED = 1000
@@ -209,8 +210,12 @@ class Subscription:
     """Feeds a ``ScoreView`` (or another ``Sink``) from the published topics, from their
     beginning, in a background thread until ``stop``."""
 
-    def __init__(self, bootstrap_servers: str, view: Sink, client_id: str) -> None:
+    def __init__(
+        self, bootstrap_servers: str, view: Sink, client_id: str, **client_config: Any
+    ) -> None:
         self._servers = bootstrap_servers
+        # The deployment's Kafka security settings unless the caller passes its own.
+        self._client_config = client_config or client_security(Settings())
         self._view = view
         self._client_id = client_id
         self._stop = threading.Event()
@@ -246,6 +251,7 @@ class Subscription:
                     client_id=self._client_id,
                     enable_auto_commit=False,
                     isolation_level="read_committed",
+                    **self._client_config,
                 )
             except Exception as exc:  # broker not there yet: retry, the page says so
                 self.error = f"cannot reach Kafka: {exc}"

@@ -419,6 +419,7 @@ def report_command(
     from services.console.view import Subscription
     from services.product.report import ReportData, render
     from services.runtime.dlq_tools import read_dead_letters, summarize
+    from services.runtime.kafka_security import client_security
 
     servers = bootstrap_or_exit(bootstrap)
     settings = Settings()
@@ -433,7 +434,11 @@ def report_command(
                 raise typer.Exit(2)
         finally:
             subscription.stop()
-        dead = summarize(read_dead_letters(servers, settings.topics.dead_letter, start, end))
+        dead = summarize(
+            read_dead_letters(
+                servers, settings.topics.dead_letter, start, end, **client_security(settings)
+            )
+        )
     path = output or Path(f"rapport-report-{end:%Y%m%d-%H%M}.html")
     path.write_text(render(data, dead), encoding="utf-8")
     err.print(f"wrote {path} ({len(data.updates)} score updates, {len(data.alerts)} alerts)")

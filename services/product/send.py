@@ -133,12 +133,16 @@ def idempotent_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer
     acknowledgement never writes a record twice."""
     from kafka import KafkaProducer
 
+    from services.runtime.kafka_security import client_security
+    from services.runtime.settings import Settings
+
     return KafkaProducer(
         bootstrap_servers=bootstrap_servers,
         enable_idempotence=True,
         acks="all",
         linger_ms=10,
         client_id=client_id,
+        **client_security(Settings()),
     )
 
 
