@@ -15,8 +15,8 @@ feedback type, responses to feedback, 1 % re-sent duplicates):
 
 The broker is ``KAFKA_BOOTSTRAP_SERVERS`` if set, else a local one
 (``services.localkafka.broker.LocalKafkaBroker``); PostgreSQL is a temporary cluster from the
-Debian binaries (as in the tests: fsync off), SQLite a file in a temporary directory (WAL,
-synchronous=NORMAL).
+Debian binaries (as in the tests: durable commits, fsync on, since scoring refuses anything
+less), SQLite a file in a temporary directory (WAL, synchronous=FULL, as Rapport sets it).
 """
 
 from __future__ import annotations
