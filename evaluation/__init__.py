@@ -1,0 +1,1 @@
+"""Offline evaluations of Rapport's models; not part of the services (not packaged)."""
