@@ -62,9 +62,7 @@ class BgNbd:
         return result
 
 
-def log_likelihood(
-    params: BgNbd, x: FloatArray, t_x: FloatArray, big_t: FloatArray
-) -> FloatArray:
+def log_likelihood(params: BgNbd, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
     """Each customer's log-likelihood (equation 6 of the paper)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)

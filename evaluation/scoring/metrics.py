@@ -4,6 +4,7 @@ and the calibration/test split. Pure functions of numpy arrays."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -95,9 +96,7 @@ def auc_table(
     return {name: with_ci(of(values), labels.size, indices) for name, values in predictors.items()}
 
 
-def auc_difference(
-    a: FloatArray, b: FloatArray, labels: BoolArray, indices: IntArray
-) -> Estimate:
+def auc_difference(a: FloatArray, b: FloatArray, labels: BoolArray, indices: IntArray) -> Estimate:
     """AUC(a) - AUC(b) with a paired bootstrap interval."""
     return with_ci(
         lambda rows: auc(a[rows], labels[rows]) - auc(b[rows], labels[rows]),
@@ -131,9 +130,11 @@ def calibration_by_band(
     """Customers grouped by predicted probability in ``[edges[i], edges[i+1])`` (the last band
     closed): how many, the mean prediction and the observed rate. Empty bands are kept."""
     rows = []
-    for i, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+    for i, (low, high) in enumerate(itertools.pairwise(edges)):
         last = i == len(edges) - 2
-        inside = (probabilities >= low) & ((probabilities <= high) if last else (probabilities < high))
+        inside = (probabilities >= low) & (
+            (probabilities <= high) if last else (probabilities < high)
+        )
         count = int(inside.sum())
         rows.append(
             CalibrationRow(

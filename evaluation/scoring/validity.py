@@ -188,29 +188,27 @@ def _model_origin() -> dict[str, str]:
     return origin
 
 
+def sample(orders: Sequence[cdnow.Order], customers: int) -> list[cdnow.Order]:
+    """The orders of ``customers`` customers, those whose ids hash lowest (deterministic)."""
+    ids = sorted({o.customer for o in orders}, key=lambda c: hashlib.sha256(c.encode()).digest())
+    keep = set(ids[:customers])
+    return [o for o in orders if o.customer in keep]
+
+
 def evaluate(
     config: ScoringConfig,
+    orders: Sequence[cdnow.Order],
     *,
+    source: str = "CDNOW master (lifetimes 0.11.3 wheel, PyPI)",
+    data_sha256: str = cdnow.DATA_SHA256,
     cutoff_day: date = DEFAULT_CUTOFF,
     horizon_weeks: int = DEFAULT_HORIZON_WEEKS,
     split: str = "test",
     resamples: int = 1000,
     seed: int = 17,
-    cache: Path = cdnow.DEFAULT_CACHE,
-    customers_limit: int = 0,
 ) -> dict[str, Any]:
     """The whole report as plain data (``render`` prints it)."""
     started = time.perf_counter()
-    path = cdnow.fetch(cache)
-    orders = cdnow.load(path)
-    if customers_limit:
-        # A deterministic sample: the customers whose ids hash lowest.
-        ids = sorted(
-            {o.customer for o in orders},
-            key=lambda c: hashlib.sha256(c.encode()).hexdigest(),
-        )
-        keep = set(ids[:customers_limit])
-        orders = [o for o in orders if o.customer in keep]
     adapter = ModelAdapter.detect(config)
     cutoff = datetime(cutoff_day.year, cutoff_day.month, cutoff_day.day, tzinfo=UTC)
     horizon = timedelta(weeks=horizon_weeks)
@@ -277,7 +275,9 @@ def evaluate(
             "max_risk": float(risk.max()),
             "brier": brier(risk, lapsed),
             "brier_recalibrated": brier(recalibrated, lapsed),
-            "by_level": [asdict(r) for r in calibration_by_label(risk, lapsed, levels, CHURN_LEVELS)],
+            "by_level": [
+                asdict(r) for r in calibration_by_label(risk, lapsed, levels, CHURN_LEVELS)
+            ],
             "by_band": [asdict(r) for r in calibration_by_band(risk, lapsed, RISK_BANDS)],
         }
     calibration_recency = np.array(
@@ -296,8 +296,8 @@ def evaluate(
     origin = _model_origin()
     return {
         "data": {
-            "source": "CDNOW master (lifetimes 0.11.3 wheel, PyPI)",
-            "sha256": cdnow.DATA_SHA256,
+            "source": source,
+            "sha256": data_sha256,
             "orders": len(orders),
             "customers": len(everyone),
         },
@@ -424,15 +424,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=0, help="a sample of N (0: all)")
     parser.add_argument("--cache-dir", type=Path, default=cdnow.DEFAULT_CACHE)
     args = parser.parse_args(argv)
+    orders = cdnow.load(cdnow.fetch(args.cache_dir))
+    if args.customers:
+        orders = sample(orders, args.customers)
     report = evaluate(
         ScoringConfig.load(args.config),
+        orders,
         cutoff_day=args.cutoff,
         horizon_weeks=args.horizon_weeks,
         split=args.split,
         resamples=args.resamples,
         seed=args.seed,
-        cache=args.cache_dir,
-        customers_limit=args.customers,
     )
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = shlex.join(["python", "-m", "evaluation.scoring.validity", *arguments])

@@ -1,0 +1,109 @@
+"""CDNOW lines -> raw contract events -> ingest -> sentiment -> scoring signal -> the model."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+import services.scoring.model as model_package
+from evaluation.scoring import cdnow
+from evaluation.scoring.pipeline import ContractPath, ModelAdapter
+from schemas import EventKind
+from services.scoring.model import CustomerState, ScoringConfig, SignalKind, scores
+from services.scoring.model.state import advance
+
+LINES = [
+    " customer_id  date number_of_cds  dollar_value\r\n",
+    " 00001 19970101  1   11.77\r\n",
+    " 00002 19970112  1   12.00\r\n",
+    " 00002 19970112  5   77.00\r\n",
+    " 00002 19970302  2   20.76\r\n",
+]
+
+
+@pytest.fixture(scope="module")
+def config() -> ScoringConfig:
+    return ScoringConfig.load()
+
+
+@pytest.fixture(scope="module")
+def contract(config: ScoringConfig) -> ContractPath:
+    return ContractPath(config)
+
+
+def test_parse_skips_the_header_and_numbers_the_orders() -> None:
+    orders = list(cdnow.parse(LINES))
+    assert [(o.customer, o.line) for o in orders] == [
+        ("00001", 1),
+        ("00002", 2),
+        ("00002", 3),
+        ("00002", 4),
+    ]
+    assert orders[2].cds == 5
+    assert orders[2].dollars == Decimal("77.00")
+    assert orders[0].day.isoformat() == "1997-01-01"
+
+
+def test_orders_of_one_day_are_distinct_events_a_second_apart() -> None:
+    events = list(cdnow.raw_events(cdnow.parse(LINES)))
+    times = [at for _, at, _ in events]
+    assert times[1] == datetime(1997, 1, 12, 12, tzinfo=UTC)
+    assert times[2] == times[1] + timedelta(seconds=1)
+    ids = [json.loads(raw)["event_id"] for _, _, raw in events]
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_purchase_goes_through_the_services_functions(
+    config: ScoringConfig, contract: ContractPath
+) -> None:
+    order, at, raw = next(cdnow.raw_events(cdnow.parse(LINES)))
+    signal = contract.signal(raw, EventKind.INTERACTION, at + timedelta(seconds=1))
+    assert signal.kind is SignalKind.PURCHASE
+    assert signal.customer_id == "cdnow-00001"
+    assert signal.occurred_at == at
+    # Dollars converted with the configuration's static rate table, as the service does.
+    assert signal.amount == pytest.approx(float(order.dollars) * config.currencies.rates["USD"])
+
+
+def test_the_adapter_scores_through_the_models_own_time_argument(
+    config: ScoringConfig, contract: ContractPath
+) -> None:
+    adapter = ModelAdapter.detect(config)
+    assert adapter.time_path == "scores(state, config, as_of=T)"
+    signals = [
+        contract.signal(raw, EventKind.INTERACTION, at + timedelta(seconds=1))
+        for order, at, raw in cdnow.raw_events(cdnow.parse(LINES))
+        if order.customer == "00002"
+    ]
+    state = adapter.fold("cdnow-00002", signals)
+    assert state.event_count == 3
+    later = datetime(1997, 10, 1, tzinfo=UTC)
+    assert adapter.published(state) == scores(state, config)
+    assert adapter.at(state, later) == scores(state, config, as_of=later)
+
+
+def test_the_adapter_prefers_an_exported_time_function(
+    config: ScoringConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the model exports a "state at time T" function, the harness uses it (and says so)."""
+    calls: list[int] = []
+
+    def advance_to(
+        state: CustomerState, as_of_us: int, config: ScoringConfig
+    ) -> tuple[CustomerState, list[str]]:
+        calls.append(as_of_us)
+        return advance(state, as_of_us, config), ["time"]
+
+    monkeypatch.setattr(model_package, "advance_to", advance_to, raising=False)
+    adapter = ModelAdapter.detect(config)
+    assert adapter.time_path == "scores(advance_to(state, T [microseconds], config), config)"
+    state = model_package.CustomerState.empty("c")
+    at = datetime(1997, 1, 1, tzinfo=UTC)
+    signal = model_package.Signal("e1", "c", at, SignalKind.PURCHASE, amount=10.0)
+    state = adapter.fold("c", [signal])
+    later = at + timedelta(days=200)
+    assert adapter.at(state, later) == scores(state, config, as_of=later)
+    assert calls == [model_package.signal.to_us(later)]
