@@ -5,9 +5,9 @@ database: ``services.ingest.domain.parse_raw`` (contract validation and normalis
 ``services.sentiment.domain.Annotator`` (no text on a purchase: an empty annotation) and
 ``services.scoring.signals.to_input`` (currency conversion, the ``Signal``).
 
-``ModelAdapter`` calls the model through its public package, ``services.scoring.model``, and
-finds out how the model puts a state at a later time, so that the harness keeps working while
-the model gains functions (the "time as an input" work of issue 17): an exported time function
+``ModelAdapter`` calls the model through its package, ``services.scoring.model``, and finds
+out how the model scores a state at a later time, so that the harness keeps working while the
+model gains functions (the "time as an input" work of issue 17): a time function of the model
 (``TIME_FUNCTIONS``, first found wins) is preferred over ``scores(state, config, as_of=...)``;
 ``ModelAdapter.time_path`` says which one ran, and the report prints it.
 """
@@ -28,10 +28,18 @@ from services.scoring.model.signal import to_us
 from services.scoring.signals import to_input
 from services.sentiment.domain import Annotator
 
-TIME_FUNCTIONS: Final = ("advance_to", "at_time", "advance_state", "advance")
-"""Names of a "state at a later event time" function ``f(state, moment, config)`` the model
-package may export, in order of preference; ``moment`` is a datetime, or integer microseconds
-if the function's annotation says ``int``."""
+TIME_FUNCTIONS: Final = ("scores_at", "advance_to", "at_time", "advance_state", "tick")
+"""Names of a "at a later event time" function the model may offer, in order of preference,
+looked up in ``services.scoring.model`` and then its ``scores`` and ``state`` modules. It takes
+the state first, ``config`` by name and one time argument (a name in ``_TIME_NAMES``; integer
+microseconds if its name ends in ``_us`` or its annotation says ``int``, else a datetime), and
+returns ``Scores`` or a state (or a tuple whose first item is one of them)."""
+_TIME_NAMES: Final = ("as_of_us", "as_of", "at_us", "at", "watermark_us", "watermark", "now_us")
+_MODULES: Final = (
+    "services.scoring.model",
+    "services.scoring.model.scores",
+    "services.scoring.model.state",
+)
 
 
 class ContractPath:
@@ -47,12 +55,32 @@ class ContractPath:
         return to_input(annotated, self._config).signal
 
 
-def _accepts_int(function: Callable[..., Any]) -> bool:
-    parameters = list(inspect.signature(function).parameters.values())
-    if len(parameters) < 2:
-        return False
-    annotation = parameters[1].annotation
-    return annotation is int or annotation == "int"
+@dataclass(frozen=True, slots=True)
+class _TimeCall:
+    function: Callable[..., Any]
+    state: str
+    moment: str
+    microseconds: bool
+
+    @classmethod
+    def of(cls, function: Callable[..., Any]) -> _TimeCall | None:
+        parameters = inspect.signature(function).parameters
+        names = list(parameters)
+        moment = next((name for name in names if name in _TIME_NAMES), None)
+        if not names or moment is None or "config" not in parameters:
+            return None
+        annotation = str(parameters[moment].annotation)
+        microseconds = moment.endswith("_us") or "int" in annotation
+        return cls(function, names[0], moment, microseconds)
+
+    def __call__(self, state: CustomerState, moment: datetime, config: ScoringConfig) -> Any:
+        value: Any = to_us(moment) if self.microseconds else moment
+        return self.function(**{self.state: state, self.moment: value, "config": config})
+
+    def describe(self) -> str:
+        unit = "microseconds" if self.microseconds else "datetime"
+        module = self.function.__module__
+        return f"{module}.{self.function.__name__}({self.state}, {self.moment}=T [{unit}], config)"
 
 
 @dataclass(frozen=True)
@@ -61,17 +89,18 @@ class ModelAdapter:
     time_path: str
     """How ``at`` puts a state at a later time, e.g. ``scores(state, config, as_of=T)``."""
     _model: Any
-    _time_function: Callable[..., Any] | None
+    _time_call: _TimeCall | None
 
     @classmethod
     def detect(cls, config: ScoringConfig) -> ModelAdapter:
         model = importlib.import_module("services.scoring.model")
+        modules = [importlib.import_module(name) for name in _MODULES]
         for name in TIME_FUNCTIONS:
-            function = getattr(model, name, None)
-            if callable(function):
-                unit = "microseconds" if _accepts_int(function) else "datetime"
-                path = f"scores({name}(state, T [{unit}], config), config)"
-                return cls(config, path, model, function)
+            for module in modules:
+                function = getattr(module, name, None)
+                call = _TimeCall.of(function) if callable(function) else None
+                if call is not None:
+                    return cls(config, call.describe(), model, call)
         if "as_of" in inspect.signature(model.scores).parameters:
             return cls(config, "scores(state, config, as_of=T)", model, None)
         raise RuntimeError("services.scoring.model offers no way to score a state at a time T")
@@ -89,15 +118,14 @@ class ModelAdapter:
 
     def at(self, state: CustomerState, moment: datetime) -> Scores:
         """The scores of the same evidence at a later event time ``moment``."""
-        function = self._time_function
-        if function is None:
+        call = self._time_call
+        if call is None:
             result: Scores = self._model.scores(state, self.config, as_of=moment)
             return result
-        argument: Any = moment
-        if _accepts_int(function):
-            argument = to_us(moment)
-        advanced = function(state, argument, self.config)
-        if isinstance(advanced, tuple):  # (state, what happened on the way)
-            advanced = advanced[0]
-        later: Scores = self._model.scores(advanced, self.config)
+        found = call(state, moment, self.config)
+        if isinstance(found, tuple):  # (result, what happened on the way)
+            found = found[0]
+        if isinstance(found, self._model.CustomerState):
+            found = self._model.scores(found, self.config)
+        later: Scores = found
         return later

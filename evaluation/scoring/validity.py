@@ -72,8 +72,13 @@ class Customer:
     test: bool
     purchase_days_before: tuple[date, ...]
     """Distinct purchase days before the cut-off."""
-    purchase_days_after: int
-    """Distinct purchase days within the horizon after the cut-off."""
+    days_to_purchases: tuple[int, ...]
+    """Distinct purchase days after the cut-off (within the longer of the two horizons), as
+    whole days from the cut-off: 0 is the cut-off's own day."""
+
+    def purchases_within(self, days: int) -> int:
+        return sum(1 for offset in self.days_to_purchases if offset < days)
+
     published: Mapping[str, Any]
     """Scores at the customer's last event before the cut-off."""
     at_cutoff: Mapping[str, Any]
@@ -95,7 +100,7 @@ def build_customers(
     config: ScoringConfig,
     adapter: ModelAdapter,
     cutoff: datetime,
-    horizon: timedelta,
+    window: timedelta,
 ) -> list[Customer]:
     """Every customer with an order before the cut-off, scored through the contract path."""
     contract = ContractPath(config)
@@ -108,7 +113,7 @@ def build_customers(
             received = occurred_at + timedelta(seconds=1)
             signals[customer_id].append(contract.signal(raw, EventKind.INTERACTION, received))
             before[customer_id].add(order.day)
-        elif occurred_at < cutoff + horizon:
+        elif occurred_at < cutoff + window:
             after[customer_id].add(order.day)
     customers = []
     for customer_id in sorted(signals):
@@ -119,7 +124,9 @@ def build_customers(
                 customer_id=customer_id,
                 test=is_test_customer(customer_id),
                 purchase_days_before=tuple(sorted(before[customer_id])),
-                purchase_days_after=len(after.get(customer_id, ())),
+                days_to_purchases=tuple(
+                    sorted((day - cutoff.date()).days for day in after.get(customer_id, ()))
+                ),
                 published=_score_fields(adapter.published(state)),
                 at_cutoff=_score_fields(adapter.at(state, cutoff)),
             )
@@ -167,22 +174,18 @@ def _sigmoid(z: FloatArray) -> FloatArray:
 def _model_origin() -> dict[str, str]:
     """Where the scored model came from: its directory, git commit and whether it is edited."""
     root = Path(model_package.__file__).resolve().parents[3]
-    origin = {"path": str(root), "commit": "unknown", "dirty": "unknown"}
+    origin = {"path": str(root), "commit": "unknown", "model_commit": "unknown", "dirty": "unknown"}
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *arguments], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "services/scoring"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        origin["commit"] = commit
-        origin["dirty"] = "edited" if status else "clean"
+        origin["commit"] = git("rev-parse", "--short", "HEAD")
+        origin["model_commit"] = git("log", "-1", "--format=%h", "--", "services/scoring")
+        edited = git("status", "--porcelain", "--", "services/scoring")
+        origin["dirty"] = "with uncommitted edits" if edited else "clean"
     except (OSError, subprocess.CalledProcessError):
         pass
     return origin
@@ -211,8 +214,12 @@ def evaluate(
     started = time.perf_counter()
     adapter = ModelAdapter.detect(config)
     cutoff = datetime(cutoff_day.year, cutoff_day.month, cutoff_day.day, tzinfo=UTC)
-    horizon = timedelta(weeks=horizon_weeks)
-    everyone = build_customers(orders, config, adapter, cutoff, horizon)
+    horizon_days = 7 * horizon_weeks
+    # Churn risk is checked against the model's own horizon when it states one.
+    model_horizon = getattr(config.churn, "horizon_days", None)
+    churn_days = int(model_horizon) if model_horizon else horizon_days
+    window = timedelta(days=max(horizon_days, churn_days))
+    everyone = build_customers(orders, config, adapter, cutoff, window)
     scored_seconds = time.perf_counter() - started
 
     calibration = [c for c in everyone if not c.test]
@@ -227,9 +234,9 @@ def evaluate(
     x, t_x, big_t = _rfm(chosen, cutoff_day)
     horizon_units = horizon_weeks * 1.0
 
-    bought = np.array([c.purchase_days_after > 0 for c in chosen])
-    lapsed = ~bought
-    repeat_days = np.array([float(c.purchase_days_after) for c in chosen])
+    bought = np.array([c.purchases_within(horizon_days) > 0 for c in chosen])
+    repeat_days = np.array([float(c.purchases_within(horizon_days)) for c in chosen])
+    lapsed = np.array([c.purchases_within(churn_days) == 0 for c in chosen])
     last_day = np.array([c.purchase_days_before[-1].toordinal() for c in chosen], dtype=np.float64)
     recency_days = cutoff_day.toordinal() - last_day
     baselines = {
@@ -262,9 +269,9 @@ def evaluate(
     }
     rho = spearman_table(rank_predictors, repeat_days, indices)
 
-    # Churn risk as a probability of lapsing (no purchase within the horizon).
-    base_rate = float(np.mean([c.purchase_days_after == 0 for c in calibration]))
-    calibration_lapsed = np.array([c.purchase_days_after == 0 for c in calibration])
+    # Churn risk as a probability of lapsing: no purchase within the churn horizon.
+    calibration_lapsed = np.array([c.purchases_within(churn_days) == 0 for c in calibration])
+    base_rate = float(calibration_lapsed.mean())
     churn: dict[str, Any] = {}
     for timing, label in (("published", "at last event"), ("at_cutoff", "at cut-off")):
         risk = _column(chosen, timing, "churn_risk")
@@ -311,6 +318,11 @@ def evaluate(
         "setup": {
             "cutoff": cutoff_day.isoformat(),
             "horizon_weeks": horizon_weeks,
+            "churn_horizon_days": churn_days,
+            "churn_horizon_from": "the model's churn.horizon_days"
+            if model_horizon
+            else "the evaluation horizon (the model states none)",
+            "lapsed": float(lapsed.mean()),
             "split": split,
             "customers": len(chosen),
             "bought_again": float(bought.mean()),
@@ -356,7 +368,8 @@ def render(report: Mapping[str, Any], command: str) -> str:
         f"reproduce: {command}",
         f"data: {data['source']}, sha256 {data['sha256'][:16]}..., "
         f"{data['orders']} orders of {data['customers']} customers",
-        f"model: {model['path']} (git {model['commit']}, services/scoring {model['dirty']}), "
+        f"model: {model['path']} at {model['commit']} (services/scoring last changed in "
+        f"{model['model_commit']}, {model['dirty']}), "
         f"{model['model_version']}, scoring.yaml {model['config_version']} "
         f"({model['config_hash']})",
         f"scores at a time T: {model['time_path']}",
@@ -383,7 +396,12 @@ def render(report: Mapping[str, Any], command: str) -> str:
         "| --- | --- |",
     ]
     out += [f"| {name} | {_estimate(e)} |" for name, e in report["spearman"].items()]
-    out += ["", "Churn risk as the probability of not buying within the horizon", ""]
+    out += [
+        "",
+        f"Churn risk as the probability of no purchase within {setup['churn_horizon_days']} days "
+        f"({setup['churn_horizon_from']}): {setup['lapsed']:.1%} lapsed",
+        "",
+    ]
     out.append(
         f"Brier: constant calibration-half lapse rate {report['brier_base_rate']:.4f}, "
         f"recency recalibrated on the calibration half {report['brier_recency_recalibrated']:.4f}"

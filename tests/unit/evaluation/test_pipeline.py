@@ -12,7 +12,7 @@ import services.scoring.model as model_package
 from evaluation.scoring import cdnow
 from evaluation.scoring.pipeline import ContractPath, ModelAdapter
 from schemas import EventKind
-from services.scoring.model import CustomerState, ScoringConfig, SignalKind, scores
+from services.scoring.model import CustomerState, Scores, ScoringConfig, SignalKind, scores
 from services.scoring.model.state import advance
 
 LINES = [
@@ -99,7 +99,7 @@ def test_the_adapter_prefers_an_exported_time_function(
 
     monkeypatch.setattr(model_package, "advance_to", advance_to, raising=False)
     adapter = ModelAdapter.detect(config)
-    assert adapter.time_path == "scores(advance_to(state, T [microseconds], config), config)"
+    assert adapter.time_path.endswith("advance_to(state, as_of_us=T [microseconds], config)")
     state = model_package.CustomerState.empty("c")
     at = datetime(1997, 1, 1, tzinfo=UTC)
     signal = model_package.Signal("e1", "c", at, SignalKind.PURCHASE, amount=10.0)
@@ -107,3 +107,20 @@ def test_the_adapter_prefers_an_exported_time_function(
     later = at + timedelta(days=200)
     assert adapter.at(state, later) == scores(state, config, as_of=later)
     assert calls == [model_package.signal.to_us(later)]
+
+
+def test_the_adapter_calls_a_scores_at_function_with_a_datetime_by_name(
+    config: ScoringConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another shape: config before the time, a datetime, ``Scores`` returned directly."""
+
+    def scores_at(state: CustomerState, config: ScoringConfig, at: datetime) -> Scores:
+        return scores(state, config, as_of=at)
+
+    monkeypatch.setattr(model_package, "scores_at", scores_at, raising=False)
+    adapter = ModelAdapter.detect(config)
+    assert adapter.time_path.endswith("scores_at(state, at=T [datetime], config)")
+    at = datetime(1997, 1, 1, tzinfo=UTC)
+    state = adapter.fold("c", [model_package.Signal("e1", "c", at, SignalKind.PURCHASE)])
+    later = at + timedelta(days=30)
+    assert adapter.at(state, later) == scores(state, config, as_of=later)

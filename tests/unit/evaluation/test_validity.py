@@ -41,6 +41,7 @@ def test_the_report_says_what_it_ran_on(report: dict[str, object]) -> None:
     model = report["model"]
     assert isinstance(model, dict)
     assert model["time_path"] == "scores(state, config, as_of=T)"
+    assert setup["churn_horizon_days"] == 7 * 39  # the model states no churn horizon
     json.dumps(report, allow_nan=False)  # --json must not fail on empty bands
 
 
