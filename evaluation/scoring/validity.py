@@ -191,6 +191,54 @@ def _model_origin() -> dict[str, str]:
     return origin
 
 
+def _churn_report(
+    chosen: Sequence[Customer],
+    calibration: Sequence[Customer],
+    churn_days: int,
+    cutoff_day: date,
+) -> dict[str, Any]:
+    """Churn risk as the probability of no purchase within ``churn_days``: calibration tables
+    and Brier scores, against a constant and a recalibrated recency (both fitted on the
+    calibration half)."""
+    lapsed = np.array([c.purchases_within(churn_days) == 0 for c in chosen])
+    calibration_lapsed = np.array([c.purchases_within(churn_days) == 0 for c in calibration])
+    churn: dict[str, Any] = {}
+    for timing, label in (("published", "at last event"), ("at_cutoff", "at cut-off")):
+        risk = _column(chosen, timing, "churn_risk")
+        levels = [str(getattr(c, timing)["churn_level"]) for c in chosen]
+        a, b = _platt(_logit(_column(calibration, timing, "churn_risk")), calibration_lapsed)
+        recalibrated = _sigmoid(a + b * _logit(risk))
+        churn[label] = {
+            "max_risk": float(risk.max()),
+            "brier": brier(risk, lapsed),
+            "brier_recalibrated": brier(recalibrated, lapsed),
+            "by_level": [
+                asdict(r) for r in calibration_by_label(risk, lapsed, levels, CHURN_LEVELS)
+            ],
+            "by_band": [asdict(r) for r in calibration_by_band(risk, lapsed, RISK_BANDS)],
+        }
+
+    def idle_days(customers: Sequence[Customer]) -> FloatArray:
+        return np.log1p([(cutoff_day - c.purchase_days_before[-1]).days for c in customers])
+
+    a, b = _platt(idle_days(calibration), calibration_lapsed)
+    return {
+        "churn": churn,
+        "brier_base_rate": brier(np.full(len(chosen), calibration_lapsed.mean()), lapsed),
+        "brier_recency_recalibrated": brier(_sigmoid(a + b * idle_days(chosen)), lapsed),
+    }
+
+
+def _segments(chosen: Sequence[Customer]) -> dict[str, dict[str, float]]:
+    segments: dict[str, dict[str, float]] = {}
+    for timing, label in (("published", "at last event"), ("at_cutoff", "at cut-off")):
+        names = [str(getattr(c, timing)["segment"]) for c in chosen]
+        segments[label] = {
+            name: names.count(name) / len(names) for name in sorted(set(names), key=names.index)
+        }
+    return segments
+
+
 def sample(orders: Sequence[cdnow.Order], customers: int) -> list[cdnow.Order]:
     """The orders of ``customers`` customers, those whose ids hash lowest (deterministic)."""
     ids = sorted({o.customer for o in orders}, key=lambda c: hashlib.sha256(c.encode()).digest())
@@ -269,35 +317,18 @@ def evaluate(
     }
     rho = spearman_table(rank_predictors, repeat_days, indices)
 
-    # Churn risk as a probability of lapsing: no purchase within the churn horizon.
-    calibration_lapsed = np.array([c.purchases_within(churn_days) == 0 for c in calibration])
-    base_rate = float(calibration_lapsed.mean())
-    churn: dict[str, Any] = {}
-    for timing, label in (("published", "at last event"), ("at_cutoff", "at cut-off")):
-        risk = _column(chosen, timing, "churn_risk")
-        levels = [str(getattr(c, timing)["churn_level"]) for c in chosen]
-        a, b = _platt(_logit(_column(calibration, timing, "churn_risk")), calibration_lapsed)
-        recalibrated = _sigmoid(a + b * _logit(risk))
-        churn[label] = {
-            "max_risk": float(risk.max()),
-            "brier": brier(risk, lapsed),
-            "brier_recalibrated": brier(recalibrated, lapsed),
-            "by_level": [
-                asdict(r) for r in calibration_by_label(risk, lapsed, levels, CHURN_LEVELS)
-            ],
-            "by_band": [asdict(r) for r in calibration_by_band(risk, lapsed, RISK_BANDS)],
-        }
-    calibration_recency = np.array(
-        [(cutoff_day - c.purchase_days_before[-1]).days for c in calibration], dtype=np.float64
-    )
-    a, b = _platt(np.log1p(calibration_recency), calibration_lapsed)
-    recency_probability = _sigmoid(a + b * np.log1p(recency_days))
+    churn = _churn_report(chosen, calibration, churn_days, cutoff_day)
 
-    segments: dict[str, dict[str, float]] = {}
-    for timing, label in (("published", "at last event"), ("at_cutoff", "at cut-off")):
-        names = [str(getattr(c, timing)["segment"]) for c in chosen]
-        segments[label] = {
-            name: names.count(name) / len(names) for name in sorted(set(names), key=names.index)
+    # Why the two timings differ: one-order customers against repeat customers.
+    histories: dict[str, dict[str, float]] = {}
+    one_order = x == 0
+    for label, inside in (("1 purchase day", one_order), ("2+ purchase days", ~one_order)):
+        histories[label] = {
+            "customers": int(inside.sum()),
+            "bought_again": float(bought[inside].mean()),
+            "loyalty_at_last_event": float(model["loyalty at last event"][inside].mean()),
+            "loyalty_at_cutoff": float(model["loyalty at cut-off"][inside].mean()),
+            "churn_risk_at_cutoff": float(1.0 - model["1 - churn risk at cut-off"][inside].mean()),
         }
 
     origin = _model_origin()
@@ -321,7 +352,7 @@ def evaluate(
             "churn_horizon_days": churn_days,
             "churn_horizon_from": "the model's churn.horizon_days"
             if model_horizon
-            else "the evaluation horizon (the model states none)",
+            else "the evaluation horizon; the model states none",
             "lapsed": float(lapsed.mean()),
             "split": split,
             "customers": len(chosen),
@@ -335,10 +366,9 @@ def evaluate(
         "best_baseline": best_baseline,
         "auc_minus_best_baseline": {name: asdict(e) for name, e in differences.items()},
         "spearman": {name: asdict(e) for name, e in rho.items()},
-        "churn": churn,
-        "brier_base_rate": brier(np.full(len(chosen), base_rate), lapsed),
-        "brier_recency_recalibrated": brier(recency_probability, lapsed),
-        "segments": segments,
+        **churn,
+        "segments": _segments(chosen),
+        "histories": histories,
         "seconds": {"scoring": scored_seconds, "total": time.perf_counter() - started},
     }
 
@@ -416,6 +446,20 @@ def render(report: Mapping[str, Any], command: str) -> str:
         out += _calibration_lines(churn["by_level"])
         out.append("")
         out += _calibration_lines(churn["by_band"])
+    out += [
+        "",
+        "Mean scores by history before the cut-off",
+        "",
+        "| history | customers | bought again | loyalty at last event | loyalty at cut-off "
+        "| churn risk at cut-off |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, h in report["histories"].items():
+        out.append(
+            f"| {label} | {h['customers']} | {h['bought_again']:.1%} | "
+            f"{h['loyalty_at_last_event']:.1f} | {h['loyalty_at_cutoff']:.1f} | "
+            f"{h['churn_risk_at_cutoff']:.3f} |"
+        )
     out += ["", "Segments"]
     for label, shares in report["segments"].items():
         parts = ", ".join(f"{name} {share:.1%}" for name, share in shares.items())
