@@ -45,12 +45,13 @@ from evaluation.scoring.metrics import (
     CalibrationRow,
     Estimate,
     FloatArray,
-    auc_difference,
-    auc_table,
+    auc,
+    bootstrap_aucs,
     bootstrap_indices,
     brier,
     calibration_by_band,
     calibration_by_label,
+    estimate,
     is_test_customer,
     spearman_table,
 )
@@ -300,11 +301,12 @@ def evaluate(
 
     indices = bootstrap_indices(len(chosen), resamples, seed)
     predictors = {**model, **baselines}
-    aucs = auc_table(predictors, bought, indices)
-    best_baseline = max(baselines, key=lambda name: aucs[name].value)
+    draws = {name: bootstrap_aucs(values, bought, indices) for name, values in predictors.items()}
+    aucs = {name: estimate(auc(values, bought), draws[name]) for name, values in predictors.items()}
+    best = max(baselines, key=lambda name: aucs[name].value)
     differences = {
-        name: auc_difference(values, baselines[best_baseline], bought, indices)
-        for name, values in model.items()
+        name: estimate(aucs[name].value - aucs[best].value, draws[name] - draws[best])
+        for name in model
     }
     constant = [name for name, values in predictors.items() if np.ptp(values) == 0.0]
 
@@ -363,7 +365,7 @@ def evaluate(
         },
         "auc": {name: asdict(e) for name, e in aucs.items()},
         "constant": constant,
-        "best_baseline": best_baseline,
+        "best_baseline": best,
         "auc_minus_best_baseline": {name: asdict(e) for name, e in differences.items()},
         "spearman": {name: asdict(e) for name, e in rho.items()},
         **churn,
@@ -412,11 +414,11 @@ def render(report: Mapping[str, Any], command: str) -> str:
         "| predictor | AUC | minus best baseline |",
         "| --- | --- | --- |",
     ]
-    for name, estimate in report["auc"].items():
+    for name, area in report["auc"].items():
         difference = report["auc_minus_best_baseline"].get(name)
         note = " (constant)" if name in report["constant"] else ""
         extra = _estimate(difference) if difference else "baseline"
-        out.append(f"| {name}{note} | {_estimate(estimate)} | {extra} |")
+        out.append(f"| {name}{note} | {_estimate(area)} | {extra} |")
     out += [
         f"(best baseline: {report['best_baseline']})",
         "",

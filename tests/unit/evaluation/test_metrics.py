@@ -7,11 +7,12 @@ import pytest
 
 from evaluation.scoring.metrics import (
     auc,
-    auc_difference,
+    bootstrap_aucs,
     bootstrap_indices,
     brier,
     calibration_by_band,
     calibration_by_label,
+    estimate,
     is_test_customer,
     spearman,
     with_ci,
@@ -100,9 +101,17 @@ def test_bootstrap_interval_covers_the_estimate_and_is_reproducible() -> None:
     assert 0.1 < estimate.high - estimate.low < 0.3
 
 
-def test_paired_difference_of_a_predictor_with_itself_is_exactly_zero() -> None:
-    rng = np.random.default_rng(8)
-    scores = rng.random(200)
-    labels = rng.random(200) < 0.5
-    difference = auc_difference(scores, scores, labels, bootstrap_indices(200, 50, seed=1))
-    assert (difference.value, difference.low, difference.high) == (0.0, 0.0, 0.0)
+@pytest.mark.parametrize("seed", [4, 9])
+def test_bootstrap_aucs_equal_the_auc_of_each_resample(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 8, size=400).astype(float)  # ties across the classes
+    labels = rng.random(400) < 0.35
+    indices = bootstrap_indices(400, 25, seed=seed)
+    expected = [auc(scores[rows], labels[rows]) for rows in indices]
+    assert bootstrap_aucs(scores, labels, indices, chunk=7) == pytest.approx(expected, abs=1e-12)
+
+
+def test_estimate_is_the_value_and_the_middle_95_percent_of_the_draws() -> None:
+    draws = np.arange(1001, dtype=float) / 1000.0
+    result = estimate(0.5, draws)
+    assert (result.value, result.low, result.high) == pytest.approx((0.5, 0.025, 0.975))
