@@ -25,7 +25,7 @@ from schemas import EventKind
 from services.ingest.domain import parse_raw
 from services.scoring.model import CustomerState, Scores, ScoringConfig, Signal
 from services.scoring.model.signal import to_us
-from services.scoring.signals import to_input
+from services.scoring.signals import ScoringInput, to_input
 from services.sentiment.domain import Annotator
 
 TIME_FUNCTIONS: Final = ("scores_at", "advance_to", "at_time", "advance_state", "tick")
@@ -49,10 +49,13 @@ class ContractPath:
         self._config = config
         self._annotator = Annotator()
 
-    def signal(self, raw: bytes, kind: EventKind, received_at: datetime) -> Signal:
+    def input(self, raw: bytes, kind: EventKind, received_at: datetime) -> ScoringInput:
         canonical = parse_raw(raw, kind, now=received_at)
         annotated = self._annotator.annotate(canonical)
-        return to_input(annotated, self._config).signal
+        return to_input(annotated, self._config)
+
+    def signal(self, raw: bytes, kind: EventKind, received_at: datetime) -> Signal:
+        return self.input(raw, kind, received_at).signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +132,53 @@ class ModelAdapter:
             found = self._model.scores(found, self.config)
         later: Scores = found
         return later
+
+
+_SERVICE_FUNCTIONS: Final = ("CustomerRecord", "score_event", "advance_to")
+
+
+@dataclass(frozen=True)
+class ServicePath:
+    """The scoring service's own per-customer logic, when it moves customers in time.
+
+    A service that only re-scores on events publishes the scores of the last event
+    (``ModelAdapter.published``). One with time-driven updates (``services.scoring.domain``
+    offering ``score_event`` and ``advance_to(record, watermark_us, config)``, issue 17) also
+    publishes when time changed the scores materially; ``held_at`` is what a subscriber then
+    holds at T: every event through ``score_event``, one watermark tick at T, and the scores
+    of the last update published. A real watermark ticks more often; one tick at T gives the
+    same scores up to the service's materiality threshold.
+    """
+
+    config: ScoringConfig
+    _domain: Any
+
+    @classmethod
+    def detect(cls, config: ScoringConfig) -> ServicePath | None:
+        try:
+            domain = importlib.import_module("services.scoring.domain")
+        except ImportError:
+            return None
+        if not all(hasattr(domain, name) for name in _SERVICE_FUNCTIONS):
+            return None
+        return cls(config, domain)
+
+    @property
+    def description(self) -> str:
+        return "services.scoring.domain: score_event per event, then advance_to(record, T)"
+
+    def held_at(
+        self, customer_id: str, inputs: Iterable[ScoringInput], moment: datetime
+    ) -> Scores | None:
+        """The scores of the last update published by T (None: nothing published)."""
+        record = self._domain.CustomerRecord.empty(customer_id)
+        held: Scores | None = None
+        for scoring_input in inputs:
+            outcome = self._domain.score_event(record, scoring_input, self.config)
+            record = outcome.record
+            if getattr(outcome, "publish", True):
+                held = outcome.scores
+        tick = self._domain.advance_to(record, to_us(moment), self.config)
+        if tick is not None and getattr(tick, "update", None) is not None:
+            held = tick.after
+        return held

@@ -55,9 +55,10 @@ from evaluation.scoring.metrics import (
     is_test_customer,
     spearman_table,
 )
-from evaluation.scoring.pipeline import ContractPath, ModelAdapter
+from evaluation.scoring.pipeline import ContractPath, ModelAdapter, ServicePath
 from schemas import EventKind
-from services.scoring.model import ScoringConfig, Signal
+from services.scoring.model import ScoringConfig
+from services.scoring.signals import ScoringInput
 
 DEFAULT_CUTOFF: Final = date(1997, 10, 1)
 """39 weeks after the cohort's first day: the classic CDNOW calibration/holdout split."""
@@ -84,6 +85,17 @@ class Customer:
     """Scores at the customer's last event before the cut-off."""
     at_cutoff: Mapping[str, Any]
     """Scores of the same state at the cut-off."""
+    held: Mapping[str, Any] | None = None
+    """What a subscriber holds at the cut-off from a service with time-driven updates (None:
+    the service has none, see ``ServicePath``)."""
+
+
+def _timings(customers: Sequence[Customer]) -> list[tuple[str, str]]:
+    """(field, label) of the score readings the report has."""
+    timings = [("published", "at last event"), ("at_cutoff", "at cut-off")]
+    if customers and all(c.held is not None for c in customers):
+        timings.append(("held", "held with time updates"))
+    return timings
 
 
 def _score_fields(scores: Any) -> dict[str, Any]:
@@ -102,24 +114,29 @@ def build_customers(
     adapter: ModelAdapter,
     cutoff: datetime,
     window: timedelta,
+    *,
+    service: ServicePath | None = None,
 ) -> list[Customer]:
     """Every customer with an order before the cut-off, scored through the contract path."""
     contract = ContractPath(config)
-    signals: dict[str, list[Signal]] = defaultdict(list)
+    inputs: dict[str, list[ScoringInput]] = defaultdict(list)
     before: dict[str, set[date]] = defaultdict(set)
     after: dict[str, set[date]] = defaultdict(set)
     for order, occurred_at, raw in cdnow.raw_events(orders):
         customer_id = cdnow.customer_id(order)
         if occurred_at < cutoff:
             received = occurred_at + timedelta(seconds=1)
-            signals[customer_id].append(contract.signal(raw, EventKind.INTERACTION, received))
+            inputs[customer_id].append(contract.input(raw, EventKind.INTERACTION, received))
             before[customer_id].add(order.day)
         elif occurred_at < cutoff + window:
             after[customer_id].add(order.day)
     customers = []
-    for customer_id in sorted(signals):
-        ordered = sorted(signals[customer_id], key=lambda s: (s.occurred_at, s.event_id))
-        state = adapter.fold(customer_id, ordered)
+    for customer_id in sorted(inputs):
+        ordered = sorted(
+            inputs[customer_id], key=lambda i: (i.signal.occurred_at, i.signal.event_id)
+        )
+        state = adapter.fold(customer_id, [i.signal for i in ordered])
+        held = None if service is None else service.held_at(customer_id, ordered, cutoff)
         customers.append(
             Customer(
                 customer_id=customer_id,
@@ -130,6 +147,7 @@ def build_customers(
                 ),
                 published=_score_fields(adapter.published(state)),
                 at_cutoff=_score_fields(adapter.at(state, cutoff)),
+                held=None if held is None else _score_fields(held),
             )
         )
     return customers
@@ -204,7 +222,7 @@ def _churn_report(
     lapsed = np.array([c.purchases_within(churn_days) == 0 for c in chosen])
     calibration_lapsed = np.array([c.purchases_within(churn_days) == 0 for c in calibration])
     churn: dict[str, Any] = {}
-    for timing, label in (("published", "at last event"), ("at_cutoff", "at cut-off")):
+    for timing, label in _timings(chosen):
         risk = _column(chosen, timing, "churn_risk")
         levels = [str(getattr(c, timing)["churn_level"]) for c in chosen]
         a, b = _platt(_logit(_column(calibration, timing, "churn_risk")), calibration_lapsed)
@@ -232,7 +250,7 @@ def _churn_report(
 
 def _segments(chosen: Sequence[Customer]) -> dict[str, dict[str, float]]:
     segments: dict[str, dict[str, float]] = {}
-    for timing, label in (("published", "at last event"), ("at_cutoff", "at cut-off")):
+    for timing, label in _timings(chosen):
         names = [str(getattr(c, timing)["segment"]) for c in chosen]
         segments[label] = {
             name: names.count(name) / len(names) for name in sorted(set(names), key=names.index)
@@ -258,6 +276,7 @@ def evaluate(
     split: str = "test",
     resamples: int = 1000,
     seed: int = 17,
+    with_service: bool = True,
 ) -> dict[str, Any]:
     """The whole report as plain data (``render`` prints it)."""
     started = time.perf_counter()
@@ -268,7 +287,8 @@ def evaluate(
     model_horizon = getattr(config.churn, "horizon_days", None)
     churn_days = int(model_horizon) if model_horizon else horizon_days
     window = timedelta(days=max(horizon_days, churn_days))
-    everyone = build_customers(orders, config, adapter, cutoff, window)
+    service = ServicePath.detect(config) if with_service else None
+    everyone = build_customers(orders, config, adapter, cutoff, window, service=service)
     scored_seconds = time.perf_counter() - started
 
     calibration = [c for c in everyone if not c.test]
@@ -294,7 +314,7 @@ def evaluate(
         "BG/NBD expected purchases": fitted.expected_purchases(horizon_units, x, t_x, big_t),
     }
     model = {}
-    for timing, label in (("published", "at last event"), ("at_cutoff", "at cut-off")):
+    for timing, label in _timings(chosen):
         model[f"trust {label}"] = _column(chosen, timing, "trust")
         model[f"loyalty {label}"] = _column(chosen, timing, "loyalty")
         model[f"1 - churn risk {label}"] = 1.0 - _column(chosen, timing, "churn_risk")
@@ -315,6 +335,7 @@ def evaluate(
         "loyalty at cut-off": model["loyalty at cut-off"],
         "trust at cut-off": model["trust at cut-off"],
         "1 - churn risk at cut-off": model["1 - churn risk at cut-off"],
+        **{name: values for name, values in model.items() if name.startswith("loyalty held")},
         **baselines,
     }
     rho = spearman_table(rank_predictors, repeat_days, indices)
@@ -347,6 +368,7 @@ def evaluate(
             "config_version": config.version,
             "config_hash": config.short_hash,
             "time_path": adapter.time_path,
+            "service_path": None if service is None else service.description,
         },
         "setup": {
             "cutoff": cutoff_day.isoformat(),
@@ -405,6 +427,8 @@ def render(report: Mapping[str, Any], command: str) -> str:
         f"{model['model_version']}, scoring.yaml {model['config_version']} "
         f"({model['config_hash']})",
         f"scores at a time T: {model['time_path']}",
+        "held with time updates: "
+        + (model["service_path"] or "no time-driven updates in this service (rows omitted)"),
         f"cut-off {setup['cutoff']}, horizon {setup['horizon_weeks']} weeks, "
         f"{setup['split']} half: {setup['customers']} customers, "
         f"{setup['bought_again']:.1%} bought again; bootstrap {setup['resamples']} resamples",
@@ -487,6 +511,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--customers", type=int, default=0, help="a sample of N (0: all)")
     parser.add_argument("--cache-dir", type=Path, default=cdnow.DEFAULT_CACHE)
+    parser.add_argument(
+        "--no-service",
+        action="store_true",
+        help="skip the service's time-driven updates (the 'held' rows)",
+    )
     args = parser.parse_args(argv)
     orders = cdnow.load(cdnow.fetch(args.cache_dir))
     if args.customers:
@@ -499,6 +528,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         split=args.split,
         resamples=args.resamples,
         seed=args.seed,
+        with_service=not args.no_service,
     )
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = shlex.join(["python", "-m", "evaluation.scoring.validity", *arguments])

