@@ -2,11 +2,13 @@
 
 On the CDNOW purchase history (``evaluation/scoring/cdnow.py``): every order before a cut-off
 date goes through the services' own pure functions (contract -> ingest -> sentiment -> scoring
-signal -> the model's fold), and the scores are read twice per customer:
+signal -> the model's fold), and the scores are read per customer:
 
 * **as published**: at the customer's last event before the cut-off, what a subscriber of
   ``rapport.scores.latest`` holds when the service only re-scores on events;
-* **at the cut-off**: the same state evaluated at the common cut-off date.
+* **at the cut-off**: the same state evaluated at the common cut-off date;
+* **held with time updates**: when the service publishes time-driven updates, what a
+  subscriber holds at the cut-off (``pipeline.ServicePath``).
 
 The outcome is what each customer does in the ``--horizon-weeks`` after the cut-off: buys again
 or not (AUC), how many purchase days (Spearman), lapses or not (churn risk as a probability:
