@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import shlex
 import subprocess
@@ -250,6 +251,26 @@ def _churn_report(
     }
 
 
+def _facts(chosen: Sequence[Customer], cutoff_day: date) -> dict[str, float | None]:
+    """What the history looks like before the cut-off: the numbers priors are set against."""
+    gaps = [
+        (later - earlier).days
+        for c in chosen
+        for earlier, later in itertools.pairwise(c.purchase_days_before)
+    ]
+    idle = [(cutoff_day - c.purchase_days_before[-1]).days for c in chosen]
+    monthly = [
+        30.0 * len(c.purchase_days_before) / (cutoff_day - c.purchase_days_before[0]).days
+        for c in chosen
+    ]
+    return {
+        "one_purchase_day": float(np.mean([len(c.purchase_days_before) == 1 for c in chosen])),
+        "median_gap_days": float(np.median(gaps)) if gaps else None,
+        "median_idle_days": float(np.median(idle)),
+        "mean_purchase_days_per_30_days": float(np.mean(monthly)),
+    }
+
+
 def _segments(chosen: Sequence[Customer]) -> dict[str, dict[str, float]]:
     segments: dict[str, dict[str, float]] = {}
     for timing, label in _timings(chosen):
@@ -394,6 +415,7 @@ def evaluate(
         "spearman": {name: asdict(e) for name, e in rho.items()},
         **churn,
         "segments": _segments(chosen),
+        "facts": _facts(chosen, cutoff_day),
         "histories": histories,
         "seconds": {"scoring": scored_seconds, "total": time.perf_counter() - started},
     }
@@ -416,6 +438,17 @@ def _calibration_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _facts_line(facts: Mapping[str, Any]) -> str:
+    gap = facts["median_gap_days"]
+    gap_text = "-" if gap is None else f"{gap:.0f}"
+    return (
+        f"before the cut-off: {facts['one_purchase_day']:.1%} bought on one day only; median "
+        f"gap between purchase days {gap_text} days; median idle at the "
+        f"cut-off {facts['median_idle_days']:.0f} days; mean "
+        f"{facts['mean_purchase_days_per_30_days']:.2f} purchase days per 30 days of tenure"
+    )
+
+
 def render(report: Mapping[str, Any], command: str) -> str:
     setup = report["setup"]
     model = report["model"]
@@ -434,6 +467,7 @@ def render(report: Mapping[str, Any], command: str) -> str:
         f"cut-off {setup['cutoff']}, horizon {setup['horizon_weeks']} weeks, "
         f"{setup['split']} half: {setup['customers']} customers, "
         f"{setup['bought_again']:.1%} bought again; bootstrap {setup['resamples']} resamples",
+        _facts_line(report["facts"]),
         "",
         f"Who buys again within {setup['horizon_weeks']} weeks: AUC [95% CI]",
         "",
