@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml setup.py $(wildcard services/sentiment/*.py s
 	@echo "installing Rapport into $(VENV) and compiling the sentiment annotator (about 2 minutes)…"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,eval]'
 	touch $@
 
 system-deps:

@@ -1,1 +1,2 @@
-"""Evaluation data, generators and scoring scripts: kept out of the production packages."""
+"""Offline evaluations of Rapport's models and tools, their data and generators: kept out of
+the production packages (not packaged)."""
