@@ -12,6 +12,9 @@ import json
 import logging
 import signal
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from types import FrameType
@@ -39,10 +42,55 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+class PipelineHealth:
+    """The pipeline services' readiness, as their /readyz says it (asked at most every 5 s):
+    what an operator looks at first when the scores stop moving."""
+
+    def __init__(self, service_urls: dict[str, str], ttl_seconds: float = 5.0) -> None:
+        self._urls = service_urls
+        self._ttl = ttl_seconds
+        self._lock = threading.Lock()
+        self._line = ""
+        self._at = float("-inf")
+
+    def line(self) -> str:
+        with self._lock:
+            if time.monotonic() - self._at > self._ttl:
+                self._line = " · ".join(
+                    f"{name} {self._readiness(url)}" for name, url in self._urls.items()
+                )
+                self._at = time.monotonic()
+            return self._line
+
+    @staticmethod
+    def _readiness(url: str) -> str:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
+                return "ready" if json.loads(response.read()).get("ready") else "not ready"
+        except urllib.error.HTTPError as error:
+            reasons = json.loads(error.read() or b"{}").get("reasons", {})
+            why = next(iter(reasons.values()), "")
+            return f"not ready ({why[:80]})" if why else "not ready"
+        except (OSError, ValueError):
+            return "down"
+
+
+def default_service_urls() -> dict[str, str]:
+    from services.registry import PIPELINE, SERVICES
+
+    return {name: f"http://127.0.0.1:{SERVICES[name].default_port}" for name in PIPELINE}
+
+
 class ConsoleApp:
-    def __init__(self, view: ScoreView, subscription: Subscription | None = None) -> None:
+    def __init__(
+        self,
+        view: ScoreView,
+        subscription: Subscription | None = None,
+        pipeline: PipelineHealth | None = None,
+    ) -> None:
         self.view = view
         self.subscription = subscription
+        self.pipeline = pipeline
         self.registry = CollectorRegistry()
         self._customers = Gauge(
             "rapport_console_customers", "Customers in the console's view", registry=self.registry
@@ -61,10 +109,13 @@ class ConsoleApp:
         state = "reading the topics…" if not health["caught_up"] else "live"
         if self.subscription is not None and self.subscription.error:
             state = self.subscription.error
-        return (
+        line = (
             f"{state} · {health['customers']} customers · {sum(records.values())} records read "
             f"· {health['open_alerts']} open alerts"
         )
+        if self.pipeline is not None:
+            line += f" — pipeline: {self.pipeline.line()}"
+        return line
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # PEP 3333: PATH_INFO arrives percent-decoded, as latin-1 text of the raw bytes.
@@ -160,7 +211,8 @@ def run_console(settings: Settings) -> None:
         bootstrap_servers(settings), view, f"{settings.group_prefix}-console"
     ).start()
     port = settings.http_port if settings.http_port is not None else DEFAULT_PORT
-    app = ConsoleApp(view, subscription)
+    urls = settings.console_service_urls or default_service_urls()
+    app = ConsoleApp(view, subscription, PipelineHealth(urls))
     try:
         server = make_server(
             settings.http_host, port, app, server_class=_Server, handler_class=_QuietHandler
