@@ -12,7 +12,6 @@ import json
 import logging
 import signal
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -43,35 +42,56 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class PipelineHealth:
-    """The pipeline services' readiness, as their /readyz says it (asked at most every 5 s):
-    what an operator looks at first when the scores stop moving."""
+    """The pipeline services' readiness, as their /readyz says it: what an operator looks at
+    first when the scores stop moving.
 
-    def __init__(self, service_urls: dict[str, str], ttl_seconds: float = 5.0) -> None:
+    Asked every ``interval_seconds`` by a thread of its own, so that a page never waits for a
+    slow or dead service: pages read the last answer.
+    """
+
+    def __init__(self, service_urls: dict[str, str], interval_seconds: float = 5.0) -> None:
         self._urls = service_urls
-        self._ttl = ttl_seconds
-        self._lock = threading.Lock()
-        self._line = ""
-        self._at = float("-inf")
+        self._interval = interval_seconds
+        self._line = "checking the services…"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pipeline-health", daemon=True)
+
+    def start(self) -> PipelineHealth:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def line(self) -> str:
-        with self._lock:
-            if time.monotonic() - self._at > self._ttl:
-                self._line = " · ".join(
-                    f"{name} {self._readiness(url)}" for name, url in self._urls.items()
-                )
-                self._at = time.monotonic()
-            return self._line
+        return self._line  # replaced, never mutated: safe to read from any thread
+
+    def refresh(self) -> str:
+        self._line = " · ".join(
+            f"{name} {self._readiness(url)}" for name, url in self._urls.items()
+        )
+        return self._line
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._stop.wait(self._interval)
 
     @staticmethod
     def _readiness(url: str) -> str:
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
                 return "ready" if json.loads(response.read()).get("ready") else "not ready"
         except urllib.error.HTTPError as error:
-            reasons = json.loads(error.read() or b"{}").get("reasons", {})
-            why = next(iter(reasons.values()), "")
+            try:
+                reasons = json.loads(error.read() or b"{}").get("reasons", {})
+            except (OSError, ValueError, AttributeError):
+                reasons = {}
+            why = str(next(iter(reasons.values()), "")) if isinstance(reasons, dict) else ""
             return f"not ready ({why[:80]})" if why else "not ready"
-        except (OSError, ValueError):
+        except Exception:
+            # Whatever went wrong, the service did not answer as a ready one does; the console
+            # itself must never fail over it.
             return "down"
 
 
@@ -212,7 +232,8 @@ def run_console(settings: Settings) -> None:
     ).start()
     port = settings.http_port if settings.http_port is not None else DEFAULT_PORT
     urls = settings.console_service_urls or default_service_urls()
-    app = ConsoleApp(view, subscription, PipelineHealth(urls))
+    pipeline = PipelineHealth(urls).start()
+    app = ConsoleApp(view, subscription, pipeline)
     try:
         server = make_server(
             settings.http_host, port, app, server_class=_Server, handler_class=_QuietHandler

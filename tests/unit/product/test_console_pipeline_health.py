@@ -27,7 +27,7 @@ def test_ready_not_ready_with_its_reason_and_down() -> None:
                 "sentiment": f"http://127.0.0.1:{free_port()}",
             }
         )
-        assert health.line() == (
+        assert health.refresh() == (
             "ingest ready · scoring not ready (database unreachable: refused) · sentiment down"
         )
     finally:
