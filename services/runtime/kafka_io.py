@@ -173,12 +173,18 @@ class KafkaProducerAdapter:
             "max_block_ms": 10_000,
             **config,
         }
-        self._block_ms = int(self._config["max_block_ms"])
+        # How long a transaction's commit, abort or offsets may take before its outcome counts
+        # as unknown: the Java client's default max.block.ms. Generous, since a renewal (below)
+        # costs an epoch bump and a re-initialisation; it only has to end a real hang.
+        self._transaction_timeout_ms = 60_000
         self._producer = KafkaProducer(**self._config)
         self._pending: list[Any] = []
         # Set when a transaction's outcome is unknown (no answer in time, an abort that
         # failed): the next transaction starts on a new producer.
         self._renew_before_next = False
+        # A producer whose init_transactions has not completed yet (it may take several calls:
+        # each waits max_block_ms and the next one goes on waiting for the same request).
+        self._needs_init = False
 
     def init_transactions(self) -> None:
         with translate_kafka_errors("init transactions"):
@@ -187,6 +193,10 @@ class KafkaProducerAdapter:
     def begin_transaction(self) -> None:
         if self._renew_before_next:
             self._renew()
+        if self._needs_init:
+            with translate_kafka_errors("init transactions (new producer)"):
+                self._producer.init_transactions()
+            self._needs_init = False
         with translate_kafka_errors("begin transaction"):
             self._producer.begin_transaction()
 
@@ -194,17 +204,18 @@ class KafkaProducerAdapter:
         """A new producer with the same transactional id. Its init_transactions bumps the
         epoch, which fences the old producer and makes the broker finish the transaction it
         left: aborted, or committed if its commit had reached the coordinator. Either way
-        nothing of it becomes visible twice, and offsets move only with their outputs."""
+        nothing of it becomes visible twice, and offsets move only with their outputs.
+        The new producer is kept until its initialisation completes, however many calls that
+        takes: replacing it again would restart the wait from scratch every time."""
         with contextlib.suppress(Exception):
             self._producer.close(timeout=5)
         self._pending.clear()
         self._producer = KafkaProducer(**self._config)
-        with translate_kafka_errors("init transactions (new producer)"):
-            self._producer.init_transactions()
         self._renew_before_next = False
+        self._needs_init = True
 
     def _await(self, action: str, start: Callable[[Any], Any]) -> None:
-        """Run one transactional request and wait for its answer at most ``max_block_ms``.
+        """Run one transactional request and wait for its answer, 60 s at most.
 
         kafka-python waits for EndTxn and AddOffsetsToTxn without a limit (the Java client did
         too, until KAFKA-7763): a broker that dies with the request in flight hangs the loop
@@ -214,9 +225,11 @@ class KafkaProducerAdapter:
         with translate_kafka_errors(action):
             result = start(self._producer._transaction_manager)
             self._producer._sender.wakeup()
-            if not result.wait(timeout_ms=self._block_ms):
+            if not result.wait(timeout_ms=self._transaction_timeout_ms):
                 self._renew_before_next = True
-                raise kerr.KafkaTimeoutError(f"{action}: no answer within {self._block_ms} ms")
+                raise kerr.KafkaTimeoutError(
+                    f"{action}: no answer within {self._transaction_timeout_ms} ms"
+                )
 
     def send(self, record: OutRecord) -> None:
         with translate_kafka_errors(f"send to {record.topic}"):
@@ -257,7 +270,7 @@ class KafkaProducerAdapter:
     def flush(self) -> None:
         with translate_kafka_errors("flush"):
             # Bounded like the transactional calls: a dead broker must not hang the loop.
-            self._producer.flush(timeout=self._block_ms / 1000)
+            self._producer.flush(timeout=self._transaction_timeout_ms / 1000)
             self._raise_failed_sends()
 
     def _raise_failed_sends(self) -> None:
