@@ -26,6 +26,7 @@ from schemas.feedback import (
     SurveyCsat,
     SurveyNps,
 )
+from schemas.identity import Tenancy
 from schemas.upstream import AnyUpstreamEvent
 from schemas.validation import ContractError, ParsedEvent, RejectReason, parse_raw_event
 from services.ingest.pii import ALL, PiiKind, pseudonymize, redact
@@ -35,6 +36,8 @@ from services.runtime.exceptions import PermanentError
 # Rejections ingest adds to the contract's own reason codes.
 OVERSIZED_RECORD: Final = "oversized_record"
 MISSING_KEY: Final = "missing_key"
+# Multi-tenant deployments only: an event must say whose customer it is about.
+MISSING_TENANT: Final = "missing_tenant"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class IngestPolicy:
     # With a key, customer ids are replaced by a keyed hash before anything leaves ingest.
     pseudonymize_key: bytes | None = None
     validation: ValidationPolicy = field(default_factory=ValidationPolicy)
+    tenancy: Tenancy = field(default_factory=Tenancy)
 
 
 def check_record(key: bytes | None, value: bytes | None, policy: IngestPolicy) -> None:
@@ -84,6 +88,12 @@ def parse_raw(
         parsed = parse_raw_event(value, kind, validation)
     except ContractError as exc:
         raise PermanentError(exc.reason, exc.message) from exc
+    if policy.tenancy.multi_tenant and parsed.event.tenant_id is None:
+        # Guessing a tenant would file the customer under someone else's: refuse instead.
+        raise PermanentError(
+            MISSING_TENANT,
+            "tenant_id: required in this multi-tenant deployment (RAPPORT_TENANCY__MODE=multi)",
+        )
     return to_canonical(
         parsed,
         ingested_at=received_at,
@@ -185,3 +195,14 @@ def customer_text(event: AnyUpstreamEvent) -> str | None:
     else:
         parts = []
     return "\n".join(parts) or None
+
+
+def canonical_key(event: CanonicalEvent, tenancy: Tenancy) -> bytes:
+    """The key of the event's canonical record: its customer in the documented format, so that
+    a (tenant, customer)'s events share a partition and stay in order."""
+    return tenancy.customer_key(event.tenant_id, event.customer_id)
+
+
+def event_identity(event: CanonicalEvent, tenancy: Tenancy) -> str:
+    """What the duplicate window remembers: two tenants may both send event ``1``."""
+    return tenancy.event_identity(event.tenant_id, event.event_id)

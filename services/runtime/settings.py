@@ -13,9 +13,19 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.identity import Tenancy, TenancyMode
 from schemas.topics import Topics
 
-__all__ = ["Delivery", "IngestSettings", "LogFormat", "ScoringLimits", "Settings", "Topics"]
+__all__ = [
+    "Delivery",
+    "IngestSettings",
+    "LogFormat",
+    "ScoringLimits",
+    "Settings",
+    "Tenancy",
+    "TenancyMode",
+    "Topics",
+]
 
 
 class Delivery(StrEnum):
@@ -139,6 +149,9 @@ class Settings(BaseSettings):
     # Issue 14: TLS and SASL for every client (services, admin, CLI tools).
     kafka_security: KafkaSecurity = KafkaSecurity()
     topics: Topics = Topics()
+    # Issue 16: single-tenant (one implicit tenant, keys are customer ids) or multi-tenant
+    # (RAPPORT_TENANCY__MODE=multi: keys are tenant|customer, tenant_id required at ingest).
+    tenancy: Tenancy = Tenancy()
     topic_partitions: int = Field(default=3, ge=1)
     group_prefix: str = "rapport"
 
