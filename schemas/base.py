@@ -43,7 +43,7 @@ from pydantic_core import PydanticCustomError
 
 # --- versioning -----------------------------------------------------------------------------------
 
-CONTRACT_VERSION: Final = "1.0"
+CONTRACT_VERSION: Final = "1.1"
 """Version of the whole contract, carried by every event as ``schema_version``.
 
 Within a major version only additive changes are allowed (see ``schemas.compatibility``): a new
@@ -331,17 +331,20 @@ class UpstreamEvent(ContractModel):
     type: str
     """What happened; selects the fields below the envelope."""
     event_id: Id
-    """Unique id of this event, chosen by the sender. Rapport processes an event id at most
-    once, so a re-sent event with the same id is a no-op: reuse the id when retrying."""
+    """Unique id of this event within its tenant, chosen by the sender. Rapport processes an
+    event id at most once per tenant, so a re-sent event with the same id is a no-op: reuse the
+    id when retrying."""
     schema_version: SchemaVersion = CONTRACT_VERSION
     """Contract version the sender wrote against (major.minor); any 1.x is accepted."""
     tenant_id: Id | None = None
     """The tenant (business unit, country organisation) the customer belongs to, if several
-    share one Rapport."""
+    share one Rapport. Required by multi-tenant deployments (else reason `missing_tenant`),
+    where a customer is (tenant, customer id) and an event is (tenant, event id)."""
     brand_id: Id | None = None
     """The brand the interaction happened under, if the tenant has several."""
     customer_id: Id
-    """The customer this event is about; also the Kafka message key."""
+    """The customer this event is about, within its tenant; with the tenant in multi-tenant
+    deployments, also the Kafka message key."""
     occurred_at: Timestamp
     """When it happened (event time), ISO 8601 with a timezone offset or Z."""
     source: SourceSystem
