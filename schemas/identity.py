@@ -91,6 +91,8 @@ class Tenancy(BaseModel):
     settings carry it like ``Topics``.
     """
 
+    # `single`: one implicit tenant, keys are customer ids (as before tenants). `multi`: keys
+    # name the tenant and the customer, events are told apart by tenant, tenant_id is required.
     mode: TenancyMode = TenancyMode.SINGLE
     # The tenant of records written before the deployment became multi-tenant (keys without a
     # tenant, events without tenant_id already accepted): set it to the tenant those belonged
