@@ -62,6 +62,7 @@ class RejectReason(StrEnum):
     TEXT_TOO_LONG = "text_too_long"
     TIMESTAMP_IN_FUTURE = "timestamp_in_future"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    MISSING_TENANT = "missing_tenant"
     SCHEMA_VIOLATION = "schema_violation"
 
 
@@ -81,6 +82,9 @@ REASON_DESCRIPTIONS: Final[dict[RejectReason, str]] = {
     RejectReason.UNSUPPORTED_SCHEMA_VERSION: (
         "`schema_version` has a major version this Rapport does not accept."
     ),
+    RejectReason.MISSING_TENANT: (
+        "Multi-tenant deployments only: `tenant_id` is absent, so the customer's tenant is unknown."
+    ),
     RejectReason.SCHEMA_VIOLATION: (
         "Anything else the contract does not allow (wrong JSON type, value out of range, bad "
         "format, not an object), or several problems of different kinds at once."
@@ -95,6 +99,7 @@ _REASON_OF_ERROR_TYPE: Final = {
     "text_too_long": RejectReason.TEXT_TOO_LONG,
     "timestamp_in_future": RejectReason.TIMESTAMP_IN_FUTURE,
     "unsupported_schema_version": RejectReason.UNSUPPORTED_SCHEMA_VERSION,
+    "missing_tenant": RejectReason.MISSING_TENANT,
 }
 
 _PATTERN_EXPLANATIONS: Final = {
@@ -111,6 +116,7 @@ _OWN_ERROR_TYPES: Final = frozenset(
         "text_too_long",
         "timestamp_in_future",
         "unsupported_schema_version",
+        "missing_tenant",
         "schema_version_format",
         "resolved_at_while_raised",
     }

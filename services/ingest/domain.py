@@ -36,8 +36,6 @@ from services.runtime.exceptions import PermanentError
 # Rejections ingest adds to the contract's own reason codes.
 OVERSIZED_RECORD: Final = "oversized_record"
 MISSING_KEY: Final = "missing_key"
-# Multi-tenant deployments only: an event must say whose customer it is about.
-MISSING_TENANT: Final = "missing_tenant"
 
 
 @dataclass(frozen=True)
@@ -82,18 +80,16 @@ def parse_raw(
     if value is None:
         raise PermanentError(RejectReason.EMPTY_RECORD, "record has no value (a tombstone?)")
     received_at = now or datetime.now(UTC)
-    # One clock for both: an event is never "in the future" of its own ingestion time.
-    validation = replace(policy.validation, now=received_at)
+    # One clock for both: an event is never "in the future" of its own ingestion time. In a
+    # multi-tenant deployment guessing a tenant would file the customer under someone else's:
+    # the contract rejects an event without one (missing_tenant).
+    validation = replace(
+        policy.validation, now=received_at, require_tenant=policy.tenancy.multi_tenant
+    )
     try:
         parsed = parse_raw_event(value, kind, validation)
     except ContractError as exc:
         raise PermanentError(exc.reason, exc.message) from exc
-    if policy.tenancy.multi_tenant and parsed.event.tenant_id is None:
-        # Guessing a tenant would file the customer under someone else's: refuse instead.
-        raise PermanentError(
-            MISSING_TENANT,
-            "tenant_id: required in this multi-tenant deployment (RAPPORT_TENANCY__MODE=multi)",
-        )
     return to_canonical(
         parsed,
         ingested_at=received_at,

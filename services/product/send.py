@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,6 @@ from schemas.identity import Tenancy
 from schemas.upstream import kind_of_type
 from schemas.validation import ContractError, parse_raw_event
 from services.contract_cli import SourceRecord, read_records
-from services.ingest.domain import MISSING_TENANT
 from services.runtime.settings import Topics
 
 if TYPE_CHECKING:
@@ -100,6 +99,8 @@ def plan(
     outgoing: list[Outgoing] = []
     rejected: list[Rejection] = []
     tenancy = tenancy or Tenancy()
+    # As ingest validates in this deployment: an event without tenant is missing_tenant.
+    policy = replace(policy or ValidationPolicy(), require_tenant=tenancy.multi_tenant)
     for name, data in files:
         for read in read_records(data):
             location = f"{name}:{read.location}"
@@ -145,8 +146,6 @@ def _route(
             message = "; ".join(str(p) for p in exc.problems)
             return Rejection("", str(exc.problems[0].reason) if exc.problems else "?", message)
         event = parsed.event
-        if tenancy.multi_tenant and event.tenant_id is None:
-            return Rejection("", MISSING_TENANT, "tenant_id: required (or send with --tenant)")
         key = tenancy.customer_key(event.tenant_id, event.customer_id)
         return Outgoing(topic_of[parsed.kind], key, record.value)
     # Unvalidated: route by the type if there is one; anything else goes to the feedback topic,

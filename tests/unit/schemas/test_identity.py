@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from schemas import ValidationPolicy
 from schemas.base import ID_MAX_LENGTH
 from schemas.identity import (
     TENANT_SEPARATOR,
@@ -19,7 +24,11 @@ from schemas.identity import (
     parse_customer_key,
     parse_event_identity,
 )
+from schemas.validation import ContractError, RejectReason, parse_raw_event
+from services.cli import app
 from services.runtime.settings import Settings
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "schemas" / "examples" / "upstream" / "chat.json"
 
 # What ID_PATTERN allows: the separator is not among them.
 ids = st.text(alphabet="ABCxyz019._:@/-", min_size=1, max_size=ID_MAX_LENGTH)
@@ -91,3 +100,43 @@ def test_an_unknown_mode_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAPPORT_TENANCY__MODE", "several")
     with pytest.raises(ValidationError):
         Settings()
+
+
+# --- the contract requires a tenant where the deployment does ------------------------------------
+
+
+def chat(**changes: object) -> bytes:
+    document = {**json.loads(EXAMPLE.read_text()), **changes}
+    return json.dumps({k: v for k, v in document.items() if v is not None}).encode()
+
+
+def test_a_multi_tenant_policy_rejects_an_event_without_tenant() -> None:
+    assert parse_raw_event(chat(tenant_id=None)).event.tenant_id is None
+    with pytest.raises(ContractError) as caught:
+        parse_raw_event(chat(tenant_id=None), policy=ValidationPolicy(require_tenant=True))
+    assert caught.value.reason is RejectReason.MISSING_TENANT
+    assert str(caught.value.problems[0]) == "tenant_id: required in this multi-tenant deployment"
+    parsed = parse_raw_event(chat(), policy=ValidationPolicy(require_tenant=True))
+    assert parsed.event.tenant_id == "acme-de"
+
+
+def test_missing_tenant_with_other_problems_is_a_schema_violation() -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_raw_event(
+            chat(tenant_id=None, source="no spaces allowed"),
+            policy=ValidationPolicy(require_tenant=True),
+        )
+    assert caught.value.reason is RejectReason.SCHEMA_VIOLATION
+    assert len(caught.value.problems) == 2
+
+
+def test_validate_checks_as_a_multi_tenant_deployment(tmp_path: Path) -> None:
+    file = tmp_path / "events.ndjson"
+    file.write_bytes(chat(tenant_id=None) + b"\n" + chat())
+    single = CliRunner().invoke(app, ["validate", "--json", str(file)])
+    assert single.exit_code == 0
+    multi = CliRunner().invoke(app, ["validate", "--json", "--multi-tenant", str(file)])
+    assert multi.exit_code == 1
+    report = json.loads(multi.stdout)
+    assert (report["valid"], report["invalid"]) == (1, 1)
+    assert [p["reason"] for p in report["problems"]] == ["missing_tenant"]
