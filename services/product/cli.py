@@ -406,7 +406,11 @@ def watch_command(
     out = Console()
     try:
         if once:
+            # Rates need two scrapes: take the first now, the second at least a second later.
+            first_sample_at = time.monotonic()
+            screen.render()
             subscription.wait_caught_up(30)
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - first_sample_at)))
             out.print(screen.render(), height=40)
             return
         with Live(screen.render(), console=out, screen=True, auto_refresh=False) as live:
