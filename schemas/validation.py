@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -370,6 +371,12 @@ def _got(error: ErrorDetails) -> str:
     return ""
 
 
+_FIELD_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}\Z")
+WITHHELD_NAME: Final = "<withheld>"
+"""Stands for an unknown field whose name does not look like a field name (it may be personal
+data): ``unknown_fields`` then lists ``<withheld>`` or ``parent.<withheld>``."""
+
+
 def _unknown_paths(model: object, document: object, path: str) -> Iterator[str]:
     if isinstance(model, BaseModel) and isinstance(document, dict):
         name_by_key = {
@@ -379,7 +386,10 @@ def _unknown_paths(model: object, document: object, path: str) -> Iterator[str]:
             child_path = f"{path}.{key}" if path else str(key)
             name = name_by_key.get(key)
             if name is None:
-                yield child_path
+                # The names travel to every topic: one that does not look like a field name
+                # (an e-mail address, a phone number used as a key) is reported, not repeated.
+                withheld = f"{path}.{WITHHELD_NAME}" if path else WITHHELD_NAME
+                yield child_path if _FIELD_NAME.match(str(key)) else withheld
             else:
                 yield from _unknown_paths(getattr(model, name), child, child_path)
     elif isinstance(model, list | tuple) and isinstance(document, list):

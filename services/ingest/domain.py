@@ -29,6 +29,7 @@ from schemas.feedback import (
 from schemas.identity import Tenancy
 from schemas.upstream import AnyUpstreamEvent
 from schemas.validation import ContractError, ParsedEvent, RejectReason, parse_raw_event
+from services.ingest.identifiers import IdentifierPolicy, apply_identifier_policy
 from services.ingest.pii import ALL, PiiKind, pseudonymize, redact
 from services.ingest.texts import map_human_text, normalize_unicode
 from services.runtime.exceptions import PermanentError
@@ -47,6 +48,8 @@ class IngestPolicy:
     pseudonymize_key: bytes | None = None
     validation: ValidationPolicy = field(default_factory=ValidationPolicy)
     tenancy: Tenancy = field(default_factory=Tenancy)
+    # Personal data found in an id (customer_id, order_id…): reject, pseudonymise or allow.
+    identifier_personal_data: IdentifierPolicy = IdentifierPolicy.REJECT
 
 
 def check_record(key: bytes | None, value: bytes | None, policy: IngestPolicy) -> None:
@@ -105,7 +108,17 @@ def to_canonical(
     policy: IngestPolicy | None = None,
 ) -> CanonicalEvent:
     policy = policy or IngestPolicy()
-    event, normalizations = _normalise(parsed.event)
+    event, pseudonymised = apply_identifier_policy(
+        parsed.event,
+        policy.identifier_personal_data,
+        policy.pii_kinds,
+        policy.pseudonymize_key,
+        # A customer id about to be pseudonymised as a whole spreads nothing.
+        skip=("customer_id",) if policy.pseudonymize_key is not None else (),
+    )
+    event, normalizations = _normalise(event)
+    if pseudonymised:
+        normalizations.append(Normalization.IDENTIFIER_PSEUDONYMIZED)
     event, text_changes = _normalise_text(event)
     normalizations += text_changes
     redactions: Counter[str] = Counter()

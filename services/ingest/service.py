@@ -23,6 +23,7 @@ from services.ingest.domain import (
     event_identity,
     parse_raw,
 )
+from services.ingest.identifiers import IdentifierPolicy
 from services.ingest.pii import PiiKind
 from services.runtime.dedup import PartitionedDedup, RestoreFunction
 from services.runtime.handlers import RecordHandler
@@ -49,6 +50,7 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
             max_future_skew=timedelta(seconds=config.max_future_skew_seconds),
         ),
         tenancy=settings.tenancy,
+        identifier_personal_data=IdentifierPolicy(config.identifier_personal_data),
     )
 
 

@@ -267,6 +267,7 @@ def send_command(
     a multi-tenant deployment), validated exactly as ingest would; exit 1 if any was rejected."""
     from rich.progress import Progress
 
+    from services.ingest.identifiers import IdentifierPolicy
     from services.product.send import SendSummary, expand_paths, plan, send
 
     settings = Settings()
@@ -277,6 +278,7 @@ def send_command(
             validate=not no_validate,
             tenancy=settings.tenancy,
             tenant=tenant,
+            identifiers=IdentifierPolicy(settings.ingest.identifier_personal_data),
         )
     except OSError as exc:
         err.print(f"[red]error:[/] cannot read {exc.filename}: {exc.strerror}")

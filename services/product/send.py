@@ -22,6 +22,8 @@ from schemas.identity import Tenancy
 from schemas.upstream import kind_of_type
 from schemas.validation import ContractError, parse_raw_event
 from services.contract_cli import SourceRecord, read_records
+from services.ingest.identifiers import IdentifierPolicy, apply_identifier_policy
+from services.runtime.exceptions import PermanentError
 from services.runtime.settings import Topics
 
 if TYPE_CHECKING:
@@ -90,6 +92,7 @@ def plan(
     *,
     tenancy: Tenancy | None = None,
     tenant: str | None = None,
+    identifiers: IdentifierPolicy = IdentifierPolicy.REJECT,
 ) -> tuple[list[Outgoing], list[Rejection]]:
     """What to send where, and what was rejected (with ingest's reason codes).
 
@@ -109,7 +112,7 @@ def plan(
                 if tenant is None
                 else SourceRecord(read.location, _with_tenant(read.value, tenant))
             )
-            routed = _route(record, topics, validate, policy, tenancy)
+            routed = _route(record, topics, validate, policy, tenancy, identifiers=identifiers)
             if isinstance(routed, Rejection):
                 routed.location = location
                 rejected.append(routed)
@@ -134,6 +137,8 @@ def _route(
     validate: bool,
     policy: ValidationPolicy | None,
     tenancy: Tenancy,
+    *,
+    identifiers: IdentifierPolicy = IdentifierPolicy.REJECT,
 ) -> Outgoing | Rejection:
     topic_of = {
         EventKind.INTERACTION: topics.raw_interactions,
@@ -146,6 +151,11 @@ def _route(
             message = "; ".join(str(p) for p in exc.problems)
             return Rejection("", str(exc.problems[0].reason) if exc.problems else "?", message)
         event = parsed.event
+        if identifiers is IdentifierPolicy.REJECT:  # as ingest would, with its message
+            try:
+                apply_identifier_policy(event, identifiers)
+            except PermanentError as exc:
+                return Rejection("", exc.reason, exc.message)
         key = tenancy.customer_key(event.tenant_id, event.customer_id)
         return Outgoing(topic_of[parsed.kind], key, record.value)
     # Unvalidated: route by the type if there is one; anything else goes to the feedback topic,
