@@ -201,6 +201,10 @@ class _TokenInfo(VaderToken):
     filter, so one dict look-up gives every candidate). ``matchable`` says
     whether the token can start anything at all. Memoised per distinct raw
     token string.
+
+    ``normalized``/``joinable``/``expansion`` are what the normaliser and VADER's
+    emoji substitution make of the token (see :meth:`CxAnnotator._read`), memoised
+    here so that reading a text costs one look-up per word.
     """
 
     __slots__ = (
@@ -210,9 +214,12 @@ class _TokenInfo(VaderToken):
         "caps",
         "checked",
         "clause_end",
+        "expansion",
+        "joinable",
         "key",
         "matchable",
         "neg",
+        "normalized",
         "plain",
         "preamble",
         "quoted",
@@ -224,21 +231,26 @@ class _TokenInfo(VaderToken):
         "word",
     )
 
-    def __init__(  # noqa: PLR0917 - private
+    def __init__(  # noqa: PLR0915, PLR0917 - private, one fact per statement
         self,
         raw: str,
         key: str,
         lexicon: Lexicon,
         cands: Sequence[tuple[Entry, PatternPart]],
         vader_lexicon: Mapping[str, float],
-        normalized: bool,
-        scored_as_is: bool,
+        rewrite: tuple[str, bool],
+        expansion: tuple[str, ...],
     ) -> None:
         super().__init__(raw, vader_lexicon)
         self.key = key
-        self.scored_as_is = scored_as_is
+        self.normalized, self.joinable = rewrite
+        """The normaliser's output for the token ("" if removed) and whether it is
+        joinable (:meth:`Normalizer.rewrite`)."""
+        self.expansion = expansion
+        """The tokens VADER's emoji substitution makes of the token."""
+        self.scored_as_is = len(expansion) == 1 and expansion[0] == raw
         """VADER's emoji substitution leaves the token as it is."""
-        self.plain = normalized and scored_as_is
+        self.plain = self.normalized == raw and self.scored_as_is
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
@@ -339,8 +351,8 @@ class _TokenTable(dict[str, _TokenInfo]):
             self._lexicon,
             tuple(dict.fromkeys(found)),
             self._vader_lexicon,
-            self._normalizer.keeps(raw),
-            self._vader.scores_as_is(raw),
+            self._normalizer.rewrite(raw),
+            self._vader.expansion(raw),
         )
         if len(self) >= self._limit:
             self.clear()
@@ -1276,30 +1288,21 @@ class CxAnnotator:
 
     def annotate(self, text: str) -> TextAnnotation:  # noqa: PLR0915 - linear pipeline
         """Annotate one text (pure: the same text always gives the same result)."""
-        # One look-up per word in the token table tells whether the text is plain
-        # (the common case: no noise to normalise, no emoji) and holds what VADER and
-        # the CX rules need of each word. Otherwise the text is normalised, and only
-        # if it has emoji does FastVader split it into tokens of its own.
-        words = text.split()
-        infos = self._scored_as_they_are(words, normalized=False)
-        if infos is None:
-            normalized, words = self._normalize.normalize_split(text, words)
-            infos = self._scored_as_they_are(words, normalized=True)
-        else:
-            normalized = text
-        if infos is not None:
-            tokens = words
-            values, positions = self._vader.valences(cast("list[VaderToken]", infos))
+        # One look-up per word in the token table reads the text: its normalised form,
+        # the tokens VADER scores (emoji substituted) and their facts.
+        normalized, tokens, infos, are_words = self._read(text, text.split())
+        values, positions = self._vader.valences(cast("list[VaderToken]", infos))
+        if are_words:
             ep, qm = normalized.count("!"), normalized.count("?")
         else:
-            tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
-            table = self._tokens
-            infos = [table[token] for token in tokens]
+            # An emoji's description is part of the text VADER counts "!" and "?" in.
+            scored = " ".join(tokens)
+            ep, qm = scored.count("!"), scored.count("?")
         n = len(tokens)
         vader = _vader_scores(values, n, ep, qm)
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
-        sentences = self._sentences(normalized, tokens, tokens is words, ep, qm)
+        sentences = self._sentences(normalized, tokens, are_words, ep, qm)
 
         matched = _match(infos, sentences) if sentences else None
         adjustments: list[Adjustment] = []
@@ -1403,17 +1406,82 @@ class CxAnnotator:
             self.model_version,
         )
 
-    def _scored_as_they_are(self, words: list[str], normalized: bool) -> list[_TokenInfo] | None:
-        """The words' token facts if VADER scores every word as it is (no emoji) and,
-        for a text not yet ``normalized``, normalisation keeps it; else None."""
+    def _read(self, text: str, words: list[str]) -> tuple[str, list[str], list[_TokenInfo], bool]:
+        """``(normalized, tokens, infos, are_words)`` of a text and its ``words``
+        (``text.split()``): the noise-normalised text, the tokens VADER scores (its
+        words, emoji substituted), their facts, and whether the tokens are just
+        ``normalized.split()`` (no emoji).
+
+        Exactly what ``Normalizer.normalize_split`` and ``FastVader.split`` give, from
+        the facts memoised per word: a plain text (the common case) costs one table
+        look-up per word; a text with noise or emoji, one more per changed word. Only
+        multi-line text and tokens the normaliser replaces by several words or by bare
+        punctuation take the normaliser's general path.
+        """
         table = self._tokens
         infos: list[_TokenInfo] = []
-        for word in words:
-            info = table[word]
-            if not (info.scored_as_is if normalized else info.plain):
-                return None
+        n = len(words)
+        k = 0
+        while k < n:
+            info = table[words[k]]
+            if not info.plain:
+                break
             infos.append(info)
-        return infos
+            k += 1
+        if k == n:
+            return text, words, infos, True
+        # From word k on, normalisation changes a word or a word holds an emoji.
+        outputs: list[str] = words[:k]
+        out_infos: list[_TokenInfo] = infos
+        changed = False
+        one_line = "\n" not in text and "\r" not in text
+        for t in range(k, n):
+            word = words[t]
+            info = table[word]
+            output = info.normalized
+            if output == word:
+                outputs.append(word)
+                out_infos.append(info)
+            elif one_line and info.joinable:
+                changed = True
+                if output:
+                    outputs.append(output)
+                    out_infos.append(table[output])
+            else:
+                # The normaliser's general path (line breaks, punctuation to attach).
+                normalized, outputs = self._normalize.normalize_split(text, words)
+                out_infos = [table[output] for output in outputs]
+                return self._expand(normalized, outputs, out_infos)
+        if changed:
+            # What normalize_split's one-line path returns: the outputs joined by spaces.
+            return self._expand(" ".join(outputs), outputs, out_infos)
+        return self._expand(text, outputs, out_infos)
+
+    def _expand(
+        self, normalized: str, words: list[str], infos: list[_TokenInfo]
+    ) -> tuple[str, list[str], list[_TokenInfo], bool]:
+        """:meth:`_read`'s result for the normalised text's ``words`` and their facts:
+        the words with each emoji replaced by the tokens of its description."""
+        as_is = True
+        for info in infos:
+            if not info.scored_as_is:
+                as_is = False
+                break
+        if as_is:
+            return normalized, words, infos, True
+        table = self._tokens
+        tokens: list[str] = []
+        token_infos: list[_TokenInfo] = []
+        for k in range(len(words)):
+            info = infos[k]
+            if info.scored_as_is:
+                tokens.append(words[k])
+                token_infos.append(info)
+            else:
+                for token in info.expansion:
+                    tokens.append(token)
+                    token_infos.append(table[token])
+        return normalized, tokens, token_infos, False
 
     def _sentences(
         self, normalized: str, tokens: list[str], are_words: bool, ep: int, qm: int
