@@ -83,16 +83,24 @@ class LanguageDetector:
         self._known: set[str] = set()
         self._foreign: set[str] = set()
         self._english: set[str] = set()
+        # Known tokens that are not foreign function words: a text of those alone passes
+        # the gate with one set operation.
+        self._not_foreign: set[str] = set()
         self._identifier: Any = None
         self._lock = threading.Lock()
 
-    def language_of(self, text: str) -> str:
-        words = text.split()
-        if not self._known.issuperset(words):
-            self._learn(words)
-        if self._foreign.isdisjoint(words) and (
-            text.isascii() or _NON_LATIN_LETTER.search(text) is None
-        ):
+    def language_of(self, text: str, words: list[str] | None = None) -> str:
+        """The text's language; ``words``, if given, must be ``text.split()`` (a caller
+        that annotates the text next splits it once for both)."""
+        if words is None:
+            words = text.split()
+        if self._not_foreign.issuperset(words):
+            no_foreign_word = True
+        else:
+            if not self._known.issuperset(words):
+                self._learn(words)
+            no_foreign_word = self._foreign.isdisjoint(words)
+        if no_foreign_word and (text.isascii() or _NON_LATIN_LETTER.search(text) is None):
             return ENGLISH
         return self._decide(text, words)
 
@@ -101,12 +109,15 @@ class LanguageDetector:
             self._known.clear()
             self._foreign.clear()
             self._english.clear()
+            self._not_foreign.clear()
         for word in words:
             key = word.lower().strip(_EDGE).replace("\u2019", "'")
-            if key in _ENGLISH_WORDS:
-                self._english.add(word)
-            elif key in _FOREIGN_WORDS:
+            if key in _FOREIGN_WORDS and key not in _ENGLISH_WORDS:
                 self._foreign.add(word)
+            else:
+                self._not_foreign.add(word)
+                if key in _ENGLISH_WORDS:
+                    self._english.add(word)
         self._known.update(words)
 
     def _decide(self, text: str, words: list[str]) -> str:

@@ -202,7 +202,7 @@ class _TokenInfo(VaderToken):
     whether the token can start anything at all. Memoised per distinct raw
     token string.
 
-    ``normalized``/``joinable``/``expansion`` are what the normaliser and VADER's
+    ``rewritten``/``joinable``/``expansion`` are what the normaliser and VADER's
     emoji substitution make of the token (see :meth:`CxAnnotator._read`), memoised
     here so that reading a text costs one look-up per word.
     """
@@ -219,10 +219,10 @@ class _TokenInfo(VaderToken):
         "key",
         "matchable",
         "neg",
-        "normalized",
         "plain",
         "preamble",
         "quoted",
+        "rewritten",
         "scored_as_is",
         "singles",
         "starter",
@@ -243,14 +243,16 @@ class _TokenInfo(VaderToken):
     ) -> None:
         super().__init__(raw, vader_lexicon)
         self.key = key
-        self.normalized, self.joinable = rewrite
-        """The normaliser's output for the token ("" if removed) and whether it is
-        joinable (:meth:`Normalizer.rewrite`)."""
+        output, self.joinable = rewrite
+        """Whether the normaliser's output for the token is joinable
+        (:meth:`Normalizer.rewrite`)."""
+        self.rewritten = tuple(output.split())
+        """The words of the normaliser's output for the token (none if it is removed)."""
         self.expansion = expansion
         """The tokens VADER's emoji substitution makes of the token."""
         self.scored_as_is = len(expansion) == 1 and expansion[0] == raw
         """VADER's emoji substitution leaves the token as it is."""
-        self.plain = self.normalized == raw and self.scored_as_is
+        self.plain = output == raw and self.scored_as_is
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
@@ -1286,11 +1288,19 @@ class CxAnnotator:
         """
         return VaderScores.from_dict(self._vader.polarity_scores(text))
 
-    def annotate(self, text: str) -> TextAnnotation:  # noqa: PLR0915 - linear pipeline
-        """Annotate one text (pure: the same text always gives the same result)."""
+    def annotate(  # noqa: PLR0915 - linear pipeline
+        self, text: str, words: list[str] | None = None
+    ) -> TextAnnotation:
+        """Annotate one text (pure: the same text always gives the same result).
+
+        ``words``, if given, must be ``text.split()``: a caller that has split the text
+        already (the language check) saves the second split and the hashing of its words.
+        """
         # One look-up per word in the token table reads the text: its normalised form,
         # the tokens VADER scores (emoji substituted) and their facts.
-        normalized, tokens, infos, are_words = self._read(text, text.split())
+        normalized, tokens, infos, are_words = self._read(
+            text, text.split() if words is None else words
+        )
         values, positions = self._vader.valences(cast("list[VaderToken]", infos))
         if are_words:
             ep, qm = normalized.count("!"), normalized.count("?")
@@ -1438,13 +1448,13 @@ class CxAnnotator:
         for t in range(k, n):
             word = words[t]
             info = table[word]
-            output = info.normalized
-            if output == word:
+            rewritten = info.rewritten
+            if len(rewritten) == 1 and rewritten[0] == word:
                 outputs.append(word)
                 out_infos.append(info)
             elif one_line and info.joinable:
                 changed = True
-                if output:
+                for output in rewritten:
                     outputs.append(output)
                     out_infos.append(table[output])
             else:
@@ -1453,7 +1463,7 @@ class CxAnnotator:
                 out_infos = [table[output] for output in outputs]
                 return self._expand(normalized, outputs, out_infos)
         if changed:
-            # What normalize_split's one-line path returns: the outputs joined by spaces.
+            # What normalize_split's one-line path returns: the output words joined by spaces.
             return self._expand(" ".join(outputs), outputs, out_infos)
         return self._expand(text, outputs, out_infos)
 
