@@ -555,12 +555,13 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                         continue
                 if key_text.keys is None:
                     key_text.build()
-                m = regex.match(key_text.text, key_text.offsets[i] + i)
+                start = key_text.offsets[i] + i
+                m = regex.match(key_text.text, start)
                 if m is None:
                     continue
                 # A match covers whole tokens (it ends before " ", a line break or
                 # the end) and keys contain no blanks, so its spaces count its tokens.
-                end = i + 1 + key_text.text.count(" ", m.start(), m.end())
+                end = i + 1 + key_text.text.count(" ", start, m.end())
             # Two parts of one pattern can match at the same token: keep the longer.
             for k, (other, _, other_end) in enumerate(found):
                 if other is entry:
