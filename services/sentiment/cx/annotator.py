@@ -150,8 +150,28 @@ _NEG_STOP: Final = 1
 _NEG_FOUND: Final = 2
 
 _Hit = tuple[Entry, int, int]
-# (entry, regex or None for an exact pair, anchor words or None)
-_Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None]
+# (entry, regex or None for an exact pair, anchor words or None, the anchor words' key bits)
+_Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None, int]
+
+# Each key has one bit of a small int (from its hash), a set of keys the OR of its
+# keys' bits: when two such masks share no bit, the sets share no key, which settles
+# most of the matcher's "is the next key one of these?" and "does the sentence contain
+# an anchor word?" questions with an AND instead of a dict or set look-up. Below 63
+# bits, so that compiled code keeps the masks as machine integers.
+_KEY_BITS: Final = 60
+
+
+def _key_bit(key: str) -> int:
+    return 1 << (hash(key) % _KEY_BITS)
+
+
+def _key_mask(keys: Collection[str]) -> int:
+    mask = 0
+    for key in keys:
+        mask |= _key_bit(key)
+    return mask
+
+
 # A span rule match after negation: (entry, start, end, target valence, negated).
 _Span = tuple[Entry, int, int, float, bool]
 
@@ -217,8 +237,10 @@ class _TokenInfo(VaderToken):
         "expansion",
         "joinable",
         "key",
+        "key_bit",
         "matchable",
         "neg",
+        "next_mask",
         "plain",
         "preamble",
         "quoted",
@@ -287,7 +309,13 @@ class _TokenInfo(VaderToken):
                     singles.append((_BUCKET[entry.family], entry))
                 continue
             # No regex for an exact pair: the look-up by the next key is the match.
-            candidate = (entry, None if part.exact_pair else part.regex, part.anchor)
+            anchor = part.anchor
+            candidate = (
+                entry,
+                None if part.exact_pair else part.regex,
+                anchor,
+                0 if anchor is None else _key_mask(anchor),
+            )
             second = part.second
             if part.placeholder is not None and not placeholder_single(part.placeholder).fullmatch(
                 key
@@ -303,6 +331,9 @@ class _TokenInfo(VaderToken):
         self.checked = tuple(checked)
         self.any_next = tuple(any_next)
         self.by_next = {k: (*v, *any_next) for k, v in by_next.items()}
+        self.next_mask = _key_mask(by_next)
+        """The key bits of ``by_next``'s keys (see _KEY_BITS)."""
+        self.key_bit = _key_bit(key)
         self.matchable = bool(singles or checked or by_next or any_next)
 
 
@@ -402,35 +433,36 @@ class _KeyText:
 
     Keys are joined by a space within a sentence and by a line break between
     sentences: a pattern's elements are joined by literal spaces and no element
-    matches a line break, so no match can run into the next sentence.
+    matches a line break, so no match can run into the next sentence. Either
+    separator is one character, so token i starts at the key lengths before it
+    plus i; that offset is summed when a regex runs (one or two a text) rather
+    than listed for every token.
     """
 
-    __slots__ = ("infos", "keys", "offsets", "sentences", "text")
+    __slots__ = ("infos", "sentences", "text")
 
     def __init__(self, infos: Sequence[_TokenInfo], sentences: Sequence[_Sentence]) -> None:
         self.infos = infos
         self.sentences = sentences
-        self.keys: list[str] | None = None
-        self.text = ""
-        self.offsets: list[int] = []
+        self.text: str | None = None
 
-    def build(self) -> list[str]:
-        keys: list[str] = []
-        # Character offset of token i = its key lengths before it + i separators.
-        offsets = [0]
-        total = 0
-        for info in self.infos:
-            key = info.key
-            keys.append(key)
-            total += len(key)
-            offsets.append(total)
+    def build(self) -> str:
+        infos = self.infos
+        keys = [info.key for info in infos]
         if len(self.sentences) == 1:
-            self.text = " ".join(keys)
+            text = " ".join(keys)
         else:
-            self.text = "\n".join([" ".join(keys[s.lo : s.hi]) for s in self.sentences])
-        self.keys = keys
-        self.offsets = offsets
-        return keys
+            text = "\n".join([" ".join(keys[s.lo : s.hi]) for s in self.sentences])
+        self.text = text
+        return text
+
+    def offset(self, i: int) -> int:
+        """Where token ``i`` starts in :attr:`text`."""
+        infos = self.infos
+        total = i
+        for k in range(i):
+            total += len(infos[k].key)
+        return total
 
 
 def _proper_nouns(infos: list[_TokenInfo], sentences: list[_Sentence]) -> list[int]:
@@ -514,6 +546,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     last = hi - 1
     buckets: list[list[_Hit]] | None = None
     keyset: set[str] | None = None
+    sentence_mask = -1  # the key bits of the sentence's tokens, once needed
     for i in range(len(infos)):
         info = infos[i]
         if not info.matchable:
@@ -525,6 +558,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                 matched.append(s)
                 buckets = None
             keyset = None
+            sentence_mask = -1
             index += 1
             s = sentences[index]
             while i >= s.hi:
@@ -532,7 +566,10 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                 s = sentences[index]
             lo, hi = s.lo, s.hi
             last = hi - 1
-        multi = info.by_next.get(infos[i + 1].key, info.any_next) if i < last else info.any_next
+        if i < last and info.next_mask & infos[i + 1].key_bit:
+            multi = info.by_next.get(infos[i + 1].key, info.any_next)
+        else:
+            multi = info.any_next
         singles = info.singles
         if singles:
             if buckets is None:
@@ -543,25 +580,29 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
         if not multi and not checked:
             continue
         found: list[_Hit] = [(entry, i, i + 1) for entry in checked] if checked else []
-        for entry, regex, anchor in multi:
+        for entry, regex, anchor, anchor_mask in multi:
             if regex is None:
                 end = i + 2
             else:
                 if anchor is not None:
+                    if sentence_mask < 0:
+                        sentence_mask = 0
+                        for k in range(lo, hi):
+                            sentence_mask |= infos[k].key_bit
+                    if not anchor_mask & sentence_mask:
+                        continue
                     if keyset is None:
-                        keys = key_text.keys or key_text.build()
-                        keyset = set(keys[lo:hi])
+                        keyset = {infos[k].key for k in range(lo, hi)}
                     if anchor.isdisjoint(keyset):
                         continue
-                if key_text.keys is None:
-                    key_text.build()
-                start = key_text.offsets[i] + i
-                m = regex.match(key_text.text, start)
+                text = key_text.text or key_text.build()
+                start = key_text.offset(i)
+                m = regex.match(text, start)
                 if m is None:
                     continue
                 # A match covers whole tokens (it ends before " ", a line break or
                 # the end) and keys contain no blanks, so its spaces count its tokens.
-                end = i + 1 + key_text.text.count(" ", start, m.end())
+                end = i + 1 + text.count(" ", start, m.end())
             # Two parts of one pattern can match at the same token: keep the longer.
             for k, (other, _, other_end) in enumerate(found):
                 if other is entry:
@@ -1234,7 +1275,44 @@ def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> lis
     return sentences
 
 
+def _expanded_word_sentences(  # noqa: PLR0917 - private
+    normalized: str, words: list[str], ends: list[int], tokens: list[str], ep: int, qm: int
+) -> list[_Sentence]:
+    """:func:`_word_sentences` for a text with emoji: sentence breaks follow the words
+    ending in . ! or ?, token ranges follow ``ends`` (the token after each word's last),
+    and a sentence with emoji counts its "!"/"?" in its tokens, descriptions included."""
+    sentences: list[_Sentence] = []
+    first = 0
+    lo = 0
+    for k in range(len(words) - 1):
+        end = words[k][-1]
+        if end == "." or end == "!" or end == "?":  # noqa: PLR1714 - compiled: no tuple
+            hi = ends[k]
+            sentences.append(_words_sentence(len(sentences), words, first, k + 1, tokens, lo, hi))
+            first = k + 1
+            lo = hi
+    if not sentences:
+        # One sentence: its "!"/"?" counts are the text's.
+        return [_Sentence(0, normalized, 0, len(tokens), ep, qm)] if words else []
+    sentences.append(
+        _words_sentence(len(sentences), words, first, len(words), tokens, lo, len(tokens))
+    )
+    return sentences
+
+
+def _words_sentence(  # noqa: PLR0917 - private
+    index: int, words: list[str], first: int, last: int, tokens: list[str], lo: int, hi: int
+) -> _Sentence:
+    piece = " ".join(words[first:last])
+    counted = piece if piece.isascii() else " ".join(tokens[lo:hi])
+    return _Sentence(index, piece, lo, hi, counted.count("!"), counted.count("?"))
+
+
 # ------------------------------------------------------------------- annotator
+
+# What CxAnnotator._read makes of a text: (normalized, tokens, infos, normalized
+# words, where each word's tokens end or None when the tokens are the words).
+_Reading = tuple[str, list[str], list[_TokenInfo], list[str], list[int] | None]
 
 
 class CxAnnotator:
@@ -1299,11 +1377,11 @@ class CxAnnotator:
         """
         # One look-up per word in the token table reads the text: its normalised form,
         # the tokens VADER scores (emoji substituted) and their facts.
-        normalized, tokens, infos, are_words = self._read(
+        normalized, tokens, infos, words, word_ends = self._read(
             text, text.split() if words is None else words
         )
         values, positions = self._vader.valences(cast("list[VaderToken]", infos))
-        if are_words:
+        if word_ends is None:
             ep, qm = normalized.count("!"), normalized.count("?")
         else:
             # An emoji's description is part of the text VADER counts "!" and "?" in.
@@ -1313,7 +1391,7 @@ class CxAnnotator:
         vader = _vader_scores(values, n, ep, qm)
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
-        sentences = self._sentences(normalized, tokens, are_words, ep, qm)
+        sentences = self._sentences(normalized, tokens, words, word_ends, ep, qm)
 
         matched = _match(infos, sentences) if sentences else None
         adjustments: list[Adjustment] = []
@@ -1417,11 +1495,12 @@ class CxAnnotator:
             self.model_version,
         )
 
-    def _read(self, text: str, words: list[str]) -> tuple[str, list[str], list[_TokenInfo], bool]:
-        """``(normalized, tokens, infos, are_words)`` of a text and its ``words``
-        (``text.split()``): the noise-normalised text, the tokens VADER scores (its
-        words, emoji substituted), their facts, and whether the tokens are just
-        ``normalized.split()`` (no emoji).
+    def _read(self, text: str, words: list[str]) -> _Reading:
+        """``(normalized, tokens, infos, normalized_words, word_ends)`` of a text and its
+        ``words`` (``text.split()``): the noise-normalised text, the tokens VADER scores
+        (its words, emoji substituted), their facts, the normalised text's words, and
+        for each of them the index of the token after its last (None when there is no
+        emoji and the tokens are the words).
 
         Exactly what ``Normalizer.normalize_split`` and ``FastVader.split`` give, from
         the facts memoised per word: a plain text (the common case) costs one table
@@ -1440,7 +1519,7 @@ class CxAnnotator:
             infos.append(info)
             k += 1
         if k == n:
-            return text, words, infos, True
+            return text, words, infos, words, None
         # From word k on, normalisation changes a word or a word holds an emoji.
         outputs: list[str] = words[:k]
         out_infos: list[_TokenInfo] = infos
@@ -1468,9 +1547,7 @@ class CxAnnotator:
             return self._expand(" ".join(outputs), outputs, out_infos)
         return self._expand(text, outputs, out_infos)
 
-    def _expand(
-        self, normalized: str, words: list[str], infos: list[_TokenInfo]
-    ) -> tuple[str, list[str], list[_TokenInfo], bool]:
+    def _expand(self, normalized: str, words: list[str], infos: list[_TokenInfo]) -> _Reading:
         """:meth:`_read`'s result for the normalised text's ``words`` and their facts:
         the words with each emoji replaced by the tokens of its description."""
         as_is = True
@@ -1479,10 +1556,11 @@ class CxAnnotator:
                 as_is = False
                 break
         if as_is:
-            return normalized, words, infos, True
+            return normalized, words, infos, words, None
         table = self._tokens
         tokens: list[str] = []
         token_infos: list[_TokenInfo] = []
+        ends: list[int] = []
         for k in range(len(words)):
             info = infos[k]
             if info.scored_as_is:
@@ -1492,15 +1570,23 @@ class CxAnnotator:
                 for token in info.expansion:
                     tokens.append(token)
                     token_infos.append(table[token])
-        return normalized, tokens, token_infos, False
+            ends.append(len(tokens))
+        return normalized, tokens, token_infos, words, ends
 
-    def _sentences(
-        self, normalized: str, tokens: list[str], are_words: bool, ep: int, qm: int
+    def _sentences(  # noqa: PLR0917 - private
+        self,
+        normalized: str,
+        tokens: list[str],
+        words: list[str],
+        word_ends: list[int] | None,
+        ep: int,
+        qm: int,
     ) -> list[_Sentence]:
         """The text's sentences as ranges of its VADER ``tokens``, split like
         FastVader's ``iter_sentences`` (line breaks, and blanks after . ! ?).
 
-        ``are_words``: the tokens are ``normalized.split()`` (no emoji to expand).
+        ``words`` are ``normalized.split()`` and ``word_ends`` where each word's
+        tokens end (None: the tokens are the words, no emoji to expand).
         """
         n = len(tokens)
         simple = (
@@ -1509,27 +1595,21 @@ class CxAnnotator:
             and normalized[:1] != " "
             and normalized[-1:] != " "
         )
-        if simple and are_words:
-            # The common case: one line with single spaces (a printable text's only
-            # blank is U+0020) whose tokens are its words, so its sentence breaks
-            # follow the tokens ending in . ! or ?.
-            return _word_sentences(normalized, tokens, ep, qm)
         if simple:
-            # One line with single spaces whose emoji VADER turns into words: the
-            # only sentence breaks are ". ", "! " and "? ". Same pieces as the
-            # regex split below, without its character scan.
-            if ". " not in normalized and "! " not in normalized and "? " not in normalized:
-                # One sentence: its "!"/"?" counts are the text's.
-                return [_Sentence(0, normalized, 0, n, ep, qm)] if normalized else []
-            pieces = (
-                normalized.replace(". ", ".\0").replace("! ", "!\0").replace("? ", "?\0")
-            ).split("\0")
-        elif _MAY_SPLIT.search(normalized) is None:
+            if word_ends is None:
+                # The common case: one line with single spaces (a printable text's only
+                # blank is U+0020) whose tokens are its words, so its sentence breaks
+                # follow the tokens ending in . ! or ?.
+                return _word_sentences(normalized, tokens, ep, qm)
+            # The same with emoji, whose descriptions VADER reads as words: the breaks
+            # follow the words ending in . ! or ? (the pieces a split at ". ", "! " and
+            # "? " gives), each word spanning its tokens.
+            return _expanded_word_sentences(normalized, words, word_ends, tokens, ep, qm)
+        if _MAY_SPLIT.search(normalized) is None:
             # One sentence; only blanks differ from the text, so the "!"/"?" counts are its.
             piece = normalized.strip()
             return [_Sentence(0, piece, 0, n, ep, qm)] if piece else []
-        else:
-            pieces = [p for p in map(str.strip, _SENTENCE_BREAK.split(normalized)) if p]
+        pieces = [p for p in map(str.strip, _SENTENCE_BREAK.split(normalized)) if p]
         sentences = []
         split = self._vader.split
         lo = 0
