@@ -573,9 +573,9 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
         singles = info.singles
         if singles:
             if buckets is None:
-                buckets = [[], [], [], [], [], [], []]
+                buckets = [_NO_HITS] * _N_BUCKETS
             for bucket, entry in singles:
-                buckets[bucket].append((entry, i, i + 1))
+                _add_hit(buckets, bucket, (entry, i, i + 1))
         checked = info.checked
         if not multi and not checked:
             continue
@@ -616,12 +616,28 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             if entry.constrained and not _position_ok(entry, infos, lo, hi, i, end, s.qm > 0):
                 continue
             if buckets is None:
-                buckets = [[], [], [], [], [], [], []]
-            buckets[_BUCKET[entry.family]].append(hit)
+                buckets = [_NO_HITS] * _N_BUCKETS
+            _add_hit(buckets, _BUCKET[entry.family], hit)
     if buckets is not None:
         s.buckets = buckets
         matched.append(s)
     return matched
+
+
+# A sentence's buckets start as this one shared empty list, replaced by a list of its own
+# on the first hit: most sentences with a match have hits in one or two of the seven
+# buckets, and the others then cost no allocation. Only _add_hit adds hits; every other
+# step reads the buckets or replaces a bucket by a new list, never changes one in place.
+_NO_HITS: Final[list[_Hit]] = []
+_N_BUCKETS: Final = 7
+
+
+def _add_hit(buckets: list[list[_Hit]], bucket: int, hit: _Hit) -> None:
+    hits = buckets[bucket]
+    if hits is _NO_HITS:
+        buckets[bucket] = [hit]
+    else:
+        hits.append(hit)
 
 
 def _position_ok(  # noqa: PLR0917 - private
