@@ -441,7 +441,7 @@ class _KeyText:
 
     __slots__ = ("infos", "sentences", "text")
 
-    def __init__(self, infos: Sequence[_TokenInfo], sentences: Sequence[_Sentence]) -> None:
+    def __init__(self, infos: list[_TokenInfo], sentences: list[_Sentence]) -> None:
         self.infos = infos
         self.sentences = sentences
         self.text: str | None = None
@@ -491,7 +491,7 @@ def _proper_nouns(infos: list[_TokenInfo], sentences: list[_Sentence]) -> list[i
     return found
 
 
-def _negator_before(infos: Sequence[_TokenInfo], i: int, lo: int) -> int | None:
+def _negator_before(infos: list[_TokenInfo], i: int, lo: int) -> int | None:
     """Index of a negator among the 4 tokens before ``i`` in its clause, else None.
 
     ``lo`` is the sentence's first token. The search stops at a clause end
@@ -528,7 +528,7 @@ def _non_overlapping(hits: list[_Hit]) -> list[_Hit]:
 
 
 def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
-    infos: Sequence[_TokenInfo], sentences: Sequence[_Sentence]
+    infos: list[_TokenInfo], sentences: list[_Sentence]
 ) -> list[_Sentence]:
     """Every lexicon match, sentence by sentence; returns the sentences with one.
 
@@ -545,7 +545,6 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     lo, hi = 0, s.hi
     last = hi - 1
     buckets: list[list[_Hit]] | None = None
-    keyset: set[str] | None = None
     sentence_mask = -1  # the key bits of the sentence's tokens, once needed
     for i in range(len(infos)):
         info = infos[i]
@@ -557,7 +556,6 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                 s.buckets = buckets
                 matched.append(s)
                 buckets = None
-            keyset = None
             sentence_mask = -1
             index += 1
             s = sentences[index]
@@ -589,11 +587,9 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                         sentence_mask = 0
                         for k in range(lo, hi):
                             sentence_mask |= infos[k].key_bit
-                    if not anchor_mask & sentence_mask:
-                        continue
-                    if keyset is None:
-                        keyset = {infos[k].key for k in range(lo, hi)}
-                    if anchor.isdisjoint(keyset):
+                    if not anchor_mask & sentence_mask or not _has_anchor(
+                        infos, lo, hi, anchor, anchor_mask
+                    ):
                         continue
                 text = key_text.text or key_text.build()
                 start = key_text.offset(i)
@@ -624,6 +620,18 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     return matched
 
 
+def _has_anchor(
+    infos: list[_TokenInfo], lo: int, hi: int, anchor: frozenset[str], anchor_mask: int
+) -> bool:
+    """Whether a token of ``lo:hi`` has one of the ``anchor`` keys (whose key bits are
+    ``anchor_mask``): only tokens with one of those bits are looked up."""
+    for k in range(lo, hi):
+        info = infos[k]
+        if info.key_bit & anchor_mask and info.key in anchor:
+            return True
+    return False
+
+
 # A sentence's buckets start as this one shared empty list, replaced by a list of its own
 # on the first hit: most sentences with a match have hits in one or two of the seven
 # buckets, and the others then cost no allocation. Only _add_hit adds hits; every other
@@ -642,7 +650,7 @@ def _add_hit(buckets: list[list[_Hit]], bucket: int, hit: _Hit) -> None:
 
 def _position_ok(  # noqa: PLR0917 - private
     entry: Entry,
-    infos: Sequence[_TokenInfo],
+    infos: list[_TokenInfo],
     lo: int,
     hi: int,
     start: int,
@@ -661,7 +669,7 @@ def _position_ok(  # noqa: PLR0917 - private
     return not (entry.question and not has_question)
 
 
-def match_sentence(infos: Sequence[_TokenInfo], has_question: bool) -> list[list[_Hit]] | None:
+def match_sentence(infos: list[_TokenInfo], has_question: bool) -> list[list[_Hit]] | None:
     """:func:`_match` on one sentence's token infos alone (for tests and tools)."""
     sentence = _Sentence(0, "", 0, len(infos), 0, int(has_question))
     return sentence.buckets if _match(infos, [sentence]) else None
@@ -675,7 +683,7 @@ def _inside_any(hits: list[_Hit], k: int) -> bool:
     return False
 
 
-def _resolve_spans(hits: list[_Hit], infos: Sequence[_TokenInfo], lo: int) -> list[_Span]:
+def _resolve_spans(hits: list[_Hit], infos: list[_TokenInfo], lo: int) -> list[_Span]:
     """Apply negation, then keep the longest (then highest-priority) non-overlapping spans."""
     if len(hits) == 1:
         entry, i, j = hits[0]
@@ -723,7 +731,7 @@ _F_REQUEST: Final = 8
 _F_ASPECT: Final = 16
 
 
-def _prepare(s: _Sentence, infos: Sequence[_TokenInfo]) -> int:
+def _prepare(s: _Sentence, infos: list[_TokenInfo]) -> int:
     """Decide what needs only the sentence's own matches (``buckets``); returns _F_* flags.
 
     Resolves its spans (negation, overlaps), keeps non-overlapping politeness,
