@@ -1613,12 +1613,14 @@ class CxAnnotator:
         tokens end (None: the tokens are the words, no emoji to expand).
         """
         n = len(tokens)
-        simple = (
-            normalized.isprintable()
-            and "  " not in normalized
-            and normalized[:1] != " "
-            and normalized[-1:] != " "
-        )
+        # One line with single spaces: the words and one space between each two make up
+        # the whole text (no other blank, no line break). Counted rather than scanned with
+        # str.isprintable, which compiled code can only call as a method.
+        n_words = len(words)
+        length = n_words - 1
+        for word in words:
+            length += len(word)
+        simple = n_words > 0 and len(normalized) == length and normalized.count(" ") == n_words - 1
         if simple:
             if word_ends is None:
                 # The common case: one line with single spaces (a printable text's only
