@@ -28,7 +28,7 @@ import re
 import threading
 from typing import Any, Final
 
-__all__ = ["ENGLISH", "LanguageDetector"]
+__all__ = ["ENGLISH", "LanguageDetector", "is_foreign_word", "latin_script"]
 
 ENGLISH: Final = "en"
 
@@ -73,6 +73,21 @@ _NON_LATIN_LETTER: Final = re.compile(
 )
 
 
+def _key(word: str) -> str:
+    return word.lower().strip(_EDGE).replace("\u2019", "'")
+
+
+def is_foreign_word(word: str) -> bool:
+    """Whether the whitespace token ``word`` is a foreign function word (the gate's test)."""
+    key = _key(word)
+    return key in _FOREIGN_WORDS and key not in _ENGLISH_WORDS
+
+
+def latin_script(text: str) -> bool:
+    """Whether the text has no letter of a script other than Latin (the gate's other test)."""
+    return text.isascii() or _NON_LATIN_LETTER.search(text) is None
+
+
 class LanguageDetector:
     """``language_of(text)``: an ISO 639-1 code, ``"en"`` unless the text is clearly not
     English (see the module docstring). Thread-safe; the detector's model loads on first use."""
@@ -100,7 +115,7 @@ class LanguageDetector:
             if not self._known.issuperset(words):
                 self._learn(words)
             no_foreign_word = self._foreign.isdisjoint(words)
-        if no_foreign_word and (text.isascii() or _NON_LATIN_LETTER.search(text) is None):
+        if no_foreign_word and latin_script(text):
             return ENGLISH
         return self._decide(text, words)
 
@@ -111,12 +126,11 @@ class LanguageDetector:
             self._english.clear()
             self._not_foreign.clear()
         for word in words:
-            key = word.lower().strip(_EDGE).replace("\u2019", "'")
-            if key in _FOREIGN_WORDS and key not in _ENGLISH_WORDS:
+            if is_foreign_word(word):
                 self._foreign.add(word)
             else:
                 self._not_foreign.add(word)
-                if key in _ENGLISH_WORDS:
+                if _key(word) in _ENGLISH_WORDS:
                     self._english.add(word)
         self._known.update(words)
 

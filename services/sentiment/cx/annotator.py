@@ -91,6 +91,7 @@ from services.sentiment.fastvader import (
     score_parts,
     vader_label,
 )
+from services.sentiment.language import ENGLISH, LanguageDetector, is_foreign_word, latin_script
 
 __all__ = ["DEFAULT_CUSTOMER_AUTHORS", "CxAnnotator"]
 
@@ -235,6 +236,7 @@ class _TokenInfo(VaderToken):
         "checked",
         "clause_end",
         "expansion",
+        "foreign",
         "joinable",
         "key",
         "key_bit",
@@ -262,9 +264,12 @@ class _TokenInfo(VaderToken):
         vader_lexicon: Mapping[str, float],
         rewrite: tuple[str, bool],
         expansion: tuple[str, ...],
+        foreign: bool,
     ) -> None:
         super().__init__(raw, vader_lexicon)
         self.key = key
+        self.foreign = foreign
+        """A foreign function word (the language gate's test, ``is_foreign_word``)."""
         output, self.joinable = rewrite
         """Whether the normaliser's output for the token is joinable
         (:meth:`Normalizer.rewrite`)."""
@@ -386,6 +391,7 @@ class _TokenTable(dict[str, _TokenInfo]):
             self._vader_lexicon,
             self._normalizer.rewrite(raw),
             self._vader.expansion(raw),
+            is_foreign_word(raw),
         )
         if len(self) >= self._limit:
             self.clear()
@@ -1335,8 +1341,9 @@ def _words_sentence(  # noqa: PLR0917 - private
 # ------------------------------------------------------------------- annotator
 
 # What CxAnnotator._read makes of a text: (normalized, tokens, infos, normalized
-# words, where each word's tokens end or None when the tokens are the words).
-_Reading = tuple[str, list[str], list[_TokenInfo], list[str], list[int] | None]
+# words, where each word's tokens end or None when the tokens are the words, whether
+# a word of the text is a foreign function word).
+_Reading = tuple[str, list[str], list[_TokenInfo], list[str], list[int] | None, bool]
 
 
 class CxAnnotator:
@@ -1391,19 +1398,36 @@ class CxAnnotator:
         """
         return VaderScores.from_dict(self._vader.polarity_scores(text))
 
-    def annotate(  # noqa: PLR0915 - linear pipeline
-        self, text: str, words: list[str] | None = None
-    ) -> TextAnnotation:
+    def annotate(self, text: str, words: list[str] | None = None) -> TextAnnotation:
         """Annotate one text (pure: the same text always gives the same result).
 
         ``words``, if given, must be ``text.split()``: a caller that has split the text
         already (the language check) saves the second split and the hashing of its words.
         """
-        # One look-up per word in the token table reads the text: its normalised form,
-        # the tokens VADER scores (emoji substituted) and their facts.
-        normalized, tokens, infos, words, word_ends = self._read(
-            text, text.split() if words is None else words
-        )
+        return self._annotate(text, self._read(text, text.split() if words is None else words))
+
+    def annotate_english(
+        self, text: str, words: list[str], languages: LanguageDetector
+    ) -> tuple[str, TextAnnotation | None]:
+        """What the sentiment service does per text: its language (``languages``) and,
+        for English text, :meth:`annotate`'s result (None for another language).
+
+        ``words`` must be ``text.split()``. The annotator's token table knows which words
+        are foreign function words (``language.is_foreign_word``), so text with none of
+        them in Latin script, which ``languages.language_of`` would call English without
+        its detector, is recognised by the same look-up per word that reads it; only the
+        other texts are handed to ``languages``.
+        """
+        reading = self._read(text, words)
+        if reading[5] or not latin_script(text):
+            language = languages.language_of(text, words)
+            if language != ENGLISH:
+                return language, None
+        return ENGLISH, self._annotate(text, reading)
+
+    def _annotate(self, text: str, reading: _Reading) -> TextAnnotation:  # noqa: PLR0915
+        """:meth:`annotate` of a text read by :meth:`_read`."""
+        normalized, tokens, infos, words, word_ends, _ = reading
         values, positions = self._vader.valences(cast("list[VaderToken]", infos))
         if word_ends is None:
             ep, qm = normalized.count("!"), normalized.count("?")
@@ -1520,11 +1544,12 @@ class CxAnnotator:
         )
 
     def _read(self, text: str, words: list[str]) -> _Reading:
-        """``(normalized, tokens, infos, normalized_words, word_ends)`` of a text and its
-        ``words`` (``text.split()``): the noise-normalised text, the tokens VADER scores
-        (its words, emoji substituted), their facts, the normalised text's words, and
+        """``(normalized, tokens, infos, normalized_words, word_ends, foreign)`` of a text
+        and its ``words`` (``text.split()``): the noise-normalised text, the tokens VADER
+        scores (its words, emoji substituted), their facts, the normalised text's words,
         for each of them the index of the token after its last (None when there is no
-        emoji and the tokens are the words).
+        emoji and the tokens are the words), and whether one of ``words`` is a foreign
+        function word (for :meth:`annotate_english`).
 
         Exactly what ``Normalizer.normalize_split`` and ``FastVader.split`` give, from
         the facts memoised per word: a plain text (the common case) costs one table
@@ -1535,15 +1560,18 @@ class CxAnnotator:
         table = self._tokens
         infos: list[_TokenInfo] = []
         n = len(words)
+        foreign = False
         k = 0
         while k < n:
             info = table[words[k]]
             if not info.plain:
                 break
+            if info.foreign:
+                foreign = True
             infos.append(info)
             k += 1
         if k == n:
-            return text, words, infos, words, None
+            return text, words, infos, words, None, foreign
         # From word k on, normalisation changes a word or a word holds an emoji.
         outputs: list[str] = words[:k]
         out_infos: list[_TokenInfo] = infos
@@ -1552,6 +1580,8 @@ class CxAnnotator:
         for t in range(k, n):
             word = words[t]
             info = table[word]
+            if info.foreign:
+                foreign = True
             rewritten = info.rewritten
             if len(rewritten) == 1 and rewritten[0] == word:
                 outputs.append(word)
@@ -1565,13 +1595,18 @@ class CxAnnotator:
                 # The normaliser's general path (line breaks, punctuation to attach).
                 normalized, outputs = self._normalize.normalize_split(text, words)
                 out_infos = [table[output] for output in outputs]
-                return self._expand(normalized, outputs, out_infos)
+                for rest in range(t + 1, n):
+                    if table[words[rest]].foreign:
+                        foreign = True
+                return self._expand(normalized, outputs, out_infos, foreign)
         if changed:
             # What normalize_split's one-line path returns: the output words joined by spaces.
-            return self._expand(" ".join(outputs), outputs, out_infos)
-        return self._expand(text, outputs, out_infos)
+            return self._expand(" ".join(outputs), outputs, out_infos, foreign)
+        return self._expand(text, outputs, out_infos, foreign)
 
-    def _expand(self, normalized: str, words: list[str], infos: list[_TokenInfo]) -> _Reading:
+    def _expand(
+        self, normalized: str, words: list[str], infos: list[_TokenInfo], foreign: bool
+    ) -> _Reading:
         """:meth:`_read`'s result for the normalised text's ``words`` and their facts:
         the words with each emoji replaced by the tokens of its description."""
         as_is = True
@@ -1580,7 +1615,7 @@ class CxAnnotator:
                 as_is = False
                 break
         if as_is:
-            return normalized, words, infos, words, None
+            return normalized, words, infos, words, None, foreign
         table = self._tokens
         tokens: list[str] = []
         token_infos: list[_TokenInfo] = []
@@ -1595,7 +1630,7 @@ class CxAnnotator:
                     tokens.append(token)
                     token_infos.append(table[token])
             ends.append(len(tokens))
-        return normalized, tokens, token_infos, words, ends
+        return normalized, tokens, token_infos, words, ends, foreign
 
     def _sentences(  # noqa: PLR0917 - private
         self,
