@@ -1419,7 +1419,7 @@ class CxAnnotator:
         other texts are handed to ``languages``.
         """
         reading = self._read(text, words)
-        if reading[5] or not latin_script(text):
+        if reading[5] or not (text.isascii() or latin_script(text)):
             language = languages.language_of(text, words)
             if language != ENGLISH:
                 return language, None
