@@ -58,7 +58,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E4
 
 from services.sentiment.cx import CxAnnotator, TextAnnotation  # noqa: E402
 from services.sentiment.fastvader import VADER_VERSION, FastVader  # noqa: E402
-from services.sentiment.language import ENGLISH, LanguageDetector  # noqa: E402
+from services.sentiment.language import LanguageDetector  # noqa: E402
 from services.sentiment.native import implementation  # noqa: E402
 
 DEVSET = _REPO_ROOT / "evaluation" / "sentiment" / "devset" / "customer_texts.jsonl"
@@ -175,8 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     languages = LanguageDetector()
 
     def annotate(text: str) -> TextAnnotation | None:
-        # What the service does per text: English is annotated, other languages are not.
-        return annotator.annotate(text) if languages.language_of(text) == ENGLISH else None
+        # What the service does per text (services/sentiment/domain.py): English is
+        # annotated, other languages are not.
+        return annotator.annotate_english(text, text.split(), languages)[1]
 
     # A benchmark of a wrong implementation is meaningless: the annotator's
     # ``vader`` must be vaderSentiment's result on the text it read (the

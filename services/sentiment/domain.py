@@ -45,8 +45,10 @@ class Annotator:
                 not_annotated_reason=NotAnnotatedReason.NO_TEXT,
                 model_version=self.model_version,
             )
-        language = self._languages.language_of(event.text)
-        if language != ENGLISH:
+        language, result = self._cx.annotate_english(
+            event.text, event.text.split(), self._languages
+        )
+        if result is None:
             # The lexicon is English: scored anyway, most foreign text reads as neutral, and
             # neutral would count as evidence in the scores.
             return AnnotatedEvent(
@@ -56,7 +58,6 @@ class Annotator:
                 language=language,
                 model_version=self.model_version,
             )
-        result = self._cx.annotate(event.text)
         emotions = dict(result.emotions)
         aspects = {name: aspect.sentiment for name, aspect in result.aspects.items()}
         conversation = None

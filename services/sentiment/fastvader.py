@@ -511,6 +511,14 @@ class FastVader:
         parts.append(text[last:])
         return "".join(parts)
 
+    def expansion(self, raw: str) -> tuple[str, ...]:
+        """The tokens VADER's emoji substitution makes of the whitespace token ``raw``
+        (``(raw,)`` when it holds no emoji); :meth:`split` of a text is its words'
+        expansions, concatenated."""
+        if self._ascii_has_no_emoji and raw.isascii():
+            return (raw,)
+        return self._expansions[raw]
+
     def scores_as_is(self, raw: str) -> bool:
         """Whether VADER scores the whitespace token ``raw`` as it is: no emoji to substitute."""
         return (self._ascii_has_no_emoji and raw.isascii()) or self._expansions[raw] == (raw,)

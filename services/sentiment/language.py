@@ -28,7 +28,7 @@ import re
 import threading
 from typing import Any, Final
 
-__all__ = ["ENGLISH", "LanguageDetector"]
+__all__ = ["ENGLISH", "LanguageDetector", "is_foreign_word", "latin_script"]
 
 ENGLISH: Final = "en"
 
@@ -73,6 +73,21 @@ _NON_LATIN_LETTER: Final = re.compile(
 )
 
 
+def _key(word: str) -> str:
+    return word.lower().strip(_EDGE).replace("\u2019", "'")
+
+
+def is_foreign_word(word: str) -> bool:
+    """Whether the whitespace token ``word`` is a foreign function word (the gate's test)."""
+    key = _key(word)
+    return key in _FOREIGN_WORDS and key not in _ENGLISH_WORDS
+
+
+def latin_script(text: str) -> bool:
+    """Whether the text has no letter of a script other than Latin (the gate's other test)."""
+    return text.isascii() or _NON_LATIN_LETTER.search(text) is None
+
+
 class LanguageDetector:
     """``language_of(text)``: an ISO 639-1 code, ``"en"`` unless the text is clearly not
     English (see the module docstring). Thread-safe; the detector's model loads on first use."""
@@ -83,16 +98,24 @@ class LanguageDetector:
         self._known: set[str] = set()
         self._foreign: set[str] = set()
         self._english: set[str] = set()
+        # Known tokens that are not foreign function words: a text of those alone passes
+        # the gate with one set operation.
+        self._not_foreign: set[str] = set()
         self._identifier: Any = None
         self._lock = threading.Lock()
 
-    def language_of(self, text: str) -> str:
-        words = text.split()
-        if not self._known.issuperset(words):
-            self._learn(words)
-        if self._foreign.isdisjoint(words) and (
-            text.isascii() or _NON_LATIN_LETTER.search(text) is None
-        ):
+    def language_of(self, text: str, words: list[str] | None = None) -> str:
+        """The text's language; ``words``, if given, must be ``text.split()`` (a caller
+        that annotates the text next splits it once for both)."""
+        if words is None:
+            words = text.split()
+        if self._not_foreign.issuperset(words):
+            no_foreign_word = True
+        else:
+            if not self._known.issuperset(words):
+                self._learn(words)
+            no_foreign_word = self._foreign.isdisjoint(words)
+        if no_foreign_word and latin_script(text):
             return ENGLISH
         return self._decide(text, words)
 
@@ -101,12 +124,14 @@ class LanguageDetector:
             self._known.clear()
             self._foreign.clear()
             self._english.clear()
+            self._not_foreign.clear()
         for word in words:
-            key = word.lower().strip(_EDGE).replace("\u2019", "'")
-            if key in _ENGLISH_WORDS:
-                self._english.add(word)
-            elif key in _FOREIGN_WORDS:
+            if is_foreign_word(word):
                 self._foreign.add(word)
+            else:
+                self._not_foreign.add(word)
+                if _key(word) in _ENGLISH_WORDS:
+                    self._english.add(word)
         self._known.update(words)
 
     def _decide(self, text: str, words: list[str]) -> str:

@@ -91,6 +91,7 @@ from services.sentiment.fastvader import (
     score_parts,
     vader_label,
 )
+from services.sentiment.language import ENGLISH, LanguageDetector, is_foreign_word, latin_script
 
 __all__ = ["DEFAULT_CUSTOMER_AUTHORS", "CxAnnotator"]
 
@@ -150,8 +151,28 @@ _NEG_STOP: Final = 1
 _NEG_FOUND: Final = 2
 
 _Hit = tuple[Entry, int, int]
-# (entry, regex or None for an exact pair, anchor words or None)
-_Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None]
+# (entry, regex or None for an exact pair, anchor words or None, the anchor words' key bits)
+_Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None, int]
+
+# Each key has one bit of a small int (from its hash), a set of keys the OR of its
+# keys' bits: when two such masks share no bit, the sets share no key, which settles
+# most of the matcher's "is the next key one of these?" and "does the sentence contain
+# an anchor word?" questions with an AND instead of a dict or set look-up. Below 63
+# bits, so that compiled code keeps the masks as machine integers.
+_KEY_BITS: Final = 60
+
+
+def _key_bit(key: str) -> int:
+    return 1 << (hash(key) % _KEY_BITS)
+
+
+def _key_mask(keys: Collection[str]) -> int:
+    mask = 0
+    for key in keys:
+        mask |= _key_bit(key)
+    return mask
+
+
 # A span rule match after negation: (entry, start, end, target valence, negated).
 _Span = tuple[Entry, int, int, float, bool]
 
@@ -201,6 +222,10 @@ class _TokenInfo(VaderToken):
     filter, so one dict look-up gives every candidate). ``matchable`` says
     whether the token can start anything at all. Memoised per distinct raw
     token string.
+
+    ``rewritten``/``joinable``/``expansion`` are what the normaliser and VADER's
+    emoji substitution make of the token (see :meth:`CxAnnotator._read`), memoised
+    here so that reading a text costs one look-up per word.
     """
 
     __slots__ = (
@@ -210,12 +235,18 @@ class _TokenInfo(VaderToken):
         "caps",
         "checked",
         "clause_end",
+        "expansion",
+        "foreign",
+        "joinable",
         "key",
+        "key_bit",
         "matchable",
         "neg",
+        "next_mask",
         "plain",
         "preamble",
         "quoted",
+        "rewritten",
         "scored_as_is",
         "singles",
         "starter",
@@ -224,21 +255,31 @@ class _TokenInfo(VaderToken):
         "word",
     )
 
-    def __init__(  # noqa: PLR0917 - private
+    def __init__(  # noqa: PLR0915, PLR0917 - private, one fact per statement
         self,
         raw: str,
         key: str,
         lexicon: Lexicon,
         cands: Sequence[tuple[Entry, PatternPart]],
         vader_lexicon: Mapping[str, float],
-        normalized: bool,
-        scored_as_is: bool,
+        rewrite: tuple[str, bool],
+        expansion: tuple[str, ...],
+        foreign: bool,
     ) -> None:
         super().__init__(raw, vader_lexicon)
         self.key = key
-        self.scored_as_is = scored_as_is
+        self.foreign = foreign
+        """A foreign function word (the language gate's test, ``is_foreign_word``)."""
+        output, self.joinable = rewrite
+        """Whether the normaliser's output for the token is joinable
+        (:meth:`Normalizer.rewrite`)."""
+        self.rewritten = tuple(output.split())
+        """The words of the normaliser's output for the token (none if it is removed)."""
+        self.expansion = expansion
+        """The tokens VADER's emoji substitution makes of the token."""
+        self.scored_as_is = len(expansion) == 1 and expansion[0] == raw
         """VADER's emoji substitution leaves the token as it is."""
-        self.plain = normalized and scored_as_is
+        self.plain = output == raw and self.scored_as_is
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
@@ -273,7 +314,13 @@ class _TokenInfo(VaderToken):
                     singles.append((_BUCKET[entry.family], entry))
                 continue
             # No regex for an exact pair: the look-up by the next key is the match.
-            candidate = (entry, None if part.exact_pair else part.regex, part.anchor)
+            anchor = part.anchor
+            candidate = (
+                entry,
+                None if part.exact_pair else part.regex,
+                anchor,
+                0 if anchor is None else _key_mask(anchor),
+            )
             second = part.second
             if part.placeholder is not None and not placeholder_single(part.placeholder).fullmatch(
                 key
@@ -289,6 +336,9 @@ class _TokenInfo(VaderToken):
         self.checked = tuple(checked)
         self.any_next = tuple(any_next)
         self.by_next = {k: (*v, *any_next) for k, v in by_next.items()}
+        self.next_mask = _key_mask(by_next)
+        """The key bits of ``by_next``'s keys (see _KEY_BITS)."""
+        self.key_bit = _key_bit(key)
         self.matchable = bool(singles or checked or by_next or any_next)
 
 
@@ -339,8 +389,9 @@ class _TokenTable(dict[str, _TokenInfo]):
             self._lexicon,
             tuple(dict.fromkeys(found)),
             self._vader_lexicon,
-            self._normalizer.keeps(raw),
-            self._vader.scores_as_is(raw),
+            self._normalizer.rewrite(raw),
+            self._vader.expansion(raw),
+            is_foreign_word(raw),
         )
         if len(self) >= self._limit:
             self.clear()
@@ -388,35 +439,36 @@ class _KeyText:
 
     Keys are joined by a space within a sentence and by a line break between
     sentences: a pattern's elements are joined by literal spaces and no element
-    matches a line break, so no match can run into the next sentence.
+    matches a line break, so no match can run into the next sentence. Either
+    separator is one character, so token i starts at the key lengths before it
+    plus i; that offset is summed when a regex runs (one or two a text) rather
+    than listed for every token.
     """
 
-    __slots__ = ("infos", "keys", "offsets", "sentences", "text")
+    __slots__ = ("infos", "sentences", "text")
 
-    def __init__(self, infos: Sequence[_TokenInfo], sentences: Sequence[_Sentence]) -> None:
+    def __init__(self, infos: list[_TokenInfo], sentences: list[_Sentence]) -> None:
         self.infos = infos
         self.sentences = sentences
-        self.keys: list[str] | None = None
-        self.text = ""
-        self.offsets: list[int] = []
+        self.text: str | None = None
 
-    def build(self) -> list[str]:
-        keys: list[str] = []
-        # Character offset of token i = its key lengths before it + i separators.
-        offsets = [0]
-        total = 0
-        for info in self.infos:
-            key = info.key
-            keys.append(key)
-            total += len(key)
-            offsets.append(total)
+    def build(self) -> str:
+        infos = self.infos
+        keys = [info.key for info in infos]
         if len(self.sentences) == 1:
-            self.text = " ".join(keys)
+            text = " ".join(keys)
         else:
-            self.text = "\n".join([" ".join(keys[s.lo : s.hi]) for s in self.sentences])
-        self.keys = keys
-        self.offsets = offsets
-        return keys
+            text = "\n".join([" ".join(keys[s.lo : s.hi]) for s in self.sentences])
+        self.text = text
+        return text
+
+    def offset(self, i: int) -> int:
+        """Where token ``i`` starts in :attr:`text`."""
+        infos = self.infos
+        total = i
+        for k in range(i):
+            total += len(infos[k].key)
+        return total
 
 
 def _proper_nouns(infos: list[_TokenInfo], sentences: list[_Sentence]) -> list[int]:
@@ -445,7 +497,7 @@ def _proper_nouns(infos: list[_TokenInfo], sentences: list[_Sentence]) -> list[i
     return found
 
 
-def _negator_before(infos: Sequence[_TokenInfo], i: int, lo: int) -> int | None:
+def _negator_before(infos: list[_TokenInfo], i: int, lo: int) -> int | None:
     """Index of a negator among the 4 tokens before ``i`` in its clause, else None.
 
     ``lo`` is the sentence's first token. The search stops at a clause end
@@ -482,7 +534,7 @@ def _non_overlapping(hits: list[_Hit]) -> list[_Hit]:
 
 
 def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
-    infos: Sequence[_TokenInfo], sentences: Sequence[_Sentence]
+    infos: list[_TokenInfo], sentences: list[_Sentence]
 ) -> list[_Sentence]:
     """Every lexicon match, sentence by sentence; returns the sentences with one.
 
@@ -499,7 +551,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     lo, hi = 0, s.hi
     last = hi - 1
     buckets: list[list[_Hit]] | None = None
-    keyset: set[str] | None = None
+    sentence_mask = -1  # the key bits of the sentence's tokens, once needed
     for i in range(len(infos)):
         info = infos[i]
         if not info.matchable:
@@ -510,7 +562,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                 s.buckets = buckets
                 matched.append(s)
                 buckets = None
-            keyset = None
+            sentence_mask = -1
             index += 1
             s = sentences[index]
             while i >= s.hi:
@@ -518,35 +570,41 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                 s = sentences[index]
             lo, hi = s.lo, s.hi
             last = hi - 1
-        multi = info.by_next.get(infos[i + 1].key, info.any_next) if i < last else info.any_next
+        if i < last and info.next_mask & infos[i + 1].key_bit:
+            multi = info.by_next.get(infos[i + 1].key, info.any_next)
+        else:
+            multi = info.any_next
         singles = info.singles
         if singles:
             if buckets is None:
-                buckets = [[], [], [], [], [], [], []]
+                buckets = [_NO_HITS] * _N_BUCKETS
             for bucket, entry in singles:
-                buckets[bucket].append((entry, i, i + 1))
+                _add_hit(buckets, bucket, (entry, i, i + 1))
         checked = info.checked
         if not multi and not checked:
             continue
         found: list[_Hit] = [(entry, i, i + 1) for entry in checked] if checked else []
-        for entry, regex, anchor in multi:
+        for entry, regex, anchor, anchor_mask in multi:
             if regex is None:
                 end = i + 2
             else:
                 if anchor is not None:
-                    if keyset is None:
-                        keys = key_text.keys or key_text.build()
-                        keyset = set(keys[lo:hi])
-                    if anchor.isdisjoint(keyset):
+                    if sentence_mask < 0:
+                        sentence_mask = 0
+                        for k in range(lo, hi):
+                            sentence_mask |= infos[k].key_bit
+                    if not anchor_mask & sentence_mask or not _has_anchor(
+                        infos, lo, hi, anchor, anchor_mask
+                    ):
                         continue
-                if key_text.keys is None:
-                    key_text.build()
-                m = regex.match(key_text.text, key_text.offsets[i] + i)
+                text = key_text.text or key_text.build()
+                start = key_text.offset(i)
+                m = regex.match(text, start)
                 if m is None:
                     continue
                 # A match covers whole tokens (it ends before " ", a line break or
                 # the end) and keys contain no blanks, so its spaces count its tokens.
-                end = i + 1 + key_text.text.count(" ", m.start(), m.end())
+                end = i + 1 + text.count(" ", start, m.end())
             # Two parts of one pattern can match at the same token: keep the longer.
             for k, (other, _, other_end) in enumerate(found):
                 if other is entry:
@@ -560,17 +618,45 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             if entry.constrained and not _position_ok(entry, infos, lo, hi, i, end, s.qm > 0):
                 continue
             if buckets is None:
-                buckets = [[], [], [], [], [], [], []]
-            buckets[_BUCKET[entry.family]].append(hit)
+                buckets = [_NO_HITS] * _N_BUCKETS
+            _add_hit(buckets, _BUCKET[entry.family], hit)
     if buckets is not None:
         s.buckets = buckets
         matched.append(s)
     return matched
 
 
+def _has_anchor(
+    infos: list[_TokenInfo], lo: int, hi: int, anchor: frozenset[str], anchor_mask: int
+) -> bool:
+    """Whether a token of ``lo:hi`` has one of the ``anchor`` keys (whose key bits are
+    ``anchor_mask``): only tokens with one of those bits are looked up."""
+    for k in range(lo, hi):
+        info = infos[k]
+        if info.key_bit & anchor_mask and info.key in anchor:
+            return True
+    return False
+
+
+# A sentence's buckets start as this one shared empty list, replaced by a list of its own
+# on the first hit: most sentences with a match have hits in one or two of the seven
+# buckets, and the others then cost no allocation. Only _add_hit adds hits; every other
+# step reads the buckets or replaces a bucket by a new list, never changes one in place.
+_NO_HITS: Final[list[_Hit]] = []
+_N_BUCKETS: Final = 7
+
+
+def _add_hit(buckets: list[list[_Hit]], bucket: int, hit: _Hit) -> None:
+    hits = buckets[bucket]
+    if hits is _NO_HITS:
+        buckets[bucket] = [hit]
+    else:
+        hits.append(hit)
+
+
 def _position_ok(  # noqa: PLR0917 - private
     entry: Entry,
-    infos: Sequence[_TokenInfo],
+    infos: list[_TokenInfo],
     lo: int,
     hi: int,
     start: int,
@@ -589,7 +675,7 @@ def _position_ok(  # noqa: PLR0917 - private
     return not (entry.question and not has_question)
 
 
-def match_sentence(infos: Sequence[_TokenInfo], has_question: bool) -> list[list[_Hit]] | None:
+def match_sentence(infos: list[_TokenInfo], has_question: bool) -> list[list[_Hit]] | None:
     """:func:`_match` on one sentence's token infos alone (for tests and tools)."""
     sentence = _Sentence(0, "", 0, len(infos), 0, int(has_question))
     return sentence.buckets if _match(infos, [sentence]) else None
@@ -603,7 +689,7 @@ def _inside_any(hits: list[_Hit], k: int) -> bool:
     return False
 
 
-def _resolve_spans(hits: list[_Hit], infos: Sequence[_TokenInfo], lo: int) -> list[_Span]:
+def _resolve_spans(hits: list[_Hit], infos: list[_TokenInfo], lo: int) -> list[_Span]:
     """Apply negation, then keep the longest (then highest-priority) non-overlapping spans."""
     if len(hits) == 1:
         entry, i, j = hits[0]
@@ -651,7 +737,7 @@ _F_REQUEST: Final = 8
 _F_ASPECT: Final = 16
 
 
-def _prepare(s: _Sentence, infos: Sequence[_TokenInfo]) -> int:
+def _prepare(s: _Sentence, infos: list[_TokenInfo]) -> int:
     """Decide what needs only the sentence's own matches (``buckets``); returns _F_* flags.
 
     Resolves its spans (negation, overlaps), keeps non-overlapping politeness,
@@ -1219,7 +1305,45 @@ def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> lis
     return sentences
 
 
+def _expanded_word_sentences(  # noqa: PLR0917 - private
+    normalized: str, words: list[str], ends: list[int], tokens: list[str], ep: int, qm: int
+) -> list[_Sentence]:
+    """:func:`_word_sentences` for a text with emoji: sentence breaks follow the words
+    ending in . ! or ?, token ranges follow ``ends`` (the token after each word's last),
+    and a sentence with emoji counts its "!"/"?" in its tokens, descriptions included."""
+    sentences: list[_Sentence] = []
+    first = 0
+    lo = 0
+    for k in range(len(words) - 1):
+        end = words[k][-1]
+        if end == "." or end == "!" or end == "?":  # noqa: PLR1714 - compiled: no tuple
+            hi = ends[k]
+            sentences.append(_words_sentence(len(sentences), words, first, k + 1, tokens, lo, hi))
+            first = k + 1
+            lo = hi
+    if not sentences:
+        # One sentence: its "!"/"?" counts are the text's.
+        return [_Sentence(0, normalized, 0, len(tokens), ep, qm)] if words else []
+    sentences.append(
+        _words_sentence(len(sentences), words, first, len(words), tokens, lo, len(tokens))
+    )
+    return sentences
+
+
+def _words_sentence(  # noqa: PLR0917 - private
+    index: int, words: list[str], first: int, last: int, tokens: list[str], lo: int, hi: int
+) -> _Sentence:
+    piece = " ".join(words[first:last])
+    counted = piece if piece.isascii() else " ".join(tokens[lo:hi])
+    return _Sentence(index, piece, lo, hi, counted.count("!"), counted.count("?"))
+
+
 # ------------------------------------------------------------------- annotator
+
+# What CxAnnotator._read makes of a text: (normalized, tokens, infos, normalized
+# words, where each word's tokens end or None when the tokens are the words, whether
+# a word of the text is a foreign function word).
+_Reading = tuple[str, list[str], list[_TokenInfo], list[str], list[int] | None, bool]
 
 
 class CxAnnotator:
@@ -1274,32 +1398,48 @@ class CxAnnotator:
         """
         return VaderScores.from_dict(self._vader.polarity_scores(text))
 
-    def annotate(self, text: str) -> TextAnnotation:  # noqa: PLR0915 - linear pipeline
-        """Annotate one text (pure: the same text always gives the same result)."""
-        # One look-up per word in the token table tells whether the text is plain
-        # (the common case: no noise to normalise, no emoji) and holds what VADER and
-        # the CX rules need of each word. Otherwise the text is normalised, and only
-        # if it has emoji does FastVader split it into tokens of its own.
-        words = text.split()
-        infos = self._scored_as_they_are(words, normalized=False)
-        if infos is None:
-            normalized, words = self._normalize.normalize_split(text, words)
-            infos = self._scored_as_they_are(words, normalized=True)
-        else:
-            normalized = text
-        if infos is not None:
-            tokens = words
-            values, positions = self._vader.valences(cast("list[VaderToken]", infos))
+    def annotate(self, text: str, words: list[str] | None = None) -> TextAnnotation:
+        """Annotate one text (pure: the same text always gives the same result).
+
+        ``words``, if given, must be ``text.split()``: a caller that has split the text
+        already (the language check) saves the second split and the hashing of its words.
+        """
+        return self._annotate(text, self._read(text, text.split() if words is None else words))
+
+    def annotate_english(
+        self, text: str, words: list[str], languages: LanguageDetector
+    ) -> tuple[str, TextAnnotation | None]:
+        """What the sentiment service does per text: its language (``languages``) and,
+        for English text, :meth:`annotate`'s result (None for another language).
+
+        ``words`` must be ``text.split()``. The annotator's token table knows which words
+        are foreign function words (``language.is_foreign_word``), so text with none of
+        them in Latin script, which ``languages.language_of`` would call English without
+        its detector, is recognised by the same look-up per word that reads it; only the
+        other texts are handed to ``languages``.
+        """
+        reading = self._read(text, words)
+        if reading[5] or not (text.isascii() or latin_script(text)):
+            language = languages.language_of(text, words)
+            if language != ENGLISH:
+                return language, None
+        return ENGLISH, self._annotate(text, reading)
+
+    def _annotate(self, text: str, reading: _Reading) -> TextAnnotation:  # noqa: PLR0915
+        """:meth:`annotate` of a text read by :meth:`_read`."""
+        normalized, tokens, infos, words, word_ends, _ = reading
+        values, positions = self._vader.valences(cast("list[VaderToken]", infos))
+        if word_ends is None:
             ep, qm = normalized.count("!"), normalized.count("?")
         else:
-            tokens, values, positions, ep, qm = self._vader.analyse_parts(normalized, words)
-            table = self._tokens
-            infos = [table[token] for token in tokens]
+            # An emoji's description is part of the text VADER counts "!" and "?" in.
+            scored = " ".join(tokens)
+            ep, qm = scored.count("!"), scored.count("?")
         n = len(tokens)
         vader = _vader_scores(values, n, ep, qm)
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
-        sentences = self._sentences(normalized, tokens, tokens is words, ep, qm)
+        sentences = self._sentences(normalized, tokens, words, word_ends, ep, qm)
 
         matched = _match(infos, sentences) if sentences else None
         adjustments: list[Adjustment] = []
@@ -1403,54 +1543,134 @@ class CxAnnotator:
             self.model_version,
         )
 
-    def _scored_as_they_are(self, words: list[str], normalized: bool) -> list[_TokenInfo] | None:
-        """The words' token facts if VADER scores every word as it is (no emoji) and,
-        for a text not yet ``normalized``, normalisation keeps it; else None."""
+    def _read(self, text: str, words: list[str]) -> _Reading:
+        """``(normalized, tokens, infos, normalized_words, word_ends, foreign)`` of a text
+        and its ``words`` (``text.split()``): the noise-normalised text, the tokens VADER
+        scores (its words, emoji substituted), their facts, the normalised text's words,
+        for each of them the index of the token after its last (None when there is no
+        emoji and the tokens are the words), and whether one of ``words`` is a foreign
+        function word (for :meth:`annotate_english`).
+
+        Exactly what ``Normalizer.normalize_split`` and ``FastVader.split`` give, from
+        the facts memoised per word: a plain text (the common case) costs one table
+        look-up per word; a text with noise or emoji, one more per changed word. Only
+        multi-line text and tokens the normaliser replaces by several words or by bare
+        punctuation take the normaliser's general path.
+        """
         table = self._tokens
         infos: list[_TokenInfo] = []
-        for word in words:
-            info = table[word]
-            if not (info.scored_as_is if normalized else info.plain):
-                return None
+        n = len(words)
+        foreign = False
+        k = 0
+        while k < n:
+            info = table[words[k]]
+            if not info.plain:
+                break
+            if info.foreign:
+                foreign = True
             infos.append(info)
-        return infos
+            k += 1
+        if k == n:
+            return text, words, infos, words, None, foreign
+        # From word k on, normalisation changes a word or a word holds an emoji.
+        outputs: list[str] = words[:k]
+        out_infos: list[_TokenInfo] = infos
+        changed = False
+        one_line = "\n" not in text and "\r" not in text
+        for t in range(k, n):
+            word = words[t]
+            info = table[word]
+            if info.foreign:
+                foreign = True
+            rewritten = info.rewritten
+            if len(rewritten) == 1 and rewritten[0] == word:
+                outputs.append(word)
+                out_infos.append(info)
+            elif one_line and info.joinable:
+                changed = True
+                for output in rewritten:
+                    outputs.append(output)
+                    out_infos.append(table[output])
+            else:
+                # The normaliser's general path (line breaks, punctuation to attach).
+                normalized, outputs = self._normalize.normalize_split(text, words)
+                out_infos = [table[output] for output in outputs]
+                for rest in range(t + 1, n):
+                    if table[words[rest]].foreign:
+                        foreign = True
+                return self._expand(normalized, outputs, out_infos, foreign)
+        if changed:
+            # What normalize_split's one-line path returns: the output words joined by spaces.
+            return self._expand(" ".join(outputs), outputs, out_infos, foreign)
+        return self._expand(text, outputs, out_infos, foreign)
 
-    def _sentences(
-        self, normalized: str, tokens: list[str], are_words: bool, ep: int, qm: int
+    def _expand(
+        self, normalized: str, words: list[str], infos: list[_TokenInfo], foreign: bool
+    ) -> _Reading:
+        """:meth:`_read`'s result for the normalised text's ``words`` and their facts:
+        the words with each emoji replaced by the tokens of its description."""
+        as_is = True
+        for info in infos:
+            if not info.scored_as_is:
+                as_is = False
+                break
+        if as_is:
+            return normalized, words, infos, words, None, foreign
+        table = self._tokens
+        tokens: list[str] = []
+        token_infos: list[_TokenInfo] = []
+        ends: list[int] = []
+        for k in range(len(words)):
+            info = infos[k]
+            if info.scored_as_is:
+                tokens.append(words[k])
+                token_infos.append(info)
+            else:
+                for token in info.expansion:
+                    tokens.append(token)
+                    token_infos.append(table[token])
+            ends.append(len(tokens))
+        return normalized, tokens, token_infos, words, ends, foreign
+
+    def _sentences(  # noqa: PLR0917 - private
+        self,
+        normalized: str,
+        tokens: list[str],
+        words: list[str],
+        word_ends: list[int] | None,
+        ep: int,
+        qm: int,
     ) -> list[_Sentence]:
         """The text's sentences as ranges of its VADER ``tokens``, split like
         FastVader's ``iter_sentences`` (line breaks, and blanks after . ! ?).
 
-        ``are_words``: the tokens are ``normalized.split()`` (no emoji to expand).
+        ``words`` are ``normalized.split()`` and ``word_ends`` where each word's
+        tokens end (None: the tokens are the words, no emoji to expand).
         """
         n = len(tokens)
-        simple = (
-            normalized.isprintable()
-            and "  " not in normalized
-            and normalized[:1] != " "
-            and normalized[-1:] != " "
-        )
-        if simple and are_words:
-            # The common case: one line with single spaces (a printable text's only
-            # blank is U+0020) whose tokens are its words, so its sentence breaks
-            # follow the tokens ending in . ! or ?.
-            return _word_sentences(normalized, tokens, ep, qm)
+        # One line with single spaces: the words and one space between each two make up
+        # the whole text (no other blank, no line break). Counted rather than scanned with
+        # str.isprintable, which compiled code can only call as a method.
+        n_words = len(words)
+        length = n_words - 1
+        for word in words:
+            length += len(word)
+        simple = n_words > 0 and len(normalized) == length and normalized.count(" ") == n_words - 1
         if simple:
-            # One line with single spaces whose emoji VADER turns into words: the
-            # only sentence breaks are ". ", "! " and "? ". Same pieces as the
-            # regex split below, without its character scan.
-            if ". " not in normalized and "! " not in normalized and "? " not in normalized:
-                # One sentence: its "!"/"?" counts are the text's.
-                return [_Sentence(0, normalized, 0, n, ep, qm)] if normalized else []
-            pieces = (
-                normalized.replace(". ", ".\0").replace("! ", "!\0").replace("? ", "?\0")
-            ).split("\0")
-        elif _MAY_SPLIT.search(normalized) is None:
+            if word_ends is None:
+                # The common case: one line with single spaces (a printable text's only
+                # blank is U+0020) whose tokens are its words, so its sentence breaks
+                # follow the tokens ending in . ! or ?.
+                return _word_sentences(normalized, tokens, ep, qm)
+            # The same with emoji, whose descriptions VADER reads as words: the breaks
+            # follow the words ending in . ! or ? (the pieces a split at ". ", "! " and
+            # "? " gives), each word spanning its tokens.
+            return _expanded_word_sentences(normalized, words, word_ends, tokens, ep, qm)
+        if _MAY_SPLIT.search(normalized) is None:
             # One sentence; only blanks differ from the text, so the "!"/"?" counts are its.
             piece = normalized.strip()
             return [_Sentence(0, piece, 0, n, ep, qm)] if piece else []
-        else:
-            pieces = [p for p in map(str.strip, _SENTENCE_BREAK.split(normalized)) if p]
+        pieces = [p for p in map(str.strip, _SENTENCE_BREAK.split(normalized)) if p]
         sentences = []
         split = self._vader.split
         lo = 0

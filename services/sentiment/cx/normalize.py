@@ -94,6 +94,22 @@ class Normalizer:
         """Whether normalisation leaves the whitespace token ``token`` as it is."""
         return self._memo[token] == token
 
+    def rewrite(self, token: str) -> tuple[str, bool]:
+        """What normalisation makes of the whitespace token ``token``: its output (the
+        token itself if kept, "" if removed) and whether that output is *joinable*: the
+        token kept or removed, or its output words separated by single spaces and not
+        only punctuation.
+
+        A one-line text of joinable tokens normalises to its non-empty outputs joined by
+        single spaces (the one-line path of :meth:`normalize_split`), which lets the
+        annotator, which memoises this per token, normalise such a text in the same
+        pass that looks its words up.
+        """
+        output = self._memo[token]
+        if output == token or not output:
+            return output, True
+        return output, bool(output.strip(_EDGE)) and " ".join(output.split()) == output
+
     def normalize_split(self, text: str, words: list[str] | None = None) -> tuple[str, list[str]]:
         """The normalised text and its whitespace tokens (``normalized.split()``).
 

@@ -502,9 +502,50 @@ def _literal_set(element: _Element) -> set[str] | None:
 
 
 def _anchor(seq: list[_Element]) -> frozenset[str] | None:
-    """The last required literal element from the third on (the first two are filtered)."""
-    for element in reversed(seq[2:]):
+    """The last required literal element from the third on (the first two are filtered).
+
+    After a placeholder, from the second on: the second-token filter of a part that starts
+    with a placeholder checks the placeholder's own second token ("a *few* minutes"), not
+    the element after it, so that element is worth checking too (``{long_duration} (ago|
+    now|since)`` needs one of those words in the sentence; without the anchor its regex ran
+    on every "a month" and "2 days").
+    """
+    first_unfiltered = 1 if seq[0][0] == "ph" else 2
+    for element in reversed(seq[first_unfiltered:]):
         keys = _literal_set(element)
         if keys is not None:
             return frozenset(keys)
+    # Else an alternation of phrases that each start with a literal ("(on hold|in the
+    # queue)"): a match contains one of those first words.
+    for element in reversed(seq[first_unfiltered:]):
+        keys = _first_literals(element)
+        if keys is not None:
+            return frozenset(keys)
+    if len(seq) == 1 and seq[0][0] == "alt" and not seq[0][2]:
+        # One alternation of whole phrases ("(face with steam from nose|face with rolling
+        # eyes)"): a match is one of them, so it contains one of their anchors.
+        alternatives = seq[0][1]
+        assert isinstance(alternatives, list)
+        found: set[str] = set()
+        for alt in alternatives:
+            anchor = _anchor(alt)
+            if anchor is None:
+                return None
+            found |= anchor
+        return frozenset(found)
     return None
+
+
+def _first_literals(element: _Element) -> set[str] | None:
+    """The keys the first token of a required alternation can have, if every alternative
+    starts with a required literal word."""
+    if element[0] != "alt" or element[2]:
+        return None
+    alternatives = element[1]
+    assert isinstance(alternatives, list)
+    keys: set[str] = set()
+    for alt in alternatives:
+        if alt[0][0] != "lit":
+            return None
+        keys |= _literal_keys(str(alt[0][1]))
+    return keys
