@@ -251,6 +251,23 @@ def add_evidence(
     )
 
 
+def withdraw_evidence(
+    state: CustomerState, items: Sequence[Evidence], occurred_us: int, config: ScoringConfig
+) -> CustomerState:
+    """The exact inverse of ``add_evidence(..., count_event=False)`` for evidence added
+    earlier (the sums are linear in the evidence); rounding residue below zero is cut."""
+    if not items:
+        return state
+    negated = [replace(item, weight=-item.weight) for item in items]
+    added = add_evidence(state, negated, occurred_us, config, count_event=False)
+    return replace(
+        added,
+        last_activity_us=state.last_activity_us,
+        first_seen_us=state.first_seen_us,
+        sums=tuple(max(0.0, value) for value in added.sums),
+    )
+
+
 def check_signal(state: CustomerState, signal: Signal, config: ScoringConfig) -> None:
     if signal.customer_id != state.customer_id:
         raise StateMismatchError(
