@@ -399,14 +399,15 @@ class _Evaluation:
         kind = AlertKind.PROMISE_OVERDUE
         if not rule.enabled:
             return
-        for change in ctx.fired:
+        for position, change in enumerate(ctx.fired):
+            overdue_now = ctx.overdue_left - (len(ctx.fired) - 1 - position)
             timer = change.timer
             d = timer.deadline
             text = f"Overdue since {_day(change.at_us)}: {_OVERDUE_NOUNS[d.kind]} {d.subject}"
-            critical = ctx.overdue_left >= rule.critical_overdue
+            critical = overdue_now >= rule.critical_overdue
             severity = AlertSeverity.CRITICAL if critical else AlertSeverity.WARNING
             if kind in self.open:
-                self.escalate(kind, severity, f"{ctx.overdue_left} promises overdue. {text}")
+                self.escalate(kind, severity, f"{overdue_now} promises overdue. {text}")
             else:
                 self.raise_alert(
                     kind,
