@@ -12,7 +12,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from schemas import Alert, AlertKind, AlertSeverity, AlertState, ScoreUpdate, UpdateReason
+from schemas import (
+    Alert,
+    AlertKind,
+    AlertSeverity,
+    AlertState,
+    ScoreInterval,
+    ScoreUpdate,
+    UpdateReason,
+)
 from services.scoring.domain import CustomerRecord, advance_to, score_event
 from services.scoring.model import ScoringConfig
 from services.scoring.model.signal import to_us
@@ -109,10 +117,12 @@ def test_the_lapsed_customer_is_flagged_by_time_alone(config: ScoringConfig) -> 
     # Lapsed within a few of the customer's own monthly gaps, not after 18 months.
     [lapsed] = story.raised(AlertKind.LAPSED)
     assert lapsed.raised_at - last < timedelta(days=150)
-    assert "No activity for" in lapsed.message and "usually every" in lapsed.message
+    assert "No activity for" in lapsed.message
+    assert "usually every" in lapsed.message
     at_risk = next(u for u in time_updates if u.segment.value == "at_risk")
     assert at_risk.churn_risk >= 0.6
-    assert "without activity" in at_risk.summary and "Now at risk" in at_risk.summary
+    assert "without activity" in at_risk.summary
+    assert "Now at risk" in at_risk.summary
     assert time_updates[-1].churn_risk > 0.9
     # Decay is never a trust drop: no trust-drop alert, however far trust fades.
     assert story.raised(AlertKind.TRUST_DROP) == []
@@ -135,7 +145,8 @@ def test_the_win_back_reads_as_a_purchase_not_a_drop(config: ScoringConfig) -> N
     assert back.deltas.trust > -1  # only the few days since the last tick
     assert back.loyalty > before.loyalty
     assert back.churn_risk < before.churn_risk
-    assert "elapsed time" not in back.summary and "fell" not in back.summary
+    assert "elapsed time" not in back.summary
+    assert "fell" not in back.summary
     assert story.raised(AlertKind.TRUST_DROP) == []
     [resolved] = story.resolved(AlertKind.LAPSED)
     assert resolved.caused_by_event_id == back.caused_by_event_id
@@ -150,7 +161,8 @@ def test_without_watermark_ticks_the_event_still_keeps_time_apart(config: Scorin
     # purchase's own effect; never a trust drop.
     lapse, event = story.updates[-2:]
     assert (lapse.reason, event.reason) == (UpdateReason.TIME, UpdateReason.EVENT)
-    assert "without events" in lapse.summary and "Now at risk" in lapse.summary
+    assert "without events" in lapse.summary
+    assert "Now at risk" in lapse.summary
     assert back.summary.startswith("Loyalty rose"), back.summary
     assert story.raised(AlertKind.TRUST_DROP) == []
     assert [a.state for a in story.alerts if a.kind is AlertKind.LAPSED] == [
@@ -325,6 +337,10 @@ def test_three_purchases_in_a_minute_are_not_a_loyal_customer(config: ScoringCon
 # --- intervals ---------------------------------------------------------------------------------
 
 
+def width(interval: ScoreInterval) -> float:
+    return interval.high - interval.low
+
+
 def test_uncertainty_shrinks_with_evidence_for_both_scores(config: ScoringConfig) -> None:
     story = Story(config)
     story.event("survey_nps", START, score=8)
@@ -334,9 +350,10 @@ def test_uncertainty_shrinks_with_evidence_for_both_scores(config: ScoringConfig
         story.event("survey_csat", START + (700 + i) * DAY, score=4)
         story.event("survey_nps", START + (700 + i) * DAY, score=9)
     late = story.updates[-1]
-    assert early.trust_interval is not None and late.trust_interval is not None
-    assert early.loyalty_interval is not None and late.loyalty_interval is not None
-    width = lambda i: i.high - i.low  # noqa: E731
+    assert early.trust_interval is not None
+    assert late.trust_interval is not None
+    assert early.loyalty_interval is not None
+    assert late.loyalty_interval is not None
     assert width(late.trust_interval) < width(early.trust_interval)
     assert width(late.loyalty_interval) < width(early.loyalty_interval)
     assert late.loyalty_uncertainty < early.loyalty_uncertainty
