@@ -40,6 +40,7 @@ from schemas.downstream import MAX_DRIVERS
 from services.scoring.alerts import AlertContext, AlertTracker, evaluate, published_segment
 from services.scoring.model import MODEL_VERSION, Explanation, Scores, ScoringConfig, fold
 from services.scoring.model import CustomerState as ModelState
+from services.scoring.model.evidence import evidence_for
 from services.scoring.model.explain import (
     LOW_CONFIDENCE,
     duration,
@@ -57,6 +58,7 @@ from services.scoring.model.promises import (
 )
 from services.scoring.model.scores import scores_at
 from services.scoring.model.signal import Signal, SignalKind, from_us
+from services.scoring.model.state import add_evidence, withdraw_evidence
 
 # The walking skeleton's placeholder, still used by tests/unit/schemas/test_canonicalisation.py
 # (see placeholder.py); the service does not use it.
@@ -467,6 +469,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         raise ValueError(f"event {signal.event_id} makes the state non-finite")
     book = tracker.book
     if inp.opens is not None:
+        state = _response_time_of_late_feedback(state, inp, book, config)
         book = open_deadline(book, inp.opens, signal.event_id, occurred)
     # A promise whose opening arrived after its deadline had passed fires at once (at its
     # deadline), exactly as it would have, had it arrived in time.
@@ -544,6 +547,33 @@ def _response_time(inp: ScoringInput, book: PromiseBook) -> Signal:
         return signal
     waited = (signal.occurred_us - timer.opened_us) / _US_PER_HOUR
     return replace(signal, response_hours=waited)
+
+
+def _response_time_of_late_feedback(
+    state: ModelState, inp: ScoringInput, book: PromiseBook, config: ScoringConfig
+) -> ModelState:
+    """Feedback that arrives after the response to it: the response was scored without knowing
+    how long the customer waited. Book the difference between its timed rule (``fast`` or
+    ``slow``) and the plain one now, at the response's time, so that the state is the same as
+    in the other arrival order."""
+    opens = inp.opens
+    if opens is None or opens.kind != "response":
+        return state
+    settled_us = book.settled.get(opens.key)
+    if settled_us is None or settled_us < inp.signal.occurred_us:
+        return state
+    plain = Signal(
+        f"{opens.key}:plain", state.customer_id, from_us(settled_us), SignalKind.FEEDBACK_RESPONSE
+    )
+    waited = (settled_us - inp.signal.occurred_us) / _US_PER_HOUR
+    timed = replace(plain, response_hours=waited)
+    before, after = evidence_for(plain, config), evidence_for(timed, config)
+    if [(e.key, e.channel, e.weight) for e in before] == [
+        (e.key, e.channel, e.weight) for e in after
+    ]:
+        return state
+    state = withdraw_evidence(state, before, settled_us, config)
+    return add_evidence(state, after, settled_us, config, count_event=False)
 
 
 ERASURE_MARK_KEY_BYTES: Final = 32

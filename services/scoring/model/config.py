@@ -324,7 +324,9 @@ class Evidence(_Frozen):
     """Customer-side evidence (trust and attitude) needed for the full company credit: below
     it, the credit is scaled down proportionally (unconfirmed actions count little)."""
     repeat_purchase_trust: NonNegative = 0.15
-    """Trust credit of a voluntary repeat purchase (not the first one)."""
+    """Trust credit of a voluntary repeat purchase (not the first one) ..."""
+    repeat_purchase_cap: NonNegative = 0.6
+    """... up to this much trust evidence in all (5,000 purchases in a day are not trust)."""
     service_review_trust: NonNegative = 1.0
     """Trust weight of review stars when the review is about service or a promise (an aspect
     of ``trust_aspects``, or a delivery/service complaint)."""

@@ -180,8 +180,13 @@ def settle(
 def open_deadline(
     book: PromiseBook, deadline: Deadline, event_id: str, opened_us: int
 ) -> PromiseBook:
-    """Start a timer, unless it was settled already (its settlement arrived first)."""
-    if deadline.key in book.settled or deadline.key in book.timers:
+    """Start a timer, unless it was settled already (its settlement arrived first). A second
+    opening of the same promise keeps the earlier deadline (whatever the arrival order) while
+    the timer has not fired."""
+    if deadline.key in book.settled:
+        return book
+    known = book.timers.get(deadline.key)
+    if known is not None and (known.fired or known.deadline.due_us <= deadline.due_us):
         return book
     timers = dict(book.timers)
     timers[deadline.key] = Timer(deadline, event_id, opened_us)

@@ -136,7 +136,9 @@ def trust_evidence(state: CustomerState, config: ScoringConfig) -> tuple[float, 
     of confidence). Computed from the sums, so it keeps the fold order-independent."""
     r, s = state.evidence(Channel.TRUST)
     activity, _ = state.evidence(Channel.ACTIVITY)
-    return r + config.weighing.repeat_purchase_trust * max(0.0, activity - 1.0), s
+    weighing = config.weighing
+    credit = min(weighing.repeat_purchase_cap, weighing.repeat_purchase_trust * (activity - 1.0))
+    return r + max(0.0, credit), s
 
 
 def _exposure_days(span_days: float, half_life_days: float) -> float:

@@ -16,7 +16,7 @@ from services.scoring.model.config import DEFAULT_PATH
 KNOWN_VERSIONS = {
     "2025.11.1": "b72e5f9927f948201109e194d4e93f240850ffc94a83d636b17e1f3d736a6ff0",
     "2025.12.1": "06bfd62ae287fdc1b5ee5ae0a6100149504da675319721ce3f72555ca74be4dd",
-    "2026.12.1": "eeeb0a1953cc6723a1cabd1fce6f6fa54d45e7cd75f5ce478087fe6e7070f07b",
+    "2026.12.1": "5b5bf17452a7c6d40089baab1210fa55bd8122a118d003cdf5732768811293d8",
 }
 
 

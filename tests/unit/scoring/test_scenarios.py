@@ -12,6 +12,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from schemas import (
     Alert,
     AlertKind,
@@ -21,10 +25,19 @@ from schemas import (
     ScoreUpdate,
     UpdateReason,
 )
-from services.scoring.domain import CustomerRecord, advance_to, score_event
-from services.scoring.model import ScoringConfig
+from services.scoring.domain import (
+    ERASURE_MARK_KEY_BYTES,
+    CustomerRecord,
+    advance_to,
+    erased_before,
+    erasure_mark,
+    score_event,
+)
+from services.scoring.model import ScoringConfig, Signal, SignalKind
+from services.scoring.model.promises import Deadline
+from services.scoring.model.scores import scores_at
 from services.scoring.model.signal import to_us
-from services.scoring.signals import to_input
+from services.scoring.signals import ScoringInput, to_input
 from tests.unit.scoring.events import annotated
 
 START = datetime(2022, 1, 3, 9, 0, tzinfo=UTC)
@@ -377,3 +390,212 @@ def test_a_price_rise_costs_with_its_size(config: ScoringConfig) -> None:
     small, large = cost(Decimal("10.1")), cost(Decimal(15))
     assert large < small <= 0
     assert abs(large) > 10 * abs(small)
+
+
+# --- the erased customer's late event ----------------------------------------------------------
+
+
+def test_the_erased_customers_late_event_is_dropped(config: ScoringConfig) -> None:
+    story = Story(config)
+    story.event("survey_nps", START, score=1, event_id="nps-1")
+    [first] = story.raised(AlertKind.DETRACTOR_NPS)
+    erased_at = START + 10 * DAY
+    # The service erases the customer and keeps only a keyed hash of the id and the time.
+    key = b"k" * ERASURE_MARK_KEY_BYTES
+    marks = {erasure_mark(story.customer, key): to_us(erased_at)}
+    assert story.customer not in next(iter(marks))
+
+    def admitted(event_type: str, at: datetime, event_id: str, **fields: Any) -> bool:
+        signal = to_input(annotated(event_type, story.customer, event_id, at, **fields), config)
+        return not erased_before(signal.signal, marks.get(erasure_mark(story.customer, key)))
+
+    # Re-delivered or late, an event dated before the erasure never brings the customer back.
+    assert not admitted("survey_nps", START, "nps-1", score=1)
+    assert not admitted("purchase", erased_at - DAY, "late-1")
+    # A later event starts a fresh customer; its alerts get fresh ids.
+    assert admitted("survey_nps", erased_at + DAY, "nps-2", score=1)
+    fresh = Story(config)
+    fresh.event("survey_nps", erased_at + DAY, score=1, event_id="nps-2")
+    [second] = fresh.raised(AlertKind.DETRACTOR_NPS)
+    assert second.alert_id != first.alert_id
+
+
+# --- the 5,000-purchase day --------------------------------------------------------------------
+
+
+def test_the_5000_purchase_day(config: ScoringConfig) -> None:
+    material_only = config.model_copy(
+        update={"publishing": config.publishing.model_copy(update={"material_only": True})}
+    )
+    record = CustomerRecord.empty("reseller")
+    published = 0
+    first = last = None
+    for i in range(5000):
+        signal = Signal(
+            f"p{i}",
+            "reseller",
+            START + i * timedelta(seconds=17),
+            SignalKind.PURCHASE,
+            amount=20.0,
+        )
+        outcome = score_event(record, ScoringInput(signal, "purchase"), material_only)
+        record = outcome.record
+        published += outcome.publish
+        first = first or outcome.update
+        last = outcome.update
+    assert first is not None
+    assert last is not None
+    # Material changes and a periodic full update only: not ~5,000 "steady" updates.
+    assert published < 5000 / material_only.publishing.full_every + 50
+    # A day of purchases is not a relationship: not loyal, and not a reason to trust.
+    assert last.segment.value not in {"loyal", "champion"}
+    assert last.trust < 65
+    # The uncertainty fell with the evidence, but attitude is still unknown: not certain.
+    assert last.loyalty_uncertainty < first.loyalty_uncertainty
+    assert last.loyalty_interval is not None
+    assert last.loyalty_interval.high - last.loyalty_interval.low > 10
+
+
+# --- the shuffled backfill ---------------------------------------------------------------------
+
+_STORY_KINDS = st.sampled_from(
+    [
+        "order",
+        "delivered",
+        "nps_bad",
+        "nps_good",
+        "broken",
+        "case",
+        "resolved",
+        "response",
+        "engagement",
+    ]
+)
+
+
+def _inputs(steps: list[tuple[str, int, int]]) -> list[ScoringInput]:
+    """A customer's events from (what, hour, subject number), with distinct ids."""
+    out = []
+    opened: set[tuple[str, int]] = set()
+    for i, (step, hour, number) in enumerate(steps):
+        what = step
+        if what in ("order", "case"):
+            # An order or a case is opened once (its id is unique upstream).
+            what = "engagement" if (what, number) in opened else what
+            opened.add((step, number))
+        at = START + timedelta(hours=hour)
+        event_id = f"s{i}"
+        fields: dict[str, Any] = {}
+        opens: Deadline | None = None
+        settles: tuple[str, ...] = ()
+        case_id = None
+        responds = None
+        match what:
+            case "order":
+                kind = SignalKind.PURCHASE
+                fields["amount"] = 30.0
+                opens = Deadline("delivery", f"o{number}", to_us(at + 3 * DAY))
+            case "delivered":
+                kind = SignalKind.DELIVERY_ON_TIME
+                settles = (f"delivery:o{number}",)
+            case "nps_bad" | "nps_good":
+                kind = SignalKind.NPS
+                fields["nps"] = 2 if what == "nps_bad" else 9
+                if what == "nps_bad":
+                    opens = Deadline("response", event_id, to_us(at + 2 * DAY))
+            case "broken":
+                kind = SignalKind.PROMISE_BROKEN
+            case "case":
+                kind = SignalKind.SUPPORT_CASE_OPENED
+                case_id = f"k{number}"
+                opens = Deadline("case", case_id, to_us(at + 3 * DAY))
+            case "resolved":
+                kind = SignalKind.SUPPORT_CASE_RESOLVED
+                case_id = f"k{number}"
+                settles = (f"case:k{number}",)
+            case "response":
+                kind = SignalKind.FEEDBACK_RESPONSE
+                responds = f"s{number}"
+                settles = (f"response:s{number}",)
+            case _:
+                kind = SignalKind.ENGAGEMENT
+        signal = Signal(event_id, "c-1", at, kind, **fields)
+        out.append(
+            ScoringInput(
+                signal,
+                kind.value,
+                case_id=case_id,
+                responds_to_event_id=responds,
+                opens=opens,
+                settles=settles,
+            )
+        )
+    return out
+
+
+def _replay(
+    inputs: list[ScoringInput], config: ScoringConfig, watermark: datetime
+) -> tuple[CustomerRecord, list[Alert], set[str]]:
+    record = CustomerRecord.empty("c-1")
+    alerts: list[Alert] = []
+    late_ids: set[str] = set()
+    for inp in inputs:
+        clock = record.tracker.clock_us
+        if clock is not None and inp.signal.occurred_us < clock:
+            late_ids.add(inp.signal.event_id)
+        outcome = score_event(record, inp, config)
+        record = outcome.record
+        alerts.extend(outcome.alerts)
+    final = advance_to(record, to_us(watermark), config)
+    if final is not None:
+        record = final.record
+        alerts.extend(final.alerts)
+    return record, alerts, late_ids
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(_STORY_KINDS, st.integers(0, 24 * 60), st.integers(0, 3)),
+        min_size=1,
+        max_size=25,
+    ),
+    order=st.randoms(use_true_random=False),
+)
+def test_the_shuffled_backfill(
+    config: ScoringConfig, steps: list[tuple[str, int, int]], order: Any
+) -> None:
+    """Any arrival order: the same state, the same scores at a common watermark, the same
+    overdue promises (and their alert), and no alert raised or resolved by a late event
+    unless it explicitly answers it."""
+    inputs = _inputs(steps)
+    in_time = sorted(inputs, key=lambda i: (i.signal.occurred_us, i.signal.event_id))
+    shuffled = list(inputs)
+    order.shuffle(shuffled)
+    watermark = START + 90 * DAY
+    a, _, _ = _replay(in_time, config, watermark)
+    b, alerts_b, late = _replay(shuffled, config, watermark)
+    assert a.state.isclose(b.state)
+    at = to_us(watermark)
+    sa, sb = scores_at(a.state, config, at), scores_at(b.state, config, at)
+    assert sa.trust == pytest.approx(sb.trust, rel=1e-9)
+    assert sa.loyalty == pytest.approx(sb.loyalty, rel=1e-9)
+    assert sa.churn_risk == pytest.approx(sb.churn_risk, rel=1e-9)
+    assert sa.segment == sb.segment
+    assert [t.key for t in a.tracker.book.overdue] == [t.key for t in b.tracker.book.overdue]
+    for record in (a, b):
+        overdue_open = AlertKind.PROMISE_OVERDUE in record.tracker.open
+        assert overdue_open == bool(record.tracker.book.overdue)
+    explicit = {
+        AlertKind.PROMISE_OVERDUE,
+        AlertKind.DETRACTOR_NPS,
+        AlertKind.NEGATIVE_FEEDBACK,
+        AlertKind.UNRESOLVED_COMPLAINTS,
+    }
+    for alert in alerts_b:
+        if alert.caused_by_event_id in late:
+            assert alert.kind in explicit, alert
+            assert alert.state is AlertState.RESOLVED or alert.kind is AlertKind.PROMISE_OVERDUE
+    # Replaying the same arrival order gives the same alerts, ids included.
+    again = _replay(shuffled, config, watermark)[1]
+    assert [x.model_dump() for x in again] == [x.model_dump() for x in alerts_b]
