@@ -18,6 +18,7 @@ the same way, so the event's own update shows only what the event did.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import math
@@ -231,8 +232,15 @@ def material(published: Mapping[str, Any] | None, now: Scores, config: ScoringCo
 
 def _interval(bounds: tuple[float, float], config: ScoringConfig) -> ScoreInterval:
     low, high = bounds
-    level = round(math.erf(config.explanation.interval_z / math.sqrt(2.0)), 4)
-    return ScoreInterval.model_construct(low=_points(low), high=_points(high), level=level)
+    return ScoreInterval.model_construct(
+        low=_points(low), high=_points(high), level=_level(config.explanation.interval_z)
+    )
+
+
+@functools.cache
+def _level(z: float) -> float:
+    """Coverage of +- z standard deviations of a normal distribution."""
+    return round(math.erf(z / math.sqrt(2.0)), 4)
 
 
 def publish_update(
@@ -450,18 +458,25 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     occurred = signal.occurred_us
     # Settling first: a delivery that arrives after its deadline settles the timer without
     # firing it (the late delivery is its own evidence), whatever the arrival order.
-    state, book, settled = settle(
-        record.state,
-        record.tracker.book,
-        keys=inp.settles,
-        event_id=signal.event_id,
-        at_us=occurred,
-        config=config,
-    )
-    record = replace(record, state=state, tracker=replace(record.tracker, book=book))
-    time = advance_to(record, occurred, config, publish_decay=False)
-    if time is not None:
-        record = time.record
+    book = record.tracker.book
+    settled: list[TimerChange] = []
+    if inp.settles:
+        state, book, settled = settle(
+            record.state,
+            book,
+            keys=inp.settles,
+            event_id=signal.event_id,
+            at_us=occurred,
+            config=config,
+        )
+        record = replace(record, state=state, tracker=replace(record.tracker, book=book))
+    time = None
+    if any(not t.fired and t.deadline.due_us <= occurred for t in book.timers.values()):
+        # Deadlines passed before this event: published as time first (the lapse of decay
+        # alone is left to the event's own explanation, or to the watermark's ticks).
+        time = advance_to(record, occurred, config, publish_decay=False)
+        if time is not None:
+            record = time.record
     signal = _with_context(signal, record.tracker.book, config)
     tracker = record.tracker
     state, explanation = fold(record.state, signal, config, clock_us=tracker.clock_us)
@@ -481,7 +496,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         explanation = replace(explanation, after=after)
     anger = signal.emotions.get("anger", 0.0)
     tracker, alerts = evaluate(
-        replace(tracker, book=book),
+        tracker if book is tracker.book else replace(tracker, book=book),
         AlertContext(
             customer_id=signal.customer_id,
             tenant_id=inp.tenant_id or record.tenant_id,
@@ -524,14 +539,16 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         or quiet >= publishing.full_every
         or material(tracker.published, after, config)
     )
-    provisional = CustomerRecord(state, tracker, recent, inp.tenant_id or record.tenant_id)
+    tenant = inp.tenant_id or record.tenant_id
+    provisional = CustomerRecord(state, tracker, recent, tenant)
     update = publish_update(provisional, explanation, signal.event_id, config)
-    if publish:
-        tracker = replace(tracker, published=snapshot(after), quiet_events=0)
-    else:
-        tracker = replace(tracker, quiet_events=quiet)
-    tracker = replace(tracker, clock_us=clock)
-    new = replace(provisional, tracker=tracker)
+    tracker = replace(
+        tracker,
+        published=snapshot(after) if publish else tracker.published,
+        quiet_events=0 if publish else quiet,
+        clock_us=clock,
+    )
+    new = CustomerRecord(state, tracker, recent, tenant)
     time_alerts = [] if time is None else time.alerts
     return Outcome(new, explanation, update, [*time_alerts, *alerts], time, publish)
 

@@ -182,14 +182,19 @@ def fold(
     time_driver = _driver(time_key, time_label, before, base_scores, signal)
     # The event's evidence, one group per label, attributed from the strongest alone down.
     groups = _groups(items)
-    alone = {
-        label: _size(
-            base_scores,
-            scores_at(add_evidence(base, group, occurred, config, count_event=False), config, at),
-        )
-        for label, group in groups.items()
-    }
-    order = sorted(groups, key=lambda label: (-alone[label], label.singular))
+    if len(groups) > 1:
+        alone = {
+            label: _size(
+                base_scores,
+                scores_at(
+                    add_evidence(base, group, occurred, config, count_event=False), config, at
+                ),
+            )
+            for label, group in groups.items()
+        }
+        order = sorted(groups, key=lambda label: (-alone[label], label.singular))
+    else:
+        order = list(groups)  # one label: nothing to rank
     drivers = [time_driver]
     current, current_scores = base, base_scores
     for position, label in enumerate(order):
@@ -213,27 +218,16 @@ def fold(
     )
     event_drivers = tuple(d for d in kept if d.key not in _TIME_KEYS)
     subject = _subject(kept, signal, config)
-    event_trust = 100.0 * (after.trust - base_scores.trust)
-    event_loyalty = after.loyalty - base_scores.loyalty
-    summary = describe(event_trust, event_loyalty, event_drivers, config, f"after {subject}")
-    time_note = _time_note(time_driver, previous, occurred, config)
-    segment_text = ""
-    if before.segment != after.segment:
-        # The cause: time alone, if the state without the event's evidence or bookkeeping
-        # already had the new segment at the event's time; otherwise the event.
-        by_time = scores_at(state, config, at).segment == after.segment
-        cause = (
-            _idle_phrase(before, previous, at)
-            if by_time
-            else f"{subject} on {_date(signal.occurred_at)}"
-        )
-        segment_text = segment_note(before, after, cause)
-    confidence = LOW_CONFIDENCE if after.low_confidence(config) else ""
-    # The event's effect, the segment's cause and the confidence matter more than the note on
-    # time (the update's deltas carry it anyway): drop that first if the line is too long.
-    if len(summary + time_note + segment_text + confidence) > SUMMARY_MAX:
-        time_note = ""
-    summary = (summary + time_note + segment_text + confidence)[:SUMMARY_MAX]
+    summary = _summary(
+        state,
+        signal,
+        config,
+        scores=(before, base_scores, after),
+        drivers=event_drivers,
+        time_driver=time_driver,
+        times=(previous, at),
+        subject=subject,
+    )
     explanation = Explanation(
         event_id=signal.event_id,
         customer_id=signal.customer_id,
@@ -248,6 +242,42 @@ def fold(
         base=base_scores,
     )
     return after_state, explanation
+
+
+def _summary(
+    state: CustomerState,
+    signal: Signal,
+    config: ScoringConfig,
+    *,
+    scores: tuple[Scores, Scores, Scores],
+    drivers: tuple[Driver, ...],
+    time_driver: Driver,
+    times: tuple[int | None, int],
+    subject: str,
+) -> str:
+    """The event's effect, the time before it (if material), the segment's cause, the
+    confidence; the note on time goes first if the line is too long (the deltas carry it)."""
+    before, base_scores, after = scores
+    previous, at = times
+    event_trust = 100.0 * (after.trust - base_scores.trust)
+    event_loyalty = after.loyalty - base_scores.loyalty
+    summary = describe(event_trust, event_loyalty, drivers, config, f"after {subject}")
+    time_note = _time_note(time_driver, previous, signal.occurred_us, config)
+    segment_text = ""
+    if before.segment != after.segment:
+        # The cause: time alone, if the state without the event's evidence or bookkeeping
+        # already had the new segment at the event's time; otherwise the event.
+        by_time = scores_at(state, config, at).segment == after.segment
+        cause = (
+            _idle_phrase(before, previous, at)
+            if by_time
+            else f"{subject} on {_date(signal.occurred_at)}"
+        )
+        segment_text = segment_note(before, after, cause)
+    confidence = LOW_CONFIDENCE if after.low_confidence(config) else ""
+    if len(summary + time_note + segment_text + confidence) > SUMMARY_MAX:
+        time_note = ""
+    return (summary + time_note + segment_text + confidence)[:SUMMARY_MAX]
 
 
 LOW_CONFIDENCE: Final = " (low confidence)"

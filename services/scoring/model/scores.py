@@ -177,12 +177,15 @@ def scores_at(state: CustomerState, config: ScoringConfig, as_of_us: int | None)
     components, uncertainties, spreads = _loyalty_components(
         state, config, trust=trust, trust_u=trust_u, trust_sd=trust_sd, behaviour=behaviour
     )
-    weights = config.loyalty.weights
-    loyalty = 100.0 * sum(weights[name] * value for name, value in components.items())
-    loyalty = min(100.0, max(0.0, loyalty))
-    loyalty_u = sum(weights[name] * value for name, value in uncertainties.items())
-    loyalty_sd = math.sqrt(sum((weights[name] * sd) ** 2 for name, sd in spreads.items()))
-    churn_risk = _churn_risk(behaviour, trust, state, config)
+    loyalty = loyalty_u = variance = 0.0
+    for name, weight in config.loyalty.weights.items():
+        loyalty += weight * components[name]
+        loyalty_u += weight * uncertainties[name]
+        variance += (weight * spreads[name]) ** 2
+    loyalty = min(100.0, max(0.0, 100.0 * loyalty))
+    loyalty_sd = math.sqrt(variance)
+    pooled = attitude(state)
+    churn_risk = _churn_risk(behaviour, trust, pooled[0], components, config)
     churn_level = _churn_level(churn_risk, config)
     segment = segment_of(
         state,
@@ -191,6 +194,7 @@ def scores_at(state: CustomerState, config: ScoringConfig, as_of_us: int | None)
         loyalty=loyalty,
         components=components,
         churn_level=churn_level,
+        pooled=pooled,
     )
     return Scores(
         customer_id=state.customer_id,
@@ -336,15 +340,18 @@ def _centred(mean: float) -> float:
 
 
 def _churn_risk(
-    behaviour: Behaviour, trust: float, state: CustomerState, config: ScoringConfig
+    behaviour: Behaviour,
+    trust: float,
+    satisfaction: float,
+    components: Mapping[LoyaltyComponent, float],
+    config: ScoringConfig,
 ) -> float:
     """P(no activity within the horizon): not active any more, or active but quiet by chance
     (Poisson at the customer's own rate); then shifted on the log-odds scale by attitudes."""
     churn = config.churn
     quiet_if_active = math.exp(-behaviour.rate * churn.horizon_days)
     p = 1.0 - behaviour.p_active * (1.0 - quiet_if_active)
-    satisfaction, _ = attitude(state)
-    commitment = beta_mean(*state.evidence(Channel.COMMITMENT))
+    commitment = components[LoyaltyComponent.COMMITMENT]
     factors = {
         ChurnFactor.DISTRUST: _centred(trust),
         ChurnFactor.DISSATISFACTION: _centred(satisfaction),
@@ -383,6 +390,7 @@ def segment_of(
     loyalty: float,
     components: Mapping[LoyaltyComponent, float],
     churn_level: ChurnLevel,
+    pooled: tuple[float, float] | None = None,
 ) -> Segment:
     """First matching rule: detractor, new, at_risk, champion, loyal, passive.
 
@@ -391,7 +399,7 @@ def segment_of(
     """
     rules = config.segments
     r, s = state.evidence(Channel.TRUST)
-    attitude_mean, attitude_evidence = attitude(state)
+    attitude_mean, attitude_evidence = attitude(state) if pooled is None else pooled
     detractor = rules.detractor
     if (r + s >= detractor.min_evidence and trust <= detractor.max_trust) or (
         attitude_evidence >= detractor.min_evidence and attitude_mean <= detractor.max_attitude
