@@ -268,14 +268,18 @@ class _Evaluation:
         self.alerts: list[Alert] = []
 
     def tracker(self) -> AlertTracker:
-        return replace(
-            self.kept,
+        kept = self.kept
+        return AlertTracker(
             trust_reference=self.trust_reference,
             open=self.open,
             last_raised_us=self.last_raised,
             segment_outside=self.segment_outside,
             open_cases=self.open_cases,
             last_raised_badness=self.badness,
+            book=kept.book,
+            clock_us=kept.clock_us,
+            published=kept.published,
+            quiet_events=kept.quiet_events,
         )
 
     def cooled_down(

@@ -542,11 +542,17 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     tenant = inp.tenant_id or record.tenant_id
     provisional = CustomerRecord(state, tracker, recent, tenant)
     update = publish_update(provisional, explanation, signal.event_id, config)
-    tracker = replace(
-        tracker,
+    tracker = AlertTracker(
+        trust_reference=tracker.trust_reference,
+        open=tracker.open,
+        last_raised_us=tracker.last_raised_us,
+        segment_outside=tracker.segment_outside,
+        open_cases=tracker.open_cases,
+        last_raised_badness=tracker.last_raised_badness,
+        book=tracker.book,
+        clock_us=clock,
         published=snapshot(after) if publish else tracker.published,
         quiet_events=0 if publish else quiet,
-        clock_us=clock,
     )
     new = CustomerRecord(state, tracker, recent, tenant)
     time_alerts = [] if time is None else time.alerts
