@@ -84,6 +84,8 @@ class HalfLives(_Frozen):
     emotion: Positive
     connection: Positive
     recency: Positive
+    company: Positive = 60.0
+    trust_long: Positive = 730.0
 
     def of(self, channel: Channel) -> float:
         value: float = getattr(self, channel.value)
@@ -323,6 +325,9 @@ class Evidence(_Frozen):
     company_confirmation: Positive = 3.0
     """Customer-side evidence (trust and attitude) needed for the full company credit: below
     it, the credit is scaled down proportionally (unconfirmed actions count little)."""
+    long_memory_weight: NonNegative = 0.3
+    """Each good or bad experience in the long memory of trust counts this much trust
+    evidence (besides its own evidence in the 120-day memory)."""
     repeat_purchase_trust: NonNegative = 0.15
     """Trust credit of a voluntary repeat purchase (not the first one) ..."""
     repeat_purchase_cap: NonNegative = 0.6

@@ -340,7 +340,7 @@ def _extra_rule(key: str, config: ScoringConfig, factor: float = 1.0) -> list[Ev
 
 def overdue_evidence(kind: str, config: ScoringConfig) -> list[Evidence]:
     """The evidence of a promise of ``kind`` past its deadline (``overdue.<kind>``)."""
-    return _extra_rule(f"overdue.{kind}", config)
+    return with_memory(_extra_rule(f"overdue.{kind}", config))
 
 
 def _about_trust(signal: Signal, config: ScoringConfig) -> bool:
@@ -349,8 +349,48 @@ def _about_trust(signal: Signal, config: ScoringConfig) -> bool:
     )
 
 
+_COMPANY_ACTIONS: Final = frozenset({SignalKind.COMPANY_MESSAGE, SignalKind.FEEDBACK_RESPONSE})
+"""Kinds whose positive trust evidence is the company's own action, not the customer's
+experience: it goes to the ``company`` channel (capped, to be confirmed)."""
+
+
 def evidence_for(signal: Signal, config: ScoringConfig) -> list[Evidence]:
-    """Every piece of evidence a signal carries, in a fixed order."""
+    """Every piece of evidence a signal carries, in a fixed order (``with_memory`` applied)."""
+    return with_memory(_evidence(signal, config), company=signal.kind in _COMPANY_ACTIONS)
+
+
+_EXPERIENCE_LABEL: Final = DriverLabel.uncountable("the long memory of trust")
+
+
+def with_memory(items: list[Evidence], *, company: bool = False) -> list[Evidence]:
+    """Route a company action's positive trust evidence to ``company``; and record the event as
+    one good or bad *experience* in the long memory ``trust_long`` (by the sign of its net
+    trust evidence; company actions are not experiences). Counting experiences, not weights,
+    lets two years of on-time deliveries weigh against a bad week."""
+    out: list[Evidence] = []
+    net = 0.0
+    for item in items:
+        routed = item
+        if item.channel is Channel.TRUST:
+            if company and item.polarity is Polarity.POSITIVE:
+                routed = Evidence(Channel.COMPANY, item.polarity, item.weight, item.key, item.label)
+            else:
+                net += item.signed_weight
+        out.append(routed)
+    if net != 0.0:
+        polarity = Polarity.POSITIVE if net > 0 else Polarity.NEGATIVE
+        first = next(i for i in items if i.channel is Channel.TRUST)
+        # A full experience from half a unit of trust evidence (an on-time delivery) up;
+        # slighter evidence (a 1 % price rise) is a slighter experience.
+        weight = min(1.0, abs(net) / _FULL_EXPERIENCE)
+        out.append(Evidence(Channel.TRUST_LONG, polarity, weight, first.key, first.label))
+    return out
+
+
+_FULL_EXPERIENCE: Final = 0.5
+
+
+def _evidence(signal: Signal, config: ScoringConfig) -> list[Evidence]:
     items: list[Evidence] = []
     # Fixed evidence of the event.
     key = rule_key(signal, config)

@@ -130,15 +130,37 @@ def _beta_stddev(positive: float, negative: float) -> float:
     return math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
 
 
+_REACTION_CHANNELS: Final = (Channel.SATISFACTION, Channel.EMOTION, Channel.ADVOCACY)
+"""What the customer says or does in reaction (connection is left out: a response to feedback
+adds connection evidence itself)."""
+
+
 def trust_evidence(state: CustomerState, config: ScoringConfig) -> tuple[float, float]:
     """(r, s) of trust: the trust channel, plus a small credit for voluntary repeat activity
     (each purchase or renewal beyond the first, decayed like activity: coming back is a vote
-    of confidence). Computed from the sums, so it keeps the fold order-independent."""
+    of confidence), the capped and confirmed company-side actions, and the long memory as a
+    prior. Computed from the sums, so it keeps the fold order-independent."""
     r, s = state.evidence(Channel.TRUST)
     activity, _ = state.evidence(Channel.ACTIVITY)
     weighing = config.weighing
     credit = min(weighing.repeat_purchase_cap, weighing.repeat_purchase_trust * (activity - 1.0))
-    return r + max(0.0, credit), s
+    # Company-side actions: diminishing returns up to a cap, and only as far as the customer's
+    # own evidence (trust and attitude) confirms that they reach someone.
+    company, _ = state.evidence(Channel.COMPANY)
+    if company > 0.0 and weighing.company_cap > 0.0:
+        # Confirmed by a favourable reaction: positive evidence only, so that a complaint
+        # never makes the company's actions count for more (trust stays monotone).
+        reaction = r
+        for channel in _REACTION_CHANNELS:
+            reaction += state.evidence(channel)[0]
+        confirmed = min(1.0, reaction / weighing.company_confirmation)
+        saturated = weighing.company_cap * -math.expm1(-company / weighing.company_cap)
+        credit += saturated * confirmed
+    # The long memory: good and bad experiences over years, as extra pseudo-counts. A long
+    # good relationship cushions an incident; repeated incidents still show.
+    long_r, long_s = state.evidence(Channel.TRUST_LONG)
+    memory = weighing.long_memory_weight
+    return r + max(0.0, credit) + memory * long_r, s + memory * long_s
 
 
 def _exposure_days(span_days: float, half_life_days: float) -> float:

@@ -35,7 +35,7 @@ from services.scoring.model.config import ScoringConfig
 from services.scoring.model.evidence import Evidence, evidence_for
 from services.scoring.model.signal import Signal, from_us, to_us
 
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
 """Layout version of ``to_row``; bump it when accumulators are added or renamed."""
 REL_TOL: Final = 1e-9
 """Two states built from the same events in any order agree to this relative tolerance."""

@@ -104,7 +104,8 @@ def test_more_positive_evidence_never_lowers_trust(
     config: ScoringConfig, events: list[Signal], kind: SignalKind, offset: int
 ) -> None:
     extra = Signal("extra", CUSTOMER, at(offset), kind)
-    assert {i.polarity for i in evidence_for(extra, config) if i.channel is Channel.TRUST} == {
+    trust_channels = (Channel.TRUST, Channel.COMPANY, Channel.TRUST_LONG)
+    assert {i.polarity for i in evidence_for(extra, config) if i.channel in trust_channels} == {
         Polarity.POSITIVE
     }
     before = apply_all(EMPTY, events, config)
@@ -113,10 +114,18 @@ def test_more_positive_evidence_never_lowers_trust(
     # which is decay, not evidence.
     assert after.as_of is not None
     assert scores(after, config).trust >= scores(before, config, as_of=after.as_of).trust
-    assert (
+    narrower = (
         scores(after, config).trust_uncertainty
-        < scores(before, config, as_of=after.as_of).trust_uncertainty
+        - scores(before, config, as_of=after.as_of).trust_uncertainty
     )
+    # A company action counts only as far as the customer's reaction confirms it: without any,
+    # it changes nothing (not even the uncertainty).
+    company_only = all(
+        i.channel is not Channel.TRUST
+        for i in evidence_for(extra, config)
+        if i.channel in trust_channels
+    )
+    assert narrower <= 0 if company_only else narrower < 0
 
 
 @given(
