@@ -66,6 +66,9 @@ class Purchase(_WithOptionalAmount):
     """The upstream order id."""
     item_count: int | None = Field(default=None, ge=1)
     """Number of items in the order."""
+    promised_delivery_at: Timestamp | None = None
+    """The latest delivery time promised at checkout, if the order is delivered: a promise
+    with a deadline (an order still undelivered after it is overdue)."""
 
 
 class Renewal(_WithOptionalAmount):

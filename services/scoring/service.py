@@ -358,18 +358,24 @@ class ScoringHandler:
         }
 
     def _outputs(self, outcome: Outcome) -> list[OutRecord]:
-        update = outcome.update
-        key = update.customer_id.encode()
-        value = update.model_dump_json().encode()
+        # Time first (deadlines passed before the event: reason "time"), then the event's
+        # update unless publishing.material_only holds it back, then the alerts.
+        time = outcome.time
+        published = [] if time is None or time.update is None else [time.update]
+        if outcome.publish:
+            published.append(outcome.update)
+        key = outcome.update.customer_id.encode()
         headers = [self._config_header]
-        return [
-            OutRecord(self._topics.score_updates, key, value, headers),
-            OutRecord(self._topics.scores_latest, key, value, headers),
-            *(
-                OutRecord(self._topics.alerts, key, alert.model_dump_json().encode())
-                for alert in outcome.alerts
-            ),
-        ]
+        out = []
+        for score_update in published:
+            value = score_update.model_dump_json().encode()
+            out.append(OutRecord(self._topics.score_updates, key, value, headers))
+            out.append(OutRecord(self._topics.scores_latest, key, value, headers))
+        out.extend(
+            OutRecord(self._topics.alerts, key, alert.model_dump_json().encode())
+            for alert in outcome.alerts
+        )
+        return out
 
     def _erase(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal

@@ -66,9 +66,17 @@ class Scores:
     """0-100: weighted mean of the loyalty components (``components``) times 100."""
     loyalty_uncertainty: float
     """0-1: weighted share of the loyalty components that still rests on priors."""
+    loyalty_stddev: float
+    """Standard deviation of loyalty on the 0-1 scale: the components' posterior spreads,
+    weighted (a component without evidence has the spread of a uniform prior)."""
     segment: Segment
     churn_risk: float
-    """0-1: logistic index of disloyalty, distrust, inactivity and decommitment (uncalibrated)."""
+    """0-1: probability of no activity within the churn horizon (behaviour against the
+    customer's own cadence, shifted by attitudes)."""
+    activity_rate: float
+    """The customer's own activity rate per day (shrunk towards the prior rate)."""
+    idle_days: float
+    """Days since the last activity (since first seen without any)."""
     churn_level: ChurnLevel
     components: Mapping[LoyaltyComponent, float] = field(hash=False)
     """Each loyalty component in [0, 1]."""
@@ -81,6 +89,30 @@ class Scores:
     def trust_points(self) -> float:
         """Trust on the 0-100 scale of the published score."""
         return 100.0 * self.trust
+
+    @property
+    def cadence_days(self) -> float:
+        """The customer's usual gap between activities, in days."""
+        return 1.0 / self.activity_rate
+
+    def trust_interval(self, z: float) -> tuple[float, float]:
+        """Trust (points) +- z standard deviations, clipped to 0-100."""
+        return _interval(self.trust_points, 100.0 * z * self.trust_stddev)
+
+    def loyalty_interval(self, z: float) -> tuple[float, float]:
+        return _interval(self.loyalty, 100.0 * z * self.loyalty_stddev)
+
+    def low_confidence(self, config: ScoringConfig) -> bool:
+        """Too little evidence to act on the scores alone."""
+        settings = config.explanation
+        return (
+            self.trust_stddev > settings.low_confidence_trust_stddev
+            and self.loyalty_stddev > settings.low_confidence_loyalty_stddev
+        ) or self.event_count < config.segments.min_events
+
+
+def _interval(centre: float, half_width: float) -> tuple[float, float]:
+    return max(0.0, centre - half_width), min(100.0, centre + half_width)
 
 
 def beta_mean(positive: float, negative: float) -> float:
@@ -96,6 +128,39 @@ def _beta_stddev(positive: float, negative: float) -> float:
     a = positive + 1.0
     b = negative + 1.0
     return math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
+
+
+_REACTION_CHANNELS: Final = (Channel.SATISFACTION, Channel.EMOTION, Channel.ADVOCACY)
+"""What the customer says or does in reaction (connection is left out: a response to feedback
+adds connection evidence itself)."""
+
+
+def trust_evidence(state: CustomerState, config: ScoringConfig) -> tuple[float, float]:
+    """(r, s) of trust: the trust channel, plus a small credit for voluntary repeat activity
+    (each purchase or renewal beyond the first, decayed like activity: coming back is a vote
+    of confidence), the capped and confirmed company-side actions, and the long memory as a
+    prior. Computed from the sums, so it keeps the fold order-independent."""
+    r, s = state.evidence(Channel.TRUST)
+    activity, _ = state.evidence(Channel.ACTIVITY)
+    weighing = config.weighing
+    credit = min(weighing.repeat_purchase_cap, weighing.repeat_purchase_trust * (activity - 1.0))
+    # Company-side actions: diminishing returns up to a cap, and only as far as the customer's
+    # own evidence (trust and attitude) confirms that they reach someone.
+    company, _ = state.evidence(Channel.COMPANY)
+    if company > 0.0 and weighing.company_cap > 0.0:
+        # Confirmed by a favourable reaction: positive evidence only, so that a complaint
+        # never makes the company's actions count for more (trust stays monotone).
+        reaction = r
+        for channel in _REACTION_CHANNELS:
+            reaction += state.evidence(channel)[0]
+        confirmed = min(1.0, reaction / weighing.company_confirmation)
+        saturated = weighing.company_cap * -math.expm1(-company / weighing.company_cap)
+        credit += saturated * confirmed
+    # The long memory: good and bad experiences over years, as extra pseudo-counts. A long
+    # good relationship cushions an incident; repeated incidents still show.
+    long_r, long_s = state.evidence(Channel.TRUST_LONG)
+    memory = weighing.long_memory_weight
+    return r + max(0.0, credit) + memory * long_r, s + memory * long_s
 
 
 def _exposure_days(span_days: float, half_life_days: float) -> float:
@@ -119,17 +184,30 @@ def _rate_component(
 
 def scores(state: CustomerState, config: ScoringConfig, as_of: datetime | None = None) -> Scores:
     """The scores of a state, at its own ``as_of`` or at a later event time."""
-    if as_of is not None:
-        state = advance(state, to_us(as_of), config)
-    r, s = state.evidence(Channel.TRUST)
+    return scores_at(state, config, None if as_of is None else to_us(as_of))
+
+
+def scores_at(state: CustomerState, config: ScoringConfig, as_of_us: int | None) -> Scores:
+    """``scores`` at an event time in microseconds (None or the state's own: its ``as_of``)."""
+    if as_of_us is not None and as_of_us != state.as_of_us:
+        state = advance(state, as_of_us, config)
+    r, s = trust_evidence(state, config)
     trust = beta_mean(r, s)
     trust_u = beta_uncertainty(r, s)
-    components, uncertainties = _loyalty_components(state, config, trust, trust_u)
-    weights = config.loyalty.weights
-    loyalty = 100.0 * sum(weights[name] * value for name, value in components.items())
-    loyalty = min(100.0, max(0.0, loyalty))
-    loyalty_u = sum(weights[name] * value for name, value in uncertainties.items())
-    churn_risk = _churn_risk(loyalty, trust, components, config)
+    trust_sd = _beta_stddev(r, s)
+    behaviour = _behaviour(state, config)
+    components, uncertainties, spreads = _loyalty_components(
+        state, config, trust=trust, trust_u=trust_u, trust_sd=trust_sd, behaviour=behaviour
+    )
+    loyalty = loyalty_u = variance = 0.0
+    for name, weight in config.loyalty.weights.items():
+        loyalty += weight * components[name]
+        loyalty_u += weight * uncertainties[name]
+        variance += (weight * spreads[name]) ** 2
+    loyalty = min(100.0, max(0.0, 100.0 * loyalty))
+    loyalty_sd = math.sqrt(variance)
+    pooled = attitude(state)
+    churn_risk = _churn_risk(behaviour, trust, pooled[0], components, config)
     churn_level = _churn_level(churn_risk, config)
     segment = segment_of(
         state,
@@ -138,19 +216,23 @@ def scores(state: CustomerState, config: ScoringConfig, as_of: datetime | None =
         loyalty=loyalty,
         components=components,
         churn_level=churn_level,
+        pooled=pooled,
     )
     return Scores(
         customer_id=state.customer_id,
         as_of=state.as_of,
         trust=trust,
         trust_uncertainty=trust_u,
-        trust_stddev=_beta_stddev(r, s),
+        trust_stddev=trust_sd,
         trust_positive=r,
         trust_negative=s,
         loyalty=loyalty,
         loyalty_uncertainty=min(1.0, max(0.0, loyalty_u)),
+        loyalty_stddev=loyalty_sd,
         segment=segment,
         churn_risk=churn_risk,
+        activity_rate=behaviour.rate,
+        idle_days=behaviour.idle_days,
         churn_level=churn_level,
         components=MappingProxyType(components),
         event_count=state.event_count,
@@ -160,19 +242,65 @@ def scores(state: CustomerState, config: ScoringConfig, as_of: datetime | None =
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """What the customer's activity says, against their own cadence."""
+
+    rate: float
+    """Activity per day, shrunk towards the prior rate (``churn.prior_rate``)."""
+    idle_days: float
+    p_active: float
+    """Probability the customer is still active: falls log-logistically with idle time
+    measured in their own gaps (even odds at ``churn.lapse_cadences`` gaps)."""
+    active_before: bool
+    """The customer has shown activity at all."""
+
+
+_UNIFORM_SD: Final = math.sqrt(1.0 / 12.0)
+
+
+def _behaviour(state: CustomerState, config: ScoringConfig) -> Behaviour:
+    churn = config.churn
+    span_days = idle_days = 0.0
+    if state.as_of_us is not None and state.first_seen_us is not None:
+        span_days = (state.as_of_us - state.first_seen_us) / _US_PER_DAY
+        idle_days = span_days
+        if state.last_activity_us is not None:
+            idle_days = (state.as_of_us - state.last_activity_us) / _US_PER_DAY
+    activity_pos, activity_neg = state.evidence(Channel.ACTIVITY)
+    exposure = _exposure_days(span_days, config.half_life_days.activity)
+    prior_rate = churn.prior_rate / _DAYS_PER_MONTH
+    rate = (max(0.0, activity_pos - activity_neg) + prior_rate * churn.prior_days) / (
+        exposure + churn.prior_days
+    )
+    # Idle time within one usual gap is normal; beyond it, counted in gaps, P(active) falls
+    # to even odds at ``lapse_cadences`` gaps.
+    gaps = max(0.0, idle_days * rate - 1.0) / max(0.1, churn.lapse_cadences - 1.0)
+    p_active = 1.0 / (1.0 + gaps**churn.lapse_shape)
+    return Behaviour(rate, idle_days, p_active, state.last_activity_us is not None)
+
+
 def _loyalty_components(
-    state: CustomerState, config: ScoringConfig, trust: float, trust_u: float
-) -> tuple[dict[LoyaltyComponent, float], dict[LoyaltyComponent, float]]:
+    state: CustomerState,
+    config: ScoringConfig,
+    *,
+    trust: float,
+    trust_u: float,
+    trust_sd: float,
+    behaviour: Behaviour,
+) -> tuple[
+    dict[LoyaltyComponent, float], dict[LoyaltyComponent, float], dict[LoyaltyComponent, float]
+]:
     half_lives = config.half_life_days
     loyalty = config.loyalty
     span_days = 0.0
     if state.as_of_us is not None and state.first_seen_us is not None:
         span_days = (state.as_of_us - state.first_seen_us) / _US_PER_DAY
-    # Recency: halves every recency half-life since the last activity; without any activity,
-    # as if there had been half a chance of it when the customer was first seen.
-    if state.last_activity_us is not None and state.as_of_us is not None:
-        idle_days = (state.as_of_us - state.last_activity_us) / _US_PER_DAY
-        recency, recency_u = math.exp2(-idle_days / half_lives.recency), 0.0
+    # Recency: the probability the customer is still active, judged against their own cadence
+    # (a yearly buyer idle for six months is not lapsing; a weekly one is); without any
+    # activity, half a chance, fading with the recency half-life since first seen.
+    if behaviour.active_before:
+        recency, recency_u = behaviour.p_active, 0.0
     else:
         recency, recency_u = 0.5 * math.exp2(-span_days / half_lives.recency), 1.0
     activity_pos, activity_neg = state.evidence(Channel.ACTIVITY)
@@ -203,11 +331,20 @@ def _loyalty_components(
         LoyaltyComponent.MONETARY: monetary_u,
         LoyaltyComponent.TRUST: trust_u,
     }
+    # Spread of each component: a Beta posterior's standard deviation, or, for the rates,
+    # the uniform prior's spread times the share of the rate that still rests on the prior.
+    spreads = {
+        LoyaltyComponent.RECENCY: _UNIFORM_SD * recency_u,
+        LoyaltyComponent.FREQUENCY: _UNIFORM_SD * frequency_u,
+        LoyaltyComponent.MONETARY: _UNIFORM_SD * monetary_u,
+        LoyaltyComponent.TRUST: trust_sd,
+    }
     for component, channel in _BETA_COMPONENTS.items():
         positive, negative = state.evidence(channel)
         values[component] = beta_mean(positive, negative)
         uncertainties[component] = beta_uncertainty(positive, negative)
-    return values, uncertainties
+        spreads[component] = _beta_stddev(positive, negative)
+    return values, uncertainties, spreads
 
 
 _BETA_COMPONENTS: Final = {
@@ -219,20 +356,32 @@ _BETA_COMPONENTS: Final = {
 }
 
 
+def _centred(mean: float) -> float:
+    """A Beta mean in (0, 1) as a factor in (-1, 1): 0.5 (no evidence) is 0."""
+    return 2.0 * (0.5 - mean)
+
+
 def _churn_risk(
-    loyalty: float,
+    behaviour: Behaviour,
     trust: float,
+    satisfaction: float,
     components: Mapping[LoyaltyComponent, float],
     config: ScoringConfig,
 ) -> float:
-    factors = {
-        ChurnFactor.DISLOYALTY: 1.0 - loyalty / 100.0,
-        ChurnFactor.DISTRUST: 1.0 - trust,
-        ChurnFactor.INACTIVITY: 1.0 - components[LoyaltyComponent.RECENCY],
-        ChurnFactor.DECOMMITMENT: 1.0 - components[LoyaltyComponent.COMMITMENT],
-    }
+    """P(no activity within the horizon): not active any more, or active but quiet by chance
+    (Poisson at the customer's own rate); then shifted on the log-odds scale by attitudes."""
     churn = config.churn
-    z = churn.intercept + sum(churn.coefficients[name] * value for name, value in factors.items())
+    quiet_if_active = math.exp(-behaviour.rate * churn.horizon_days)
+    p = 1.0 - behaviour.p_active * (1.0 - quiet_if_active)
+    commitment = components[LoyaltyComponent.COMMITMENT]
+    factors = {
+        ChurnFactor.DISTRUST: _centred(trust),
+        ChurnFactor.DISSATISFACTION: _centred(satisfaction),
+        ChurnFactor.DECOMMITMENT: _centred(commitment),
+    }
+    shift = sum(churn.coefficients[name] * value for name, value in factors.items())
+    p = min(1.0 - 1e-9, max(1e-9, p))
+    z = math.log(p / (1.0 - p)) + shift
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -263,20 +412,31 @@ def segment_of(
     loyalty: float,
     components: Mapping[LoyaltyComponent, float],
     churn_level: ChurnLevel,
+    pooled: tuple[float, float] | None = None,
 ) -> Segment:
-    """First matching rule: new, detractor, at_risk, champion, loyal, passive."""
+    """First matching rule: detractor, new, at_risk, champion, loyal, passive.
+
+    The detractor rule needs evidence, not a number of events (one furious review is enough);
+    loyal and champion need an established relationship (events and tenure).
+    """
     rules = config.segments
-    if state.event_count < rules.min_events:
-        return Segment.NEW
     r, s = state.evidence(Channel.TRUST)
-    attitude_mean, attitude_evidence = attitude(state)
+    attitude_mean, attitude_evidence = attitude(state) if pooled is None else pooled
     detractor = rules.detractor
     if (r + s >= detractor.min_evidence and trust <= detractor.max_trust) or (
         attitude_evidence >= detractor.min_evidence and attitude_mean <= detractor.max_attitude
     ):
         return Segment.DETRACTOR
+    if state.event_count < rules.min_events:
+        return Segment.NEW
     if churn_level is ChurnLevel.HIGH or loyalty < rules.passive.min_loyalty:
         return Segment.AT_RISK
+    tenure_days = 0.0
+    if state.as_of_us is not None and state.first_seen_us is not None:
+        tenure_days = (state.as_of_us - state.first_seen_us) / _US_PER_DAY
+    established = rules.established
+    if state.event_count < established.min_events or tenure_days < established.min_tenure_days:
+        return Segment.PASSIVE
     champion = rules.champion
     if (
         loyalty >= champion.min_loyalty

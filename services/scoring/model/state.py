@@ -35,7 +35,7 @@ from services.scoring.model.config import ScoringConfig
 from services.scoring.model.evidence import Evidence, evidence_for
 from services.scoring.model.signal import Signal, from_us, to_us
 
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
 """Layout version of ``to_row``; bump it when accumulators are added or renamed."""
 REL_TOL: Final = 1e-9
 """Two states built from the same events in any order agree to this relative tolerance."""
@@ -248,6 +248,23 @@ def add_evidence(
         last_activity_us=last_activity,
         event_count=state.event_count + (1 if count_event else 0),
         config_hash=config.content_hash,
+    )
+
+
+def withdraw_evidence(
+    state: CustomerState, items: Sequence[Evidence], occurred_us: int, config: ScoringConfig
+) -> CustomerState:
+    """The exact inverse of ``add_evidence(..., count_event=False)`` for evidence added
+    earlier (the sums are linear in the evidence); rounding residue below zero is cut."""
+    if not items:
+        return state
+    negated = [replace(item, weight=-item.weight) for item in items]
+    added = add_evidence(state, negated, occurred_us, config, count_event=False)
+    return replace(
+        added,
+        last_activity_us=state.last_activity_us,
+        first_seen_us=state.first_seen_us,
+        sums=tuple(max(0.0, value) for value in added.sums),
     )
 
 
