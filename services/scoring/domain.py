@@ -186,17 +186,21 @@ def short(text: str, limit: int = SUMMARY_MAX) -> str:
 def drivers(recent: tuple[RecentEvent, ...]) -> tuple[ScoreDriver, ...]:
     """The latest events, strongest effect first (latest first among equals)."""
     ranked = sorted(enumerate(recent), key=lambda item: (-item[1].size, -item[0]))
-    # Built without re-validation: the ids and types come from validated events, the effects
-    # are clipped to the contract's range (the hot path builds ten of them per event).
-    return tuple(
-        ScoreDriver.model_construct(
-            event_id=event.event_id,
-            event_type=event.event_type,
-            occurred_at=from_us(event.occurred_us),
-            trust_effect=_change(event.trust_effect),
-            loyalty_effect=_change(event.loyalty_effect),
-        )
-        for _, event in ranked[:MAX_DRIVERS]
+    return tuple(_score_driver(event) for _, event in ranked[:MAX_DRIVERS])
+
+
+@functools.lru_cache(maxsize=8192)
+def _score_driver(event: RecentEvent) -> ScoreDriver:
+    """The published driver of one recent event. Cached: a customer's next update repeats nine
+    of its ten drivers, and a ``ScoreDriver`` is frozen, so one instance serves them all.
+    Built without re-validation: the ids and types come from validated events, the effects
+    are clipped to the contract's range."""
+    return ScoreDriver.model_construct(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        occurred_at=from_us(event.occurred_us),
+        trust_effect=_change(event.trust_effect),
+        loyalty_effect=_change(event.loyalty_effect),
     )
 
 

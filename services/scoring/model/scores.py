@@ -14,7 +14,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from services.scoring.model.channels import ATTITUDINAL, Channel
+from services.scoring.model.channels import ATTITUDINAL, Channel, Polarity, accumulator_index
 from services.scoring.model.config import (
     MODEL_VERSION,
     ChurnFactor,
@@ -26,6 +26,22 @@ from services.scoring.model.state import CustomerState, advance
 
 _US_PER_DAY: Final = 86_400_000_000
 _DAYS_PER_MONTH: Final = 30.0
+_LN2: Final = math.log(2.0)
+
+
+def _at(channel: Channel) -> int:
+    """Index of a channel's positive evidence in ``CustomerState.sums`` (the negative is next):
+    the score functions read the sums by index, as ``state.evidence`` per channel costs a
+    dictionary lookup and a tuple on a path that runs several times per event."""
+    return accumulator_index(channel, Polarity.POSITIVE)
+
+
+_TRUST_AT: Final = _at(Channel.TRUST)
+_TRUST_LONG_AT: Final = _at(Channel.TRUST_LONG)
+_ACTIVITY_AT: Final = _at(Channel.ACTIVITY)
+_COMPANY_AT: Final = _at(Channel.COMPANY)
+_SPEND_AT: Final = _at(Channel.SPEND)
+_ATTITUDINAL_AT: Final = tuple(_at(channel) for channel in ATTITUDINAL)
 
 
 class Segment(StrEnum):
@@ -133,6 +149,7 @@ def _beta_stddev(positive: float, negative: float) -> float:
 _REACTION_CHANNELS: Final = (Channel.SATISFACTION, Channel.EMOTION, Channel.ADVOCACY)
 """What the customer says or does in reaction (connection is left out: a response to feedback
 adds connection evidence itself)."""
+_REACTION_AT: Final = tuple(_at(channel) for channel in _REACTION_CHANNELS)
 
 
 def trust_evidence(state: CustomerState, config: ScoringConfig) -> tuple[float, float]:
@@ -140,32 +157,33 @@ def trust_evidence(state: CustomerState, config: ScoringConfig) -> tuple[float, 
     (each purchase or renewal beyond the first, decayed like activity: coming back is a vote
     of confidence), the capped and confirmed company-side actions, and the long memory as a
     prior. Computed from the sums, so it keeps the fold order-independent."""
-    r, s = state.evidence(Channel.TRUST)
-    activity, _ = state.evidence(Channel.ACTIVITY)
+    sums = state.sums
+    r, s = sums[_TRUST_AT], sums[_TRUST_AT + 1]
+    activity = sums[_ACTIVITY_AT]
     weighing = config.weighing
     credit = min(weighing.repeat_purchase_cap, weighing.repeat_purchase_trust * (activity - 1.0))
     # Company-side actions: diminishing returns up to a cap, and only as far as the customer's
     # own evidence (trust and attitude) confirms that they reach someone.
-    company, _ = state.evidence(Channel.COMPANY)
+    company = sums[_COMPANY_AT]
     if company > 0.0 and weighing.company_cap > 0.0:
         # Confirmed by a favourable reaction: positive evidence only, so that a complaint
         # never makes the company's actions count for more (trust stays monotone).
         reaction = r
-        for channel in _REACTION_CHANNELS:
-            reaction += state.evidence(channel)[0]
+        for i in _REACTION_AT:
+            reaction += sums[i]
         confirmed = min(1.0, reaction / weighing.company_confirmation)
         saturated = weighing.company_cap * -math.expm1(-company / weighing.company_cap)
         credit += saturated * confirmed
     # The long memory: good and bad experiences over years, as extra pseudo-counts. A long
     # good relationship cushions an incident; repeated incidents still show.
-    long_r, long_s = state.evidence(Channel.TRUST_LONG)
+    long_r, long_s = sums[_TRUST_LONG_AT], sums[_TRUST_LONG_AT + 1]
     memory = weighing.long_memory_weight
     return r + max(0.0, credit) + memory * long_r, s + memory * long_s
 
 
 def _exposure_days(span_days: float, half_life_days: float) -> float:
     """Decayed observation time: integral of 2^(-(as_of - t) / h) over the span observed."""
-    return half_life_days / math.log(2.0) * -math.expm1(-span_days / half_life_days * math.log(2))
+    return half_life_days / _LN2 * -math.expm1(-span_days / half_life_days * _LN2)
 
 
 def _rate_component(
@@ -267,7 +285,7 @@ def _behaviour(state: CustomerState, config: ScoringConfig) -> Behaviour:
         idle_days = span_days
         if state.last_activity_us is not None:
             idle_days = (state.as_of_us - state.last_activity_us) / _US_PER_DAY
-    activity_pos, activity_neg = state.evidence(Channel.ACTIVITY)
+    activity_pos, activity_neg = state.sums[_ACTIVITY_AT], state.sums[_ACTIVITY_AT + 1]
     exposure = _exposure_days(span_days, config.half_life_days.activity)
     prior_rate = churn.prior_rate / _DAYS_PER_MONTH
     rate = (max(0.0, activity_pos - activity_neg) + prior_rate * churn.prior_days) / (
@@ -303,7 +321,8 @@ def _loyalty_components(
         recency, recency_u = behaviour.p_active, 0.0
     else:
         recency, recency_u = 0.5 * math.exp2(-span_days / half_lives.recency), 1.0
-    activity_pos, activity_neg = state.evidence(Channel.ACTIVITY)
+    sums = state.sums
+    activity_pos, activity_neg = sums[_ACTIVITY_AT], sums[_ACTIVITY_AT + 1]
     frequency, frequency_u = _rate_component(
         activity_pos - activity_neg,
         span_days,
@@ -311,7 +330,7 @@ def _loyalty_components(
         loyalty.frequency_reference,
         loyalty.prior_days,
     )
-    spend_pos, spend_neg = state.evidence(Channel.SPEND)
+    spend_pos, spend_neg = sums[_SPEND_AT], sums[_SPEND_AT + 1]
     monetary, monetary_u = _rate_component(
         spend_pos - spend_neg,
         span_days,
@@ -339,11 +358,16 @@ def _loyalty_components(
         LoyaltyComponent.MONETARY: _UNIFORM_SD * monetary_u,
         LoyaltyComponent.TRUST: trust_sd,
     }
-    for component, channel in _BETA_COMPONENTS.items():
-        positive, negative = state.evidence(channel)
-        values[component] = beta_mean(positive, negative)
-        uncertainties[component] = beta_uncertainty(positive, negative)
-        spreads[component] = _beta_stddev(positive, negative)
+    # ``beta_mean``, ``beta_uncertainty`` and ``_beta_stddev`` inlined (same expressions):
+    # five components, several score evaluations per event.
+    for component, i in _BETA_COMPONENTS_AT:
+        positive, negative = sums[i], sums[i + 1]
+        total = positive + negative + 2.0
+        a = positive + 1.0
+        b = negative + 1.0
+        values[component] = a / total
+        uncertainties[component] = 2.0 / total
+        spreads[component] = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
     return values, uncertainties, spreads
 
 
@@ -354,6 +378,9 @@ _BETA_COMPONENTS: Final = {
     LoyaltyComponent.EMOTION: Channel.EMOTION,
     LoyaltyComponent.CONNECTION: Channel.CONNECTION,
 }
+_BETA_COMPONENTS_AT: Final = tuple(
+    (component, _at(channel)) for component, channel in _BETA_COMPONENTS.items()
+)
 
 
 def _centred(mean: float) -> float:
@@ -374,12 +401,11 @@ def _churn_risk(
     quiet_if_active = math.exp(-behaviour.rate * churn.horizon_days)
     p = 1.0 - behaviour.p_active * (1.0 - quiet_if_active)
     commitment = components[LoyaltyComponent.COMMITMENT]
-    factors = {
-        ChurnFactor.DISTRUST: _centred(trust),
-        ChurnFactor.DISSATISFACTION: _centred(satisfaction),
-        ChurnFactor.DECOMMITMENT: _centred(commitment),
-    }
-    shift = sum(churn.coefficients[name] * value for name, value in factors.items())
+    coefficients = churn.coefficients
+    # Summed in this order from 0 (as ``sum`` over the factors would): the same float.
+    shift = 0 + coefficients[ChurnFactor.DISTRUST] * _centred(trust)
+    shift += coefficients[ChurnFactor.DISSATISFACTION] * _centred(satisfaction)
+    shift += coefficients[ChurnFactor.DECOMMITMENT] * _centred(commitment)
     p = min(1.0 - 1e-9, max(1e-9, p))
     z = math.log(p / (1.0 - p)) + shift
     return 1.0 / (1.0 + math.exp(-z))
@@ -396,11 +422,11 @@ def _churn_level(churn_risk: float, config: ScoringConfig) -> ChurnLevel:
 
 def attitude(state: CustomerState) -> tuple[float, float]:
     """Pooled Beta mean of the attitudinal channels, and their total evidence."""
+    sums = state.sums
     positive = negative = 0.0
-    for channel in ATTITUDINAL:
-        p, n = state.evidence(channel)
-        positive += p
-        negative += n
+    for i in _ATTITUDINAL_AT:
+        positive += sums[i]
+        negative += sums[i + 1]
     return beta_mean(positive, negative), positive + negative
 
 
