@@ -468,15 +468,21 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         )
         record = replace(record, state=state, tracker=replace(record.tracker, book=book))
     time = None
+    before: Scores | None = None
     if any(not t.fired and t.deadline.due_us <= occurred for t in book.timers.values()):
         # Deadlines passed before this event: published as time first (the lapse of decay
         # alone is left to the event's own explanation, or to the watermark's ticks).
         time = advance_to(record, occurred, config, publish_decay=False)
         if time is not None:
             record = time.record
+            # The time update ended with the record's scores at the event's time: where the
+            # event's explanation starts (the same state, the clock now at the event).
+            before = time.after
     signal = _with_context(signal, record.tracker.book, config)
     tracker = record.tracker
-    state, explanation = fold(record.state, signal, config, clock_us=tracker.clock_us)
+    state, explanation = fold(
+        record.state, signal, config, clock_us=tracker.clock_us, before=before
+    )
     if not all(math.isfinite(x) for x in state.sums):
         raise ValueError(f"event {signal.event_id} makes the state non-finite")
     book = tracker.book

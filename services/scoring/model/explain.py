@@ -147,6 +147,7 @@ def fold(
     config: ScoringConfig,
     *,
     clock_us: int | None = None,
+    before: Scores | None = None,
 ) -> tuple[CustomerState, Explanation]:
     """Apply a signal; return the new state and why the scores moved.
 
@@ -154,7 +155,8 @@ def fold(
     extra score evaluations (use ``apply`` for replays). ``clock_us`` is the event time the
     customer's last published scores refer to (a watermark may have moved them past the
     state's ``as_of``): the change is measured from there, and the time that passed until the
-    event is kept apart from the event's own effect.
+    event is kept apart from the event's own effect. ``before``: the scores of ``state`` at
+    that time, if the caller has them already (saves evaluating them again).
     """
     check_signal(state, signal, config)
     occurred = signal.occurred_us
@@ -164,7 +166,8 @@ def fold(
     if clock_us is not None and (previous is None or clock_us > previous):
         previous = clock_us
     at = occurred if previous is None else max(previous, occurred)
-    before = scores_at(state, config, previous)
+    if before is None:
+        before = scores_at(state, config, previous)
     after = scores_at(after_state, config, at)
     late = previous is not None and occurred < previous
 
