@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -58,7 +58,7 @@ from services.scoring.model.promises import (
     timer_key,
 )
 from services.scoring.model.scores import scores_at
-from services.scoring.model.signal import Signal, SignalKind, from_us
+from services.scoring.model.signal import Signal, SignalKind, from_us, to_us
 from services.scoring.model.state import add_evidence, withdraw_evidence
 from services.scoring.signals import ScoringInput
 
@@ -117,10 +117,29 @@ class CustomerRecord:
     recent: tuple[RecentEvent, ...] = ()
     """The latest ``MAX_DRIVERS`` scored events, oldest first."""
     tenant_id: str | None = None
+    known: tuple[ModelState, Scores] | None = field(default=None, compare=False, repr=False)
+    """Scores just evaluated for a state (at their ``as_of``), never stored: the customer's
+    next event, or a deadline firing before it, starts from the scores its last event ended
+    with, and need not evaluate them again. Used only while ``state`` is that very state."""
 
     @classmethod
     def empty(cls, customer_id: str) -> CustomerRecord:
         return cls(ModelState.empty(customer_id), AlertTracker())
+
+    def scores_at(self, at_us: int, config: ScoringConfig) -> Scores:
+        """``scores_at(self.state, config, at_us)``, reusing ``known`` when it is exactly that
+        (same state object, same time, same configuration)."""
+        known = self.known
+        if known is not None and known[0] is self.state:
+            scores = known[1]
+            if (
+                scores.as_of is not None
+                and to_us(scores.as_of) == at_us
+                and scores.config_hash == config.content_hash
+                and scores.config_version == config.version
+            ):
+                return scores
+        return scores_at(self.state, config, at_us)
 
     @property
     def customer_id(self) -> str:
@@ -378,7 +397,7 @@ def advance_to(
     clock = max(clock, state.as_of_us)
     if watermark_us <= clock:
         return None
-    before = scores_at(state, config, clock)
+    before = record.scores_at(clock, config)
     decayed = scores_at(state, config, watermark_us)
     state, book, fired = fire_due(state, tracker.book, watermark_us, config)
     after = scores_at(state, config, watermark_us) if fired else decayed
@@ -480,9 +499,16 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
             before = time.after
     signal = _with_context(signal, record.tracker.book, config)
     tracker = record.tracker
+    if before is None:
+        # fold's starting point: the state at its clock (the later of as_of and clock_us).
+        start = record.state.as_of_us
+        if tracker.clock_us is not None and (start is None or tracker.clock_us > start):
+            start = tracker.clock_us
+        before = None if start is None else record.scores_at(start, config)
     state, explanation = fold(
         record.state, signal, config, clock_us=tracker.clock_us, before=before
     )
+    folded = state
     if not all(math.isfinite(x) for x in state.sums):
         raise ValueError(f"event {signal.event_id} makes the state non-finite")
     book = tracker.book
@@ -557,7 +583,10 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         published=snapshot(after) if publish else tracker.published,
         quiet_events=0 if publish else quiet,
     )
-    new = CustomerRecord(state, tracker, recent, tenant)
+    # The scores just evaluated, with the state they belong to (the record's own state, unless
+    # a late feedback's response time moved it on: then they are not used).
+    known = (state, after) if fired else (folded, explanation.after)
+    new = CustomerRecord(state, tracker, recent, tenant, known=known)
     time_alerts = [] if time is None else time.alerts
     return Outcome(new, explanation, update, [*time_alerts, *alerts], time, publish)
 
