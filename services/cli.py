@@ -8,10 +8,11 @@ from dataclasses import asdict
 from functools import partial
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperOption
 
 from services.contract_cli import schemas_app, validate_command
 from services.product.cli import (
@@ -30,6 +31,17 @@ from services.scoring.cli import scores_app
 
 if TYPE_CHECKING:
     from services.localkafka.broker import LocalKafkaBroker
+
+
+def _flags_show_no_type(option: TyperOption, ctx: Any) -> str | None:
+    """typer 0.29 prints ``<bool>`` after every flag (``--dry-run <bool>``, even ``--help``),
+    which reads as if the flag took a value. Flags take none, so they show no type; every
+    other option keeps typer's rendering (and its metavars: ``--since TIME``)."""
+    return None if option.is_flag else _typer_display_type(option, ctx)
+
+
+_typer_display_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flags_show_no_type  # type: ignore[method-assign, assignment]
 
 app = typer.Typer(
     help="Rapport: customer feedback, sentiment, trust and loyalty on Kafka.", no_args_is_help=True

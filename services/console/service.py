@@ -12,6 +12,8 @@ import json
 import logging
 import signal
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from types import FrameType
@@ -39,10 +41,76 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+class PipelineHealth:
+    """The pipeline services' readiness, as their /readyz says it: what an operator looks at
+    first when the scores stop moving.
+
+    Asked every ``interval_seconds`` by a thread of its own, so that a page never waits for a
+    slow or dead service: pages read the last answer.
+    """
+
+    def __init__(self, service_urls: dict[str, str], interval_seconds: float = 5.0) -> None:
+        self._urls = service_urls
+        self._interval = interval_seconds
+        self._line = "checking the services…"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pipeline-health", daemon=True)
+
+    def start(self) -> PipelineHealth:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def line(self) -> str:
+        return self._line  # replaced, never mutated: safe to read from any thread
+
+    def refresh(self) -> str:
+        self._line = " · ".join(
+            f"{name} {self._readiness(url)}" for name, url in self._urls.items()
+        )
+        return self._line
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._stop.wait(self._interval)
+
+    @staticmethod
+    def _readiness(url: str) -> str:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                return "ready" if json.loads(response.read()).get("ready") else "not ready"
+        except urllib.error.HTTPError as error:
+            try:
+                reasons = json.loads(error.read() or b"{}").get("reasons", {})
+            except (OSError, ValueError, AttributeError):
+                reasons = {}
+            why = str(next(iter(reasons.values()), "")) if isinstance(reasons, dict) else ""
+            return f"not ready ({why[:80]})" if why else "not ready"
+        except Exception:
+            # Whatever went wrong, the service did not answer as a ready one does; the console
+            # itself must never fail over it.
+            return "down"
+
+
+def default_service_urls() -> dict[str, str]:
+    from services.registry import PIPELINE, SERVICES
+
+    return {name: f"http://127.0.0.1:{SERVICES[name].default_port}" for name in PIPELINE}
+
+
 class ConsoleApp:
-    def __init__(self, view: ScoreView, subscription: Subscription | None = None) -> None:
+    def __init__(
+        self,
+        view: ScoreView,
+        subscription: Subscription | None = None,
+        pipeline: PipelineHealth | None = None,
+    ) -> None:
         self.view = view
         self.subscription = subscription
+        self.pipeline = pipeline
         self.registry = CollectorRegistry()
         self._customers = Gauge(
             "rapport_console_customers", "Customers in the console's view", registry=self.registry
@@ -61,10 +129,13 @@ class ConsoleApp:
         state = "reading the topics…" if not health["caught_up"] else "live"
         if self.subscription is not None and self.subscription.error:
             state = self.subscription.error
-        return (
+        line = (
             f"{state} · {health['customers']} customers · {sum(records.values())} records read "
             f"· {health['open_alerts']} open alerts"
         )
+        if self.pipeline is not None:
+            line += f" — pipeline: {self.pipeline.line()}"
+        return line
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # PEP 3333: PATH_INFO arrives percent-decoded, as latin-1 text of the raw bytes.
@@ -160,7 +231,9 @@ def run_console(settings: Settings) -> None:
         bootstrap_servers(settings), view, f"{settings.group_prefix}-console"
     ).start()
     port = settings.http_port if settings.http_port is not None else DEFAULT_PORT
-    app = ConsoleApp(view, subscription)
+    urls = settings.console_service_urls or default_service_urls()
+    pipeline = PipelineHealth(urls).start()
+    app = ConsoleApp(view, subscription, pipeline)
     try:
         server = make_server(
             settings.http_host, port, app, server_class=_Server, handler_class=_QuietHandler

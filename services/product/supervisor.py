@@ -297,6 +297,10 @@ class Supervisor:
             "RAPPORT_LOG_FORMAT": "json",
             "RAPPORT_HTTP_PORT": str(child.port),
             "RAPPORT_STATE_DIR": str(self.state.root),
+            # The console shows these services' readiness as the pipeline's health.
+            "RAPPORT_CONSOLE_SERVICE_URLS": json.dumps(
+                {c.name: f"http://127.0.0.1:{c.port}" for c in self.children if c.name != "console"}
+            ),
             "PYTHONUNBUFFERED": "1",
         }
 

@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -154,33 +154,82 @@ class KafkaProducerAdapter:
     def __init__(
         self, bootstrap_servers: str, client_id: str, transactional_id: str | None, **config: Any
     ):
-        self._producer = KafkaProducer(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
+        self._config: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "client_id": client_id,
             # Explicit although transactions imply it: a retried send must never be written
             # twice, in at-least-once mode too.
-            enable_idempotence=True,
-            acks="all",
-            transactional_id=transactional_id,
+            "enable_idempotence": True,
+            "acks": "all",
+            "transactional_id": transactional_id,
             # Larger batches: a transaction's commit flushes at once anyway, so lingering costs
             # latency only in at-least-once mode, and fewer, fuller requests cost less CPU.
-            linger_ms=20,
-            batch_size=256 * 1024,
+            "linger_ms": 20,
+            "batch_size": 256 * 1024,
             # A send to a topic that does not exist (deleted under us) waits this long for its
             # metadata; the default 60 s held the whole loop per record. The failure is
             # transient: the partition backs off and readiness reports the missing topic.
-            max_block_ms=10_000,
+            # Also the longest wait for a transaction's commit, abort or offsets (below).
+            "max_block_ms": 10_000,
             **config,
-        )
+        }
+        # How long a transaction's commit, abort or offsets may take before its outcome counts
+        # as unknown: the Java client's default max.block.ms. Generous, since a renewal (below)
+        # costs an epoch bump and a re-initialisation; it only has to end a real hang.
+        self._transaction_timeout_ms = 60_000
+        self._producer = KafkaProducer(**self._config)
         self._pending: list[Any] = []
+        # Set when a transaction's outcome is unknown (no answer in time, an abort that
+        # failed): the next transaction starts on a new producer.
+        self._renew_before_next = False
+        # A producer whose init_transactions has not completed yet (it may take several calls:
+        # each waits max_block_ms and the next one goes on waiting for the same request).
+        self._needs_init = False
 
     def init_transactions(self) -> None:
         with translate_kafka_errors("init transactions"):
-            self._producer.init_transactions()
+            self._producer.init_transactions()  # bounded by max_block_ms
 
     def begin_transaction(self) -> None:
+        if self._renew_before_next:
+            self._renew()
+        if self._needs_init:
+            with translate_kafka_errors("init transactions (new producer)"):
+                self._producer.init_transactions()
+            self._needs_init = False
         with translate_kafka_errors("begin transaction"):
             self._producer.begin_transaction()
+
+    def _renew(self) -> None:
+        """A new producer with the same transactional id. Its init_transactions bumps the
+        epoch, which fences the old producer and makes the broker finish the transaction it
+        left: aborted, or committed if its commit had reached the coordinator. Either way
+        nothing of it becomes visible twice, and offsets move only with their outputs.
+        The new producer is kept until its initialisation completes, however many calls that
+        takes: replacing it again would restart the wait from scratch every time."""
+        with contextlib.suppress(Exception):
+            self._producer.close(timeout=5)
+        self._pending.clear()
+        self._producer = KafkaProducer(**self._config)
+        self._renew_before_next = False
+        self._needs_init = True
+
+    def _await(self, action: str, start: Callable[[Any], Any]) -> None:
+        """Run one transactional request and wait for its answer, 60 s at most.
+
+        kafka-python waits for EndTxn and AddOffsetsToTxn without a limit (the Java client did
+        too, until KAFKA-7763): a broker that dies with the request in flight hangs the loop
+        for good, heartbeats and all. A timeout is transient; the transaction's fate is
+        settled by the next producer (``_renew``).
+        """
+        with translate_kafka_errors(action):
+            result = start(self._producer._transaction_manager)
+            self._producer._sender.wakeup()
+            if not result.wait(timeout_ms=self._transaction_timeout_ms):
+                self._renew_before_next = True
+                raise kerr.KafkaTimeoutError(
+                    f"{action}: no answer within {self._transaction_timeout_ms} ms"
+                )
 
     def send(self, record: OutRecord) -> None:
         with translate_kafka_errors(f"send to {record.topic}"):
@@ -197,22 +246,31 @@ class KafkaProducerAdapter:
     def send_offsets_to_transaction(
         self, offsets: Mapping[TopicPartition, int], group_metadata: object
     ) -> None:
-        with translate_kafka_errors("send offsets to transaction"):
-            self._producer.send_offsets_to_transaction(_offsets(offsets), group_metadata)
+        kafka_offsets = _offsets(offsets)
+        self._await(
+            "send offsets to transaction",
+            lambda tm: tm.send_offsets_to_transaction(kafka_offsets, group_metadata),
+        )
 
     def commit_transaction(self) -> None:
+        self._await("commit transaction", lambda tm: tm.begin_commit())
         with translate_kafka_errors("commit transaction"):
-            self._producer.commit_transaction()
             self._raise_failed_sends()
 
     def abort_transaction(self) -> None:
         self._pending.clear()
-        with translate_kafka_errors("abort transaction"):
-            self._producer.abort_transaction()
+        if self._renew_before_next:
+            return  # the outcome is unknown: the next producer settles it
+        try:
+            self._await("abort transaction", lambda tm: tm.begin_abort())
+        except TransientError:
+            self._renew_before_next = True
+            raise
 
     def flush(self) -> None:
         with translate_kafka_errors("flush"):
-            self._producer.flush()
+            # Bounded like the transactional calls: a dead broker must not hang the loop.
+            self._producer.flush(timeout=self._transaction_timeout_ms / 1000)
             self._raise_failed_sends()
 
     def _raise_failed_sends(self) -> None:

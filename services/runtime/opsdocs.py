@@ -140,7 +140,8 @@ MEANINGS = {
     "retry_initial_seconds": "First back-off of a partition after a transient failure "
     "(doubles per attempt)",
     "retry_max_seconds": "Longest back-off after transient failures",
-    "shutdown_timeout_seconds": "How long a stopping service may take to finish its batch",
+    "shutdown_timeout_seconds": "How long a stopping service may take to finish its batch and "
+    "commit before it exits anyway (status 75; uncommitted work is redone by the next owner)",
     "database_url": "Scoring's database (SQLAlchemy URL); `postgresql+psycopg://…` in production",
     "http_host": "Address of the `/metrics`, `/healthz`, `/readyz` endpoint (the image sets "
     "`0.0.0.0`)",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
@@ -36,6 +38,8 @@ from services.runtime.settings import Delivery, Settings
 log = logging.getLogger(__name__)
 
 HandlerFactory = Callable[[Settings, ErrorPolicy], BatchHandler]
+EXIT_STOP_TIMEOUT = 75
+"""A stop that overran the shutdown timeout (EX_TEMPFAIL: nothing is lost, restart at will)."""
 
 
 @dataclass
@@ -241,6 +245,26 @@ def start_with_retries(
     return None
 
 
+def _exit_if_stuck(name: str, timeout_seconds: float) -> None:
+    """Ends the process when a requested stop takes longer than ``shutdown_timeout_seconds``
+    (a batch stuck on a dead database, a broker that does not answer the final commit).
+
+    Safe at any moment by design: whatever was not committed is redone by the next owner of the
+    partitions, exactly once. Exiting ourselves, with a line that says why, beats being killed
+    by the supervisor's grace period (keep that one longer: the Helm chart and compose do).
+    """
+    time.sleep(timeout_seconds)
+    log.critical(
+        "%s did not stop within RAPPORT_SHUTDOWN_TIMEOUT_SECONDS=%g: exiting; uncommitted work "
+        "is redone by the next owner",
+        name,
+        timeout_seconds,
+        extra={"exit_code": EXIT_STOP_TIMEOUT},
+    )
+    logging.shutdown()
+    os._exit(EXIT_STOP_TIMEOUT)
+
+
 def run_service(spec: ServiceSpec, settings: Settings) -> None:
     # Configuration errors end start-up before anything opens: no broker configured, or
     # credentials or certificates the broker refuses (they never heal by waiting).
@@ -256,6 +280,13 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         log.info(
             "%s received %s: finishing the batch in hand", spec.name, signal.Signals(signum).name
         )
+        if not startup.stop.is_set():
+            threading.Thread(
+                target=_exit_if_stuck,
+                args=(spec.name, settings.shutdown_timeout_seconds),
+                name="rapport-shutdown-watchdog",
+                daemon=True,
+            ).start()
         startup.stop.set()
         if startup.runner is not None:
             startup.runner.stop()

@@ -192,6 +192,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     kafka_cache_dir: Path = Path.home() / ".cache" / "rapport" / "kafka"
+    # The console's "pipeline health": each pipeline service's base URL (its /readyz is asked),
+    # e.g. RAPPORT_CONSOLE_SERVICE_URLS='{"scoring": "http://scoring:9103"}'. Empty: the
+    # services' default ports on 127.0.0.1; `rapport up` passes the ports it chose.
+    console_service_urls: dict[str, str] = {}
     # `rapport up`'s one directory of local state (broker data, SQLite database, logs), wiped
     # as a whole by `rapport up --reset` so that the broker and the database never disagree.
     state_dir: Path = Path.home() / ".local" / "state" / "rapport"

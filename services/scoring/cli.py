@@ -6,7 +6,8 @@ from the ``RAPPORT_*`` variables like the services' (``RAPPORT_DATABASE_URL``...
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -23,7 +24,12 @@ _err = Console(stderr=True)
 
 
 def _time(value: datetime | None) -> str:
-    return "-" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
+    """UTC, to the minute: what a person compares events by."""
+    return "-" if value is None else f"{value.astimezone(UTC):%Y-%m-%d %H:%M}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 @scores_app.command("migrate")
@@ -98,10 +104,10 @@ def rebuild_command(
             "now[/]"
         )
     out.print(
-        f"read {report.records_read} records of {topic} (up to offsets "
+        f"read {_plural(report.records_read, 'record')} of {topic} (up to offsets "
         + ", ".join(f"{p}:{o}" for p, o in sorted(report.bounds.items()))
-        + f"); {report.customers_rebuilt} customers rebuilt, "
-        f"{report.customers_current} in the database"
+        + f"); {_plural(report.customers_rebuilt, 'customer')} rebuilt, "
+        f"{report.customers_current:,} in the database"
     )
     for partition, start in sorted(report.truncated_partitions.items()):
         out.print(
@@ -117,7 +123,7 @@ def rebuild_command(
         out.print(table)
         more = len(report.differences) - show
         out.print(
-            f"{len(report.differences)} customers differ"
+            f"{_plural(len(report.differences), 'customer')} differ"
             + (f" ({more} not shown)" if more > 0 else "")
         )
     if apply:
@@ -130,8 +136,9 @@ def rebuild_command(
 def show_command(
     customer: Annotated[str, typer.Argument(help="customer id")],
     history: Annotated[int, typer.Option(help="history rows to show", min=0)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
 ) -> None:
-    """A customer's current scores, what drove them, recent history and alerts."""
+    """A customer's current scores, what drove them, recent history and alerts (times in UTC)."""
     from services.scoring import store
     from services.scoring.alerts import published_segment
     from services.scoring.model.signal import from_us
@@ -139,59 +146,76 @@ def show_command(
     settings = Settings()
     engine = store.make_engine(settings.database_url)
     row, rows, alerts = store.customer_view(engine, customer, history)
-    out = Console()
     if row is None:
-        out.print(f"no scores for {customer!r}")
+        _err.print(f"no scores for {customer!r}")
         raise typer.Exit(1)
+    # Newest event first by when it happened, not by when it was processed (a backfill
+    # arrives late).
+    rows = sorted(rows, key=lambda h: (h["occurred_at"], h["event_id"]), reverse=True)
+    drivers = [
+        {
+            "event_id": event_id,
+            "type": event_type,
+            "occurred_at": from_us(occurred_us),
+            "trust": trust,
+            "loyalty": loyalty,
+        }
+        for event_id, event_type, occurred_us, trust, loyalty in sorted(
+            row["recent_events"], key=lambda e: -(abs(e[3]) + abs(e[4]))
+        )
+    ]
+    if as_json:
+        document = {
+            "customer_id": row["customer_id"],
+            "current": {k: v for k, v in row.items() if k != "recent_events"}
+            | {"segment": published_segment(row["segment"])},
+            "drivers": drivers,
+            "history": rows,
+            "alerts": alerts,
+        }
+        typer.echo(json.dumps(document, default=_json_default, indent=2))
+        return
+    out = Console()
     _print_current(out, row, published_segment(row["segment"]))
-    drivers = Table(
-        "event", "type", "occurred", "trust", "loyalty", title="Drivers (latest events)"
-    )
-    ranked = sorted(row["recent_events"], key=lambda e: -(abs(e[3]) + abs(e[4])))
-    for event_id, event_type, occurred_us, trust, loyalty in ranked:
-        drivers.add_row(
-            event_id, event_type, _time(from_us(occurred_us)), f"{trust:+.1f}", f"{loyalty:+.1f}"
+    table = Table("event", "type", "occurred (UTC)", "trust", "loyalty", title="Drivers")
+    table.columns[0].overflow = "fold"
+    for d in drivers:
+        table.add_row(
+            d["event_id"],
+            d["type"],
+            _time(d["occurred_at"]),
+            f"{d['trust']:+.1f}",
+            f"{d['loyalty']:+.1f}",
         )
-    out.print(drivers)
+    out.print(table)
     if rows:
-        table = Table(
-            "occurred",
-            "event",
-            "type",
-            "trust",
-            "Δ",
-            "loyalty",
-            "Δ",
-            "segment",
-            "summary",
-            title=f"History (latest {len(rows)})",
-        )
+        # One line of figures and one of words per event: a nine-column table wraps a word a
+        # line at 80 columns.
+        out.print(f"[bold]History[/] (latest {len(rows)}, newest first, UTC)")
         for h in rows:
-            table.add_row(
-                _time(h["occurred_at"]),
-                h["event_id"],
-                h["event_type"],
-                f"{100 * h['trust']:.1f}",
-                f"{h['trust_delta']:+.1f}",
-                f"{h['loyalty']:.1f}",
-                f"{h['loyalty_delta']:+.1f}",
-                published_segment(h["segment"]),
-                h["summary"],
+            out.print(
+                f"{_time(h['occurred_at'])}  {h['event_type']}  "
+                f"trust {100 * h['trust']:.1f} ({h['trust_delta']:+.1f})  "
+                f"loyalty {h['loyalty']:.1f} ({h['loyalty_delta']:+.1f})  "
+                f"{published_segment(h['segment'])}",
+                overflow="fold",
             )
-        out.print(table)
+            out.print(f"    [dim]{h['event_id']}[/]  [italic]{h['summary']}[/]")
     if alerts:
-        table = Table("alert", "kind", "severity", "state", "raised", "resolved", "message")
+        out.print("[bold]Alerts[/]")
         for a in alerts:
-            table.add_row(
-                a["alert_id"],
-                a["kind"],
-                a["severity"],
-                a["state"],
-                _time(a["raised_at"]),
-                _time(a["resolved_at"]),
-                a["resolution"] or a["message"],
+            resolved = f", resolved {_time(a['resolved_at'])}" if a["resolved_at"] else ""
+            out.print(
+                f"{_time(a['raised_at'])}  {a['severity']} {a['kind']}, {a['state']}{resolved}"
             )
-        out.print(table)
+            out.print(f"    [italic]{a['resolution'] or a['message']}[/]")
+            out.print(f"    [dim]{a['alert_id']}[/]", overflow="fold")
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
 
 
 def _print_current(out: Console, row: dict[str, Any], segment: str) -> None:
@@ -201,7 +225,7 @@ def _print_current(out: Console, row: dict[str, Any], segment: str) -> None:
     table.add_row("segment", segment)
     table.add_row("churn risk", f"{row['churn_risk']:.2f}")
     table.add_row("events", str(row["event_count"]))
-    table.add_row("as of", _time(row["as_of"]))
+    table.add_row("as of (UTC)", _time(row["as_of"]))
     table.add_row("first seen", _time(row["first_seen_at"]))
     table.add_row("last activity", _time(row["last_activity_at"]))
     table.add_row("configuration", str(row["config_hash"])[:12])

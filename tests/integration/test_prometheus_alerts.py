@@ -168,7 +168,9 @@ def run_scenarios(
             "time() - rapport_last_progress_timestamp_seconds > 300": (
                 "time() - rapport_last_progress_timestamp_seconds > 4"
             ),
-            "rapport:consumer_lag_records:sum > 10000": "rapport:consumer_lag_records:sum > 5",
+            "sum by (service, topic) (rapport_consumer_lag_records) > 10000": (
+                "sum by (service, topic) (rapport_consumer_lag_records) > 5"
+            ),
         },
     )
     prometheus = Prometheus(

@@ -105,3 +105,15 @@ def test_validate_json_lists_problems_and_warnings(tmp_path: Path) -> None:
     reasons = {p["reason"] for p in document["problems"]}
     assert reasons == {"warning", "missing_field"}
     assert all(p["location"].startswith("line ") for p in document["problems"])
+
+
+def test_help_shows_no_type_after_a_flag() -> None:
+    from typer.testing import CliRunner
+
+    from services.cli import app
+
+    result = CliRunner().invoke(app, ["dlq", "replay", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "--dry-run" in result.output
+    assert "<bool>" not in result.output
+    assert "TIME" in result.output  # value options keep their metavars

@@ -3,6 +3,7 @@ tests/integration/test_scoring_e2e.py)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -49,11 +50,30 @@ def test_show_prints_scores_drivers_history_and_alerts(cli: CliRunner, database_
     assert "loyalty" in out
     assert "segment" in out
     assert "promise_broken" in out  # a driver
-    assert "History (latest 2)" in out
+    assert "History (latest 2, newest first, UTC)" in out
     assert "nps-1" in out
     assert "p-1" in out
     assert "detractor_nps" in out
     assert "trust_drop" in out
+    # At 80 columns a history line keeps its figures on one line.
+    assert any(
+        line.startswith("2026-03-01 11:00") and "trust" in line and "loyalty" in line
+        for line in out.splitlines()
+    ), out
     missing = cli.invoke(scores_app, ["show", "nobody"])
     assert missing.exit_code == 1
     assert "no scores" in missing.output
+
+
+def test_show_json_is_one_document(cli: CliRunner, database_url: str) -> None:
+    scoring = Scoring(database_url, partitions=1)
+    scoring.send([annotated("purchase", "c-8", "p-1", T0)])
+    scoring.run()
+    result = cli.invoke(scores_app, ["show", "c-8", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["customer_id"] == "c-8"
+    assert document["current"]["event_count"] == 1
+    assert document["history"][0]["event_id"] == "p-1"
+    assert document["history"][0]["occurred_at"] == "2026-03-01T09:00:00Z"
+    assert [d["event_id"] for d in document["drivers"]] == ["p-1"]
