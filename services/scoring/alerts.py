@@ -38,9 +38,11 @@ While an alert of a kind is open, no other alert of that kind is raised for the 
 worse signal escalates the open one instead: it is resolved, "Escalated to critical", and a
 critical alert of the same kind raised in its place). Once one was raised, none is raised
 again within ``cooldown_days`` of event time, **unless the new signal is materially
-worse** than the one that raised it (higher severity, or a worse value: an NPS of 1 after one
-of 2). Alert ids are derived from the customer, the kind and the raising event (or deadline,
-or clock tick): never reused for another alert.
+worse** than the one that raised it: a higher severity, or, for a single answer (an NPS score,
+a review's stars, a public post), a worse value (an NPS of 1 after one of 2). A trust drop or a
+complaint streak a point deeper is not materially worse; reaching its critical threshold is.
+Alert ids are derived from the customer, the kind and the raising event (or deadline, or clock
+tick): never reused for another alert.
 """
 
 from __future__ import annotations
@@ -287,14 +289,17 @@ class _Evaluation:
         kind: AlertKind,
         cooldown_days: float,
         severity: AlertSeverity = AlertSeverity.WARNING,
-        badness: float = 0.0,
+        badness: float | None = None,
     ) -> bool:
-        """The cooldown has passed, or the new signal is materially worse than the last."""
+        """The cooldown has passed, or the new signal is materially worse than the last: of a
+        higher severity, or (``badness`` given: a single answer such as an NPS score or a
+        review's stars) a worse value. A drop or a streak is not materially worse by a point
+        more; its critical threshold says when it is."""
         last = self.last_raised.get(kind)
         if last is None or self.occurred_us - last >= cooldown_days * _US_PER_DAY:
             return True
         rank, bad = self.badness.get(kind, (0, 0.0))
-        return _RANK[severity] > rank or badness > bad
+        return _RANK[severity] > rank or (badness is not None and badness > bad)
 
     def raise_alert(
         self,
@@ -557,7 +562,7 @@ class _Evaluation:
         if (
             now < before
             and drop >= rule.drop_points
-            and self.cooled_down(kind, rule.cooldown_days, severity, drop)
+            and self.cooled_down(kind, rule.cooldown_days, severity)
         ):
             self.raise_alert(
                 kind,
@@ -602,17 +607,20 @@ class _Evaluation:
             if streak <= rule.resolve_at:
                 self.resolve(kind, f"Support cases resolved; {streak} still unresolved")
             return
+        severity = (
+            AlertSeverity.CRITICAL if streak >= rule.critical_streak else AlertSeverity.WARNING
+        )
         if (
             ctx.kind in _CASE_OPENINGS
             and streak >= rule.streak
-            and self.cooled_down(kind, rule.cooldown_days, badness=streak)
+            and self.cooled_down(kind, rule.cooldown_days, severity)
         ):
-            critical = streak >= rule.critical_streak
             self.raise_alert(
                 kind,
-                AlertSeverity.CRITICAL if critical else AlertSeverity.WARNING,
+                severity,
                 f"{streak} support case openings and reopenings without resolution "
                 f"({len(self.open_cases)} cases)",
+                badness=streak,
             )
 
 

@@ -161,7 +161,10 @@ def trust_evidence(state: CustomerState, config: ScoringConfig) -> tuple[float, 
     r, s = sums[_TRUST_AT], sums[_TRUST_AT + 1]
     activity = sums[_ACTIVITY_AT]
     weighing = config.weighing
-    credit = min(weighing.repeat_purchase_cap, weighing.repeat_purchase_trust * (activity - 1.0))
+    # No debit once decayed activity falls below one purchase: the credit is for coming back,
+    # and a negative one would swallow the company-side credit below.
+    repeats = max(0.0, activity - 1.0)
+    credit = min(weighing.repeat_purchase_cap, weighing.repeat_purchase_trust * repeats)
     # Company-side actions: diminishing returns up to a cap, and only as far as the customer's
     # own evidence (trust and attitude) confirms that they reach someone.
     company = sums[_COMPANY_AT]
@@ -178,7 +181,7 @@ def trust_evidence(state: CustomerState, config: ScoringConfig) -> tuple[float, 
     # good relationship cushions an incident; repeated incidents still show.
     long_r, long_s = sums[_TRUST_LONG_AT], sums[_TRUST_LONG_AT + 1]
     memory = weighing.long_memory_weight
-    return r + max(0.0, credit) + memory * long_r, s + memory * long_s
+    return r + credit + memory * long_r, s + memory * long_s
 
 
 def _exposure_days(span_days: float, half_life_days: float) -> float:
