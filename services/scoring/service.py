@@ -238,14 +238,17 @@ class ScoringHandler:
             store.verify_topic(applied, batch.tp, topic_id)
             store.prune_outbox(conn, batch.tp, below=batch.first_offset)
             fresh = [r for r in batch.records if r.offset >= applied.next_offset]
+            # The outputs of records an earlier attempt applied are read back from the outbox;
+            # those of the fresh ones are the rows just written (no need to read them back).
+            outputs = []
+            if batch.first_offset < applied.next_offset:
+                last_applied = min(applied.next_offset, batch.next_offset) - 1
+                outputs = store.outbox_records(conn, batch.tp, batch.first_offset, last_applied)
             if fresh:
-                self._apply(conn, batch.tp, fresh)
+                outputs += store.records_of(self._apply(conn, batch.tp, fresh))
             if fresh or (topic_id and not applied.topic_id):
                 next_offset = max(applied.next_offset, batch.next_offset)
                 store.set_applied(conn, batch.tp, next_offset, topic_id)
-            outputs = store.outbox_records(
-                conn, batch.tp, batch.first_offset, batch.next_offset - 1
-            )
         self._verified.add(batch.tp)
         return outputs
 
@@ -298,7 +301,10 @@ class ScoringHandler:
             )
         return inp
 
-    def _apply(self, conn: Connection, tp: TopicPartition, records: list[InRecord]) -> None:
+    def _apply(
+        self, conn: Connection, tp: TopicPartition, records: list[InRecord]
+    ) -> list[dict[str, Any]]:
+        """Apply fresh records; return the outbox rows written, in offset order."""
         parsed = [(r, self._policy.attempt(r, partial(self._parse, r))) for r in records]
         inputs = [inp for _, inp in parsed if isinstance(inp, ScoringInput)]
         keys = {(i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure}
@@ -320,6 +326,7 @@ class ScoringHandler:
                 tp, record.offset, [with_origin(out, record) for out in outputs]
             )
         work.write(conn)
+        return work.outbox
 
     def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal

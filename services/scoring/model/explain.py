@@ -185,17 +185,14 @@ def fold(
     time_driver = _driver(time_key, time_label, before, base_scores, signal)
     # The event's evidence, one group per label, attributed from the strongest alone down.
     groups = _groups(items)
+    alone: dict[DriverLabel, tuple[CustomerState, Scores]] = {}
     if len(groups) > 1:
-        alone = {
-            label: _size(
-                base_scores,
-                scores_at(
-                    add_evidence(base, group, occurred, config, count_event=False), config, at
-                ),
-            )
-            for label, group in groups.items()
-        }
-        order = sorted(groups, key=lambda label: (-alone[label], label.singular))
+        for label, group in groups.items():
+            alone_state = add_evidence(base, group, occurred, config, count_event=False)
+            alone[label] = (alone_state, scores_at(alone_state, config, at))
+        order = sorted(
+            groups, key=lambda label: (-_size(base_scores, alone[label][1]), label.singular)
+        )
     else:
         order = list(groups)  # one label: nothing to rank
     drivers = [time_driver]
@@ -204,6 +201,8 @@ def fold(
         group = groups[label]
         if position == len(order) - 1:
             current, next_scores = after_state, after  # exact total, whatever the rounding
+        elif position == 0:
+            current, next_scores = alone[label]  # the strongest alone: evaluated already
         else:
             current = add_evidence(current, group, occurred, config, count_event=False)
             next_scores = scores_at(current, config, at)
