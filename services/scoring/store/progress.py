@@ -159,7 +159,7 @@ def outbox_records(conn: Connection, tp: TopicPartition, first: int, last: int) 
     return records_of([r._mapping for r in rows])
 
 
-def records_of(rows: Iterable[Mapping[str, Any]]) -> list[OutRecord]:
+def records_of(rows: Iterable[Mapping[Any, Any]]) -> list[OutRecord]:
     """The output records of outbox rows (read back, or just written by ``add_outbox``)."""
     return [
         OutRecord(
