@@ -180,6 +180,50 @@ class _Batch:
         store.add_outbox(conn, self.outbox)
 
 
+RECORD_CACHE_SIZE: Final = 20_000
+"""Customer records an instance keeps in memory between batches (a few kB each)."""
+
+
+class _RecordCache:
+    """Customer records as this instance last committed them, with their stored version.
+
+    Loading a record (its state row and alert tracker, JSON included) costs more than scoring
+    an event; a customer's events usually come in several batches. A cached record is used only
+    while the stored version still matches it, read in the batch's own transaction: anything
+    else that wrote the customer since (another instance after a rebalance, an erasure, a
+    rebuild) changed the version, and the record is loaded afresh. Updated only after a commit.
+    """
+
+    def __init__(self, size: int = RECORD_CACHE_SIZE) -> None:
+        self._size = size
+        self._records: dict[str, tuple[store.RecordVersion, CustomerRecord]] = {}
+
+    def load(self, conn: Connection, customer_ids: Collection[str]) -> dict[str, CustomerRecord]:
+        versions = store.record_versions(conn, customer_ids)
+        found: dict[str, CustomerRecord] = {}
+        missing = []
+        for customer in customer_ids:
+            cached = self._records.get(customer)
+            if cached is not None and cached[0] == versions.get(customer):
+                found[customer] = cached[1]
+            else:
+                missing.append(customer)
+        found.update(store.load_records(conn, missing))
+        return found
+
+    def keep(self, work: _Batch) -> None:
+        """The records a committed batch wrote (erased customers are dropped)."""
+        records = self._records
+        for customer in work.erased:
+            records.pop(customer, None)
+        for customer, (_, event_id) in work.dirty.items():
+            record = work.records[customer]
+            records.pop(customer, None)  # re-inserted last: the oldest go first
+            records[customer] = ((record.state.event_count, event_id), record)
+        while len(records) > self._size:
+            del records[next(iter(records))]
+
+
 class ScoringHandler:
     """The scoring service's batch handler: the protocol above, each record under the runtime's
     error policy (a record that cannot be scored is a dead letter in the outbox, like any
@@ -208,6 +252,7 @@ class ScoringHandler:
         self._config_header = (CONFIG_HASH_HEADER, config.content_hash.encode())
         self._warned_currencies: set[str] = set()
         self._durable = durable
+        self._records = _RecordCache()
 
     @property
     def engine(self) -> Engine:
@@ -244,11 +289,14 @@ class ScoringHandler:
             if batch.first_offset < applied.next_offset:
                 last_applied = min(applied.next_offset, batch.next_offset) - 1
                 outputs = store.outbox_records(conn, batch.tp, batch.first_offset, last_applied)
-            if fresh:
-                outputs += store.records_of(self._apply(conn, batch.tp, fresh))
+            work = self._apply(conn, batch.tp, fresh) if fresh else None
+            if work is not None:
+                outputs += store.records_of(work.outbox)
             if fresh or (topic_id and not applied.topic_id):
                 next_offset = max(applied.next_offset, batch.next_offset)
                 store.set_applied(conn, batch.tp, next_offset, topic_id)
+        if work is not None:
+            self._records.keep(work)
         self._verified.add(batch.tp)
         return outputs
 
@@ -301,15 +349,13 @@ class ScoringHandler:
             )
         return inp
 
-    def _apply(
-        self, conn: Connection, tp: TopicPartition, records: list[InRecord]
-    ) -> list[dict[str, Any]]:
-        """Apply fresh records; return the outbox rows written, in offset order."""
+    def _apply(self, conn: Connection, tp: TopicPartition, records: list[InRecord]) -> _Batch:
+        """Apply fresh records; return what was written (the outbox rows in offset order)."""
         parsed = [(r, self._policy.attempt(r, partial(self._parse, r))) for r in records]
         inputs = [inp for _, inp in parsed if isinstance(inp, ScoringInput)]
         keys = {(i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure}
         work = _Batch(
-            records=store.load_records(conn, {i.signal.customer_id for i in inputs}),
+            records=self._records.load(conn, {i.signal.customer_id for i in inputs}),
             seen=store.processed_among(conn, keys),
             erased_before=store.erasures_among(
                 conn, {i.signal.event_id for i in inputs if i.is_erasure}
@@ -326,7 +372,7 @@ class ScoringHandler:
                 tp, record.offset, [with_origin(out, record) for out in outputs]
             )
         work.write(conn)
-        return work.outbox
+        return work
 
     def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal

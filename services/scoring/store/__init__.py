@@ -23,6 +23,7 @@ customers, one executemany per table to write them back.
 from __future__ import annotations
 
 from services.scoring.store.customers import (
+    RecordVersion,
     all_processed,
     all_states,
     customer_view,
@@ -31,6 +32,7 @@ from services.scoring.store.customers import (
     load_records,
     processed_among,
     record_from_rows,
+    record_versions,
     save_states,
     save_trackers,
     state_row,
@@ -88,6 +90,7 @@ __all__ = [
     "SCORE_COLUMNS",
     "STATE_TABLES",
     "Applied",
+    "RecordVersion",
     "UtcDateTime",
     "add_outbox",
     "alembic_config",
@@ -121,6 +124,7 @@ __all__ = [
     "processed_events",
     "prune_outbox",
     "record_from_rows",
+    "record_versions",
     "records_of",
     "reset_topic",
     "save_states",
