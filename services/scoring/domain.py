@@ -508,7 +508,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         record.state, signal, config, clock_us=tracker.clock_us, before=before
     )
     folded = state
-    if not all(math.isfinite(x) for x in state.sums):
+    if not all(map(math.isfinite, state.sums)):
         raise ValueError(f"event {signal.event_id} makes the state non-finite")
     book = tracker.book
     if inp.opens is not None:

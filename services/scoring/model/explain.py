@@ -453,14 +453,13 @@ def _agreeing(
     The strongest is always named; the others if their effect reaches ``floor`` points and a
     tenth of the strongest's (elapsed time is rarely worth naming next to a broken promise).
     """
-    same = sorted(
-        (d for d in drivers if effect(d) * total > 0),
-        key=lambda d: (-abs(effect(d)), d.label.singular),
-    )
-    if not same:
+    effects = [(abs(effect(d)), d) for d in drivers if effect(d) * total > 0]
+    if not effects:
         return []
-    bar = max(floor, _RELATIVE_FLOOR * abs(effect(same[0])))
-    return [same[0], *(d for d in same[1:] if abs(effect(d)) >= bar)]
+    effects.sort(key=lambda pair: (-pair[0], pair[1].label.singular))
+    strongest, first = effects[0]
+    bar = max(floor, _RELATIVE_FLOOR * strongest)
+    return [first, *(d for size, d in effects[1:] if size >= bar)]
 
 
 def describe(

@@ -19,6 +19,7 @@ representation over an epoch-relative one.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -157,10 +158,8 @@ def _decayed_sums(state: CustomerState, to_us_: int, config: ScoringConfig) -> t
         raise ValueError("cannot decay a state backwards in event time")
     # One factor per channel (both polarities decay alike): half the exp2 calls of decaying
     # each accumulator on its own, the same values (this runs several times per event).
-    factors = [math.exp2(-elapsed * rate) for rate in config.decay_per_us]
-    return tuple(
-        value * factors[i >> 1] if value != 0.0 else value for i, value in enumerate(state.sums)
-    )
+    factors = [math.exp2(-elapsed * rate) for rate in config.decay_per_us for _ in (0, 1)]
+    return tuple(map(operator.mul, state.sums, factors))
 
 
 def advance(state: CustomerState, as_of_us: int, config: ScoringConfig) -> CustomerState:
