@@ -29,7 +29,7 @@ from services.scoring.model.evidence import (
     evidence_for,
     rule_key,
 )
-from services.scoring.model.scores import Scores, scores_at
+from services.scoring.model.scores import Scores, scores_at, trust_and_loyalty_at
 from services.scoring.model.signal import Signal, SignalKind
 from services.scoring.model.state import CustomerState, add_evidence, check_signal
 
@@ -182,37 +182,44 @@ def fold(
     )
     base = add_evidence(state, (), occurred, config)
     base_scores = scores_at(base, config, at)
-    time_driver = _driver(time_key, time_label, before, base_scores, signal)
-    # The event's evidence, one group per label, attributed from the strongest alone down.
+    base_points = _trust_loyalty(base_scores)
+    after_points = _trust_loyalty(after)
+    time_driver = _driver(time_key, time_label, _trust_loyalty(before), base_points, signal)
+    # The event's evidence, one group per label, attributed from the strongest alone down
+    # (trust and loyalty are all the attribution reads).
     groups = _groups(items)
-    alone: dict[DriverLabel, tuple[CustomerState, Scores]] = {}
+    alone: dict[DriverLabel, tuple[CustomerState, tuple[float, float]]] = {}
     if len(groups) > 1:
         for label, group in groups.items():
             alone_state = add_evidence(base, group, occurred, config, count_event=False)
-            alone[label] = (alone_state, scores_at(alone_state, config, at))
+            alone[label] = (alone_state, trust_and_loyalty_at(alone_state, config, at))
         order = sorted(
-            groups, key=lambda label: (-_size(base_scores, alone[label][1]), label.singular)
+            groups, key=lambda label: (-_size(base_points, alone[label][1]), label.singular)
         )
     else:
         order = list(groups)  # one label: nothing to rank
     drivers = [time_driver]
-    current, current_scores = base, base_scores
+    current, current_points = base, base_points
     for position, label in enumerate(order):
         group = groups[label]
         if position == len(order) - 1:
-            current, next_scores = after_state, after  # exact total, whatever the rounding
+            current, next_points = after_state, after_points  # exact total, whatever the rounding
         elif position == 0:
-            current, next_scores = alone[label]  # the strongest alone: evaluated already
+            current, next_points = alone[label]  # the strongest alone: evaluated already
         else:
             current = add_evidence(current, group, occurred, config, count_event=False)
-            next_scores = scores_at(current, config, at)
-        drivers.append(_driver(group[0].key, label, current_scores, next_scores, signal))
-        current_scores = next_scores
+            next_points = trust_and_loyalty_at(current, config, at)
+        drivers.append(_driver(group[0].key, label, current_points, next_points, signal))
+        current_points = next_points
     if not order:
         # No evidence: the event's bookkeeping (count, first seen) is its whole effect.
         drivers.append(
             _driver(
-                rule_key(signal, config), _subject_label(signal, config), base_scores, after, signal
+                rule_key(signal, config),
+                _subject_label(signal, config),
+                base_points,
+                after_points,
+                signal,
             )
         )
     kept = tuple(
@@ -359,20 +366,32 @@ def _groups(items: Iterable[Evidence]) -> dict[DriverLabel, list[Evidence]]:
     return groups
 
 
-def _size(before: Scores, after: Scores) -> float:
-    return abs(100.0 * (after.trust - before.trust)) + abs(after.loyalty - before.loyalty)
+def _trust_loyalty(scores: Scores) -> tuple[float, float]:
+    return scores.trust, scores.loyalty
+
+
+def _size(before: tuple[float, float], after: tuple[float, float]) -> float:
+    """Size of a change of (trust, loyalty), in points."""
+    return abs(100.0 * (after[0] - before[0])) + abs(after[1] - before[1])
 
 
 def _by_size(driver: Driver) -> tuple[float, str]:
     return (-driver.size, driver.label.singular)
 
 
-def _driver(key: str, label: DriverLabel, before: Scores, after: Scores, signal: Signal) -> Driver:
+def _driver(
+    key: str,
+    label: DriverLabel,
+    before: tuple[float, float],
+    after: tuple[float, float],
+    signal: Signal,
+) -> Driver:
+    """The driver of a change of (trust, loyalty)."""
     return Driver(
         key=key,
         label=label,
-        trust_points=100.0 * (after.trust - before.trust),
-        loyalty_points=after.loyalty - before.loyalty,
+        trust_points=100.0 * (after[0] - before[0]),
+        loyalty_points=after[1] - before[1],
         count=1,
         event_ids=(signal.event_id,),
     )

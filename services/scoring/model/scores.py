@@ -220,12 +220,11 @@ def scores_at(state: CustomerState, config: ScoringConfig, as_of_us: int | None)
     components, uncertainties, spreads = _loyalty_components(
         state, config, trust=trust, trust_u=trust_u, trust_sd=trust_sd, behaviour=behaviour
     )
-    loyalty = loyalty_u = variance = 0.0
+    loyalty = _loyalty_points(components, config)
+    loyalty_u = variance = 0.0
     for name, weight in config.loyalty.weights.items():
-        loyalty += weight * components[name]
         loyalty_u += weight * uncertainties[name]
         variance += (weight * spreads[name]) ** 2
-    loyalty = min(100.0, max(0.0, 100.0 * loyalty))
     loyalty_sd = math.sqrt(variance)
     pooled = attitude(state)
     churn_risk = _churn_risk(behaviour, trust, pooled[0], components, config)
@@ -261,6 +260,35 @@ def scores_at(state: CustomerState, config: ScoringConfig, as_of_us: int | None)
         config_version=config.version,
         config_hash=config.content_hash,
     )
+
+
+def trust_and_loyalty_at(
+    state: CustomerState, config: ScoringConfig, as_of_us: int | None
+) -> tuple[float, float]:
+    """``scores_at(...)``'s trust and loyalty alone, by the same arithmetic: an explanation
+    ranks and measures an event's drivers by these two and evaluates them for every group of
+    evidence, where the rest (churn, segment, spreads) would go unread."""
+    if as_of_us is not None and as_of_us != state.as_of_us:
+        state = advance(state, as_of_us, config)
+    r, s = trust_evidence(state, config)
+    trust = beta_mean(r, s)
+    components, _, _ = _loyalty_components(
+        state,
+        config,
+        trust=trust,
+        trust_u=beta_uncertainty(r, s),
+        trust_sd=_beta_stddev(r, s),
+        behaviour=_behaviour(state, config),
+    )
+    return trust, _loyalty_points(components, config)
+
+
+def _loyalty_points(components: Mapping[LoyaltyComponent, float], config: ScoringConfig) -> float:
+    """Loyalty, 0-100: the weighted components."""
+    loyalty = 0.0
+    for name, weight in config.loyalty.weights.items():
+        loyalty += weight * components[name]
+    return min(100.0, max(0.0, 100.0 * loyalty))
 
 
 class Behaviour(NamedTuple):

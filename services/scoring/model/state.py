@@ -43,6 +43,7 @@ REL_TOL: Final = 1e-9
 ABS_TOL: Final = 1e-12
 """... or to this absolute one, for sums that have decayed to (almost) nothing."""
 _ZEROS: Final = (0.0,) * ACCUMULATORS
+_ACCUMULATOR_NAMES: Final = tuple(accumulator_name(i) for i in range(ACCUMULATORS))
 _ACTIVITY: Final = accumulator_index(Channel.ACTIVITY, Polarity.POSITIVE)
 _POSITIVE_INDEX: Final = {c: accumulator_index(c, Polarity.POSITIVE) for c in Channel}
 
@@ -115,8 +116,7 @@ class CustomerState:
             "event_count": self.event_count,
             "config_hash": self.config_hash,
         }
-        for i, value in enumerate(self.sums):
-            row[accumulator_name(i)] = value
+        row.update(zip(_ACCUMULATOR_NAMES, self.sums, strict=True))
         return row
 
     @classmethod
@@ -128,7 +128,7 @@ class CustomerState:
         return cls(
             customer_id=str(row["customer_id"]),
             as_of_us=_us_or_none(row.get("as_of")),
-            sums=tuple(float(row[accumulator_name(i)]) for i in range(ACCUMULATORS)),
+            sums=tuple(float(row[name]) for name in _ACCUMULATOR_NAMES),
             first_seen_us=_us_or_none(row.get("first_seen_at")),
             last_activity_us=_us_or_none(row.get("last_activity_at")),
             event_count=int(row["event_count"]),
