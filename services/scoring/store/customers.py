@@ -112,7 +112,7 @@ def state_row(record: CustomerRecord, scores: Scores, last_event_id: str) -> dic
         segment=scores.segment.value,
         tenant_id=record.tenant_id,
         last_event_id=last_event_id,
-        recent_events=[event.to_json() for event in record.recent],
+        recent_events=record.recent,  # named tuples: stored as JSON arrays
     )
     return row
 
