@@ -167,6 +167,21 @@ class SupportCaseReopened(InteractionBase):
     """Why it was reopened, as the support tool records it."""
 
 
+class SupportCaseEscalated(InteractionBase):
+    """A support case was escalated (to a supervisor, a specialist team, a complaint process):
+    the customer's problem was not solved at the level that first handled it."""
+
+    type: Literal["support_case_escalated"] = "support_case_escalated"
+    case_id: Id
+    """The support case (ticket) id."""
+    channel: Channel
+    """The channel the escalation happened in."""
+    level: int | None = Field(default=None, ge=1)
+    """The escalation tier reached (1 for the first escalation), if the support tool counts."""
+    reason: ShortText | None = None
+    """Why it was escalated, as the support tool records it."""
+
+
 # --- delivery -------------------------------------------------------------------------------------
 
 
@@ -506,6 +521,7 @@ INTERACTION_TYPES: tuple[type[InteractionBase], ...] = (
     SupportCaseOpened,
     SupportCaseResolved,
     SupportCaseReopened,
+    SupportCaseEscalated,
     DeliveryOnTime,
     DeliveryLate,
     DeliveryFailed,

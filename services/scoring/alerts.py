@@ -20,7 +20,7 @@ The rules (``alerts`` in ``scoring.yaml``; ``docs/scoring.md``, "Alerts", explai
   ``resolve_min_score`` (8) or more, or by a response to that feedback.
 * ``negative_feedback``: a review of 1-2 stars, or an angry public post, by itself. Resolved
   by a response to it.
-* ``unresolved_complaints``: ``streak`` support-case openings and reopenings without a
+* ``unresolved_complaints``: ``streak`` support-case openings, reopenings and escalations without a
   resolution. Resolved when resolutions bring the count down to ``resolve_at``.
 * ``promise_overdue``: a deadline passed unfulfilled (raised at the deadline, by time);
   escalated when several are overdue; resolved when none is overdue any more.
@@ -64,7 +64,11 @@ _US_PER_DAY: Final = 86_400_000_000
 _MAX_RELATED: Final = 20
 _MESSAGE_MAX: Final = 200
 _CASE_OPENINGS: Final = frozenset(
-    {SignalKind.SUPPORT_CASE_OPENED, SignalKind.SUPPORT_CASE_REOPENED}
+    {
+        SignalKind.SUPPORT_CASE_OPENED,
+        SignalKind.SUPPORT_CASE_REOPENED,
+        SignalKind.SUPPORT_CASE_ESCALATED,
+    }
 )
 _RANK: Final = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}
 _FEEDBACK_ALERTS: Final = frozenset({AlertKind.DETRACTOR_NPS, AlertKind.NEGATIVE_FEEDBACK})
@@ -137,7 +141,7 @@ class AlertTracker:
     segment_outside: int = 0
     """Consecutive events outside the alerting segments while a segment alert is open."""
     open_cases: Mapping[str, int] = field(default_factory=dict)
-    """Support case id -> openings and reopenings since its last resolution."""
+    """Support case id -> openings, reopenings and escalations since its last resolution."""
     last_raised_badness: Mapping[AlertKind, tuple[int, float]] = field(default_factory=dict)
     """Per kind, (severity rank, how bad the signal was) of the last raise: a materially worse
     signal is raised even within the cooldown."""
@@ -618,7 +622,7 @@ class _Evaluation:
             self.raise_alert(
                 kind,
                 severity,
-                f"{streak} support case openings and reopenings without resolution "
+                f"{streak} support case openings, reopenings and escalations without resolution "
                 f"({len(self.open_cases)} cases)",
                 badness=streak,
             )

@@ -67,6 +67,7 @@ from schemas.interactions import (
     Referral,
     Refund,
     Renewal,
+    SupportCaseEscalated,
     SupportCaseOpened,
     SupportCaseReopened,
     SupportCaseResolved,
@@ -259,6 +260,8 @@ def _read_upstream(  # noqa: PLR0915 - one case per upstream type, flat on purpo
         case SupportCaseReopened():
             f.case_id = upstream.case_id
             f.reopen_count = upstream.reopen_count
+        case SupportCaseEscalated():
+            f.case_id = upstream.case_id
         case PromiseMade():
             f.qualifier = upstream.promise_kind.value
             f.promise_id = upstream.promise_id

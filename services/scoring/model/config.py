@@ -434,7 +434,8 @@ class DetractorNpsAlert(_Frozen):
 
 class ComplaintsAlert(_Frozen):
     streak: Annotated[int, Field(ge=1)]
-    """Raise when this many support-case openings and reopenings are without resolution."""
+    """Raise when this many support-case openings, reopenings and escalations are without
+    resolution."""
     critical_streak: Annotated[int, Field(ge=1)]
     """At or above this the alert is ``critical``."""
     resolve_at: Annotated[int, Field(ge=0)]

@@ -82,6 +82,7 @@ EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
     "support_case_resolved.fast": _label("a case resolved quickly", "cases resolved quickly"),
     "support_case_resolved.slow": _label("a case resolved slowly", "cases resolved slowly"),
     "support_case_reopened": _label("a reopened case", "reopened cases"),
+    "support_case_escalated": _label("an escalated case", "escalated cases"),
     "support_wait.long": _label("a long wait for support", "long waits for support"),
     "delivery_on_time": _label("an on-time delivery", "on-time deliveries"),
     "delivery_late": _label("a late delivery", "late deliveries"),

@@ -31,6 +31,7 @@ class SignalKind(StrEnum):
     SUPPORT_CASE_OPENED = "support_case_opened"
     SUPPORT_CASE_RESOLVED = "support_case_resolved"
     SUPPORT_CASE_REOPENED = "support_case_reopened"
+    SUPPORT_CASE_ESCALATED = "support_case_escalated"
     # delivery
     DELIVERY_ON_TIME = "delivery_on_time"
     DELIVERY_LATE = "delivery_late"

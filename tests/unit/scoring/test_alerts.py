@@ -282,6 +282,18 @@ def test_a_streak_of_unresolved_support_cases() -> None:
     assert c.tracker.complaint_streak == 1
 
 
+def test_an_escalation_counts_towards_the_streak_until_the_case_is_resolved() -> None:
+    opened, escalated = SignalKind.SUPPORT_CASE_OPENED, SignalKind.SUPPORT_CASE_ESCALATED
+    c = Customer()
+    assert case(c, opened, "a") == []
+    assert case(c, escalated, "a") == []
+    [raised] = case(c, escalated, "a")  # opened and escalated twice, never resolved
+    assert raised.kind is AlertKind.UNRESOLVED_COMPLAINTS
+    assert "escalations" in raised.message
+    [done] = case(c, SignalKind.SUPPORT_CASE_RESOLVED, "a")
+    assert done.state is AlertState.RESOLVED
+
+
 def test_a_long_streak_is_critical() -> None:
     c = Customer()
     alerts: list[Alert] = []
