@@ -156,7 +156,7 @@ class _Batch:
             else:
                 self.resolved.append(_resolution(alert) | {"b_customer_id": alert.customer_id})
 
-    def write(self, conn: Connection) -> None:
+    def write(self, conn: Connection, history_limit: int) -> None:
         # Erasures first: rows this batch writes afterwards belong to the fresh state.
         if self.erased:
             store.erase_customers(conn, self.erased)
@@ -169,6 +169,13 @@ class _Batch:
         )
         store.save_trackers(conn, {cid: self.records[cid].tracker for cid in self.dirty})
         store.insert_rows(conn, store.score_history, self.history)
+        # A customer has at most one history row per event: only those with more events than
+        # the bound can have rows to prune (one narrow delete each).
+        store.prune_history(
+            conn,
+            [c for c in self.dirty if self.records[c].state.event_count > history_limit],
+            history_limit,
+        )
         store.insert_rows(conn, store.processed_events, self.processed)
         store.insert_rows(conn, store.alerts, list(self.raised.values()))
         if self.resolved:
@@ -371,7 +378,7 @@ class ScoringHandler:
             work.outbox += store.outbox_rows(
                 tp, record.offset, [with_origin(out, record) for out in outputs]
             )
-        work.write(conn)
+        work.write(conn, self._config.publishing.history_limit)
         return work
 
     def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:

@@ -129,6 +129,25 @@ def save_trackers(conn: Connection, trackers: Mapping[str, AlertTracker]) -> Non
     )
 
 
+def prune_history(conn: Connection, customer_ids: Collection[str], keep: int) -> None:
+    """Keep the newest ``keep`` score-history rows of each of these customers (the bound of
+    ``publishing.history_limit``)."""
+    for customer in sorted(customer_ids):
+        oldest_dropped = (
+            select(score_history.c.id)
+            .where(score_history.c.customer_id == customer)
+            .order_by(score_history.c.id.desc())
+            .offset(keep)
+            .limit(1)
+            .scalar_subquery()
+        )
+        conn.execute(
+            delete(score_history).where(
+                score_history.c.customer_id == customer, score_history.c.id <= oldest_dropped
+            )
+        )
+
+
 def upsert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:
     upsert(conn, alerts, rows)
 

@@ -1,9 +1,11 @@
-"""The handler's in-memory customer records: reused only while the stored record is the one it
-committed; a customer written by anyone else since is loaded afresh."""
+"""The handler's in-memory customer records (reused only while the stored record is the one it
+committed) and the bounded score history."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from services.runtime.records import InRecord, PartitionBatch, TopicPartition
 from services.runtime.settings import Topics
@@ -47,3 +49,21 @@ def test_an_erased_customer_is_not_served_from_memory(database_url: str) -> None
         store.erase_customers(conn, {"c-1"})  # behind the handler's back
     handler.handle_batch(_batch(topics, 2, "e3", 2))
     assert store.all_states(engine)["c-1"]["event_count"] == 1
+
+
+def test_the_score_history_keeps_the_newest_rows_up_to_its_bound(database_url: str) -> None:
+    config = ScoringConfig.load()
+    bounded = config.model_copy(
+        update={"publishing": config.publishing.model_copy(update={"history_limit": 3})}
+    )
+    topics = Topics()
+    engine = open_store(database_url, bounded)
+    handler = ScoringHandler(engine, topics, bounded)
+    for offset in range(5):
+        handler.handle_batch(_batch(topics, offset, f"e{offset}", offset))
+    with engine.connect() as conn:
+        kept = conn.execute(
+            select(store.score_history.c.event_id).order_by(store.score_history.c.id)
+        ).scalars()
+        assert list(kept) == ["e2", "e3", "e4"]
+    assert store.all_states(engine)["c-1"]["event_count"] == 5  # the state keeps everything
