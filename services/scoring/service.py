@@ -6,7 +6,8 @@ The protocol, per partition batch (``docs/scoring.md`` has the sequence diagram)
 1. In one database transaction: lock the partition's ``applied_offsets`` row; prune the outbox
    below the batch's first offset; skip records below the applied offset (an earlier attempt
    applied them but crashed before its Kafka commit); apply the rest (bulk-load the batch's
-   customers, fold in offset order, write states, history, processed event ids, alerts) and
+   customers, or reuse the records this instance committed while their stored version still
+   matches; fold in offset order, write states, history, processed event ids, alerts) and
    write each record's outputs to the outbox under its source offset; advance
    ``applied_offsets``; commit.
 2. Hand the runtime every outbox record of the batch's offset range, old and new. The runtime
