@@ -43,7 +43,7 @@ from pydantic_core import PydanticCustomError
 
 # --- versioning -----------------------------------------------------------------------------------
 
-CONTRACT_VERSION: Final = "1.0"
+CONTRACT_VERSION: Final = "1.1"
 """Version of the whole contract, carried by every event as ``schema_version``.
 
 Within a major version only additive changes are allowed (see ``schemas.compatibility``): a new
@@ -239,6 +239,9 @@ class ValidationPolicy:
     """How far ``occurred_at`` may be ahead of ``now``; None disables the check."""
     now: datetime | None = None
     """The validating clock (timezone-aware); None reads the wall clock."""
+    require_tenant: bool = False
+    """Multi-tenant deployments: an event without ``tenant_id`` is rejected (``missing_tenant``)
+    rather than filed under a tenant nobody named."""
 
     def __post_init__(self) -> None:
         if self.now is not None and self.now.tzinfo is None:
@@ -331,21 +334,32 @@ class UpstreamEvent(ContractModel):
     type: str
     """What happened; selects the fields below the envelope."""
     event_id: Id
-    """Unique id of this event, chosen by the sender. Rapport processes an event id at most
-    once, so a re-sent event with the same id is a no-op: reuse the id when retrying."""
+    """Unique id of this event within its tenant, chosen by the sender. Rapport processes an
+    event id at most once per tenant, so a re-sent event with the same id is a no-op: reuse the
+    id when retrying."""
     schema_version: SchemaVersion = CONTRACT_VERSION
     """Contract version the sender wrote against (major.minor); any 1.x is accepted."""
-    tenant_id: Id | None = None
+    # Validated when absent too, so that a multi-tenant deployment's policy can require it.
+    tenant_id: Id | None = Field(default=None, validate_default=True)
     """The tenant (business unit, country organisation) the customer belongs to, if several
-    share one Rapport."""
+    share one Rapport. Required by multi-tenant deployments (else reason `missing_tenant`),
+    where a customer is (tenant, customer id) and an event is (tenant, event id)."""
     brand_id: Id | None = None
     """The brand the interaction happened under, if the tenant has several."""
     customer_id: Id
-    """The customer this event is about; also the Kafka message key."""
+    """The customer this event is about, within its tenant; with the tenant in multi-tenant
+    deployments, also the Kafka message key."""
     occurred_at: Timestamp
     """When it happened (event time), ISO 8601 with a timezone offset or Z."""
     source: SourceSystem
     """The upstream system that emitted the event, e.g. ``shop`` or ``zendesk``."""
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant_if_required(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and policy_from(info).require_tenant:
+            raise PydanticCustomError("missing_tenant", "required in this multi-tenant deployment")
+        return value
 
     @field_validator("occurred_at")
     @classmethod

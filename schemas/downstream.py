@@ -58,6 +58,9 @@ class Normalization(StrEnum):
     """Free text was put in Unicode NFC form and trimmed of surrounding white space."""
     CUSTOMER_ID_PSEUDONYMIZED = "customer_id_pseudonymized"
     """``customer_id`` is a keyed hash of the upstream id (ingest's pseudonymisation option)."""
+    IDENTIFIER_PSEUDONYMIZED = "identifier_pseudonymized"
+    """An identifier field held personal data (an e-mail address, a card number…) and is now
+    its keyed hash (ingest's ``identifier_personal_data=pseudonymise`` policy). Since 1.1."""
 
 
 class CanonicalEvent(ContractModel):

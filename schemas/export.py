@@ -17,6 +17,7 @@ so regenerating cannot quietly launder a breaking change into the committed sche
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -283,6 +284,22 @@ _KEY_SCHEMA: Final = {
     "description": "The customer_id, UTF-8: all of a customer's events share a partition and "
     "stay in order.",
 }
+# Issue 16: topics keyed by the customer in schemas.identity's format. Scoring's topics join
+# when scoring keys its state by tenant (the second half of the issue).
+TENANT_KEYED_TOPICS: Final = frozenset(
+    {"raw_interactions", "raw_feedback", "canonical", "annotated"}
+)
+_CUSTOMER_KEY_SCHEMA: Final = {
+    "type": "string",
+    "description": "The customer, UTF-8 (schemas/identity.py): the customer_id in single-tenant "
+    "deployments (the default); `<tenant_id>|<customer_id>` in multi-tenant deployments "
+    "(RAPPORT_TENANCY__MODE=multi). `|` never occurs in an id. All of a (tenant, customer)'s "
+    "events share a partition and stay in order.",
+    "examples": ["cust-48213", "acme-de|cust-48213"],
+}
+_TENANT_KEYED_MESSAGES: Final = frozenset(
+    {"InteractionEvent", "FeedbackEvent", "CanonicalEvent", "AnnotatedEvent"}
+)
 
 
 def topic_addresses() -> dict[str, tuple[str, bool]]:
@@ -370,9 +387,10 @@ def _payload(schema_name: str) -> dict[str, Any]:
 
 
 def _asyncapi_messages() -> dict[str, Any]:
-    def key_binding() -> dict[str, Any]:
+    def key_binding(title: str = "") -> dict[str, Any]:
         # A fresh dict each time: YAML would write a shared one as an anchor and aliases.
-        return {"kafka": {"key": dict(_KEY_SCHEMA), "bindingVersion": "0.5.0"}}
+        key = _CUSTOMER_KEY_SCHEMA if title in _TENANT_KEYED_MESSAGES else _KEY_SCHEMA
+        return {"kafka": {"key": copy.deepcopy(dict(key)), "bindingVersion": "0.5.0"}}
 
     def message(schema_name: str, title: str, summary: str) -> dict[str, Any]:
         return {
@@ -381,7 +399,7 @@ def _asyncapi_messages() -> dict[str, Any]:
             "summary": summary,
             "contentType": "application/json",
             "payload": _payload(schema_name),
-            "bindings": key_binding(),
+            "bindings": key_binding(title),
         }
 
     return {
@@ -545,7 +563,12 @@ def _topics_table(fields: list[str]) -> str:
         address, planned = addresses[name]
         channel = summaries[name]
         note = " *(planned)*" if planned else ""
-        key = "original key" if name == "dead_letter" else "`customer_id`"
+        if name == "dead_letter":
+            key = "original key"
+        elif name in TENANT_KEYED_TOPICS:
+            key = _cell("`customer_id`, multi-tenant: `tenant_id|customer_id`")
+        else:
+            key = "`customer_id`"
         rows.append(f"| `{address}`{note} | {_cell(channel.summary)} | {key} |")
     return "\n".join(rows)
 

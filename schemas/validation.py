@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -62,6 +63,7 @@ class RejectReason(StrEnum):
     TEXT_TOO_LONG = "text_too_long"
     TIMESTAMP_IN_FUTURE = "timestamp_in_future"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    MISSING_TENANT = "missing_tenant"
     SCHEMA_VIOLATION = "schema_violation"
 
 
@@ -81,6 +83,9 @@ REASON_DESCRIPTIONS: Final[dict[RejectReason, str]] = {
     RejectReason.UNSUPPORTED_SCHEMA_VERSION: (
         "`schema_version` has a major version this Rapport does not accept."
     ),
+    RejectReason.MISSING_TENANT: (
+        "Multi-tenant deployments only: `tenant_id` is absent, so the customer's tenant is unknown."
+    ),
     RejectReason.SCHEMA_VIOLATION: (
         "Anything else the contract does not allow (wrong JSON type, value out of range, bad "
         "format, not an object), or several problems of different kinds at once."
@@ -95,6 +100,7 @@ _REASON_OF_ERROR_TYPE: Final = {
     "text_too_long": RejectReason.TEXT_TOO_LONG,
     "timestamp_in_future": RejectReason.TIMESTAMP_IN_FUTURE,
     "unsupported_schema_version": RejectReason.UNSUPPORTED_SCHEMA_VERSION,
+    "missing_tenant": RejectReason.MISSING_TENANT,
 }
 
 _PATTERN_EXPLANATIONS: Final = {
@@ -111,6 +117,7 @@ _OWN_ERROR_TYPES: Final = frozenset(
         "text_too_long",
         "timestamp_in_future",
         "unsupported_schema_version",
+        "missing_tenant",
         "schema_version_format",
         "resolved_at_while_raised",
     }
@@ -364,6 +371,12 @@ def _got(error: ErrorDetails) -> str:
     return ""
 
 
+_FIELD_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}\Z")
+WITHHELD_NAME: Final = "<withheld>"
+"""Stands for an unknown field whose name does not look like a field name (it may be personal
+data): ``unknown_fields`` then lists ``<withheld>`` or ``parent.<withheld>``."""
+
+
 def _unknown_paths(model: object, document: object, path: str) -> Iterator[str]:
     if isinstance(model, BaseModel) and isinstance(document, dict):
         name_by_key = {
@@ -373,7 +386,10 @@ def _unknown_paths(model: object, document: object, path: str) -> Iterator[str]:
             child_path = f"{path}.{key}" if path else str(key)
             name = name_by_key.get(key)
             if name is None:
-                yield child_path
+                # The names travel to every topic: one that does not look like a field name
+                # (an e-mail address, a phone number used as a key) is reported, not repeated.
+                withheld = f"{path}.{WITHHELD_NAME}" if path else WITHHELD_NAME
+                yield child_path if _FIELD_NAME.match(str(key)) else withheld
             else:
                 yield from _unknown_paths(getattr(model, name), child, child_path)
     elif isinstance(model, list | tuple) and isinstance(document, list):

@@ -103,6 +103,12 @@ def validate_command(
         int,
         typer.Option(help="The text cap to check against.", min=1, metavar="CHARS"),
     ] = DEFAULT_MAX_TEXT_CHARS,
+    multi_tenant: Annotated[
+        bool,
+        typer.Option(
+            "--multi-tenant", help="Check as a multi-tenant deployment does: tenant_id required."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
 ) -> None:
     """Check events against the contract exactly as ingest would; exit 1 if any is invalid."""
@@ -115,7 +121,7 @@ def validate_command(
         except OSError as exc:
             console.print(Text(f"cannot read {file}: {exc.strerror}", style="red"))
             raise typer.Exit(2) from exc
-    policy = ValidationPolicy(max_text_chars=max_text_chars)
+    policy = ValidationPolicy(max_text_chars=max_text_chars, require_tenant=multi_tenant)
     findings: list[Finding] = []
     valid = invalid = 0
     for file, data in contents:

@@ -26,8 +26,10 @@ from schemas.feedback import (
     SurveyCsat,
     SurveyNps,
 )
+from schemas.identity import Tenancy
 from schemas.upstream import AnyUpstreamEvent
 from schemas.validation import ContractError, ParsedEvent, RejectReason, parse_raw_event
+from services.ingest.identifiers import IdentifierPolicy, apply_identifier_policy
 from services.ingest.pii import ALL, PiiKind, pseudonymize, redact
 from services.ingest.texts import map_human_text, normalize_unicode
 from services.runtime.exceptions import PermanentError
@@ -45,6 +47,9 @@ class IngestPolicy:
     # With a key, customer ids are replaced by a keyed hash before anything leaves ingest.
     pseudonymize_key: bytes | None = None
     validation: ValidationPolicy = field(default_factory=ValidationPolicy)
+    tenancy: Tenancy = field(default_factory=Tenancy)
+    # Personal data found in an id (customer_id, order_id…): reject, pseudonymise or allow.
+    identifier_personal_data: IdentifierPolicy = IdentifierPolicy.REJECT
 
 
 def check_record(key: bytes | None, value: bytes | None, policy: IngestPolicy) -> None:
@@ -78,8 +83,12 @@ def parse_raw(
     if value is None:
         raise PermanentError(RejectReason.EMPTY_RECORD, "record has no value (a tombstone?)")
     received_at = now or datetime.now(UTC)
-    # One clock for both: an event is never "in the future" of its own ingestion time.
-    validation = replace(policy.validation, now=received_at)
+    # One clock for both: an event is never "in the future" of its own ingestion time. In a
+    # multi-tenant deployment guessing a tenant would file the customer under someone else's:
+    # the contract rejects an event without one (missing_tenant).
+    validation = replace(
+        policy.validation, now=received_at, require_tenant=policy.tenancy.multi_tenant
+    )
     try:
         parsed = parse_raw_event(value, kind, validation)
     except ContractError as exc:
@@ -99,7 +108,17 @@ def to_canonical(
     policy: IngestPolicy | None = None,
 ) -> CanonicalEvent:
     policy = policy or IngestPolicy()
-    event, normalizations = _normalise(parsed.event)
+    event, pseudonymised = apply_identifier_policy(
+        parsed.event,
+        policy.identifier_personal_data,
+        policy.pii_kinds,
+        policy.pseudonymize_key,
+        # A customer id about to be pseudonymised as a whole spreads nothing.
+        skip=("customer_id",) if policy.pseudonymize_key is not None else (),
+    )
+    event, normalizations = _normalise(event)
+    if pseudonymised:
+        normalizations.append(Normalization.IDENTIFIER_PSEUDONYMIZED)
     event, text_changes = _normalise_text(event)
     normalizations += text_changes
     redactions: Counter[str] = Counter()
@@ -185,3 +204,14 @@ def customer_text(event: AnyUpstreamEvent) -> str | None:
     else:
         parts = []
     return "\n".join(parts) or None
+
+
+def canonical_key(event: CanonicalEvent, tenancy: Tenancy) -> bytes:
+    """The key of the event's canonical record: its customer in the documented format, so that
+    a (tenant, customer)'s events share a partition and stay in order."""
+    return tenancy.customer_key(event.tenant_id, event.customer_id)
+
+
+def event_identity(event: CanonicalEvent, tenancy: Tenancy) -> str:
+    """What the duplicate window remembers: two tenants may both send event ``1``."""
+    return tenancy.event_identity(event.tenant_id, event.event_id)

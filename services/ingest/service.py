@@ -1,22 +1,31 @@
-"""Ingest: raw interaction and feedback topics -> canonical topic, keyed by customer id.
+"""Ingest: raw interaction and feedback topics -> canonical topic, keyed by customer
+(``schemas.identity``: the customer id, or tenant|customer in multi-tenant deployments).
 
-Besides validation and normalisation (``domain``), ingest suppresses duplicate event ids within
-a window (``services.runtime.dedup``), keeping the window in a compacted changelog topic written
-in the same transaction as the canonical events.
+Besides validation and normalisation (``domain``), ingest suppresses duplicate events (by
+tenant and event id) within a window (``services.runtime.dedup``), keeping the window in a
+compacted changelog topic written in the same transaction as the canonical events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from schemas import EventKind, ValidationPolicy
-from services.ingest.domain import IngestPolicy, check_record, parse_raw
+from schemas.identity import Tenancy
+from services.ingest.domain import (
+    IngestPolicy,
+    canonical_key,
+    check_record,
+    event_identity,
+    parse_raw,
+)
+from services.ingest.identifiers import IdentifierPolicy
 from services.ingest.pii import PiiKind
-from services.runtime.dedup import PartitionedDedup
+from services.runtime.dedup import PartitionedDedup, RestoreFunction
 from services.runtime.handlers import RecordHandler
 from services.runtime.kafka_io import read_changelog
 from services.runtime.kafka_security import client_security
@@ -40,6 +49,8 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
             max_text_chars=config.max_text_chars,
             max_future_skew=timedelta(seconds=config.max_future_skew_seconds),
         ),
+        tenancy=settings.tenancy,
+        identifier_personal_data=IdentifierPolicy(config.identifier_personal_data),
     )
 
 
@@ -88,23 +99,25 @@ class IngestHandler:
     def process(self, record: InRecord) -> list[OutRecord]:
         check_record(record.key, record.value, self._policy)
         event = parse_raw(record.value, self._kinds[record.topic], policy=self._policy)
+        tenancy = self._policy.tenancy
         # Keyed by customer: all of a customer's events share a partition and stay in order.
         canonical = OutRecord(
             self._topics.canonical,
-            event.customer_id.encode(),
+            canonical_key(event, tenancy),
             event.model_dump_json(exclude_none=True).encode(),
         )
         # Before the duplicate check, which remembers the id: a record refused as too large
         # must not make its corrected re-send look like a duplicate.
         self._errors.check_sizes([canonical])
-        if self._dedup.is_duplicate(record.tp, event.event_id, record.timestamp_ms):
+        identity = event_identity(event, tenancy)
+        if self._dedup.is_duplicate(record.tp, identity, record.timestamp_ms):
             self.duplicates.labels(record.topic).inc()
             return []
         for kind, count in event.pii_redactions.items():
             self.pii.labels(kind).inc(count)
         return [
             canonical,
-            self._dedup.changelog_record(record.tp, event.event_id, record.timestamp_ms),
+            self._dedup.changelog_record(record.tp, identity, record.timestamp_ms),
         ]
 
 
@@ -115,14 +128,28 @@ def build_handler(settings: Settings, policy: ErrorPolicy) -> IngestHandler:
         changelog_partitions=settings.topic_partitions,
         window_ms=int(settings.ingest.dedup_window_hours * 3_600_000),
         max_entries_per_partition=settings.ingest.dedup_max_ids_per_partition,
-        restore=partial(
-            read_changelog,
-            settings.kafka_bootstrap_servers,
-            settings.topics.ingest_dedup,
-            **client_security(settings),
+        restore=tenant_aware_restore(
+            settings.tenancy,
+            partial(
+                read_changelog,
+                settings.kafka_bootstrap_servers,
+                settings.topics.ingest_dedup,
+                **client_security(settings),
+            ),
         ),
     )
     return IngestHandler(settings, dedup, policy)
+
+
+def tenant_aware_restore(tenancy: Tenancy, restore: RestoreFunction) -> RestoreFunction:
+    """The changelog as this deployment keys events now: entries written before it became
+    multi-tenant (keyed by the event id alone) belong to the default tenant."""
+
+    def restored(partition: int) -> Iterable[tuple[str, int]]:
+        for stored, timestamp_ms in restore(partition):
+            yield tenancy.normalize_event_identity(stored), timestamp_ms
+
+    return restored
 
 
 def _changelog_config(settings: Settings) -> dict[str, dict[str, str]]:

@@ -252,18 +252,34 @@ def send_command(
         bool,
         typer.Option("--no-validate", help="Send invalid events too (to see ingest reject them)."),
     ] = False,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant",
+            metavar="TENANT_ID",
+            help="Send every event as this tenant's (sets tenant_id, replacing any other).",
+        ),
+    ] = None,
     bootstrap: BootstrapOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send upstream events to their raw topics (by type, keyed by customer id), validated
-    exactly as ingest would; exit 1 if any was rejected."""
+    """Send upstream events to their raw topics (by type, keyed by customer: tenant|customer in
+    a multi-tenant deployment), validated exactly as ingest would; exit 1 if any was rejected."""
     from rich.progress import Progress
 
+    from services.ingest.identifiers import IdentifierPolicy
     from services.product.send import SendSummary, expand_paths, plan, send
 
     settings = Settings()
     try:
-        outgoing, rejected = plan(expand_paths(paths), settings.topics, validate=not no_validate)
+        outgoing, rejected = plan(
+            expand_paths(paths),
+            settings.topics,
+            validate=not no_validate,
+            tenancy=settings.tenancy,
+            tenant=tenant,
+            identifiers=IdentifierPolicy(settings.ingest.identifier_personal_data),
+        )
     except OSError as exc:
         err.print(f"[red]error:[/] cannot read {exc.filename}: {exc.strerror}")
         raise typer.Exit(2) from exc
@@ -392,7 +408,11 @@ def watch_command(
     out = Console()
     try:
         if once:
+            # Rates need two scrapes: take the first now, the second at least a second later.
+            first_sample_at = time.monotonic()
+            screen.render()
             subscription.wait_caught_up(30)
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - first_sample_at)))
             out.print(screen.render(), height=40)
             return
         with Live(screen.render(), console=out, screen=True, auto_refresh=False) as live:

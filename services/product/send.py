@@ -1,7 +1,8 @@
 """``rapport send``: upstream events from files to their raw topics, as a well-behaved producer.
 
 Each event is validated with the very code ingest runs (``schemas.validation``), routed to the
-raw topic of its type, keyed by its customer id (so a customer's events stay in order on one
+raw topic of its type, keyed by its customer (``schemas.identity``: the customer id, or
+tenant|customer in a multi-tenant deployment, so a customer's events stay in order on one
 partition) and sent with an idempotent producer (acks=all: a retry after a lost
 acknowledgement never writes a record twice). ``validate=False`` sends everything as it is, to
 watch ingest reject it with a dead letter.
@@ -12,14 +13,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from schemas.base import EventKind, ValidationPolicy
+from schemas.identity import Tenancy
 from schemas.upstream import kind_of_type
 from schemas.validation import ContractError, parse_raw_event
 from services.contract_cli import SourceRecord, read_records
+from services.ingest.identifiers import IdentifierPolicy, apply_identifier_policy
+from services.runtime.exceptions import PermanentError
 from services.runtime.settings import Topics
 
 if TYPE_CHECKING:
@@ -85,14 +89,30 @@ def plan(
     topics: Topics,
     validate: bool = True,
     policy: ValidationPolicy | None = None,
+    *,
+    tenancy: Tenancy | None = None,
+    tenant: str | None = None,
+    identifiers: IdentifierPolicy = IdentifierPolicy.REJECT,
 ) -> tuple[list[Outgoing], list[Rejection]]:
-    """What to send where, and what was rejected (with ingest's reason codes)."""
+    """What to send where, and what was rejected (with ingest's reason codes).
+
+    ``tenant`` sends every event as that tenant's (its ``tenant_id`` set, replacing any other):
+    the same files can then be sent for several tenants of a multi-tenant deployment.
+    """
     outgoing: list[Outgoing] = []
     rejected: list[Rejection] = []
+    tenancy = tenancy or Tenancy()
+    # As ingest validates in this deployment: an event without tenant is missing_tenant.
+    policy = replace(policy or ValidationPolicy(), require_tenant=tenancy.multi_tenant)
     for name, data in files:
-        for record in read_records(data):
-            location = f"{name}:{record.location}"
-            routed = _route(record, topics, validate, policy)
+        for read in read_records(data):
+            location = f"{name}:{read.location}"
+            record = (
+                read
+                if tenant is None
+                else SourceRecord(read.location, _with_tenant(read.value, tenant))
+            )
+            routed = _route(record, topics, validate, policy, tenancy, identifiers=identifiers)
             if isinstance(routed, Rejection):
                 routed.location = location
                 rejected.append(routed)
@@ -101,8 +121,24 @@ def plan(
     return outgoing, rejected
 
 
+def _with_tenant(value: bytes, tenant: str) -> bytes:
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return value  # not an event: validation (or ingest) says so
+    if not isinstance(document, dict):
+        return value
+    return json.dumps({**document, "tenant_id": tenant}).encode()
+
+
 def _route(
-    record: SourceRecord, topics: Topics, validate: bool, policy: ValidationPolicy | None
+    record: SourceRecord,
+    topics: Topics,
+    validate: bool,
+    policy: ValidationPolicy | None,
+    tenancy: Tenancy,
+    *,
+    identifiers: IdentifierPolicy = IdentifierPolicy.REJECT,
 ) -> Outgoing | Rejection:
     topic_of = {
         EventKind.INTERACTION: topics.raw_interactions,
@@ -114,7 +150,14 @@ def _route(
         except ContractError as exc:
             message = "; ".join(str(p) for p in exc.problems)
             return Rejection("", str(exc.problems[0].reason) if exc.problems else "?", message)
-        return Outgoing(topic_of[parsed.kind], parsed.event.customer_id.encode(), record.value)
+        event = parsed.event
+        if identifiers is IdentifierPolicy.REJECT:  # as ingest would, with its message
+            try:
+                apply_identifier_policy(event, identifiers)
+            except PermanentError as exc:
+                return Rejection("", exc.reason, exc.message)
+        key = tenancy.customer_key(event.tenant_id, event.customer_id)
+        return Outgoing(topic_of[parsed.kind], key, record.value)
     # Unvalidated: route by the type if there is one; anything else goes to the feedback topic,
     # where ingest dead-letters it with its reason.
     try:
@@ -123,9 +166,11 @@ def _route(
         document = None
     fields = document if isinstance(document, dict) else {}
     kind = kind_of_type(str(fields.get("type", ""))) or EventKind.FEEDBACK
-    customer = fields.get("customer_id")
-    key = str(customer).encode() if isinstance(customer, str | int) else None
-    return Outgoing(topic_of[kind], key, record.value)
+    customer, tenant = fields.get("customer_id"), fields.get("tenant_id")
+    if not isinstance(customer, str | int):
+        return Outgoing(topic_of[kind], None, record.value)
+    tenant_id = tenant if isinstance(tenant, str) else None
+    return Outgoing(topic_of[kind], tenancy.customer_key(tenant_id, str(customer)), record.value)
 
 
 def idempotent_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.layout import Layout
 from rich.panel import Panel
@@ -90,15 +91,18 @@ class WatchScreen:
         )
 
     def _movers(self) -> Panel:
-        table = Table("customer", "trust", "Δ", "loyalty", "Δ", "why", expand=True)
-        table.columns[5].no_wrap, table.columns[5].overflow = True, "ellipsis"
+        # Each score with its move in one cell, and the summary takes what is left, cut with
+        # an ellipsis: an unwrappable summary column otherwise squeezed the figures to nothing.
+        table = Table(expand=True, box=box.SIMPLE_HEAD, padding=(0, 1))
+        table.add_column("customer", no_wrap=True, overflow="ellipsis", min_width=9, max_width=16)
+        table.add_column("trust", justify="right", no_wrap=True, min_width=8)
+        table.add_column("loyalty", justify="right", no_wrap=True, min_width=8)
+        table.add_column("why", no_wrap=True, overflow="ellipsis", ratio=1)
         for update in self.view.movers(8):
             table.add_row(
                 update.customer_id,
-                f"{update.trust:.0f}",
-                _delta(update.deltas.trust),
-                f"{update.loyalty:.0f}",
-                _delta(update.deltas.loyalty),
+                Text.assemble(f"{update.trust:.0f} ", _delta(update.deltas.trust)),
+                Text.assemble(f"{update.loyalty:.0f} ", _delta(update.deltas.loyalty)),
                 update.summary,
             )
         return Panel(table, title="biggest recent moves")
@@ -115,4 +119,4 @@ class WatchScreen:
 
 def _delta(value: float) -> Text:
     style = "green" if value > 0 else "red" if value < 0 else "dim"
-    return Text(f"{value:+.1f}", style=style)
+    return Text(f"{value:+.0f}", style=style)

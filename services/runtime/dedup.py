@@ -6,6 +6,10 @@ compacted changelog topic, co-partitioned with the input, in the same Kafka tran
 outputs: the changelog holds exactly the ids whose outputs were committed, so restoring from it
 (read_committed) after a restart, rebalance or rewind can neither forget a committed id nor
 remember one whose output was aborted.
+
+An "id" here is whatever string the service gives: ingest gives the event's identity,
+``schemas.identity.event_identity`` (the event id, or tenant|event id in a multi-tenant
+deployment), so two tenants' event ``1`` are two events.
 """
 
 from __future__ import annotations

@@ -110,7 +110,29 @@ class KafkaConsumerAdapter:
         self._consumer.pause(*[_kafka_tp(tp) for tp in partitions])
 
     def resume(self, partitions: Collection[TopicPartition]) -> None:
-        self._consumer.resume(*[_kafka_tp(tp) for tp in partitions])
+        resumed = [_kafka_tp(tp) for tp in partitions]
+        self._consumer.resume(*resumed)
+        self._drop_parked_fetches(resumed)
+
+    def _drop_parked_fetches(self, partitions: Collection[KafkaTopicPartition]) -> None:
+        """Work around a kafka-python 3.0 fetcher bug that starves a resumed partition forever.
+
+        Pausing a partition parks the records already fetched for it (KAFKA-7548); resuming it
+        gives them back only while the fetcher's in-line slot is empty, and after the first
+        fetch that slot holds a drained batch, never None. The parked records then stay parked,
+        and a partition with parked records is never fetched again: seen after a broker restart,
+        two partitions idle for good with records waiting, the others flowing. Our resume always
+        follows a rewind (``seek``), so parked records are stale anyway (the fetcher would skip
+        them by offset); dropping them makes the partition fetch again from its position.
+        """
+        fetcher = getattr(self._consumer, "_fetcher", None)
+        parked_records = getattr(fetcher, "_paused_partition_records", None)
+        parked_fetches = getattr(fetcher, "_paused_completed_fetches", None)
+        for tp in partitions:
+            if isinstance(parked_records, dict) and (records := parked_records.pop(tp, None)):
+                records.drain()
+            if isinstance(parked_fetches, dict):
+                parked_fetches.pop(tp, None)
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
         self._consumer.seek(_kafka_tp(partition), offset)

@@ -153,6 +153,9 @@ MEANINGS = {
     "kafka_security": "Kafka TLS and SASL",
     "redact_pii": "Redact personal data in human-written fields",
     "max_record_bytes": "Larger raw records are dead-lettered (`oversized_record`)",
+    "identifier_personal_data": "Personal data in an id (`customer_id`, `order_id`…): `reject` "
+    "(`personal_data_in_identifier`), `pseudonymise` (keyed hash, needs `pseudonymize_key`) or "
+    "`allow`",
     "max_text_chars": "Longer texts are dead-lettered (`text_too_long`)",
     "max_future_skew_seconds": "Events further in the future are dead-lettered "
     "(`timestamp_in_future`)",

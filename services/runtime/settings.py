@@ -9,13 +9,24 @@ from __future__ import annotations
 import socket
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.identity import Tenancy, TenancyMode
 from schemas.topics import Topics
 
-__all__ = ["Delivery", "IngestSettings", "LogFormat", "ScoringLimits", "Settings", "Topics"]
+__all__ = [
+    "Delivery",
+    "IngestSettings",
+    "LogFormat",
+    "ScoringLimits",
+    "Settings",
+    "Tenancy",
+    "TenancyMode",
+    "Topics",
+]
 
 
 class Delivery(StrEnum):
@@ -40,9 +51,21 @@ class IngestSettings(BaseModel):
     pii_kinds: frozenset[str] = frozenset({"email", "iban", "card", "ip", "phone", "address"})
     # When set, customer ids leave ingest as a keyed hash (HMAC-SHA256) of themselves.
     pseudonymize_key: SecretStr | None = None
+    # Personal data in an identifier (customer_id, order_id…), which is copied to every topic
+    # and table: reject (dead letter personal_data_in_identifier), pseudonymise (keyed hash;
+    # needs pseudonymize_key) or allow.
+    identifier_personal_data: Literal["reject", "pseudonymise", "allow"] = "reject"
     max_record_bytes: int = Field(default=1_048_576, ge=1024)
     max_text_chars: int = Field(default=20_000, ge=1)
     max_future_skew_seconds: float = Field(default=300.0, ge=0)
+
+    @model_validator(mode="after")
+    def _pseudonymising_needs_a_key(self) -> IngestSettings:
+        if self.identifier_personal_data == "pseudonymise" and self.pseudonymize_key is None:
+            raise ValueError(
+                "identifier_personal_data=pseudonymise needs RAPPORT_INGEST__PSEUDONYMIZE_KEY"
+            )
+        return self
 
 
 class ScoringLimits(BaseModel):
@@ -139,6 +162,9 @@ class Settings(BaseSettings):
     # Issue 14: TLS and SASL for every client (services, admin, CLI tools).
     kafka_security: KafkaSecurity = KafkaSecurity()
     topics: Topics = Topics()
+    # Issue 16: single-tenant (one implicit tenant, keys are customer ids) or multi-tenant
+    # (RAPPORT_TENANCY__MODE=multi: keys are tenant|customer, tenant_id required at ingest).
+    tenancy: Tenancy = Tenancy()
     topic_partitions: int = Field(default=3, ge=1)
     group_prefix: str = "rapport"
 

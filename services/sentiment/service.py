@@ -1,4 +1,8 @@
-"""Sentiment: canonical topic -> annotated topic, same key, same order per customer."""
+"""Sentiment: canonical topic -> annotated topic, same key, same order per customer.
+
+The key is the customer's in the documented format (``schemas.identity``), rebuilt from the
+event rather than copied, so that every stage keys by the same rule.
+"""
 
 from __future__ import annotations
 
@@ -81,7 +85,7 @@ def make_process(settings: Settings, texts: TextCounter | None = None) -> Record
         return [
             OutRecord(
                 settings.topics.annotated,
-                event.customer_id.encode(),
+                settings.tenancy.customer_key(event.tenant_id, event.customer_id),
                 annotated.model_dump_json().encode(),
             )
         ]

@@ -324,6 +324,11 @@ def service_process(
         )
         try:
             yield proc
+        except BaseException:
+            # A failing test shows what the service said: its log is gone with tmp_path in CI.
+            tail = log_file.read_bytes().decode(errors="replace").splitlines()[-80:]
+            print(f"--- last lines of {log_file.name} ---", *tail, sep="\n")
+            raise
         finally:
             proc.terminate()
             try:

@@ -82,6 +82,25 @@ class Stack:
         assert record is not None, self.output.read_text()
         return record
 
+    def diagnosis(self) -> str:
+        """What a person would look at when the console shows nothing: the console's own health
+        line, the pipeline's status, what the topics hold and the end of the merged log."""
+        import urllib.request
+
+        parts = []
+        try:
+            with urllib.request.urlopen(self.console_url + "/api/alerts", timeout=5) as answer:
+                parts.append("console: " + json.loads(answer.read())["health"])
+        except Exception as error:
+            parts.append(f"console: {error!r}")
+        status = self.rapport("status", "--json", "--sample-seconds", "0.2", timeout=60)
+        parts.append("status: " + status.stdout[-2000:] + status.stderr[-1000:])
+        for topic in (self.topics.scores_latest, self.topics.score_updates, self.topics.annotated):
+            keys = {r.key for r in read_to_end(self.bootstrap, [topic])}
+            parts.append(f"{topic}: {len(keys)} keys, cust-48213 {b'cust-48213' in keys}")
+        parts.append("log: " + self.state.log_file.read_text()[-4000:])
+        return "\n".join(parts)
+
     def wait_all_ready(self, timeout: float = 120) -> UpRecord:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -256,16 +275,6 @@ def browser() -> Iterator[object]:
     session.quit()
 
 
-# Pass alone (`pytest tests/integration/test_product.py`) but, in the whole suite's run, the
-# console never lists the customers within 150 s (seen in three runs on 2026-12-05; cause not
-# found yet, see the closing note). Not strict: they report XPASS when they pass.
-_CONSOLE_IN_SUITE = pytest.mark.xfail(
-    reason="console lists no customers when run after the whole integration suite; under study",
-    strict=False,
-)
-
-
-@_CONSOLE_IN_SUITE
 def test_the_console_lists_customers_draws_a_chart_and_feeds_new_alerts(
     stack: Stack, browser: object
 ) -> None:
@@ -282,7 +291,10 @@ def test_the_console_lists_customers_draws_a_chart_and_feeds_new_alerts(
         driver.get(stack.console_url + "/?sort=trust")
         return "cust-48213" in driver.find_element(By.ID, "customers").text
 
-    wait.until(listed)
+    try:
+        wait.until(listed)
+    except Exception as timeout:
+        raise AssertionError(stack.diagnosis()) from timeout
     rows = browser.find_elements(By.CSS_SELECTOR, "#customers tr.customer-row")
     assert len(rows) >= 3
     browser.save_screenshot(str(ARTIFACTS / "console-customers.png"))
@@ -325,7 +337,6 @@ def test_the_console_lists_customers_draws_a_chart_and_feeds_new_alerts(
     browser.save_screenshot(str(ARTIFACTS / "console-live-alert.png"))
 
 
-@_CONSOLE_IN_SUITE
 def test_the_report_is_one_file_that_opens_offline_with_its_charts(
     stack: Stack, browser: object, tmp_path: Path
 ) -> None:
@@ -347,7 +358,6 @@ def test_the_report_is_one_file_that_opens_offline_with_its_charts(
     browser.save_screenshot(str(ARTIFACTS / "report.png"))
 
 
-@_CONSOLE_IN_SUITE
 def test_watch_draws_services_alerts_movers_and_segments(stack: Stack) -> None:
     result = stack.rapport("watch", "--once")
     assert result.returncode == 0, result.stderr
@@ -446,4 +456,6 @@ def test_up_refuses_a_taken_port_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1
-    assert f"port {port} (ingest) in use" in errors[0]
+    # The port after it may be taken by chance as well; then the line names both.
+    assert f"port {port} (ingest)" in errors[0]
+    assert "in use by another process" in errors[0]

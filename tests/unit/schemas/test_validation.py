@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas import Alert, CanonicalEvent, EventKind, ValidationPolicy
-from schemas.base import ACCEPTED_EVENTS_POLICY, DEFAULT_MAX_TEXT_CHARS
+from schemas.base import ACCEPTED_EVENTS_POLICY, CONTRACT_VERSION, DEFAULT_MAX_TEXT_CHARS
 from schemas.feedback import Chat, Review, SurveyNps
 from schemas.interactions import Purchase, Refund
 from schemas.upstream import FEEDBACK_TYPES_BY_NAME, INTERACTION_TYPES_BY_NAME
@@ -324,7 +324,7 @@ def test_a_malformed_version_is_a_schema_violation() -> None:
 
 
 def test_the_version_defaults_to_the_current_one() -> None:
-    assert parse(nps()).event.schema_version == "1.0"
+    assert parse(nps()).event.schema_version == CONTRACT_VERSION
 
 
 # --- unknown fields ---------------------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""Two tenants with identical customer and event ids through ingest and sentiment on the real
+broker (issue 16): nothing dropped as a duplicate, keys distinct, a changelog entry written
+before the upgrade still counts for the default tenant."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import ExitStack
+
+import pytest
+
+from schemas.identity import Tenancy, TenancyMode
+from services.ingest.service import SPEC as INGEST
+from services.runtime.deadletter import REASON
+from services.sentiment.service import SPEC as SENTIMENT
+from tests.support.kafka import (
+    create_topics,
+    produce,
+    read_to_end,
+    running,
+    service_settings,
+    wait_until_consumed,
+)
+
+pytestmark = pytest.mark.kafka
+
+CUSTOMER = "12345"
+
+
+def feedback(tenant: str | None, event_id: str, text: str) -> bytes:
+    document = {
+        "event_id": event_id,
+        "customer_id": CUSTOMER,
+        "occurred_at": "2026-11-01T10:00:00Z",
+        "source": "survey",
+        "type": "survey_comment",
+        "text": text,
+    }
+    if tenant is not None:
+        document["tenant_id"] = tenant
+    return json.dumps(document).encode()
+
+
+def test_two_tenants_with_identical_ids_flow_apart(kafka_bootstrap: str) -> None:
+    settings = service_settings(
+        kafka_bootstrap, tenancy=Tenancy(mode=TenancyMode.MULTI, default_tenant="acme-de")
+    )
+    topics = settings.topics
+    create_topics(settings)
+    # What the release before tenants wrote for event "old-1": keyed by the event id alone.
+    now_ms = str(int(time.time() * 1000)).encode()
+    for partition in range(settings.topic_partitions):
+        produce_to(kafka_bootstrap, topics.ingest_dedup, partition, b"old-1", now_ms)
+
+    sent: list[tuple[str | None, str]] = [
+        (tenant, event_id) for tenant in ("acme-de", "acme-fr") for event_id in ("1", "2", "3")
+    ]
+    sent += [("acme-fr", "2"), ("acme-de", "old-1"), ("acme-fr", "old-1"), (None, "4")]
+    # Upstream keys by customer id alone: both tenants share one raw partition.
+    produce(
+        kafka_bootstrap,
+        topics.raw_feedback,
+        [
+            (CUSTOMER.encode(), feedback(tenant, event_id, f"{tenant} says {event_id}: thanks"))
+            for tenant, event_id in sent
+        ],
+    )
+    with ExitStack() as stack:
+        ingest = stack.enter_context(running(INGEST, settings))
+        stack.enter_context(running(SENTIMENT, settings))
+        wait_until_consumed(
+            kafka_bootstrap, f"{settings.group_prefix}-ingest", [topics.raw_feedback], 120
+        )
+        wait_until_consumed(
+            kafka_bootstrap, f"{settings.group_prefix}-sentiment", [topics.canonical], 120
+        )
+        duplicates = ingest.metrics.registry.get_sample_value(
+            "rapport_ingest_duplicates_total", {"topic": topics.raw_feedback}
+        )
+
+    expected = [
+        (b"acme-de|12345", "1"),
+        (b"acme-de|12345", "2"),
+        (b"acme-de|12345", "3"),
+        (b"acme-fr|12345", "1"),
+        (b"acme-fr|12345", "2"),
+        (b"acme-fr|12345", "3"),
+        (b"acme-fr|12345", "old-1"),  # acme-de's old-1 was taken by the old release
+    ]
+    canonical = read_to_end(kafka_bootstrap, [topics.canonical])
+    annotated = read_to_end(kafka_bootstrap, [topics.annotated])
+    for records, nested in ((canonical, False), (annotated, True)):
+        values = [json.loads(r.value) for r in records]
+        got = [(r.key, v["event"] if nested else v) for r, v in zip(records, values, strict=True)]
+        assert sorted((key, event["event_id"]) for key, event in got) == sorted(expected)
+        assert all(key == f"{event['tenant_id']}|12345".encode() for key, event in got)
+        # Partitioning follows the key: each (tenant, customer) on one partition, in order.
+        for key in {key for key, _ in expected}:
+            assert len({r.partition for r in records if r.key == key}) == 1
+            in_order = [event["event_id"] for k, event in got if k == key]
+            assert in_order == [e for k, e in expected if k == key]
+    assert duplicates == 2  # acme-fr's retry of 2, acme-de's old-1
+    letters = read_to_end(kafka_bootstrap, [topics.dead_letter])
+    assert [dict(r.headers)[REASON] for r in letters] == [b"missing_tenant"]
+
+
+def produce_to(bootstrap: str, topic: str, partition: int, key: bytes, value: bytes) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer.send(topic, key=key, value=value, partition=partition)
+    producer.flush()
+    producer.close()
