@@ -169,7 +169,7 @@ class SupportCaseReopened(InteractionBase):
 
 class SupportCaseEscalated(InteractionBase):
     """A support case was escalated (to a supervisor, a specialist team, a complaint process):
-    the customer's problem was not solved at the level that first handled it."""
+    the customer's problem was not solved at the level that first handled it. Since 1.1."""
 
     type: Literal["support_case_escalated"] = "support_case_escalated"
     case_id: Id
