@@ -868,3 +868,27 @@ def pseudonymize(customer_id: str, key: bytes) -> str:
     digest = hmac.new(key, _PSEUDONYM_DOMAIN + customer_id.encode("utf-8"), hashlib.sha256)
     encoded = base64.b32encode(digest.digest()[:16]).decode("ascii").rstrip("=").lower()
     return PSEUDONYM_PREFIX + encoded
+
+
+EVENT_PSEUDONYM_PREFIX: Final = "e_"
+_EVENT_DOMAIN: Final = b"rapport/event-id/v1\x00"
+_EVENT_PSEUDONYM_LENGTH: Final = len(EVENT_PSEUDONYM_PREFIX) + 26
+
+
+def event_pseudonym(identity: str, key: bytes) -> str:
+    """A keyed hash of an event identity for the duplicate window's changelog: ``e_`` + 26
+    base32 characters. Its own domain, so it never equals a customer pseudonym of the same text.
+    """
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"the changelog key must have at least {MIN_KEY_BYTES} bytes")
+    digest = hmac.new(key, _EVENT_DOMAIN + identity.encode("utf-8"), hashlib.sha256)
+    encoded = base64.b32encode(digest.digest()[:16]).decode("ascii").rstrip("=").lower()
+    return EVENT_PSEUDONYM_PREFIX + encoded
+
+
+def is_event_pseudonym(stored: str) -> bool:
+    return (
+        len(stored) == _EVENT_PSEUDONYM_LENGTH
+        and stored.startswith(EVENT_PSEUDONYM_PREFIX)
+        and stored[2:].isalnum()
+    )

@@ -8,7 +8,7 @@ compacted changelog topic written in the same transaction as the canonical event
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import timedelta
 from functools import partial
 
@@ -24,7 +24,7 @@ from services.ingest.domain import (
     parse_raw,
 )
 from services.ingest.identifiers import IdentifierPolicy
-from services.ingest.pii import PiiKind
+from services.ingest.pii import PiiKind, event_pseudonym, is_event_pseudonym
 from services.runtime.dedup import PartitionedDedup, RestoreFunction
 from services.runtime.handlers import RecordHandler
 from services.runtime.kafka_io import read_changelog
@@ -64,6 +64,7 @@ class IngestHandler:
             settings.topics.raw_feedback: EventKind.FEEDBACK,
         }
         self._errors = policy
+        self._changelog_identity = changelog_identity(settings)
         self._records = RecordHandler(policy, self.process)
         self._registry: CollectorRegistry | None = None
         self.duplicates = Counter(
@@ -109,7 +110,7 @@ class IngestHandler:
         # Before the duplicate check, which remembers the id: a record refused as too large
         # must not make its corrected re-send look like a duplicate.
         self._errors.check_sizes([canonical])
-        identity = event_identity(event, tenancy)
+        identity = self._changelog_identity(event_identity(event, tenancy))
         if self._dedup.is_duplicate(record.tp, identity, record.timestamp_ms):
             self.duplicates.labels(record.topic).inc()
             return []
@@ -128,17 +129,48 @@ def build_handler(settings: Settings, policy: ErrorPolicy) -> IngestHandler:
         changelog_partitions=settings.topic_partitions,
         window_ms=int(settings.ingest.dedup_window_hours * 3_600_000),
         max_entries_per_partition=settings.ingest.dedup_max_ids_per_partition,
-        restore=tenant_aware_restore(
-            settings.tenancy,
-            partial(
-                read_changelog,
-                settings.kafka_bootstrap_servers,
-                settings.topics.ingest_dedup,
-                **client_security(settings),
+        restore=keyed_restore(
+            changelog_identity(settings),
+            tenant_aware_restore(
+                settings.tenancy,
+                partial(
+                    read_changelog,
+                    settings.kafka_bootstrap_servers,
+                    settings.topics.ingest_dedup,
+                    **client_security(settings),
+                ),
             ),
         ),
     )
     return IngestHandler(settings, dedup, policy)
+
+
+def changelog_identity(settings: Settings) -> Callable[[str], str]:
+    """How the duplicate window and its changelog name an event: its identity as it is, or,
+    with ``RAPPORT_INGEST__DEDUP_KEY``, a keyed hash of it (the changelog keeps ids for the
+    whole window, and some upstream systems build them from e-mail addresses)."""
+    secret = settings.ingest.dedup_key
+    if secret is None:
+        return _unchanged
+    key = secret.get_secret_value().encode()
+    return lambda identity: event_pseudonym(identity, key)
+
+
+def _unchanged(identity: str) -> str:
+    return identity
+
+
+def keyed_restore(identity_of: Callable[[str], str], restore: RestoreFunction) -> RestoreFunction:
+    """The changelog in the form the window uses now: entries stored before the key was set
+    (plain identities) are hashed as they are read, so turning the key on loses no window."""
+    if identity_of is _unchanged:
+        return restore
+
+    def restored(partition: int) -> Iterable[tuple[str, int]]:
+        for stored, timestamp_ms in restore(partition):
+            yield (stored if is_event_pseudonym(stored) else identity_of(stored)), timestamp_ms
+
+    return restored
 
 
 def tenant_aware_restore(tenancy: Tenancy, restore: RestoreFunction) -> RestoreFunction:

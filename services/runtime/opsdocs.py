@@ -153,6 +153,8 @@ MEANINGS = {
     "kafka_security": "Kafka TLS and SASL",
     "redact_pii": "Redact personal data in human-written fields",
     "max_record_bytes": "Larger raw records are dead-lettered (`oversized_record`)",
+    "dedup_key": "Secret: the duplicate window's changelog keeps keyed hashes of event ids, "
+    "not the ids",
     "identifier_personal_data": "Personal data in an id (`customer_id`, `order_id`…): `reject` "
     "(`personal_data_in_identifier`), `pseudonymise` (keyed hash, needs `pseudonymize_key`) or "
     "`allow`",

@@ -51,6 +51,10 @@ class IngestSettings(BaseModel):
     pii_kinds: frozenset[str] = frozenset({"email", "iban", "card", "ip", "phone", "address"})
     # When set, customer ids leave ingest as a keyed hash (HMAC-SHA256) of themselves.
     pseudonymize_key: SecretStr | None = None
+    # When set, the duplicate window's changelog stores event identities as keyed hashes
+    # (HMAC-SHA256), not as the ids upstream sent (which some systems build from e-mail
+    # addresses); entries written before it was set are hashed as they are restored.
+    dedup_key: SecretStr | None = None
     # Personal data in an identifier (customer_id, order_id…), which is copied to every topic
     # and table: reject (dead letter personal_data_in_identifier), pseudonymise (keyed hash;
     # needs pseudonymize_key) or allow.
