@@ -249,6 +249,27 @@ class ScoreDriver(ContractModel):
     """Its contribution to ``loyalty``."""
 
 
+class UpdateReason(StrEnum):
+    """What triggered a score update."""
+
+    EVENT = "event"
+    """An event of the customer (``caused_by_event_id``)."""
+    TIME = "time"
+    """The passage of event time (the partition's watermark): decay, lapsed activity, a promise
+    past its deadline. ``caused_by_event_id`` is then a synthetic id ``time:...``."""
+
+
+class ScoreInterval(ContractModel):
+    """A credible interval of a score, from 0 to 100."""
+
+    low: Score100
+    """Lower bound."""
+    high: Score100
+    """Upper bound."""
+    level: Proportion = 0.9
+    """Probability the interval is meant to cover (0.9: a 90 % interval)."""
+
+
 class ScoreUpdate(ContractModel):
     """A customer's scores after one event, published on the score-updates topic (and, latest
     per customer, on the compacted latest-scores topic)."""
@@ -289,6 +310,14 @@ class ScoreUpdate(ContractModel):
     """The scoring model and its version."""
     config_version: VersionLabel
     """Version of the scoring configuration (weights, thresholds)."""
+    reason: UpdateReason = UpdateReason.EVENT
+    """What triggered the update: an event, or the passage of time."""
+    trust_interval: ScoreInterval | None = None
+    """Credible interval of ``trust``: wide while there is little evidence."""
+    loyalty_interval: ScoreInterval | None = None
+    """Credible interval of ``loyalty``: wide while there is little evidence."""
+    low_confidence: bool = False
+    """True while the scores rest on too little evidence to act on alone."""
 
 
 # --- alerts ---------------------------------------------------------------------------------------
@@ -299,6 +328,12 @@ class AlertKind(StrEnum):
     SEGMENT_CHANGE = "segment_change"
     DETRACTOR_NPS = "detractor_nps"
     UNRESOLVED_COMPLAINTS = "unresolved_complaints"
+    NEGATIVE_FEEDBACK = "negative_feedback"
+    """A 1-2 star review or an angry public post, by itself."""
+    PROMISE_OVERDUE = "promise_overdue"
+    """A promise passed its deadline unfulfilled: a delivery, a case SLA, a response owed."""
+    LAPSED = "lapsed"
+    """The customer has been inactive far beyond their own cadence (raised by time)."""
 
 
 class AlertSeverity(StrEnum):

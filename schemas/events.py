@@ -31,10 +31,12 @@ from schemas.downstream import (
     Normalization,
     ScoreDeltas,
     ScoreDriver,
+    ScoreInterval,
     ScoreUpdate,
     Segment,
     SentenceSentiment,
     Sentiment,
+    UpdateReason,
 )
 from schemas.feedback import FEEDBACK_TYPES, ConversationMessage, MessageAuthor
 from schemas.interactions import INTERACTION_TYPES
@@ -77,10 +79,12 @@ __all__ = [
     "Normalization",
     "ScoreDeltas",
     "ScoreDriver",
+    "ScoreInterval",
     "ScoreUpdate",
     "Segment",
     "SentenceSentiment",
     "Sentiment",
+    "UpdateReason",
     "UpstreamEvent",
     "ValidationPolicy",
 ]

@@ -87,6 +87,8 @@ class Review(FeedbackBase):
     """The product reviewed, if not the company as a whole."""
     verified_purchase: bool | None = None
     """True if the platform verified that the reviewer bought the product."""
+    would_recommend: bool | None = None
+    """The reviewer's answer to "would you recommend it?", where the platform asks."""
 
 
 URL_PATTERN = r"^https?://[^\s]+$"

@@ -66,6 +66,9 @@ class Purchase(_WithOptionalAmount):
     """The upstream order id."""
     item_count: int | None = Field(default=None, ge=1)
     """Number of items in the order."""
+    promised_delivery_at: Timestamp | None = None
+    """The latest delivery time promised at checkout, if the order is delivered: a promise
+    with a deadline (an order still undelivered after it is overdue)."""
 
 
 class Renewal(_WithOptionalAmount):
@@ -162,6 +165,21 @@ class SupportCaseReopened(InteractionBase):
     """How many times this case has been reopened, this time included."""
     reason: ShortText | None = None
     """Why it was reopened, as the support tool records it."""
+
+
+class SupportCaseEscalated(InteractionBase):
+    """A support case was escalated (to a supervisor, a specialist team, a complaint process):
+    the customer's problem was not solved at the level that first handled it. Since 1.1."""
+
+    type: Literal["support_case_escalated"] = "support_case_escalated"
+    case_id: Id
+    """The support case (ticket) id."""
+    channel: Channel
+    """The channel the escalation happened in."""
+    level: int | None = Field(default=None, ge=1)
+    """The escalation tier reached (1 for the first escalation), if the support tool counts."""
+    reason: ShortText | None = None
+    """Why it was escalated, as the support tool records it."""
 
 
 # --- delivery -------------------------------------------------------------------------------------
@@ -503,6 +521,7 @@ INTERACTION_TYPES: tuple[type[InteractionBase], ...] = (
     SupportCaseOpened,
     SupportCaseResolved,
     SupportCaseReopened,
+    SupportCaseEscalated,
     DeliveryOnTime,
     DeliveryLate,
     DeliveryFailed,

@@ -75,6 +75,7 @@ from schemas.interactions import (
     Refund,
     Renewal,
     Responder,
+    SupportCaseEscalated,
     SupportCaseOpened,
     SupportCaseReopened,
     SupportCaseResolved,
@@ -209,6 +210,15 @@ def _stories() -> list[AnyUpstreamEvent]:
             channel=Channel.EMAIL,
             reopen_count=1,
             reason="Refund amount incomplete",
+        ),
+        SupportCaseEscalated(
+            event_id="zendesk:case:77120:escalated:1",
+            occurred_at=_at(21, 14, 0),
+            **support,
+            case_id="77120",
+            channel=Channel.PHONE,
+            level=1,
+            reason="Customer asked for a supervisor",
         ),
         DeliveryOnTime(
             event_id="carrier:shipment:S-88412:delivered",

@@ -48,6 +48,7 @@ from schemas.interactions import (
     Referral,
     Refund,
     Renewal,
+    SupportCaseEscalated,
     SupportCaseOpened,
     SupportCaseReopened,
     SupportCaseResolved,
@@ -61,6 +62,7 @@ _InteractionUnion: TypeAlias = (
     | SupportCaseOpened
     | SupportCaseResolved
     | SupportCaseReopened
+    | SupportCaseEscalated
     | DeliveryOnTime
     | DeliveryLate
     | DeliveryFailed

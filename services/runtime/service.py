@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from services.runtime.exceptions import ConfigurationError, TransientError
+from services.runtime.gc_tuning import tune_garbage_collector
 from services.runtime.health import HealthServer, Liveness, ReadinessCheck
 from services.runtime.kafka_io import (
     KafkaConsumerAdapter,
@@ -297,6 +298,8 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
         runner = start_with_retries(spec, settings, metrics, startup, liveness)
         if runner is None:
             return
+        # After the handler is built: its lexicons, models and configuration are then frozen.
+        tune_garbage_collector()
         runner.liveness = liveness
         startup.runner = runner
         if startup.stop.is_set():

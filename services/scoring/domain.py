@@ -1,24 +1,62 @@
-"""One scored event, purely: a customer's record and an input in, the new record and the
-outputs out. No database, no Kafka, no wall clock (the erasure's ``completed_at`` is passed in).
+"""One scored event, or one advance of event time, purely: a customer's record and an input
+(or a watermark) in, the new record and the outputs out. No database, no Kafka, no wall clock
+(the erasure's ``completed_at`` is passed in).
 
 The service (``service.py``) loads records in bulk, calls ``score_event`` for each input in
-offset order and writes everything back in one transaction; a rebuild and the tests' reference
-fold call the same function, which is what makes their results equal to the service's.
+offset order (and ``advance_to`` for the customers a watermark reaches) and writes everything
+back in one transaction; a rebuild and the tests' reference fold call the same functions,
+which is what makes their results equal to the service's.
+
+Time is an input: ``advance_to(record, watermark, config)`` moves a customer to an event time
+without an event. Promise timers due by then fire (their ``overdue`` evidence is booked at the
+deadline), the scores are evaluated at the watermark, the time-driven alert rules run
+(``promise_overdue``, ``lapsed``, a segment entered by time) and, if anything material changed
+(``publishing.time_update_points``, the segment, the churn level, an alert), an update with
+reason ``time`` is published. ``score_event`` first advances the customer to the event's time
+the same way, so the event's own update shows only what the event did.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
-from schemas import Alert, ErasureCompleted, ScoreDeltas, ScoreDriver, ScoreUpdate, Segment
+from schemas import (
+    Alert,
+    ErasureCompleted,
+    ScoreDriver,
+    ScoreUpdate,
+    UpdateReason,
+)
 from schemas.downstream import MAX_DRIVERS
 from services.scoring.alerts import AlertContext, AlertTracker, evaluate, published_segment
 from services.scoring.model import MODEL_VERSION, Explanation, Scores, ScoringConfig, fold
 from services.scoring.model import CustomerState as ModelState
-from services.scoring.model.signal import from_us, to_us
+from services.scoring.model.evidence import evidence_for
+from services.scoring.model.explain import (
+    LOW_CONFIDENCE,
+    duration,
+    segment_note,
+    time_phrase,
+)
+from services.scoring.model.promises import (
+    PromiseBook,
+    TimerChange,
+    fire_due,
+    open_deadline,
+    pending_at,
+    settle,
+    timer_key,
+)
+from services.scoring.model.scores import scores_at
+from services.scoring.model.signal import Signal, SignalKind, from_us, to_us
+from services.scoring.model.state import add_evidence, withdraw_evidence
 from services.scoring.signals import ScoringInput
 
 __all__ = [
@@ -38,9 +76,10 @@ ERASED: Final = ("customer_state", "score_history", "processed_events", "alerts"
 """What an erasure deletes, as published in ``ErasureCompleted.erased``."""
 
 
-@dataclass(frozen=True, slots=True)
-class RecentEvent:
-    """One of a customer's latest scored events and its effect, for the published drivers."""
+class RecentEvent(NamedTuple):
+    """One of a customer's latest scored events and its effect, for the published drivers.
+    (A named tuple: hashed and compared in C by the cache of published drivers, ten times per
+    update.)"""
 
     event_id: str
     event_type: str
@@ -53,13 +92,7 @@ class RecentEvent:
         return abs(self.trust_effect) + abs(self.loyalty_effect)
 
     def to_json(self) -> list[Any]:
-        return [
-            self.event_id,
-            self.event_type,
-            self.occurred_us,
-            self.trust_effect,
-            self.loyalty_effect,
-        ]
+        return list(self)
 
     @classmethod
     def from_json(cls, data: list[Any]) -> RecentEvent:
@@ -76,14 +109,47 @@ class CustomerRecord:
     recent: tuple[RecentEvent, ...] = ()
     """The latest ``MAX_DRIVERS`` scored events, oldest first."""
     tenant_id: str | None = None
+    known: tuple[ModelState, Scores] | None = field(default=None, compare=False, repr=False)
+    """Scores just evaluated for a state (at their ``as_of``), never stored: the customer's
+    next event, or a deadline firing before it, starts from the scores its last event ended
+    with, and need not evaluate them again. Used only while ``state`` is that very state."""
 
     @classmethod
     def empty(cls, customer_id: str) -> CustomerRecord:
         return cls(ModelState.empty(customer_id), AlertTracker())
 
+    def scores_at(self, at_us: int, config: ScoringConfig) -> Scores:
+        """``scores_at(self.state, config, at_us)``, reusing ``known`` when it is exactly that
+        (same state object, same time, same configuration)."""
+        known = self.known
+        if known is not None and known[0] is self.state:
+            scores = known[1]
+            if (
+                scores.as_of is not None
+                and to_us(scores.as_of) == at_us
+                and scores.config_hash == config.content_hash
+                and scores.config_version == config.version
+            ):
+                return scores
+        return scores_at(self.state, config, at_us)
+
     @property
     def customer_id(self) -> str:
         return self.state.customer_id
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOutcome:
+    """What the passage of event time did to a customer: published only if material."""
+
+    record: CustomerRecord
+    before: Scores
+    after: Scores
+    summary: str
+    update: ScoreUpdate | None
+    """None when nothing material changed (the record then keeps its clock)."""
+    alerts: list[Alert]
+    fired: tuple[TimerChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +158,12 @@ class Outcome:
     explanation: Explanation
     update: ScoreUpdate
     alerts: list[Alert]
+    """The time-driven alerts up to the event (``time.alerts``) first, then the event's."""
+    time: TimeOutcome | None = None
+    """The advance of the customer's clock to the event's time, if it published anything:
+    publish ``time.update`` before ``update``."""
+    publish: bool = True
+    """False when ``publishing.material_only`` holds the update back (nothing material)."""
 
     @property
     def scores(self) -> Scores:
@@ -124,19 +196,61 @@ def short(text: str, limit: int = SUMMARY_MAX) -> str:
 
 def drivers(recent: tuple[RecentEvent, ...]) -> tuple[ScoreDriver, ...]:
     """The latest events, strongest effect first (latest first among equals)."""
-    ranked = sorted(enumerate(recent), key=lambda item: (-item[1].size, -item[0]))
-    # Built without re-validation: the ids and types come from validated events, the effects
-    # are clipped to the contract's range (the hot path builds ten of them per event).
-    return tuple(
-        ScoreDriver.model_construct(
-            event_id=event.event_id,
-            event_type=event.event_type,
-            occurred_at=from_us(event.occurred_us),
-            trust_effect=_change(event.trust_effect),
-            loyalty_effect=_change(event.loyalty_effect),
-        )
-        for _, event in ranked[:MAX_DRIVERS]
+    ranked = sorted(
+        range(len(recent)),
+        key=lambda i: (-abs(recent[i].trust_effect) - abs(recent[i].loyalty_effect), -i),
     )
+    return tuple(_score_driver(recent[i]) for i in ranked[:MAX_DRIVERS])
+
+
+@functools.lru_cache(maxsize=8192)
+def _score_driver(event: RecentEvent) -> ScoreDriver:
+    """The published driver of one recent event. Cached: a customer's next update repeats nine
+    of its ten drivers, and a ``ScoreDriver`` is frozen, so one instance serves them all.
+    Built without re-validation: the ids and types come from validated events, the effects
+    are clipped to the contract's range."""
+    return ScoreDriver.model_construct(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        occurred_at=from_us(event.occurred_us),
+        trust_effect=_change(event.trust_effect),
+        loyalty_effect=_change(event.loyalty_effect),
+    )
+
+
+def snapshot(scores: Scores) -> dict[str, Any]:
+    """What an update published, for judging later changes material (stored in the tracker)."""
+    return {
+        "trust": scores.trust_points,
+        "loyalty": scores.loyalty,
+        "segment": scores.segment.value,
+        "churn_level": scores.churn_level.value,
+    }
+
+
+def material(published: Mapping[str, Any] | None, now: Scores, config: ScoringConfig) -> bool:
+    """Whether ``now`` differs materially from what was last published."""
+    if published is None:
+        return True
+    points = config.publishing.time_update_points
+    return (
+        abs(now.trust_points - float(published["trust"])) >= points
+        or abs(now.loyalty - float(published["loyalty"])) >= points
+        or now.segment.value != published["segment"]
+        or now.churn_level.value != published["churn_level"]
+    )
+
+
+def _interval(bounds: tuple[float, float], level: float) -> dict[str, float]:
+    """A ``ScoreInterval``'s fields (validated with the update that holds it)."""
+    low, high = bounds
+    return {"low": _points(low), "high": _points(high), "level": level}
+
+
+@functools.cache
+def _level(z: float) -> float:
+    """Coverage of +- z standard deviations of a normal distribution."""
+    return round(math.erf(z / math.sqrt(2.0)), 4)
 
 
 def publish_update(
@@ -146,43 +260,271 @@ def publish_update(
     config: ScoringConfig,
 ) -> ScoreUpdate:
     """The published update of a customer whose latest event had ``explanation``."""
-    after = explanation.after
-    as_of = after.as_of
-    assert as_of is not None, "a state with an event has an as_of"
-    return ScoreUpdate(
-        customer_id=record.customer_id,
-        tenant_id=record.tenant_id,
-        score=_points(headline_score(after)),
-        trust=_points(after.trust_points),
-        trust_uncertainty=_points(100.0 * after.trust_stddev),
-        loyalty=_points(after.loyalty),
-        loyalty_uncertainty=_points(100.0 * after.loyalty_uncertainty),
-        churn_risk=round(_clip(after.churn_risk, 0.0, 1.0), 6),
-        segment=Segment(published_segment(after.segment.value)),
-        deltas=ScoreDeltas(
-            trust=_change(explanation.trust_points), loyalty=_change(explanation.loyalty_points)
-        ),
-        drivers=drivers(record.recent),
-        summary=short(explanation.summary),
-        event_count=after.event_count,
-        as_of=as_of,
-        caused_by_event_id=caused_by,
-        model_version=MODEL_VERSION,
-        config_version=config.version,
+    return build_update(
+        record,
+        explanation.after,
+        summary=explanation.summary,
+        deltas=(explanation.trust_points, explanation.loyalty_points),
+        caused_by=caused_by,
+        config=config,
     )
+
+
+def build_update(
+    record: CustomerRecord,
+    after: Scores,
+    *,
+    summary: str,
+    deltas: tuple[float, float],
+    caused_by: str,
+    config: ScoringConfig,
+    reason: UpdateReason = UpdateReason.EVENT,
+    as_of_us: int | None = None,
+) -> ScoreUpdate:
+    """A ``ScoreUpdate`` from scores (at ``as_of_us``, by default the scores' own ``as_of``)."""
+    as_of = after.as_of if as_of_us is None else from_us(as_of_us)
+    assert as_of is not None, "a state with an event has an as_of"
+    published = record.tracker.published
+    if published is not None:
+        # Change since the previous *published* update (ticks below the threshold included).
+        deltas = (
+            after.trust_points - float(published["trust"]),
+            after.loyalty - float(published["loyalty"]),
+        )
+    z = config.explanation.interval_z
+    level = _level(z)
+    # Validated from plain values in one pydantic-core call, the nested deltas and intervals
+    # included: several times cheaper than building each nested model on its own.
+    return ScoreUpdate.model_validate(
+        {
+            "customer_id": record.customer_id,
+            "tenant_id": record.tenant_id,
+            "score": _points(headline_score(after)),
+            "trust": _points(after.trust_points),
+            "trust_uncertainty": _points(100.0 * after.trust_stddev),
+            "loyalty": _points(after.loyalty),
+            "loyalty_uncertainty": _points(100.0 * after.loyalty_stddev),
+            "churn_risk": round(_clip(after.churn_risk, 0.0, 1.0), 6),
+            "segment": published_segment(after.segment.value),
+            "deltas": {"trust": _change(deltas[0]), "loyalty": _change(deltas[1])},
+            "drivers": drivers(record.recent),
+            "summary": short(summary),
+            "event_count": after.event_count,
+            "as_of": as_of,
+            "caused_by_event_id": caused_by,
+            "model_version": MODEL_VERSION,
+            "config_version": config.version,
+            "reason": reason,
+            "trust_interval": _interval(after.trust_interval(z), level),
+            "loyalty_interval": _interval(after.loyalty_interval(z), level),
+            "low_confidence": after.low_confidence(config),
+        }
+    )
+
+
+def time_event_id(watermark_us: int) -> str:
+    """The ``caused_by_event_id`` of a time-driven update or alert: the clock tick."""
+    return f"time:{watermark_us}"
+
+
+def _time_summary(
+    before: Scores,
+    decayed: Scores,
+    after: Scores,
+    *,
+    fired: tuple[TimerChange, ...],
+    elapsed_days: float,
+    config: ScoringConfig,
+) -> str:
+    """``Loyalty fell 6 points over 3 months without events; churn risk 0.64 (high)``."""
+    parts = []
+    moved = time_phrase(
+        100.0 * (decayed.trust - before.trust), decayed.loyalty - before.loyalty, config
+    )
+    if moved:
+        parts.append(f"Over {duration(elapsed_days)} without events: {moved}")
+    else:
+        parts.append(f"Steady over {duration(elapsed_days)} without events")
+    if fired:
+        labels = [change.timer.label for change in fired]
+        trust_points = 100.0 * (after.trust - decayed.trust)
+        loyalty_points = after.loyalty - decayed.loyalty
+        kinds = sorted({label.singular for label in labels})
+        what = ", ".join(
+            f"{d.timer.deadline.kind} {d.timer.deadline.subject} due "
+            f"{from_us(d.timer.deadline.due_us):%d %b}"
+            for d in fired[:2]
+        )
+        moved_by = time_phrase(trust_points, loyalty_points, config) or "steady"
+        parts.append(f"{' and '.join(kinds)} ({what}): {moved_by}")
+    if after.churn_level != before.churn_level:
+        parts.append(f"churn risk {after.churn_risk:.2f} ({after.churn_level.value})")
+    text = "; ".join(parts)
+    text += segment_note(
+        before,
+        after,
+        f"{duration(after.idle_days)} without activity"
+        if not fired
+        else fired[0].timer.label.singular,
+    )
+    if after.low_confidence(config):
+        text += LOW_CONFIDENCE
+    return text
+
+
+def advance_to(
+    record: CustomerRecord,
+    watermark_us: int,
+    config: ScoringConfig,
+    *,
+    publish_decay: bool = True,
+) -> TimeOutcome | None:
+    """Move a customer to an event time without an event (a watermark).
+
+    Fires the promise timers due by then, evaluates the scores and the time-driven alert rules
+    at ``watermark_us`` and returns the outcome if anything material changed (else None: the
+    record is left as it was, so that an unpublished tick never hides time from the next
+    explanation). Deterministic: the same record and watermark give the same outcome.
+    ``publish_decay=False`` (an event is about to be scored, whose update will say how time
+    moved the scores): publish only if a timer fired or an alert was raised or resolved.
+    """
+    state = record.state
+    tracker = record.tracker
+    if state.as_of_us is None:
+        return None
+    clock = tracker.clock_us if tracker.clock_us is not None else state.as_of_us
+    clock = max(clock, state.as_of_us)
+    if watermark_us <= clock:
+        return None
+    before = record.scores_at(clock, config)
+    decayed = scores_at(state, config, watermark_us)
+    state, book, fired = fire_due(state, tracker.book, watermark_us, config)
+    after = scores_at(state, config, watermark_us) if fired else decayed
+    elapsed_days = (watermark_us - clock) / _US_PER_DAY
+    summary = _time_summary(
+        before, decayed, after, fired=tuple(fired), elapsed_days=elapsed_days, config=config
+    )
+    event_id = time_event_id(watermark_us)
+    new_tracker, alerts = evaluate(
+        replace(tracker, book=book),
+        AlertContext(
+            customer_id=record.customer_id,
+            tenant_id=record.tenant_id,
+            event_id=event_id,
+            kind=None,
+            occurred_at=from_us(watermark_us),
+            before=before,
+            after=after,
+            summary=summary,
+            fired=tuple(fired),
+            overdue_left=len(book.overdue),
+        ),
+        config.alerts,
+    )
+    if (
+        not fired
+        and not alerts
+        and (not publish_decay or not material(tracker.published, after, config))
+    ):
+        return None
+    published = replace(new_tracker, clock_us=watermark_us, published=snapshot(after))
+    new = replace(record, state=state, tracker=published)
+    update = build_update(
+        record,
+        after,
+        summary=summary,
+        deltas=(100.0 * (after.trust - before.trust), after.loyalty - before.loyalty),
+        caused_by=event_id,
+        config=config,
+        reason=UpdateReason.TIME,
+        as_of_us=watermark_us,
+    )
+    return TimeOutcome(new, before, after, summary, update, alerts, tuple(fired))
+
+
+_US_PER_DAY: Final = 86_400_000_000
+_US_PER_HOUR: Final = 3_600_000_000
+_PROMISE_KINDS: Final = ("delivery", "promise")
+_REVIEW_STARS_ABOUT_PROMISE: Final = 2
+
+
+def _with_context(signal: Signal, book: PromiseBook, config: ScoringConfig) -> Signal:
+    """What the customer's open promises say about an event: a poor review written while a
+    delivery or promise was pending is about that promise (its stars reach trust); a response
+    to feedback knows how long the customer waited."""
+    if (
+        signal.stars is not None
+        and signal.stars <= _REVIEW_STARS_ABOUT_PROMISE
+        and pending_at(book, _PROMISE_KINDS, signal.occurred_us)
+    ):
+        signal = replace(signal, about_promise=True)
+    return signal
 
 
 def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig) -> Outcome:
     """Fold one (non-erasure) input into a customer's record.
 
-    Raises ``StateMismatchError`` if the record was built with another configuration.
+    First advances the customer's clock to the event's time (``advance_to``: timers due by
+    then fire, a material change is published as a time update), then folds the event, settles
+    and opens its promise timers, and evaluates the alert rules. Raises
+    ``StateMismatchError`` if the record was built with another configuration.
     """
-    signal = inp.signal
-    state, explanation = fold(record.state, signal, config)
-    if not all(math.isfinite(x) for x in state.sums):
+    signal = _response_time(inp, record.tracker.book)
+    occurred = signal.occurred_us
+    # Settling first: a delivery that arrives after its deadline settles the timer without
+    # firing it (the late delivery is its own evidence), whatever the arrival order.
+    book = record.tracker.book
+    settled: list[TimerChange] = []
+    if inp.settles:
+        state, book, settled = settle(
+            record.state,
+            book,
+            keys=inp.settles,
+            event_id=signal.event_id,
+            at_us=occurred,
+            config=config,
+        )
+        record = replace(record, state=state, tracker=replace(record.tracker, book=book))
+    time = None
+    before: Scores | None = None
+    if any(not t.fired and t.deadline.due_us <= occurred for t in book.timers.values()):
+        # Deadlines passed before this event: published as time first (the lapse of decay
+        # alone is left to the event's own explanation, or to the watermark's ticks).
+        time = advance_to(record, occurred, config, publish_decay=False)
+        if time is not None:
+            record = time.record
+            # The time update ended with the record's scores at the event's time: where the
+            # event's explanation starts (the same state, the clock now at the event).
+            before = time.after
+    signal = _with_context(signal, record.tracker.book, config)
+    tracker = record.tracker
+    if before is None:
+        # fold's starting point: the state at its clock (the later of as_of and clock_us).
+        start = record.state.as_of_us
+        if tracker.clock_us is not None and (start is None or tracker.clock_us > start):
+            start = tracker.clock_us
+        before = None if start is None else record.scores_at(start, config)
+    state, explanation = fold(
+        record.state, signal, config, clock_us=tracker.clock_us, before=before
+    )
+    folded = state
+    if not all(map(math.isfinite, state.sums)):
         raise ValueError(f"event {signal.event_id} makes the state non-finite")
+    book = tracker.book
+    if inp.opens is not None:
+        state = _response_time_of_late_feedback(state, inp, book, config)
+        book = open_deadline(book, inp.opens, signal.event_id, occurred)
+    # A promise whose opening arrived after its deadline had passed fires at once (at its
+    # deadline), exactly as it would have, had it arrived in time.
+    clock = max(occurred, tracker.clock_us or occurred)
+    state, book, fired = fire_due(state, book, clock, config)
+    after = explanation.after
+    if fired:
+        after = scores_at(state, config, clock)
+        explanation = replace(explanation, after=after)
+    anger = signal.emotions.get("anger", 0.0)
     tracker, alerts = evaluate(
-        record.tracker,
+        tracker if book is tracker.book else replace(tracker, book=book),
         AlertContext(
             customer_id=signal.customer_id,
             tenant_id=inp.tenant_id or record.tenant_id,
@@ -190,11 +532,20 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
             kind=signal.kind,
             occurred_at=signal.occurred_at,
             before=explanation.before,
-            after=explanation.after,
+            after=after,
             summary=explanation.summary,
             nps=signal.nps,
             case_id=inp.case_id,
             responds_to_event_id=inp.responds_to_event_id,
+            base=explanation.base,
+            late=explanation.late,
+            stars=signal.stars,
+            sentiment=signal.sentiment,
+            anger=anger,
+            fired=tuple(fired),
+            settled=tuple(settled),
+            overdue_left=len(book.overdue),
+            active=after.idle_days == 0.0 and not explanation.late,
         ),
         config.alerts,
     )
@@ -203,14 +554,97 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         RecentEvent(
             signal.event_id,
             inp.event_type,
-            to_us(signal.occurred_at),
+            occurred,
             explanation.trust_points,
             explanation.loyalty_points,
         ),
     )[-MAX_DRIVERS:]
-    new = CustomerRecord(state, tracker, recent, inp.tenant_id or record.tenant_id)
-    update = publish_update(new, explanation, signal.event_id, config)
-    return Outcome(new, explanation, update, alerts)
+    publishing = config.publishing
+    quiet = tracker.quiet_events + 1
+    publish = (
+        not publishing.material_only
+        or bool(alerts)
+        or quiet >= publishing.full_every
+        or material(tracker.published, after, config)
+    )
+    tenant = inp.tenant_id or record.tenant_id
+    provisional = CustomerRecord(state, tracker, recent, tenant)
+    update = publish_update(provisional, explanation, signal.event_id, config)
+    tracker = AlertTracker(
+        trust_reference=tracker.trust_reference,
+        open=tracker.open,
+        last_raised_us=tracker.last_raised_us,
+        segment_outside=tracker.segment_outside,
+        open_cases=tracker.open_cases,
+        last_raised_badness=tracker.last_raised_badness,
+        book=tracker.book,
+        clock_us=clock,
+        published=snapshot(after) if publish else tracker.published,
+        quiet_events=0 if publish else quiet,
+    )
+    # The scores just evaluated, with the state they belong to (the record's own state, unless
+    # a late feedback's response time moved it on: then they are not used).
+    known = (state, after) if fired else (folded, explanation.after)
+    new = CustomerRecord(state, tracker, recent, tenant, known=known)
+    time_alerts = [] if time is None else time.alerts
+    return Outcome(new, explanation, update, [*time_alerts, *alerts], time, publish)
+
+
+def _response_time(inp: ScoringInput, book: PromiseBook) -> Signal:
+    """A response to feedback learns how long the customer waited (while the feedback's
+    response timer runs; a response to feedback that owed none carries no time)."""
+    signal = inp.signal
+    if signal.kind is not SignalKind.FEEDBACK_RESPONSE or inp.responds_to_event_id is None:
+        return signal
+    timer = book.timers.get(timer_key("response", inp.responds_to_event_id))
+    if timer is None or timer.opened_us > signal.occurred_us:
+        return signal
+    waited = (signal.occurred_us - timer.opened_us) / _US_PER_HOUR
+    return replace(signal, response_hours=waited)
+
+
+def _response_time_of_late_feedback(
+    state: ModelState, inp: ScoringInput, book: PromiseBook, config: ScoringConfig
+) -> ModelState:
+    """Feedback that arrives after the response to it: the response was scored without knowing
+    how long the customer waited. Book the difference between its timed rule (``fast`` or
+    ``slow``) and the plain one now, at the response's time, so that the state is the same as
+    in the other arrival order."""
+    opens = inp.opens
+    if opens is None or opens.kind != "response":
+        return state
+    settled_us = book.settled.get(opens.key)
+    if settled_us is None or settled_us < inp.signal.occurred_us:
+        return state
+    plain = Signal(
+        f"{opens.key}:plain", state.customer_id, from_us(settled_us), SignalKind.FEEDBACK_RESPONSE
+    )
+    waited = (settled_us - inp.signal.occurred_us) / _US_PER_HOUR
+    timed = replace(plain, response_hours=waited)
+    before, after = evidence_for(plain, config), evidence_for(timed, config)
+    if [(e.key, e.channel, e.weight) for e in before] == [
+        (e.key, e.channel, e.weight) for e in after
+    ]:
+        return state
+    state = withdraw_evidence(state, before, settled_us, config)
+    return add_evidence(state, after, settled_us, config, count_event=False)
+
+
+ERASURE_MARK_KEY_BYTES: Final = 32
+
+
+def erasure_mark(customer_id: str, key: bytes) -> str:
+    """The keyed hash (HMAC-SHA256) kept of an erased customer's id, with the erasure time and
+    nothing else: enough to recognise a late or re-delivered event of the customer, not to
+    recover the id."""
+    return hmac.new(key, customer_id.encode(), hashlib.sha256).hexdigest()
+
+
+def erased_before(signal: Signal, erased_us: int | None) -> bool:
+    """Erasure is final: an event dated at or before the customer's erasure is dropped
+    (re-delivered or late, it must not bring the erased customer back); later events start a
+    fresh customer."""
+    return erased_us is not None and signal.occurred_us <= erased_us
 
 
 def erasure_completed(inp: ScoringInput, completed_at: datetime) -> ErasureCompleted:

@@ -6,7 +6,8 @@ The protocol, per partition batch (``docs/scoring.md`` has the sequence diagram)
 1. In one database transaction: lock the partition's ``applied_offsets`` row; prune the outbox
    below the batch's first offset; skip records below the applied offset (an earlier attempt
    applied them but crashed before its Kafka commit); apply the rest (bulk-load the batch's
-   customers, fold in offset order, write states, history, processed event ids, alerts) and
+   customers, or reuse the records this instance committed while their stored version still
+   matches; fold in offset order, write states, history, processed event ids, alerts) and
    write each record's outputs to the outbox under its source offset; advance
    ``applied_offsets``; commit.
 2. Hand the runtime every outbox record of the batch's offset range, old and new. The runtime
@@ -156,7 +157,7 @@ class _Batch:
             else:
                 self.resolved.append(_resolution(alert) | {"b_customer_id": alert.customer_id})
 
-    def write(self, conn: Connection) -> None:
+    def write(self, conn: Connection, history_limit: int) -> None:
         # Erasures first: rows this batch writes afterwards belong to the fresh state.
         if self.erased:
             store.erase_customers(conn, self.erased)
@@ -169,6 +170,13 @@ class _Batch:
         )
         store.save_trackers(conn, {cid: self.records[cid].tracker for cid in self.dirty})
         store.insert_rows(conn, store.score_history, self.history)
+        # A customer has at most one history row per event: only those with more events than
+        # the bound can have rows to prune (one narrow delete each).
+        store.prune_history(
+            conn,
+            [c for c in self.dirty if self.records[c].state.event_count > history_limit],
+            history_limit,
+        )
         store.insert_rows(conn, store.processed_events, self.processed)
         store.insert_rows(conn, store.alerts, list(self.raised.values()))
         if self.resolved:
@@ -178,6 +186,50 @@ class _Batch:
             )
         store.insert_rows(conn, store.erasures, self.erasures)
         store.add_outbox(conn, self.outbox)
+
+
+RECORD_CACHE_SIZE: Final = 20_000
+"""Customer records an instance keeps in memory between batches (a few kB each)."""
+
+
+class _RecordCache:
+    """Customer records as this instance last committed them, with their stored version.
+
+    Loading a record (its state row and alert tracker, JSON included) costs more than scoring
+    an event; a customer's events usually come in several batches. A cached record is used only
+    while the stored version still matches it, read in the batch's own transaction: anything
+    else that wrote the customer since (another instance after a rebalance, an erasure, a
+    rebuild) changed the version, and the record is loaded afresh. Updated only after a commit.
+    """
+
+    def __init__(self, size: int = RECORD_CACHE_SIZE) -> None:
+        self._size = size
+        self._records: dict[str, tuple[store.RecordVersion, CustomerRecord]] = {}
+
+    def load(self, conn: Connection, customer_ids: Collection[str]) -> dict[str, CustomerRecord]:
+        versions = store.record_versions(conn, customer_ids)
+        found: dict[str, CustomerRecord] = {}
+        missing = []
+        for customer in customer_ids:
+            cached = self._records.get(customer)
+            if cached is not None and cached[0] == versions.get(customer):
+                found[customer] = cached[1]
+            else:
+                missing.append(customer)
+        found.update(store.load_records(conn, missing))
+        return found
+
+    def keep(self, work: _Batch) -> None:
+        """The records a committed batch wrote (erased customers are dropped)."""
+        records = self._records
+        for customer in work.erased:
+            records.pop(customer, None)
+        for customer, (_, event_id) in work.dirty.items():
+            record = work.records[customer]
+            records.pop(customer, None)  # re-inserted last: the oldest go first
+            records[customer] = ((record.state.event_count, event_id), record)
+        while len(records) > self._size:
+            del records[next(iter(records))]
 
 
 class ScoringHandler:
@@ -208,6 +260,7 @@ class ScoringHandler:
         self._config_header = (CONFIG_HASH_HEADER, config.content_hash.encode())
         self._warned_currencies: set[str] = set()
         self._durable = durable
+        self._records = _RecordCache()
 
     @property
     def engine(self) -> Engine:
@@ -238,14 +291,20 @@ class ScoringHandler:
             store.verify_topic(applied, batch.tp, topic_id)
             store.prune_outbox(conn, batch.tp, below=batch.first_offset)
             fresh = [r for r in batch.records if r.offset >= applied.next_offset]
-            if fresh:
-                self._apply(conn, batch.tp, fresh)
+            # The outputs of records an earlier attempt applied are read back from the outbox;
+            # those of the fresh ones are the rows just written (no need to read them back).
+            outputs = []
+            if batch.first_offset < applied.next_offset:
+                last_applied = min(applied.next_offset, batch.next_offset) - 1
+                outputs = store.outbox_records(conn, batch.tp, batch.first_offset, last_applied)
+            work = self._apply(conn, batch.tp, fresh) if fresh else None
+            if work is not None:
+                outputs += store.records_of(work.outbox)
             if fresh or (topic_id and not applied.topic_id):
                 next_offset = max(applied.next_offset, batch.next_offset)
                 store.set_applied(conn, batch.tp, next_offset, topic_id)
-            outputs = store.outbox_records(
-                conn, batch.tp, batch.first_offset, batch.next_offset - 1
-            )
+        if work is not None:
+            self._records.keep(work)
         self._verified.add(batch.tp)
         return outputs
 
@@ -298,12 +357,13 @@ class ScoringHandler:
             )
         return inp
 
-    def _apply(self, conn: Connection, tp: TopicPartition, records: list[InRecord]) -> None:
+    def _apply(self, conn: Connection, tp: TopicPartition, records: list[InRecord]) -> _Batch:
+        """Apply fresh records; return what was written (the outbox rows in offset order)."""
         parsed = [(r, self._policy.attempt(r, partial(self._parse, r))) for r in records]
         inputs = [inp for _, inp in parsed if isinstance(inp, ScoringInput)]
         keys = {(i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure}
         work = _Batch(
-            records=store.load_records(conn, {i.signal.customer_id for i in inputs}),
+            records=self._records.load(conn, {i.signal.customer_id for i in inputs}),
             seen=store.processed_among(conn, keys),
             erased_before=store.erasures_among(
                 conn, {i.signal.event_id for i in inputs if i.is_erasure}
@@ -319,7 +379,8 @@ class ScoringHandler:
             work.outbox += store.outbox_rows(
                 tp, record.offset, [with_origin(out, record) for out in outputs]
             )
-        work.write(conn)
+        work.write(conn, self._config.publishing.history_limit)
+        return work
 
     def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal
@@ -358,18 +419,24 @@ class ScoringHandler:
         }
 
     def _outputs(self, outcome: Outcome) -> list[OutRecord]:
-        update = outcome.update
-        key = update.customer_id.encode()
-        value = update.model_dump_json().encode()
+        # Time first (deadlines passed before the event: reason "time"), then the event's
+        # update unless publishing.material_only holds it back, then the alerts.
+        time = outcome.time
+        published = [] if time is None or time.update is None else [time.update]
+        if outcome.publish:
+            published.append(outcome.update)
+        key = outcome.update.customer_id.encode()
         headers = [self._config_header]
-        return [
-            OutRecord(self._topics.score_updates, key, value, headers),
-            OutRecord(self._topics.scores_latest, key, value, headers),
-            *(
-                OutRecord(self._topics.alerts, key, alert.model_dump_json().encode())
-                for alert in outcome.alerts
-            ),
-        ]
+        out = []
+        for score_update in published:
+            value = score_update.model_dump_json().encode()
+            out.append(OutRecord(self._topics.score_updates, key, value, headers))
+            out.append(OutRecord(self._topics.scores_latest, key, value, headers))
+        out.extend(
+            OutRecord(self._topics.alerts, key, alert.model_dump_json().encode())
+            for alert in outcome.alerts
+        )
+        return out
 
     def _erase(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal

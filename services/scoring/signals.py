@@ -67,12 +67,15 @@ from schemas.interactions import (
     Referral,
     Refund,
     Renewal,
+    SupportCaseEscalated,
     SupportCaseOpened,
     SupportCaseReopened,
     SupportCaseResolved,
 )
 from services.runtime.exceptions import PermanentError
 from services.scoring.model import ScoringConfig, Signal, SignalKind
+from services.scoring.model.promises import Deadline, hours, timer_key
+from services.scoring.model.signal import to_us
 
 UNSUPPORTED_EVENT_TYPE: Final = "unsupported_event_type"
 """Dead-letter reason of an event whose ``type`` the scoring service does not know."""
@@ -143,6 +146,12 @@ class ScoringInput:
     """``erasure_request``: the privacy team's request id."""
     unconverted_currency: str | None = None
     """An amount was given in a currency missing from the rate table (no money evidence)."""
+    opens: Deadline | None = None
+    """A promise with a deadline this event opens (a timer, ``model/promises.py``)."""
+    settles: tuple[str, ...] = ()
+    """Timer keys this event settles (the delivery of an order, a kept promise...)."""
+    subject_id: str | None = None
+    """The order, promise or case the event is about (for messages)."""
 
     @property
     def is_erasure(self) -> bool:
@@ -204,13 +213,37 @@ class _Fields:
     case_id: str | None = None
     responds_to: str | None = None
     request_id: str | None = None
+    first_contact: bool | None = None
+    reopen_count: int | None = None
+    notified: bool | None = None
+    recommend: bool | None = None
+    order_id: str | None = None
+    promised_delivery_us: int | None = None
+    promise_id: str | None = None
+    promise_due_us: int | None = None
 
 
-def _read_upstream(upstream: AnyUpstreamEvent | None, money: _Money) -> _Fields:
+_CORRECTION_WORDS: Final = ("billing", "error", "overcharg", "double", "duplicate", "wrong")
+"""A refund whose reason says so corrects the company's own mistake."""
+
+
+def _read_upstream(  # noqa: PLR0915 - one case per upstream type, flat on purpose
+    upstream: AnyUpstreamEvent | None, money: _Money
+) -> _Fields:
     f = _Fields()
     match upstream:
-        case Purchase() | Renewal() | Refund():
+        case Purchase():
             f.amount = money(upstream.amount, upstream.currency)
+            f.order_id = upstream.order_id
+            if upstream.promised_delivery_at is not None:
+                f.promised_delivery_us = to_us(upstream.promised_delivery_at)
+        case Renewal():
+            f.amount = money(upstream.amount, upstream.currency)
+        case Refund():
+            f.amount = money(upstream.amount, upstream.currency)
+            reason = (upstream.reason or "").lower()
+            if any(word in reason for word in _CORRECTION_WORDS):
+                f.qualifier = "correction"
         case Cancellation():
             f.qualifier = upstream.initiated_by.value
         case BillingError():
@@ -223,10 +256,19 @@ def _read_upstream(upstream: AnyUpstreamEvent | None, money: _Money) -> _Fields:
             f.resolution_seconds = upstream.resolution_seconds
             f.wait_seconds = upstream.wait_seconds
             f.case_id = upstream.case_id
+            f.first_contact = upstream.first_contact_resolution
         case SupportCaseReopened():
             f.case_id = upstream.case_id
-        case PromiseMade() | PromiseKept() | PromiseBroken():
+            f.reopen_count = upstream.reopen_count
+        case SupportCaseEscalated():
+            f.case_id = upstream.case_id
+        case PromiseMade():
             f.qualifier = upstream.promise_kind.value
+            f.promise_id = upstream.promise_id
+            f.promise_due_us = to_us(upstream.due_at)
+        case PromiseKept() | PromiseBroken():
+            f.qualifier = upstream.promise_kind.value
+            f.promise_id = upstream.promise_id
         case CompanyMessage():
             f.qualifier = upstream.purpose.value
         case FeedbackResponse():
@@ -240,6 +282,7 @@ def _read_upstream(upstream: AnyUpstreamEvent | None, money: _Money) -> _Fields:
             f.count = upstream.count or 1
         case PrivacyIncident():
             f.qualifier = upstream.severity.value
+            f.notified = upstream.customer_notified
         case PriceChange():
             f.amount = money(upstream.new_amount, upstream.currency)
             f.previous_amount = money(upstream.old_amount, upstream.currency)
@@ -253,11 +296,11 @@ def _read_upstream(upstream: AnyUpstreamEvent | None, money: _Money) -> _Fields:
             f.ces = upstream.score
         case Review():
             f.stars = upstream.stars
+            f.recommend = upstream.would_recommend
+        case DeliveryOnTime() | DeliveryLate() | DeliveryFailed():
+            f.order_id = upstream.order_id
         case (
-            DeliveryOnTime()
-            | DeliveryLate()
-            | DeliveryFailed()
-            | Recommendation()
+            Recommendation()
             | LoyaltyEnrolled()
             | LoyaltyPointsRedeemed()
             | LoyaltyLeft()
@@ -287,6 +330,9 @@ def to_input(annotated: AnnotatedEvent, config: ScoringConfig) -> ScoringInput:
         )
     money = _Money(config)
     f = _read_upstream(upstream, money)
+    # A text the annotator could not read (another language...) carries no sentiment evidence:
+    # neutral evidence from an unread text would count quantity, not content.
+    read = annotated.annotated
     try:
         signal = Signal(
             event_id=event.event_id,
@@ -301,11 +347,15 @@ def to_input(annotated: AnnotatedEvent, config: ScoringConfig) -> ScoringInput:
             csat=f.csat,
             ces=f.ces,
             stars=f.stars,
-            sentiment=_sentiment(annotated, kind),
-            emotions=_labels(annotated.emotions, EMOTION_SYNONYMS, "max"),
-            aspects=_labels(annotated.aspects, ASPECT_SYNONYMS, "mean"),
+            sentiment=_sentiment(annotated, kind) if read else None,
+            emotions=_labels(annotated.emotions, EMOTION_SYNONYMS, "max") if read else {},
+            aspects=_labels(annotated.aspects, ASPECT_SYNONYMS, "mean") if read else {},
             resolution_seconds=f.resolution_seconds,
             wait_seconds=f.wait_seconds,
+            recommend=f.recommend,
+            first_contact=f.first_contact,
+            reopen_count=f.reopen_count,
+            notified=f.notified,
             received_at=event.ingested_at,
         )
     except ValueError as exc:
@@ -321,4 +371,73 @@ def to_input(annotated: AnnotatedEvent, config: ScoringConfig) -> ScoringInput:
         responds_to_event_id=f.responds_to,
         erasure_request_id=request_id,
         unconverted_currency=money.unconverted,
+        opens=_opens(signal, f, config),
+        settles=_settles(signal, f),
+        subject_id=f.order_id or f.promise_id or f.case_id,
     )
+
+
+def _opens(signal: Signal, f: _Fields, config: ScoringConfig) -> Deadline | None:
+    """The deadline an event opens, if any (``promises`` in the configuration)."""
+    promises = config.promises
+    kind = signal.kind
+    at = signal.occurred_us
+    if kind is SignalKind.PURCHASE and f.order_id and f.promised_delivery_us is not None:
+        due = f.promised_delivery_us + hours(promises.delivery_grace_hours)
+        return Deadline("delivery", f.order_id, due)
+    if kind is SignalKind.PROMISE_MADE and f.promise_id and f.promise_due_us is not None:
+        return Deadline(
+            "promise", f.promise_id, f.promise_due_us + hours(promises.promise_grace_hours)
+        )
+    if kind in (SignalKind.SUPPORT_CASE_OPENED, SignalKind.SUPPORT_CASE_REOPENED) and f.case_id:
+        # A reopening restarts the SLA under its own key (the first timer was settled).
+        subject = f.case_id if kind is SignalKind.SUPPORT_CASE_OPENED else f"{f.case_id}#{at}"
+        return Deadline("case", subject, at + hours(promises.case_sla_hours))
+    if awaits_response(signal, config):
+        return Deadline("response", signal.event_id, at + hours(promises.response_hours))
+    return None
+
+
+def awaits_response(signal: Signal, config: ScoringConfig) -> bool:
+    """Negative feedback the company owes an answer to."""
+    p = config.promises
+    return (
+        (signal.nps is not None and signal.nps <= p.response_max_nps)
+        or (signal.stars is not None and signal.stars <= p.response_max_stars)
+        or (signal.csat is not None and signal.csat <= p.response_max_csat)
+        or (
+            signal.kind in _WRITTEN_FEEDBACK
+            and signal.sentiment is not None
+            and signal.sentiment <= p.response_max_sentiment
+        )
+    )
+
+
+_WRITTEN_FEEDBACK: Final = frozenset(
+    {
+        SignalKind.SURVEY_COMMENT,
+        SignalKind.REVIEW,
+        SignalKind.SUPPORT_TICKET,
+        SignalKind.CHAT,
+        SignalKind.SOCIAL_MENTION,
+        SignalKind.FREE_COMMENT,
+    }
+)
+
+
+def _settles(signal: Signal, f: _Fields) -> tuple[str, ...]:
+    kind = signal.kind
+    if kind in _DELIVERIES and f.order_id:
+        return (timer_key("delivery", f.order_id),)
+    if kind in (SignalKind.PROMISE_KEPT, SignalKind.PROMISE_BROKEN) and f.promise_id:
+        return (timer_key("promise", f.promise_id),)
+    if kind is SignalKind.SUPPORT_CASE_RESOLVED and f.case_id:
+        return (timer_key("case", f.case_id),)
+    if kind is SignalKind.FEEDBACK_RESPONSE and f.responds_to:
+        return (timer_key("response", f.responds_to),)
+    return ()
+
+
+_DELIVERIES: Final = frozenset(
+    {SignalKind.DELIVERY_ON_TIME, SignalKind.DELIVERY_LATE, SignalKind.DELIVERY_FAILED}
+)

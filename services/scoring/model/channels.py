@@ -30,6 +30,13 @@ class Channel(StrEnum):
     """Attitudinal loyalty: satisfaction and delight vs frustration and disappointment."""
     CONNECTION = "connection"
     """Attitudinal loyalty: emotional connection to the brand."""
+    COMPANY = "company"
+    """Company-side trust actions (messages, apologies, responses): counted towards trust with
+    diminishing returns, up to a cap, and only as far as the customer's own reaction confirms
+    them (``weighing.company_*``). Positive only."""
+    TRUST_LONG = "trust_long"
+    """The long memory of trust: the same evidence as ``trust`` (and ``company``) with a long
+    half-life; a prior that cushions an incident in a long good relationship."""
 
 
 class Polarity(StrEnum):

@@ -23,11 +23,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from services.scoring.model.channels import CHANNELS, Channel
 from services.scoring.model.signal import SignalKind
 
-MODEL_VERSION: Final = "rapport-beta-loyalty-1"
+MODEL_VERSION: Final = "rapport-beta-loyalty-2"
 """Version of the formulas in this package; bump it when they change."""
 DEFAULT_PATH: Final = Path(__file__).resolve().parent.parent / "config" / "scoring.yaml"
 _MICROSECONDS_PER_DAY: Final = 86_400_000_000
-EXTRA_RULE_KEYS: Final = frozenset({"support_wait.long"})
+OVERDUE_KINDS: Final = ("delivery", "promise", "case", "response")
+"""Promises with a deadline the model keeps timers for (``promises`` in the configuration)."""
+EXTRA_RULE_KEYS: Final = frozenset(
+    {
+        "support_wait.long",
+        "support_case_resolved.first_contact",
+        "privacy_incident.unnotified",
+        *(f"overdue.{kind}" for kind in OVERDUE_KINDS),
+    }
+)
 """Rule keys that ``evidence.py`` adds on top of an event's own rule (not signal kinds)."""
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -52,9 +61,10 @@ class LoyaltyComponent(StrEnum):
 
 
 class ChurnFactor(StrEnum):
-    DISLOYALTY = "disloyalty"
+    """Attitudes that shift the behavioural churn probability (each centred: neutral = 0)."""
+
     DISTRUST = "distrust"
-    INACTIVITY = "inactivity"
+    DISSATISFACTION = "dissatisfaction"
     DECOMMITMENT = "decommitment"
 
 
@@ -74,6 +84,8 @@ class HalfLives(_Frozen):
     emotion: Positive
     connection: Positive
     recency: Positive
+    company: Positive = 60.0
+    trust_long: Positive = 730.0
 
     def of(self, channel: Channel) -> float:
         value: float = getattr(self, channel.value)
@@ -204,8 +216,19 @@ class LoyaltyRule(_Frozen):
     min_loyalty: Points
 
 
+class EstablishedRule(_Frozen):
+    """What a relationship needs before it can be called loyal or champion."""
+
+    min_events: Annotated[int, Field(ge=0)] = 5
+    min_tenure_days: NonNegative = 60.0
+    """Event time between the first and the latest event (three purchases in a minute are
+    not a relationship)."""
+
+
 class Segments(_Frozen):
     min_events: Annotated[int, Field(ge=0)]
+    """Fewer events: ``new`` (unless the evidence already makes a detractor)."""
+    established: EstablishedRule = EstablishedRule()
     detractor: DetractorRule
     champion: ChampionRule
     loyal: LoyaltyRule
@@ -230,8 +253,23 @@ class ChurnLevels(_Frozen):
 
 
 class Churn(_Frozen):
-    intercept: Finite
+    """Churn risk: the probability of no activity within ``horizon_days``.
+
+    Behaviour first (a customer's own activity rate, shrunk towards ``prior_rate``, and how long
+    they have been idle against that cadence), then shifted on the log-odds scale by attitudes.
+    """
+
+    horizon_days: Positive = 90.0
+    prior_rate: Positive = 1.0
+    """Activity per 30 days of a typical customer: the prior of every customer's own rate."""
+    prior_days: Positive = 60.0
+    """Weight of that prior, in days of observation."""
+    lapse_cadences: Positive = 2.0
+    """Idle for this many of the customer's own gaps: even odds that they are still active."""
+    lapse_shape: Positive = 2.0
+    """Steepness of the fall of P(active) with idle time (log-logistic shape)."""
     coefficients: dict[ChurnFactor, Finite]
+    """Log-odds shift per unit of each attitude factor in [-1, 1] (0: neutral)."""
     levels: ChurnLevels
 
     @field_validator("coefficients")
@@ -248,6 +286,69 @@ class Explanations(_Frozen):
     """Score changes smaller than this (in points) read as "steady"."""
     max_drivers: Annotated[int, Field(ge=1)]
     """Drivers named in a summary line."""
+    low_confidence_trust_stddev: Unit = 0.12
+    """Trust with a larger standard deviation (0-1) is "low confidence"."""
+    low_confidence_loyalty_stddev: Unit = 0.09
+    """Loyalty with a larger standard deviation (0-1 scale) is "low confidence"."""
+    interval_z: Positive = 1.645
+    """Half-width of the published intervals in standard deviations (1.645: 90 %)."""
+
+
+class Promises(_Frozen):
+    """Deadlines the model keeps timers for. A deadline passed unfulfilled (at the partition's
+    event-time watermark) adds the ``overdue.<kind>`` evidence of ``events`` at the deadline;
+    the fulfilment withdraws it (its own event carries its own evidence)."""
+
+    delivery_grace_hours: NonNegative = 24.0
+    """After a purchase's promised delivery date."""
+    promise_grace_hours: NonNegative = 0.0
+    """After a ``promise_made`` due time."""
+    case_sla_hours: Positive = 72.0
+    """A support case opened (or reopened) and not resolved within this is overdue."""
+    response_hours: Positive = 48.0
+    """Negative feedback not answered (``feedback_response``) within this is overdue."""
+    response_max_nps: Annotated[int, Field(ge=0, le=10)] = 6
+    response_max_stars: Annotated[int, Field(ge=1, le=5)] = 2
+    response_max_csat: Annotated[int, Field(ge=1, le=5)] = 2
+    response_max_sentiment: Annotated[float, Field(ge=-1, le=1)] = -0.5
+    """Written feedback at or below this compound sentiment awaits a response."""
+    max_settled: Annotated[int, Field(ge=0)] = 200
+    """Fulfilments remembered per customer (for a promise whose creation arrives late)."""
+
+
+class Evidence(_Frozen):
+    """How a CX professional weighs evidence beyond the event rules."""
+
+    company_cap: NonNegative = 2.0
+    """Most trust evidence company-side actions (messages, responses, apologies) can add,
+    saturating: ``cap * (1 - 2^(-sum / cap))``."""
+    company_confirmation: Positive = 3.0
+    """Customer-side evidence (trust and attitude) needed for the full company credit: below
+    it, the credit is scaled down proportionally (unconfirmed actions count little)."""
+    long_memory_weight: NonNegative = 0.3
+    """Each good or bad experience in the long memory of trust counts this much trust
+    evidence (besides its own evidence in the 120-day memory)."""
+    repeat_purchase_trust: NonNegative = 0.15
+    """Trust credit of a voluntary repeat purchase (not the first one) ..."""
+    repeat_purchase_cap: NonNegative = 0.6
+    """... up to this much trust evidence in all (5,000 purchases in a day are not trust)."""
+    service_review_trust: NonNegative = 1.0
+    """Trust weight of review stars when the review is about service or a promise (an aspect
+    of ``trust_aspects``, or a delivery/service complaint)."""
+    trust_aspects: tuple[str, ...] = (
+        "customer_service",
+        "delivery_reliability",
+        "communication_transparency",
+        "ethics_privacy",
+    )
+    price_change_reference: Positive = 0.10
+    """Relative price change with the rule's full weight; 1 % weighs a tenth of 10 %,
+    50 % up to ``price_change_max`` times it."""
+    price_change_max: Positive = 3.0
+    reopen_step: NonNegative = 0.5
+    """Extra weight of a reopening per earlier reopening of the case (capped at 3 more)."""
+    response_time_hours: Positive = 24.0
+    """A response to feedback within this time adds ``fast``; after 7 times it, ``slow``."""
 
 
 SEGMENT_NAMES: Final = frozenset({"new", "champion", "loyal", "passive", "at_risk", "detractor"})
@@ -333,7 +434,8 @@ class DetractorNpsAlert(_Frozen):
 
 class ComplaintsAlert(_Frozen):
     streak: Annotated[int, Field(ge=1)]
-    """Raise when this many support-case openings and reopenings are without resolution."""
+    """Raise when this many support-case openings, reopenings and escalations are without
+    resolution."""
     critical_streak: Annotated[int, Field(ge=1)]
     """At or above this the alert is ``critical``."""
     resolve_at: Annotated[int, Field(ge=0)]
@@ -345,6 +447,33 @@ class ComplaintsAlert(_Frozen):
         if not self.resolve_at < self.streak <= self.critical_streak:
             raise ValueError("unresolved_complaints needs resolve_at < streak <= critical_streak")
         return self
+
+
+class NegativeFeedbackAlert(_Frozen):
+    """A single piece of feedback bad enough to look at by itself."""
+
+    enabled: bool = True
+    max_stars: Annotated[int, Field(ge=1, le=5)] = 2
+    """A review with this many stars or fewer (1-2) raises; 1 star is ``critical``."""
+    public_max_sentiment: Annotated[float, Field(ge=-1, le=1)] = -0.6
+    """A public post (``social_mention``) at or below this compound sentiment raises ..."""
+    public_min_anger: Unit = 0.5
+    """... as does one with at least this much anger (critical)."""
+    cooldown_days: _Days = 1.0
+
+
+class OverdueAlert(_Frozen):
+    enabled: bool = True
+    critical_overdue: Annotated[int, Field(ge=1)] = 2
+    """This many promises overdue at once make the alert ``critical``."""
+
+
+class LapsedAlert(_Frozen):
+    enabled: bool = True
+    min_events: Annotated[int, Field(ge=1)] = 3
+    """Only customers with some history can lapse (a one-off buyer is not a relationship)."""
+    min_churn_risk: Unit = 0.6
+    """Raised by time when the churn risk reaches this; resolved by the next activity."""
 
 
 class Alerts(_Frozen):
@@ -366,9 +495,33 @@ class Alerts(_Frozen):
     unresolved_complaints: ComplaintsAlert = ComplaintsAlert(
         streak=3, critical_streak=5, resolve_at=1, cooldown_days=7
     )
+    negative_feedback: NegativeFeedbackAlert = NegativeFeedbackAlert()
+    promise_overdue: OverdueAlert = OverdueAlert()
+    lapsed: LapsedAlert = LapsedAlert()
 
 
-_NOT_IN_CONTENT_HASH: Final = frozenset({"version", "content_hash", "alerts"})
+class Publishing(_Frozen):
+    """When the service publishes. Not part of ``content_hash`` (no stored state depends on it)."""
+
+    time_update_points: Positive = 3.0
+    """A time-driven update is published when trust or loyalty moved this much since the last
+    update, or the segment or churn level changed, or an alert was raised or resolved."""
+    material_only: bool = False
+    """True: an event update is published only if material (as above, or the event raised or
+    resolved an alert), plus a full update every ``full_every`` events; for very active
+    accounts. False: every event publishes an update (the change log of the contract)."""
+    full_every: Annotated[int, Field(ge=1)] = 50
+    history_limit: Annotated[int, Field(ge=1)] = 1000
+    """Score-history rows kept per customer (the oldest are pruned)."""
+    processed_ids_limit: Annotated[int, Field(ge=1)] = 5000
+    """Processed event ids kept per customer for duplicate detection; older duplicates are
+    then caught by the event-time horizon below."""
+    duplicate_horizon_days: Positive = 30.0
+    """An event older than the customer's oldest remembered id by more than this is refused
+    as a probable re-delivery once the id window is full (documented bound)."""
+
+
+_NOT_IN_CONTENT_HASH: Final = frozenset({"version", "content_hash", "alerts", "publishing"})
 
 
 class ScoringConfig(_Frozen):
@@ -397,10 +550,14 @@ class ScoringConfig(_Frozen):
     segments: Segments
     churn: Churn
     explanation: Explanations
+    promises: Promises = Promises()
+    weighing: Evidence = Evidence()
     currencies: Currencies = Currencies()
     """Exchange rates into the reference currency (used by the service's signal mapping)."""
     alerts: Alerts = Alerts()
     """Alert rules of the service (not part of ``content_hash``)."""
+    publishing: Publishing = Publishing()
+    """When the service publishes (not part of ``content_hash``)."""
 
     @field_validator("events")
     @classmethod

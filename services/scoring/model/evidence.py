@@ -76,11 +76,13 @@ EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
     "cancellation": _label("a cancellation", "cancellations"),
     "cancellation.company": _label("a cancellation by us", "cancellations by us"),
     "refund": _label("a refund", "refunds"),
+    "refund.correction": _label("a refund of our error", "refunds of our errors"),
     "support_case_opened": _label("a support case", "support cases"),
     "support_case_resolved": _label("a resolved case", "resolved cases"),
     "support_case_resolved.fast": _label("a case resolved quickly", "cases resolved quickly"),
     "support_case_resolved.slow": _label("a case resolved slowly", "cases resolved slowly"),
     "support_case_reopened": _label("a reopened case", "reopened cases"),
+    "support_case_escalated": _label("an escalated case", "escalated cases"),
     "support_wait.long": _label("a long wait for support", "long waits for support"),
     "delivery_on_time": _label("an on-time delivery", "on-time deliveries"),
     "delivery_late": _label("a late delivery", "late deliveries"),
@@ -111,6 +113,18 @@ EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
     "price_change": _label("a price change", "price changes"),
     "price_change.increase": _label("a price increase", "price increases"),
     "price_change.decrease": _label("a price decrease", "price decreases"),
+    "support_case_resolved.first_contact": _label(
+        "a first-contact resolution", "first-contact resolutions"
+    ),
+    "privacy_incident.unnotified": _label(
+        "an incident we did not tell them about", "incidents we did not tell them about"
+    ),
+    "feedback_response.fast": _label("a quick response to feedback", "quick responses to feedback"),
+    "feedback_response.slow": _label("a slow response to feedback", "slow responses to feedback"),
+    "overdue.delivery": _label("an overdue delivery", "overdue deliveries"),
+    "overdue.promise": _label("an overdue promise", "overdue promises"),
+    "overdue.case": _label("a support case past its SLA", "support cases past their SLA"),
+    "overdue.response": _label("feedback left unanswered", "pieces of feedback left unanswered"),
     "erasure_request": _label("an erasure request", "erasure requests"),
 }
 
@@ -186,6 +200,13 @@ def _derived_variant(signal: Signal, config: ScoringConfig) -> str | None:
         if hours <= config.support.fast_resolution_hours:
             return "fast"
         if hours > config.support.slow_resolution_hours:
+            return "slow"
+        return None
+    if signal.kind is SignalKind.FEEDBACK_RESPONSE and signal.response_hours is not None:
+        hours = config.weighing.response_time_hours
+        if signal.response_hours <= hours:
+            return "fast"
+        if signal.response_hours > 7 * hours:
             return "slow"
         return None
     if (
@@ -297,13 +318,90 @@ def _aspect_label(aspect: str, sentiment: float) -> DriverLabel:
     return DriverLabel.uncountable(positive if tone > 0 else negative if tone < 0 else neutral)
 
 
+def _multiplier(signal: Signal, config: ScoringConfig) -> float:
+    """How much the event's fixed evidence weighs: the count (capped), the size of a price
+    change relative to the reference change, the number of earlier reopenings of a case."""
+    multiplier = float(min(signal.count, config.count_cap))
+    weighing = config.weighing
+    if (
+        signal.kind is SignalKind.PRICE_CHANGE
+        and signal.amount is not None
+        and signal.previous_amount
+    ):
+        relative = abs(signal.amount - signal.previous_amount) / signal.previous_amount
+        multiplier *= min(weighing.price_change_max, relative / weighing.price_change_reference)
+    if signal.kind is SignalKind.SUPPORT_CASE_REOPENED and signal.reopen_count is not None:
+        multiplier *= 1.0 + weighing.reopen_step * min(3, signal.reopen_count - 1)
+    return multiplier
+
+
+def _extra_rule(key: str, config: ScoringConfig, factor: float = 1.0) -> list[Evidence]:
+    return _weighted(config.events.get(key, {}), factor, key, event_label(key))
+
+
+def overdue_evidence(kind: str, config: ScoringConfig) -> list[Evidence]:
+    """The evidence of a promise of ``kind`` past its deadline (``overdue.<kind>``)."""
+    return with_memory(_extra_rule(f"overdue.{kind}", config))
+
+
+def _about_trust(signal: Signal, config: ScoringConfig) -> bool:
+    return signal.about_promise or any(
+        aspect in signal.aspects for aspect in config.weighing.trust_aspects
+    )
+
+
+_COMPANY_ACTIONS: Final = frozenset({SignalKind.COMPANY_MESSAGE, SignalKind.FEEDBACK_RESPONSE})
+"""Kinds whose positive trust evidence is the company's own action, not the customer's
+experience: it goes to the ``company`` channel (capped, to be confirmed)."""
+
+
 def evidence_for(signal: Signal, config: ScoringConfig) -> list[Evidence]:
-    """Every piece of evidence a signal carries, in a fixed order."""
+    """Every piece of evidence a signal carries, in a fixed order (``with_memory`` applied)."""
+    return with_memory(_evidence(signal, config), company=signal.kind in _COMPANY_ACTIONS)
+
+
+_EXPERIENCE_LABEL: Final = DriverLabel.uncountable("the long memory of trust")
+
+
+def with_memory(items: list[Evidence], *, company: bool = False) -> list[Evidence]:
+    """Route a company action's positive trust evidence to ``company``; and record the event as
+    one good or bad *experience* in the long memory ``trust_long`` (by the sign of its net
+    trust evidence; company actions are not experiences). Counting experiences, not weights,
+    lets two years of on-time deliveries weigh against a bad week."""
+    out: list[Evidence] = []
+    net = 0.0
+    for item in items:
+        routed = item
+        if item.channel is Channel.TRUST:
+            if company and item.polarity is Polarity.POSITIVE:
+                routed = Evidence(Channel.COMPANY, item.polarity, item.weight, item.key, item.label)
+            else:
+                net += item.signed_weight
+        out.append(routed)
+    if net != 0.0:
+        polarity = Polarity.POSITIVE if net > 0 else Polarity.NEGATIVE
+        first = next(i for i in items if i.channel is Channel.TRUST)
+        # A full experience from half a unit of trust evidence (an on-time delivery) up;
+        # slighter evidence (a 1 % price rise) is a slighter experience.
+        weight = min(1.0, abs(net) / _FULL_EXPERIENCE)
+        out.append(Evidence(Channel.TRUST_LONG, polarity, weight, first.key, first.label))
+    return out
+
+
+_FULL_EXPERIENCE: Final = 0.5
+
+
+def _evidence(signal: Signal, config: ScoringConfig) -> list[Evidence]:
     items: list[Evidence] = []
     # Fixed evidence of the event.
     key = rule_key(signal, config)
-    multiplier = float(min(signal.count, config.count_cap))
-    items += _weighted(config.events.get(key, {}), multiplier, key, event_label(key))
+    items += _weighted(
+        config.events.get(key, {}), _multiplier(signal, config), key, event_label(key)
+    )
+    if signal.kind is SignalKind.SUPPORT_CASE_RESOLVED and signal.first_contact:
+        items += _extra_rule("support_case_resolved.first_contact", config)
+    if signal.kind is SignalKind.PRIVACY_INCIDENT and signal.notified is False:
+        items += _extra_rule("privacy_incident.unnotified", config)
     if (
         signal.kind in (SignalKind.SUPPORT_CASE_OPENED, SignalKind.SUPPORT_CASE_RESOLVED)
         and signal.wait_seconds is not None
@@ -311,8 +409,9 @@ def evidence_for(signal: Signal, config: ScoringConfig) -> list[Evidence]:
     ):
         wait_key = "support_wait.long"
         items += _weighted(config.events.get(wait_key, {}), 1.0, wait_key, event_label(wait_key))
-    # Money.
-    if signal.amount is not None and signal.kind in config.amounts:
+    # Money. A refund correcting the company's own error gives back what should never have
+    # been charged: it restores the customer's spend rather than lowering it.
+    if signal.amount is not None and signal.kind in config.amounts and key != "refund.correction":
         items += _weighted(config.amounts[signal.kind], signal.amount, key, event_label(key))
     # Graded answers and text, under one label per signal.
     label = _graded_label(signal)
@@ -327,6 +426,10 @@ def evidence_for(signal: Signal, config: ScoringConfig) -> list[Evidence]:
     for name, weights, scale, value in graded:
         if value is not None and scale is not None:
             items += _graded(weights, scale.unit(value), name, label, config)
+    if signal.stars is not None and _about_trust(signal, config):
+        # A review of service or of a promise ("never received it") is a verdict on trust.
+        service = {Channel.TRUST: config.weighing.service_review_trust}
+        items += _graded(service, scales.stars.unit(signal.stars), "stars.trust", label, config)
     if signal.recommend is not None:
         grade = 1.0 if signal.recommend else 0.0
         items += _graded(ratings.recommend, grade, "recommend", label, config)

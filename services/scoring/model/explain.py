@@ -29,7 +29,7 @@ from services.scoring.model.evidence import (
     evidence_for,
     rule_key,
 )
-from services.scoring.model.scores import Scores, scores
+from services.scoring.model.scores import Scores, scores_at, trust_and_loyalty_at
 from services.scoring.model.signal import Signal, SignalKind
 from services.scoring.model.state import CustomerState, add_evidence, check_signal
 
@@ -56,6 +56,11 @@ class Driver:
     count: int = 1
     """Events contributing (1 in a per-event explanation)."""
     event_ids: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """``time`` for the passage of time, ``event`` for an event's evidence."""
+        return "time" if self.key in _TIME_KEYS else "event"
 
     @property
     def size(self) -> float:
@@ -87,10 +92,29 @@ class Explanation:
     summary: str
     late: bool
     """True if the event is older than the customer's ``as_of``: it arrived out of order."""
+    base: Scores | None = None
+    """The scores after the passage of time up to the event, before its evidence: ``before``
+    to ``base`` is time, ``base`` to ``after`` is the event."""
 
     @property
     def trust_points(self) -> float:
         return 100.0 * (self.after.trust - self.before.trust)
+
+    @property
+    def time_trust_points(self) -> float:
+        return 0.0 if self.base is None else 100.0 * (self.base.trust - self.before.trust)
+
+    @property
+    def time_loyalty_points(self) -> float:
+        return 0.0 if self.base is None else self.base.loyalty - self.before.loyalty
+
+    @property
+    def event_trust_points(self) -> float:
+        return self.trust_points - self.time_trust_points
+
+    @property
+    def event_loyalty_points(self) -> float:
+        return self.loyalty_points - self.time_loyalty_points
 
     @property
     def loyalty_points(self) -> float:
@@ -118,58 +142,101 @@ def number_word(n: int) -> str:
 
 
 def fold(
-    state: CustomerState, signal: Signal, config: ScoringConfig
+    state: CustomerState,
+    signal: Signal,
+    config: ScoringConfig,
+    *,
+    clock_us: int | None = None,
+    before: Scores | None = None,
 ) -> tuple[CustomerState, Explanation]:
     """Apply a signal; return the new state and why the scores moved.
 
     The new state is exactly ``apply(state, signal, config)``; the explanation costs a few
-    extra score evaluations (use ``apply`` for replays).
+    extra score evaluations (use ``apply`` for replays). ``clock_us`` is the event time the
+    customer's last published scores refer to (a watermark may have moved them past the
+    state's ``as_of``): the change is measured from there, and the time that passed until the
+    event is kept apart from the event's own effect. ``before``: the scores of ``state`` at
+    that time, if the caller has them already (saves evaluating them again).
     """
     check_signal(state, signal, config)
     occurred = signal.occurred_us
     items = evidence_for(signal, config)
     after_state = add_evidence(state, items, occurred, config)
-    before = scores(state, config)
-    after = scores(after_state, config)
-    late = state.as_of_us is not None and occurred < state.as_of_us
+    previous = state.as_of_us
+    if clock_us is not None and (previous is None or clock_us > previous):
+        previous = clock_us
+    at = occurred if previous is None else max(previous, occurred)
+    if before is None:
+        before = scores_at(state, config, previous)
+    after = scores_at(after_state, config, at)
+    late = previous is not None and occurred < previous
 
-    # Elapsed time (and the event's own bookkeeping: first seen, event count), no evidence yet.
-    # A late event moves no time forward, but one older than the first seen lengthens the
-    # history over which frequency and spend are averaged.
+    # The passage of time (and the event's own bookkeeping: first seen, event count), no
+    # evidence yet. A late event moves no time forward, but one older than the first seen
+    # lengthens the history over which frequency and spend are averaged.
+    older_than_history = state.first_seen_us is not None and occurred < state.first_seen_us
     time_key, time_label = (
-        (LONGER_HISTORY, LONGER_HISTORY_LABEL) if late else (ELAPSED_TIME, ELAPSED_TIME_LABEL)
+        (LONGER_HISTORY, LONGER_HISTORY_LABEL)
+        if late and older_than_history
+        else (ELAPSED_TIME, ELAPSED_TIME_LABEL)
     )
     base = add_evidence(state, (), occurred, config)
-    base_scores = scores(base, config)
-    drivers = [_driver(time_key, time_label, before, base_scores, signal)]
-    # The event's evidence, one group per label, attributed from the strongest alone down.
+    base_scores = scores_at(base, config, at)
+    base_points = _trust_loyalty(base_scores)
+    after_points = _trust_loyalty(after)
+    time_driver = _driver(time_key, time_label, _trust_loyalty(before), base_points, signal)
+    # The event's evidence, one group per label, attributed from the strongest alone down
+    # (trust and loyalty are all the attribution reads).
     groups = _groups(items)
-    alone = {
-        label: _size(
-            base_scores,
-            scores(add_evidence(base, group, occurred, config, count_event=False), config),
+    alone: dict[DriverLabel, tuple[CustomerState, tuple[float, float]]] = {}
+    if len(groups) > 1:
+        for label, group in groups.items():
+            alone_state = add_evidence(base, group, occurred, config, count_event=False)
+            alone[label] = (alone_state, trust_and_loyalty_at(alone_state, config, at))
+        order = sorted(
+            groups, key=lambda label: (-_size(base_points, alone[label][1]), label.singular)
         )
-        for label, group in groups.items()
-    }
-    order = sorted(groups, key=lambda label: (-alone[label], label.singular))
-    current, current_scores = base, base_scores
+    else:
+        order = list(groups)  # one label: nothing to rank
+    drivers = [time_driver]
+    current, current_points = base, base_points
     for position, label in enumerate(order):
         group = groups[label]
         if position == len(order) - 1:
-            current, next_scores = after_state, after  # exact total, whatever the rounding
+            current, next_points = after_state, after_points  # exact total, whatever the rounding
+        elif position == 0:
+            current, next_points = alone[label]  # the strongest alone: evaluated already
         else:
             current = add_evidence(current, group, occurred, config, count_event=False)
-            next_scores = scores(current, config)
-        drivers.append(_driver(group[0].key, label, current_scores, next_scores, signal))
-        current_scores = next_scores
+            next_points = trust_and_loyalty_at(current, config, at)
+        drivers.append(_driver(group[0].key, label, current_points, next_points, signal))
+        current_points = next_points
     if not order:
-        drivers = [_driver(time_key, time_label, before, after, signal)]
+        # No evidence: the event's bookkeeping (count, first seen) is its whole effect.
+        drivers.append(
+            _driver(
+                rule_key(signal, config),
+                _subject_label(signal, config),
+                base_points,
+                after_points,
+                signal,
+            )
+        )
     kept = tuple(
         sorted((d for d in drivers if d.key not in _TIME_KEYS or d.size > 0), key=_by_size)
     )
+    event_drivers = tuple(d for d in kept if d.key not in _TIME_KEYS)
     subject = _subject(kept, signal, config)
-    trust_points = 100.0 * (after.trust - before.trust)
-    loyalty_points = after.loyalty - before.loyalty
+    summary = _summary(
+        state,
+        signal,
+        config,
+        scores=(before, base_scores, after),
+        drivers=event_drivers,
+        time_driver=time_driver,
+        times=(previous, at),
+        subject=subject,
+    )
     explanation = Explanation(
         event_id=signal.event_id,
         customer_id=signal.customer_id,
@@ -179,10 +246,117 @@ def fold(
         after=after,
         drivers=kept,
         subject=subject,
-        summary=describe(trust_points, loyalty_points, kept, config, f"after {subject}"),
+        summary=summary,
         late=late,
+        base=base_scores,
     )
     return after_state, explanation
+
+
+def _summary(
+    state: CustomerState,
+    signal: Signal,
+    config: ScoringConfig,
+    *,
+    scores: tuple[Scores, Scores, Scores],
+    drivers: tuple[Driver, ...],
+    time_driver: Driver,
+    times: tuple[int | None, int],
+    subject: str,
+) -> str:
+    """The event's effect, the time before it (if material), the segment's cause, the
+    confidence; the note on time goes first if the line is too long (the deltas carry it)."""
+    before, base_scores, after = scores
+    previous, at = times
+    event_trust = 100.0 * (after.trust - base_scores.trust)
+    event_loyalty = after.loyalty - base_scores.loyalty
+    summary = describe(event_trust, event_loyalty, drivers, config, f"after {subject}")
+    time_note = _time_note(time_driver, previous, signal.occurred_us, config)
+    segment_text = ""
+    if before.segment != after.segment:
+        # The cause: time alone, if the state without the event's evidence or bookkeeping
+        # already had the new segment at the event's time; otherwise the event.
+        by_time = scores_at(state, config, at).segment == after.segment
+        cause = (
+            _idle_phrase(before, previous, at)
+            if by_time
+            else f"{subject} on {_date(signal.occurred_at)}"
+        )
+        segment_text = segment_note(before, after, cause)
+    confidence = LOW_CONFIDENCE if after.low_confidence(config) else ""
+    if len(summary + time_note + segment_text + confidence) > SUMMARY_MAX:
+        time_note = ""
+    return (summary + time_note + segment_text + confidence)[:SUMMARY_MAX]
+
+
+LOW_CONFIDENCE: Final = " (low confidence)"
+SUMMARY_MAX: Final = 200
+_SEGMENT_PHRASES: Final = {
+    "new": "a new customer",
+    "champion": "a champion",
+    "loyal": "loyal",
+    "passive": "passive",
+    "at_risk": "at risk",
+    "detractor": "a detractor",
+}
+
+
+def _date(moment: datetime) -> str:
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def segment_note(before: Scores, after: Scores, cause: str) -> str:
+    """``. Now a detractor: a detractor NPS answer on 3 March 2026`` when the segment changed."""
+    if before.segment == after.segment:
+        return ""
+    return f". Now {_SEGMENT_PHRASES[after.segment.value]}: {cause}"
+
+
+def duration(days: float) -> str:
+    """``3 days``, ``5 weeks``, ``9 months``, ``2 years``."""
+    if days < 14:
+        n, unit = max(1, round(days)), "day"
+    elif days < 60:
+        n, unit = round(days / 7), "week"
+    elif days < 730:
+        n, unit = round(days / 30.4), "month"
+    else:
+        n, unit = round(days / 365.25), "year"
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+_US_PER_DAY: Final = 86_400_000_000
+
+
+def _idle_phrase(scores_: Scores, since_us: int | None, until_us: int) -> str:
+    days = 0.0 if since_us is None else (until_us - since_us) / _US_PER_DAY
+    return f"{duration(scores_.idle_days + days)} without activity"
+
+
+def _signed(points: float) -> str:
+    n = max(1, math.floor(abs(points) + 0.5))
+    return f"{'+' if points > 0 else '-'}{n}"
+
+
+def time_phrase(trust_points: float, loyalty_points: float, config: ScoringConfig) -> str:
+    """``trust -26, loyalty -11``: the moves of at least ``min_points``."""
+    floor = config.explanation.min_points
+    parts = []
+    if abs(trust_points) >= floor:
+        parts.append(f"trust {_signed(trust_points)}")
+    if abs(loyalty_points) >= floor:
+        parts.append(f"loyalty {_signed(loyalty_points)}")
+    return ", ".join(parts)
+
+
+def _time_note(driver: Driver, previous: int | None, occurred: int, config: ScoringConfig) -> str:
+    """The passage of time before the event, kept apart from the event's own effect."""
+    material = config.publishing.time_update_points
+    biggest = max(abs(driver.trust_points), abs(driver.loyalty_points))
+    if driver.key != ELAPSED_TIME or previous is None or biggest < material:
+        return ""  # below what a time update would publish: part of the routine
+    moved = time_phrase(driver.trust_points, driver.loyalty_points, config)
+    return f" ({duration((occurred - previous) / _US_PER_DAY)} since the last update: {moved})"
 
 
 def _groups(items: Iterable[Evidence]) -> dict[DriverLabel, list[Evidence]]:
@@ -192,23 +366,39 @@ def _groups(items: Iterable[Evidence]) -> dict[DriverLabel, list[Evidence]]:
     return groups
 
 
-def _size(before: Scores, after: Scores) -> float:
-    return abs(100.0 * (after.trust - before.trust)) + abs(after.loyalty - before.loyalty)
+def _trust_loyalty(scores: Scores) -> tuple[float, float]:
+    return scores.trust, scores.loyalty
+
+
+def _size(before: tuple[float, float], after: tuple[float, float]) -> float:
+    """Size of a change of (trust, loyalty), in points."""
+    return abs(100.0 * (after[0] - before[0])) + abs(after[1] - before[1])
 
 
 def _by_size(driver: Driver) -> tuple[float, str]:
     return (-driver.size, driver.label.singular)
 
 
-def _driver(key: str, label: DriverLabel, before: Scores, after: Scores, signal: Signal) -> Driver:
+def _driver(
+    key: str,
+    label: DriverLabel,
+    before: tuple[float, float],
+    after: tuple[float, float],
+    signal: Signal,
+) -> Driver:
+    """The driver of a change of (trust, loyalty)."""
     return Driver(
         key=key,
         label=label,
-        trust_points=100.0 * (after.trust - before.trust),
-        loyalty_points=after.loyalty - before.loyalty,
+        trust_points=100.0 * (after[0] - before[0]),
+        loyalty_points=after[1] - before[1],
         count=1,
         event_ids=(signal.event_id,),
     )
+
+
+def _subject_label(signal: Signal, config: ScoringConfig) -> DriverLabel:
+    return event_label(rule_key(signal, config))
 
 
 def _subject(drivers: Sequence[Driver], signal: Signal, config: ScoringConfig) -> str:
@@ -282,14 +472,13 @@ def _agreeing(
     The strongest is always named; the others if their effect reaches ``floor`` points and a
     tenth of the strongest's (elapsed time is rarely worth naming next to a broken promise).
     """
-    same = sorted(
-        (d for d in drivers if effect(d) * total > 0),
-        key=lambda d: (-abs(effect(d)), d.label.singular),
-    )
-    if not same:
+    effects = [(abs(effect(d)), d) for d in drivers if effect(d) * total > 0]
+    if not effects:
         return []
-    bar = max(floor, _RELATIVE_FLOOR * abs(effect(same[0])))
-    return [same[0], *(d for d in same[1:] if abs(effect(d)) >= bar)]
+    effects.sort(key=lambda pair: (-pair[0], pair[1].label.singular))
+    strongest, first = effects[0]
+    bar = max(floor, _RELATIVE_FLOOR * strongest)
+    return [first, *(d for size, d in effects[1:] if size >= bar)]
 
 
 def describe(

@@ -31,6 +31,7 @@ class SignalKind(StrEnum):
     SUPPORT_CASE_OPENED = "support_case_opened"
     SUPPORT_CASE_RESOLVED = "support_case_resolved"
     SUPPORT_CASE_REOPENED = "support_case_reopened"
+    SUPPORT_CASE_ESCALATED = "support_case_escalated"
     # delivery
     DELIVERY_ON_TIME = "delivery_on_time"
     DELIVERY_LATE = "delivery_late"
@@ -119,6 +120,18 @@ class Signal:
     """Support: how long the customer waited for the company."""
     recommend: bool | None = None
     """Stated recommendation intent (a "would you recommend us?" yes/no), if asked."""
+    first_contact: bool | None = None
+    """support_case_resolved: solved at the first contact (adds its own evidence if True)."""
+    reopen_count: int | None = None
+    """support_case_reopened: how many times the case has been reopened, this time included
+    (each earlier reopening makes this one weigh more)."""
+    notified: bool | None = None
+    """privacy_incident: whether the customer was told (False adds ``unnotified`` evidence)."""
+    about_promise: bool = False
+    """Feedback about service or a promise (a review while a delivery is overdue...): its
+    stars also feed trust."""
+    response_hours: float | None = None
+    """feedback_response: hours since the feedback it answers, when known."""
     received_at: datetime | None = None
     """Processing time: when Rapport received the event. Carried for lag metrics only; the
     model never reads it (decay and recency use ``occurred_at``)."""
@@ -134,7 +147,15 @@ class Signal:
         _check_range("sentiment", self.sentiment, -1.0, 1.0)
         if self.count < 1:
             raise ValueError(f"count must be >= 1, got {self.count}")
-        for name in ("amount", "previous_amount", "resolution_seconds", "wait_seconds"):
+        if self.reopen_count is not None and self.reopen_count < 1:
+            raise ValueError(f"reopen_count must be >= 1, got {self.reopen_count}")
+        for name in (
+            "amount",
+            "previous_amount",
+            "resolution_seconds",
+            "wait_seconds",
+            "response_hours",
+        ):
             value = getattr(self, name)
             if value is not None and not 0 <= value < float("inf"):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")

@@ -19,6 +19,7 @@ representation over an epoch-relative one.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -35,13 +36,14 @@ from services.scoring.model.config import ScoringConfig
 from services.scoring.model.evidence import Evidence, evidence_for
 from services.scoring.model.signal import Signal, from_us, to_us
 
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
 """Layout version of ``to_row``; bump it when accumulators are added or renamed."""
 REL_TOL: Final = 1e-9
 """Two states built from the same events in any order agree to this relative tolerance."""
 ABS_TOL: Final = 1e-12
 """... or to this absolute one, for sums that have decayed to (almost) nothing."""
 _ZEROS: Final = (0.0,) * ACCUMULATORS
+_ACCUMULATOR_NAMES: Final = tuple(accumulator_name(i) for i in range(ACCUMULATORS))
 _ACTIVITY: Final = accumulator_index(Channel.ACTIVITY, Polarity.POSITIVE)
 _POSITIVE_INDEX: Final = {c: accumulator_index(c, Polarity.POSITIVE) for c in Channel}
 
@@ -114,8 +116,7 @@ class CustomerState:
             "event_count": self.event_count,
             "config_hash": self.config_hash,
         }
-        for i, value in enumerate(self.sums):
-            row[accumulator_name(i)] = value
+        row.update(zip(_ACCUMULATOR_NAMES, self.sums, strict=True))
         return row
 
     @classmethod
@@ -127,7 +128,7 @@ class CustomerState:
         return cls(
             customer_id=str(row["customer_id"]),
             as_of_us=_us_or_none(row.get("as_of")),
-            sums=tuple(float(row[accumulator_name(i)]) for i in range(ACCUMULATORS)),
+            sums=tuple(float(row[name]) for name in _ACCUMULATOR_NAMES),
             first_seen_us=_us_or_none(row.get("first_seen_at")),
             last_activity_us=_us_or_none(row.get("last_activity_at")),
             event_count=int(row["event_count"]),
@@ -155,15 +156,27 @@ def _decayed_sums(state: CustomerState, to_us_: int, config: ScoringConfig) -> t
     elapsed = to_us_ - state.as_of_us
     if elapsed < 0:
         raise ValueError("cannot decay a state backwards in event time")
-    rates = config.decay_per_us
-    return tuple(_decay(value, elapsed, rates[i // 2]) for i, value in enumerate(state.sums))
+    # One factor per channel (both polarities decay alike): half the exp2 calls of decaying
+    # each accumulator on its own, the same values (this runs several times per event).
+    factors = [math.exp2(-elapsed * rate) for rate in config.decay_per_us for _ in (0, 1)]
+    return tuple(map(operator.mul, state.sums, factors))
 
 
 def advance(state: CustomerState, as_of_us: int, config: ScoringConfig) -> CustomerState:
     """The same evidence referenced at a later event time (sums decayed, as_of moved)."""
     if state.as_of_us is not None and as_of_us < state.as_of_us:
         raise ValueError("as_of cannot move backwards")
-    return replace(state, as_of_us=as_of_us, sums=_decayed_sums(state, as_of_us, config))
+    # Built directly rather than with ``dataclasses.replace`` (several times cheaper, and
+    # scores are evaluated at a later time several times per event).
+    return CustomerState(
+        customer_id=state.customer_id,
+        as_of_us=as_of_us,
+        sums=_decayed_sums(state, as_of_us, config),
+        first_seen_us=state.first_seen_us,
+        last_activity_us=state.last_activity_us,
+        event_count=state.event_count,
+        config_hash=state.config_hash,
+    )
 
 
 def _check_compatible(a: CustomerState, b: CustomerState) -> None:
@@ -248,6 +261,23 @@ def add_evidence(
         last_activity_us=last_activity,
         event_count=state.event_count + (1 if count_event else 0),
         config_hash=config.content_hash,
+    )
+
+
+def withdraw_evidence(
+    state: CustomerState, items: Sequence[Evidence], occurred_us: int, config: ScoringConfig
+) -> CustomerState:
+    """The exact inverse of ``add_evidence(..., count_event=False)`` for evidence added
+    earlier (the sums are linear in the evidence); rounding residue below zero is cut."""
+    if not items:
+        return state
+    negated = [replace(item, weight=-item.weight) for item in items]
+    added = add_evidence(state, negated, occurred_us, config, count_event=False)
+    return replace(
+        added,
+        last_activity_us=state.last_activity_us,
+        first_seen_us=state.first_seen_us,
+        sums=tuple(max(0.0, value) for value in added.sums),
     )
 
 

@@ -59,6 +59,27 @@ def record_from_rows(
     )
 
 
+RecordVersion = tuple[int, str]
+"""(event_count, last_event_id) of a stored customer: changes with every event applied to it
+(and an erasure deletes the row), so a copy of the record with the same version is that
+record."""
+
+
+def record_versions(conn: Connection, customer_ids: Collection[str]) -> dict[str, RecordVersion]:
+    """The version of every stored customer among ``customer_ids`` (a narrow read, no JSON)."""
+    found: dict[str, RecordVersion] = {}
+    for chunk in chunks(sorted(customer_ids)):
+        for row in conn.execute(
+            select(
+                customer_state.c.customer_id,
+                customer_state.c.event_count,
+                customer_state.c.last_event_id,
+            ).where(customer_state.c.customer_id.in_(chunk))
+        ):
+            found[row.customer_id] = (int(row.event_count), str(row.last_event_id))
+    return found
+
+
 def load_records(conn: Connection, customer_ids: Collection[str]) -> dict[str, CustomerRecord]:
     """Every customer's record (empty for a customer not seen yet), in two queries per chunk."""
     states: dict[str, Mapping[str, Any]] = {}
@@ -91,7 +112,7 @@ def state_row(record: CustomerRecord, scores: Scores, last_event_id: str) -> dic
         segment=scores.segment.value,
         tenant_id=record.tenant_id,
         last_event_id=last_event_id,
-        recent_events=[event.to_json() for event in record.recent],
+        recent_events=record.recent,  # named tuples: stored as JSON arrays
     )
     return row
 
@@ -106,6 +127,25 @@ def save_trackers(conn: Connection, trackers: Mapping[str, AlertTracker]) -> Non
         alert_state,
         [{"customer_id": cid, "tracker": t.to_json()} for cid, t in sorted(trackers.items())],
     )
+
+
+def prune_history(conn: Connection, customer_ids: Collection[str], keep: int) -> None:
+    """Keep the newest ``keep`` score-history rows of each of these customers (the bound of
+    ``publishing.history_limit``)."""
+    for customer in sorted(customer_ids):
+        oldest_dropped = (
+            select(score_history.c.id)
+            .where(score_history.c.customer_id == customer)
+            .order_by(score_history.c.id.desc())
+            .offset(keep)
+            .limit(1)
+            .scalar_subquery()
+        )
+        conn.execute(
+            delete(score_history).where(
+                score_history.c.customer_id == customer, score_history.c.id <= oldest_dropped
+            )
+        )
 
 
 def upsert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:

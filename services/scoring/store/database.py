@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Engine, Table, create_engine, event, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from services.runtime.exceptions import FatalError
 from services.scoring.store.tables import customer_state, scoring_meta
@@ -140,21 +141,81 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _upsert_statement(conn: Connection, table: Table, columns: Sequence[str]) -> Any:
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = insert_statement(conn)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: stmt.excluded[name] for name in columns if name not in keys},
+    )
+
+
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = insert_statement(conn)(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={name: stmt.excluded[name] for name in rows[0] if name not in keys},
-    )
-    conn.execute(stmt, list(rows))
+    if conn.dialect.name == "sqlite":
+        _executemany(conn, table, rows, upsert=True)
+        return
+    conn.execute(_upsert_statement(conn, table, list(rows[0])), list(rows))
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(table.insert(), list(rows))
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        _executemany(conn, table, rows, upsert=False)
+        return
+    conn.execute(table.insert(), list(rows))
+
+
+# --- SQLite: executemany at the driver ------------------------------------------------------------
+# The scoring handler writes every row of a batch in a few executemany calls. SQLAlchemy's
+# executemany builds and processes a parameter dictionary per row, several times the cost of the
+# insert itself on SQLite (an in-process library); here the statement is compiled once per
+# table and column set, and each row goes to the driver as a tuple of values passed through the
+# columns' own bind processors (the same conversions SQLAlchemy applies). PostgreSQL keeps
+# SQLAlchemy's path, whose "insertmanyvalues" batching is what makes it fast there.
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverInsert:
+    sql: str
+    columns: tuple[str, ...]
+    """Row keys in the statement's parameter order."""
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_DRIVER_INSERTS: dict[tuple[Dialect, Table, tuple[str, ...], bool], _DriverInsert] = {}
+
+
+def _driver_insert(
+    conn: Connection, table: Table, columns: tuple[str, ...], *, upsert: bool
+) -> _DriverInsert:
+    key = (conn.dialect, table, columns, upsert)
+    known = _DRIVER_INSERTS.get(key)
+    if known is not None:
+        return known
+    dialect = conn.dialect
+    stmt = _upsert_statement(conn, table, columns) if upsert else table.insert()
+    compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+    order = tuple(compiled.positiontup or ())
+    if sorted(order) != sorted(columns):
+        raise ValueError(f"unexpected parameters for {table.name}: {order} vs {columns}")
+    processors = tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
+    )
+    plan = _DriverInsert(compiled.string, order, processors)
+    _DRIVER_INSERTS[key] = plan
+    return plan
+
+
+def _executemany(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, upsert: bool
+) -> None:
+    plan = _driver_insert(conn, table, tuple(rows[0]), upsert=upsert)
+    pairs = tuple(zip(plan.columns, plan.processors, strict=True))
+    values = [tuple(row[c] if p is None else p(row[c]) for c, p in pairs) for row in rows]
+    conn.exec_driver_sql(plan.sql, values)
 
 
 # --- configuration ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,12 +156,20 @@ def outbox_records(conn: Connection, tp: TopicPartition, first: int, last: int) 
         )
         .order_by(outbox.c.source_offset, outbox.c.seq)
     )
+    return records_of([r._mapping for r in rows])
+
+
+def records_of(rows: Iterable[Mapping[Any, Any]]) -> list[OutRecord]:
+    """The output records of outbox rows (read back, or just written by ``add_outbox``)."""
     return [
         OutRecord(
-            topic, r.out_key, r.out_value, [(k, v.encode("latin-1")) for k, v in r.out_headers]
+            topic,
+            r["out_key"],
+            r["out_value"],
+            [(k, v.encode("latin-1")) for k, v in r["out_headers"]],
         )
         for r in rows
-        for topic in r.out_topics
+        for topic in r["out_topics"]
     ]
 
 

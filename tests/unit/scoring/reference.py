@@ -63,7 +63,10 @@ def reference_fold(
             ref.records[customer] = outcome.record
             ref.scores[customer] = outcome.scores
             ref.processed.add((customer, event_id))
-            ref.updates.append(outcome.update)
+            if outcome.time is not None and outcome.time.update is not None:
+                ref.updates.append(outcome.time.update)
+            if outcome.publish:
+                ref.updates.append(outcome.update)
             ref.alerts.extend(outcome.alerts)
             ref.alert_ids.setdefault(customer, set()).update(a.alert_id for a in outcome.alerts)
     return ref

@@ -26,7 +26,7 @@ def test_the_update_carries_the_model_scores(config: ScoringConfig) -> None:
     assert update.score == pytest.approx((100 * after.trust + after.loyalty) / 2, abs=1e-4)
     assert update.trust_uncertainty == pytest.approx(100 * after.trust_stddev, abs=1e-4)
     assert update.loyalty == pytest.approx(after.loyalty, abs=1e-4)
-    assert update.loyalty_uncertainty == pytest.approx(100 * after.loyalty_uncertainty, abs=1e-4)
+    assert update.loyalty_uncertainty == pytest.approx(100 * after.loyalty_stddev, abs=1e-4)
     assert update.churn_risk == pytest.approx(after.churn_risk, abs=1e-6)
     assert update.deltas.trust == pytest.approx(outcome.explanation.trust_points, abs=1e-4)
     assert update.deltas.trust < 0

@@ -112,8 +112,10 @@ def test_typical_single_events(config: ScoringConfig, established: CustomerState
     def summary(s: Signal) -> str:
         return fold(established, s, config)[1].summary
 
+    # A repeat purchase: loyalty, and a small trust credit for coming back.
     assert re.fullmatch(
-        f"Loyalty rose {POINTS}: a purchase", summary(signal(K.PURCHASE, 5.1, amount=60.0))
+        f"Trust rose {POINTS} and loyalty rose {POINTS}: a purchase",
+        summary(signal(K.PURCHASE, 5.1, amount=60.0)),
     )
     assert re.fullmatch(
         f"Loyalty fell {POINTS}: a cancellation", summary(signal(K.CANCELLATION, 5.1))
@@ -138,9 +140,11 @@ def test_typical_single_events(config: ScoringConfig, established: CustomerState
         emotions={"anger": 0.9},
         aspects={"communication_transparency": -0.9},
     )
+    # A review about communication is a verdict on trust: its stars count there too, and the
+    # segment change names its cause.
     assert re.fullmatch(
-        f"Trust fell {POINTS} and loyalty fell {POINTS}: criticism of our communication, "
-        "a negative review and anger",
+        f"Trust fell {POINTS} and loyalty fell {POINTS}: a negative review, criticism of our "
+        r"communication and anger\. Now a detractor: a negative review on \d+ Jan 2024",
         summary(review),
     ), summary(review)
 
@@ -164,9 +168,16 @@ def test_elapsed_time_is_a_driver_after_a_long_pause(
         established, signal(K.COMPANY_MESSAGE, 200, qualifier="marketing"), config
     )
     assert explanation.drivers[0].key == ELAPSED_TIME
+    assert explanation.drivers[0].source == "time"
+    # Time is never presented as what the event did: the event's effect first, time apart.
     assert re.fullmatch(
-        f"Trust fell {POINTS} and loyalty fell {POINTS}: elapsed time", explanation.summary
+        r"Trust and loyalty steady after a marketing message "
+        r"\((\d+) months since the last update: trust -\d+, loyalty -\d+\)"
+        r"\. Now at risk: \1 months without activity",
+        explanation.summary,
     ), explanation.summary
+    assert explanation.event_trust_points == pytest.approx(0.0, abs=1e-9)
+    assert explanation.time_trust_points < -5
 
 
 def _driver(singular: str, trust: float, loyalty: float, count: int = 1) -> Driver:

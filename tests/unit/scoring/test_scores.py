@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -103,7 +104,8 @@ def test_more_positive_evidence_never_lowers_trust(
     config: ScoringConfig, events: list[Signal], kind: SignalKind, offset: int
 ) -> None:
     extra = Signal("extra", CUSTOMER, at(offset), kind)
-    assert {i.polarity for i in evidence_for(extra, config) if i.channel is Channel.TRUST} == {
+    trust_channels = (Channel.TRUST, Channel.COMPANY, Channel.TRUST_LONG)
+    assert {i.polarity for i in evidence_for(extra, config) if i.channel in trust_channels} == {
         Polarity.POSITIVE
     }
     before = apply_all(EMPTY, events, config)
@@ -112,10 +114,18 @@ def test_more_positive_evidence_never_lowers_trust(
     # which is decay, not evidence.
     assert after.as_of is not None
     assert scores(after, config).trust >= scores(before, config, as_of=after.as_of).trust
-    assert (
+    narrower = (
         scores(after, config).trust_uncertainty
-        < scores(before, config, as_of=after.as_of).trust_uncertainty
+        - scores(before, config, as_of=after.as_of).trust_uncertainty
     )
+    # A company action counts only as far as the customer's reaction confirms it: without any,
+    # it changes nothing (not even the uncertainty).
+    company_only = all(
+        i.channel is not Channel.TRUST
+        for i in evidence_for(extra, config)
+        if i.channel in trust_channels
+    )
+    assert narrower <= 0 if company_only else narrower < 0
 
 
 @given(
@@ -194,16 +204,28 @@ def test_scores_can_be_evaluated_at_a_later_event_time(config: ScoringConfig) ->
     assert scores(state, config).as_of == T0 + timedelta(days=1)
     later = scores(state, config, as_of=T0 + timedelta(days=200))
     assert later.trust < scores(state, config).trust  # faded towards 0.5
-    assert later.components[LoyaltyComponent.RECENCY] < 0.1
+    assert later.components[LoyaltyComponent.RECENCY] < 0.3
+    assert later.churn_level is ChurnLevel.HIGH
     with pytest.raises(ValueError, match="backwards"):
         scores(state, config, as_of=T0)
 
 
-def test_recency_is_measured_to_the_latest_event(config: ScoringConfig) -> None:
-    half_life = config.half_life_days.recency
-    state = apply_all(EMPTY, [signal(K.PURCHASE, 0), signal(K.NPS, half_life, nps=8)], config)
-    recency = scores(state, config).components[LoyaltyComponent.RECENCY]
-    assert recency == pytest.approx(0.5)
+def test_recency_is_measured_against_the_customers_own_cadence(config: ScoringConfig) -> None:
+    weekly = apply_all(EMPTY, [signal(K.PURCHASE, d) for d in range(0, 70, 7)], config)
+    monthly = apply_all(EMPTY, [signal(K.PURCHASE, d) for d in range(0, 300, 30)], config)
+    assert scores(weekly, config).cadence_days < scores(monthly, config).cadence_days
+
+    def recency(state: CustomerState, idle_days: float) -> float:
+        assert state.as_of is not None
+        later = scores(state, config, as_of=state.as_of + timedelta(days=idle_days))
+        return later.components[LoyaltyComponent.RECENCY]
+
+    # Idle within one usual gap is normal; beyond it recency falls, faster for a weekly buyer.
+    assert recency(monthly, 20) == pytest.approx(1.0)
+    assert recency(weekly, 40) < recency(monthly, 40) < 1.0
+    # The latest event counts (an NPS answer is not activity: it does not reset recency).
+    answered = apply(monthly, signal(K.NPS, 270 + 60, nps=8), config)
+    assert scores(answered, config).idle_days == pytest.approx(60)
 
 
 def test_a_purchase_raises_loyalty_from_the_first_one(config: ScoringConfig) -> None:
@@ -247,10 +269,20 @@ def test_segment_rules(config: ScoringConfig) -> None:
     assert _segment(config, plain, churn=ChurnLevel.HIGH, loyalty=70) is Segment.AT_RISK
     assert _segment(config, plain, loyalty=44.9) is Segment.AT_RISK
     assert _segment(config, plain, loyalty=45.0) is Segment.PASSIVE
-    assert _segment(config, plain, loyalty=60.0) is Segment.LOYAL
-    assert _segment(config, plain, loyalty=80.0, trust=0.8, advocacy=0.7) is Segment.CHAMPION
-    assert _segment(config, plain, loyalty=80.0, trust=0.8, advocacy=0.5) is Segment.LOYAL
-    assert _segment(config, plain, loyalty=80.0, trust=0.6, advocacy=0.7) is Segment.LOYAL
+    # Loyal and champion need an established relationship: events and tenure.
+    assert _segment(config, plain, loyalty=80.0, trust=0.8, advocacy=0.7) is Segment.PASSIVE
+    assert plain.first_seen_us is not None
+    tenured = replace(plain, first_seen_us=plain.first_seen_us - 90 * 86_400_000_000)
+    assert _segment(config, tenured, loyalty=60.0) is Segment.LOYAL
+    assert _segment(config, tenured, loyalty=80.0, trust=0.8, advocacy=0.7) is Segment.CHAMPION
+    assert _segment(config, tenured, loyalty=80.0, trust=0.8, advocacy=0.5) is Segment.LOYAL
+    assert _segment(config, tenured, loyalty=80.0, trust=0.6, advocacy=0.7) is Segment.LOYAL
+    assert (
+        _segment(config, replace(tenured, event_count=4), loyalty=80.0, trust=0.8, advocacy=0.7)
+        is Segment.PASSIVE
+    )
+    # One furious review is enough for a detractor: no minimum number of events.
+    assert _segment(config, _state(events=1, satisfaction=(0.0, 4.0))) is Segment.DETRACTOR
 
 
 def test_segments_and_churn_of_typical_customers(config: ScoringConfig) -> None:

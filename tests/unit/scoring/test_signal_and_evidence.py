@@ -21,10 +21,28 @@ K = SignalKind
 
 
 def _net(items: list[Evidence]) -> dict[Channel, float]:
+    """Net evidence per channel, without the long memory (derived: one experience per event)."""
     net: dict[Channel, float] = {}
     for item in items:
-        net[item.channel] = net.get(item.channel, 0.0) + item.signed_weight
+        if item.channel is not Channel.TRUST_LONG:
+            net[item.channel] = net.get(item.channel, 0.0) + item.signed_weight
     return net
+
+
+def test_events_are_experiences_in_the_long_memory(config: ScoringConfig) -> None:
+    def memory(s: Signal) -> float:
+        return sum(
+            i.signed_weight for i in evidence_for(s, config) if i.channel is Channel.TRUST_LONG
+        )
+
+    assert memory(signal(K.DELIVERY_LATE)) == -1.0  # one bad experience, whatever its weight
+    assert memory(signal(K.PROMISE_BROKEN)) == -1.0
+    assert memory(signal(K.DELIVERY_ON_TIME)) == 1.0
+    assert memory(signal(K.PURCHASE, amount=10.0)) == 0.0  # no trust evidence: no experience
+    # A company action is not an experience, and its trust evidence is the company's own.
+    response = evidence_for(signal(K.FEEDBACK_RESPONSE), config)
+    assert memory(signal(K.FEEDBACK_RESPONSE)) == 0.0
+    assert {i.channel for i in response} == {Channel.COMPANY, Channel.CONNECTION}
 
 
 @pytest.mark.parametrize(

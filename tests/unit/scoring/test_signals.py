@@ -102,6 +102,18 @@ def test_support_case_ids_and_feedback_responses_are_kept_for_the_alerts(
     assert erasure.erasure_request_id == "ER-7"
 
 
+def test_an_escalation_is_negative_evidence_about_its_case(config: ScoringConfig) -> None:
+    escalated = _map(
+        annotated("support_case_escalated", "c", "e1", AT, case_id="k-9", channel="phone", level=2),
+        config,
+    )
+    assert escalated.signal.kind is SignalKind.SUPPORT_CASE_ESCALATED
+    assert escalated.case_id == "k-9"
+    evidence = evidence_for(escalated.signal, config)
+    assert evidence, "an escalation says something"
+    assert all(item.signed_weight < 0 for item in evidence)
+
+
 def test_amounts_are_converted_to_the_reference_currency(config: ScoringConfig) -> None:
     assert config.currencies.reference == "EUR"
     usd = config.currencies.rates["USD"]

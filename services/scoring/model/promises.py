@@ -1,0 +1,211 @@
+"""Promises with deadlines: timers held in a customer's state, fired by event time.
+
+A promise is anything the company owes the customer by a deadline: an order delivered by the
+date promised at checkout, a ``promise_made`` kept by its due time, a support case resolved
+within its SLA, negative feedback answered within the response time (``promises`` in the
+configuration). An event *opens* a timer (``Deadline``) and another *settles* it (the delivery
+of the order, the kept or broken promise, the case resolution, the response).
+
+When the customer's clock (the partition's event-time watermark, or a newer event of the
+customer) passes a deadline that nobody settled, the timer *fires*: the ``overdue.<kind>``
+evidence is added **at the deadline** (so it decays from then, like any event) and the
+service raises a ``promise_overdue`` alert. Settling a fired timer later *withdraws* that
+evidence exactly (the sums are linear), and the settling event carries its own evidence
+(a late delivery, a slow resolution, a response).
+
+So, whatever the arrival order, a state evaluated at clock ``T`` holds the events' evidence
+plus ``overdue.<kind>`` for exactly the deadlines ``<= T`` not settled by then: the timers
+keep the fold order-independent. A settlement that arrives before the event opening its
+timer is remembered (``settled``, bounded by ``promises.max_settled``) so that the late
+opening does not fire a timer that was already settled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from services.scoring.model.config import OVERDUE_KINDS, ScoringConfig
+from services.scoring.model.evidence import DriverLabel, Evidence, event_label, overdue_evidence
+from services.scoring.model.state import CustomerState, add_evidence, withdraw_evidence
+
+_US_PER_HOUR: Final = 3_600_000_000
+
+
+def timer_key(kind: str, subject: str) -> str:
+    return f"{kind}:{subject}"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """What an event opens: a promise of ``kind`` about ``subject``, due at ``due_us``."""
+
+    kind: str
+    """``delivery``, ``promise``, ``case`` or ``response``."""
+    subject: str
+    """The order, promise, case or feedback event id."""
+    due_us: int
+
+    def __post_init__(self) -> None:
+        if self.kind not in OVERDUE_KINDS:
+            raise ValueError(f"unknown promise kind {self.kind!r}")
+
+    @property
+    def key(self) -> str:
+        return timer_key(self.kind, self.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    deadline: Deadline
+    opened_by: str
+    """The event that opened it."""
+    opened_us: int
+    fired: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.deadline.key
+
+    @property
+    def label(self) -> DriverLabel:
+        return event_label(f"overdue.{self.deadline.kind}")
+
+    def to_json(self) -> list[Any]:
+        d = self.deadline
+        return [d.kind, d.subject, d.due_us, self.opened_by, self.opened_us, self.fired]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Timer:
+        kind, subject, due_us, opened_by, opened_us, fired = data
+        deadline = Deadline(str(kind), str(subject), int(due_us))
+        return cls(deadline, str(opened_by), int(opened_us), bool(fired))
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseBook:
+    """A customer's open timers and recent settlements."""
+
+    timers: Mapping[str, Timer] = field(default_factory=dict)
+    settled: Mapping[str, int] = field(default_factory=dict)
+    """Timer key -> event time of its settlement (for openings that arrive late)."""
+
+    @property
+    def overdue(self) -> list[Timer]:
+        """Fired timers not settled yet, by deadline."""
+        return sorted(
+            (t for t in self.timers.values() if t.fired), key=lambda t: (t.deadline.due_us, t.key)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "timers": {key: timer.to_json() for key, timer in sorted(self.timers.items())},
+            "settled": dict(sorted(self.settled.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> PromiseBook:
+        if not data:
+            return cls()
+        return cls(
+            timers={key: Timer.from_json(v) for key, v in data.get("timers", {}).items()},
+            settled={key: int(v) for key, v in data.get("settled", {}).items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TimerChange:
+    """A timer that fired or was settled after firing, and the evidence it added or withdrew."""
+
+    timer: Timer
+    at_us: int
+    """The deadline (fired) or the settling event's time (settled)."""
+    settled_by: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+def fire_due(
+    state: CustomerState, book: PromiseBook, clock_us: int, config: ScoringConfig
+) -> tuple[CustomerState, PromiseBook, list[TimerChange]]:
+    """Fire every unsettled timer with a deadline at or before ``clock_us``, in deadline order."""
+    due = sorted(
+        (t for t in book.timers.values() if not t.fired and t.deadline.due_us <= clock_us),
+        key=lambda t: (t.deadline.due_us, t.key),
+    )
+    if not due:
+        return state, book, []
+    timers = dict(book.timers)
+    fired = []
+    for timer in due:
+        items = overdue_evidence(timer.deadline.kind, config)
+        state = add_evidence(state, items, timer.deadline.due_us, config, count_event=False)
+        timers[timer.key] = replace(timer, fired=True)
+        fired.append(TimerChange(timers[timer.key], timer.deadline.due_us, evidence=tuple(items)))
+    return state, replace(book, timers=timers), fired
+
+
+def settle(
+    state: CustomerState,
+    book: PromiseBook,
+    *,
+    keys: tuple[str, ...],
+    event_id: str,
+    at_us: int,
+    config: ScoringConfig,
+) -> tuple[CustomerState, PromiseBook, list[TimerChange]]:
+    """Settle timers (fulfilled, or decided by the event): a fired one's overdue evidence is
+    withdrawn; the settlement is remembered for an opening that arrives late. Returns the
+    fired timers it settled."""
+    if not keys:
+        return state, book, []
+    timers = dict(book.timers)
+    settled = dict(book.settled)
+    changes = []
+    for key in keys:
+        timer = timers.pop(key, None)
+        settled[key] = max(settled.get(key, at_us), at_us)
+        if timer is not None and timer.fired:
+            items = overdue_evidence(timer.deadline.kind, config)
+            state = withdraw_evidence(state, items, timer.deadline.due_us, config)
+            changes.append(TimerChange(timer, at_us, event_id, tuple(items)))
+    limit = config.promises.max_settled
+    if len(settled) > limit:
+        # Keep the most recent settlements (ties by key, so the bound is deterministic).
+        kept = sorted(settled.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        settled = dict(kept)
+    return state, replace(book, timers=timers, settled=settled), changes
+
+
+def open_deadline(
+    book: PromiseBook, deadline: Deadline, event_id: str, opened_us: int
+) -> PromiseBook:
+    """Start a timer, unless it was settled already (its settlement arrived first). A second
+    opening of the same promise keeps the earlier deadline (whatever the arrival order) while
+    the timer has not fired."""
+    if deadline.key in book.settled:
+        return book
+    known = book.timers.get(deadline.key)
+    if known is not None and (known.fired or known.deadline.due_us <= deadline.due_us):
+        return book
+    timers = dict(book.timers)
+    timers[deadline.key] = Timer(deadline, event_id, opened_us)
+    return replace(book, timers=timers)
+
+
+def pending_at(book: PromiseBook, kinds: tuple[str, ...], at_us: int) -> bool:
+    """Whether a promise of one of ``kinds`` was pending at ``at_us``: opened before and not
+    settled by then (a settled one counts if it was settled after ``at_us``; its opening time
+    is no longer known, so it is assumed earlier)."""
+    for timer in book.timers.values():
+        if timer.deadline.kind in kinds and timer.opened_us <= at_us:
+            return True
+    return any(
+        key.partition(":")[0] in kinds and settled_us > at_us
+        for key, settled_us in book.settled.items()
+    )
+
+
+def hours(value: float) -> int:
+    """Hours as microseconds."""
+    return round(value * _US_PER_HOUR)
