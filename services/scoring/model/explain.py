@@ -284,9 +284,21 @@ def _summary(
         )
         segment_text = segment_note(before, after, cause)
     confidence = LOW_CONFIDENCE if after.low_confidence(config) else ""
-    if len(summary + time_note + segment_text + confidence) > SUMMARY_MAX:
+    tail = segment_text + confidence
+    if len(summary + time_note + tail) > SUMMARY_MAX:
         time_note = ""
-    return (summary + time_note + segment_text + confidence)[:SUMMARY_MAX]
+    if len(summary + tail) > SUMMARY_MAX:
+        # The segment's cause and the confidence are what a reader must not lose (a cut at
+        # the end left "(low confi"): the event's own part gives way, at a word boundary.
+        summary = _shorten_at_word(summary, SUMMARY_MAX - len(tail))
+    return (summary + time_note + tail)[:SUMMARY_MAX]
+
+
+def _shorten_at_word(text: str, room: int) -> str:
+    if len(text) <= room:
+        return text
+    head = text[: max(0, room - 1)].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return head + "…"
 
 
 LOW_CONFIDENCE: Final = " (low confidence)"
