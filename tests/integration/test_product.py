@@ -180,8 +180,8 @@ def test_send_routes_validates_and_summarises(stack: Stack, tmp_path: Path) -> N
     assert result.returncode == 1, result.stderr  # some were rejected
     summary = json.loads(result.stdout)
     upstream_files = list((EXAMPLES / "upstream").glob("*.json"))
-    assert summary["sent"] == len(upstream_files) == 34
-    assert summary["by_topic"] == {stack.topics.raw_interactions: 25, stack.topics.raw_feedback: 9}
+    assert summary["sent"] == len(upstream_files) == 35
+    assert summary["by_topic"] == {stack.topics.raw_interactions: 26, stack.topics.raw_feedback: 9}
     assert summary["rejected"] == 2
     assert set(summary["rejected_by_reason"]) == {"missing_field", "invalid_json"}
     assert all("broken.ndjson:line" in r["location"] for r in summary["rejections"])
@@ -189,7 +189,7 @@ def test_send_routes_validates_and_summarises(stack: Stack, tmp_path: Path) -> N
     records = read_to_end(
         stack.bootstrap, [stack.topics.raw_interactions, stack.topics.raw_feedback]
     )
-    assert len(records) == 34
+    assert len(records) == 35
     for record in records:  # keyed by customer id, each on the topic of its kind
         document = json.loads(record.value)
         assert record.key == document["customer_id"].encode()
