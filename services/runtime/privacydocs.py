@@ -130,7 +130,7 @@ OTHER_COPIES = (
 
 
 def duration(ms: int) -> str:
-    """``694_800_000`` -> ``8 d 1 h 5 min`` (minutes rounded up: a bound must not shrink)."""
+    """``698_700_000`` -> ``8 d 2 h 5 min`` (minutes rounded up: a bound must not shrink)."""
     days, rest = divmod(ms, DAY_MS)
     hours, rest = divmod(rest, HOUR_MS)
     minutes = -(-rest // 60_000)

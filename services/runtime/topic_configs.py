@@ -9,10 +9,11 @@ How Kafka removes a record, and so how the bounds are computed:
 
 * ``delete`` (time retention): a whole segment goes once its *newest* record is older than
   ``retention.ms``. A segment rolls at the latest ``segment.ms`` after its first record (Kafka
-  also rolls an expired active segment to delete it), and a record's timestamp may lie at most
-  ``message.timestamp.after.max.ms`` in the future, so a record is gone from the log within
-  retention + segment + timestamp skew + the broker's retention check interval, and from the
-  disk ``file.delete.delay.ms`` later.
+  also rolls an expired active segment to delete it). Timestamps are the producers' and may lie
+  at most ``message.timestamp.after.max.ms`` in the future: twice that skew counts, once for the
+  first record (the roll waits for it) and once for the newest (retention waits for it). So a
+  record is gone from the log within retention + segment + 2 x skew + the broker's retention
+  check interval, and from the disk ``file.delete.delay.ms`` later.
 * ``compact`` (erasure by tombstone): the records before a tombstone become eligible for
   compaction once the tombstone's segment has rolled (at the latest
   ``min(segment.ms, max.compaction.lag.ms)`` after its first record) and ``max.compaction.lag.ms``
@@ -186,7 +187,7 @@ def bounds(configs: dict[str, str]) -> Bounds:
         readable = (
             int(configs["retention.ms"])
             + segment
-            + int(configs["message.timestamp.after.max.ms"])
+            + 2 * int(configs["message.timestamp.after.max.ms"])
             + RETENTION_CHECK_INTERVAL_MS
         )
         return Bounds(readable, readable + delay)
