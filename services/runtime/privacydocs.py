@@ -102,10 +102,12 @@ OTHER_COPIES = (
         "console (in memory)",
         "latest score, up to 500 updates and the alerts per customer; a feed of the last 1000 "
         "alerts and 2000 updates",
-        "the tombstone drops the customer; the feeds keep their entries until pushed out; a "
-        "restarted console re-reads score-updates and alerts from the beginning and shows the "
-        "erased customer again",
-        "the score-updates and alerts bound above (restarts); until restart otherwise",
+        "the tombstone drops the customer, their history and their alerts from the feeds, and "
+        "updates or alerts read after it are ignored; the list, customer pages and movers show "
+        "only customers with a latest score. A console restarted after the tombstone itself was "
+        "compacted away shows the erased customer's remaining alerts in its feed",
+        "at once while the tombstone is in `scores.latest`; after that, a restart shows remaining "
+        "alerts until the alerts topic's bound",
     ),
     Copy(
         "service logs (`logs/rapport.log` of `rapport up`, stdout of a deployment)",
