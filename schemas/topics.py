@@ -26,6 +26,17 @@ class Topics(BaseModel):
     # raw topics.
     ingest_dedup: str = "rapport.ingest.dedup-changelog"
 
+    def for_tenant(self, tenant: str) -> Topics:
+        """The topics of one tenant under hard isolation (``Tenancy.topics_per_tenant``): its
+        own score-update, latest-score and alert topics, ``<topic>.<tenant>``; the others are
+        shared (events arrive mixed, dead letters and erasure notices are the operator's)."""
+        return self.model_copy(
+            update={
+                name: f"{getattr(self, name)}.{tenant}"
+                for name in ("score_updates", "scores_latest", "alerts")
+            }
+        )
+
     def with_prefix(self, prefix: str) -> Topics:
         """Namespaced copy; tests and demos use it to share one broker without collisions."""
         return Topics(**{name: f"{prefix}{value}" for name, value in self.model_dump().items()})

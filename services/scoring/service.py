@@ -25,9 +25,9 @@ output. Alerts are state too (``alert_state``), so no alert is raised twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final
@@ -40,6 +40,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 
 from schemas import Alert, AlertState, AnnotatedEvent
 from schemas.base import ACCEPTED_EVENTS_POLICY
+from schemas.identity import DEFAULT_TENANT
 from schemas.validation import RejectReason, describe_validation_error
 from services.runtime.exceptions import (
     ConfigurationError,
@@ -54,7 +55,7 @@ from services.runtime.kafka_security import client_security
 from services.runtime.policy import ErrorPolicy
 from services.runtime.records import InRecord, OutRecord, PartitionBatch, TopicPartition
 from services.runtime.service import ServiceSpec
-from services.runtime.settings import ScoringLimits, Settings, Topics
+from services.runtime.settings import ScoringLimits, Settings, Tenancy, Topics
 from services.scoring import metrics as scoring_metrics
 from services.scoring import store
 from services.scoring.domain import CustomerRecord, Outcome, erasure_completed, score_event
@@ -66,7 +67,10 @@ NAME = "scoring"
 CONFIG_HASH_HEADER: Final = "rapport.scoring.config-hash"
 LATEST_TOPIC_CONFIG: Final = {"cleanup.policy": "compact"}
 """The latest-scores topic keeps the latest record per customer (and tombstones of erasures)."""
+UNKNOWN_TENANT: Final = "unknown_tenant"
+"""Dead-letter reason: with topics per tenant, an event of a tenant without its own topics."""
 log = logging.getLogger(__name__)
+Who = store.Who
 
 Clock = Callable[[], datetime]
 TopicIds = Callable[[bool], dict[str, str]]
@@ -77,8 +81,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _alert_row(alert: Alert) -> dict[str, Any]:
+def _alert_row(tenant: str, alert: Alert) -> dict[str, Any]:
     return {
+        "tenant": tenant,
         "alert_id": alert.alert_id,
         "customer_id": alert.customer_id,
         "kind": alert.kind.value,
@@ -93,8 +98,9 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _resolution(alert: Alert) -> dict[str, Any]:
+def _resolution(tenant: str, alert: Alert) -> dict[str, Any]:
     return {
+        "b_tenant": tenant,
         "b_alert_id": alert.alert_id,
         "b_resolved_at": alert.resolved_at,
         "b_resolved_by": alert.caused_by_event_id,
@@ -104,7 +110,10 @@ def _resolution(alert: Alert) -> dict[str, Any]:
 
 _RESOLVE = (
     update(store.alerts)
-    .where(store.alerts.c.alert_id == bindparam("b_alert_id"))
+    .where(
+        store.alerts.c.tenant == bindparam("b_tenant"),
+        store.alerts.c.alert_id == bindparam("b_alert_id"),
+    )
     .values(
         state=AlertState.RESOLVED.value,
         resolved_at=bindparam("b_resolved_at"),
@@ -118,35 +127,42 @@ _RESOLVE = (
 class _Batch:
     """The effects of one partition batch, accumulated in memory and written at the end."""
 
-    records: dict[str, CustomerRecord]
-    seen: set[tuple[str, str]]
-    erased_before: set[str]
-    dirty: dict[str, tuple[Scores, str]] = field(default_factory=dict)
-    erased: set[str] = field(default_factory=set)
+    records: dict[Who, CustomerRecord]
+    seen: set[store.EventOf]
+    erased_before: set[tuple[str, str]]
+    """(tenant, event id) of erasure requests already completed."""
+    dirty: dict[Who, tuple[Scores, str]] = field(default_factory=dict)
+    erased: set[Who] = field(default_factory=set)
     history: list[dict[str, Any]] = field(default_factory=list)
     processed: list[dict[str, Any]] = field(default_factory=list)
-    raised: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raised: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(tenant, alert id) -> the alert's row."""
     resolved: list[dict[str, Any]] = field(default_factory=list)
     erasures: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
 
-    def forget(self, customer_id: str) -> None:
+    def forget(self, who: Who) -> None:
         """An erasure: drop what this batch was about to write for the customer."""
-        self.erased.add(customer_id)
-        self.dirty.pop(customer_id, None)
-        self.history = [r for r in self.history if r["customer_id"] != customer_id]
-        self.processed = [r for r in self.processed if r["customer_id"] != customer_id]
-        self.raised = {k: r for k, r in self.raised.items() if r["customer_id"] != customer_id}
-        self.resolved = [r for r in self.resolved if r["b_customer_id"] != customer_id]
-        self.seen = {key for key in self.seen if key[0] != customer_id}
-        self.records[customer_id] = CustomerRecord.empty(customer_id)
 
-    def add_alerts(self, alerts: Sequence[Alert]) -> None:
+        def other(row: Mapping[str, Any]) -> bool:
+            return (row["tenant"], row["customer_id"]) != who
+
+        self.erased.add(who)
+        self.dirty.pop(who, None)
+        self.history = [r for r in self.history if other(r)]
+        self.processed = [r for r in self.processed if other(r)]
+        self.raised = {k: r for k, r in self.raised.items() if other(r)}
+        self.resolved = [r for r in self.resolved if r["b_who"] != who]
+        self.seen = {key for key in self.seen if key[:2] != who}
+        erased = self.records[who]
+        self.records[who] = replace(CustomerRecord.empty(who[1]), key_tenant=erased.key_tenant)
+
+    def add_alerts(self, tenant: str, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
             if alert.state is AlertState.RAISED:
-                self.raised[alert.alert_id] = _alert_row(alert)
+                self.raised[(tenant, alert.alert_id)] = _alert_row(tenant, alert)
                 continue
-            pending = self.raised.get(alert.alert_id)
+            pending = self.raised.get((tenant, alert.alert_id))
             if pending is not None:  # raised and resolved within this batch
                 pending.update(
                     state=AlertState.RESOLVED.value,
@@ -155,7 +171,9 @@ class _Batch:
                     resolution=alert.message,
                 )
             else:
-                self.resolved.append(_resolution(alert) | {"b_customer_id": alert.customer_id})
+                self.resolved.append(
+                    _resolution(tenant, alert) | {"b_who": (tenant, alert.customer_id)}
+                )
 
     def write(self, conn: Connection, history_limit: int) -> None:
         # Erasures first: rows this batch writes afterwards belong to the fresh state.
@@ -164,11 +182,11 @@ class _Batch:
         store.save_states(
             conn,
             [
-                store.state_row(self.records[cid], scores, event_id)
-                for cid, (scores, event_id) in sorted(self.dirty.items())
+                store.state_row(who[0], self.records[who], scores, event_id)
+                for who, (scores, event_id) in sorted(self.dirty.items())
             ],
         )
-        store.save_trackers(conn, {cid: self.records[cid].tracker for cid in self.dirty})
+        store.save_trackers(conn, {who: self.records[who].tracker for who in self.dirty})
         store.insert_rows(conn, store.score_history, self.history)
         # A customer has at most one history row per event: only those with more events than
         # the bound can have rows to prune (one narrow delete each).
@@ -182,7 +200,7 @@ class _Batch:
         if self.resolved:
             conn.execute(
                 _RESOLVE,
-                [{k: v for k, v in r.items() if k != "b_customer_id"} for r in self.resolved],
+                [{k: v for k, v in r.items() if k != "b_who"} for r in self.resolved],
             )
         store.insert_rows(conn, store.erasures, self.erasures)
         store.add_outbox(conn, self.outbox)
@@ -204,13 +222,13 @@ class _RecordCache:
 
     def __init__(self, size: int = RECORD_CACHE_SIZE) -> None:
         self._size = size
-        self._records: dict[str, tuple[store.RecordVersion, CustomerRecord]] = {}
+        self._records: dict[Who, tuple[store.RecordVersion, CustomerRecord]] = {}
 
-    def load(self, conn: Connection, customer_ids: Collection[str]) -> dict[str, CustomerRecord]:
-        versions = store.record_versions(conn, customer_ids)
-        found: dict[str, CustomerRecord] = {}
+    def load(self, conn: Connection, customers: Collection[Who]) -> dict[Who, CustomerRecord]:
+        versions = store.record_versions(conn, customers)
+        found: dict[Who, CustomerRecord] = {}
         missing = []
-        for customer in customer_ids:
+        for customer in customers:
             cached = self._records.get(customer)
             if cached is not None and cached[0] == versions.get(customer):
                 found[customer] = cached[1]
@@ -248,16 +266,17 @@ class ScoringHandler:
         limits: ScoringLimits | None = None,
         topic_ids: TopicIds | None = None,
         durable: bool = True,
+        tenancy: Tenancy | None = None,
     ) -> None:
         self._engine = engine
         self._topics = topics
+        self._tenancy = tenancy or Tenancy()
         self._config = config
         self._clock = clock
         self._policy = policy or ErrorPolicy(NAME, topics.dead_letter)
         self._limits = limits or ScoringLimits()
         self._topic_ids = topic_ids
         self._verified: set[TopicPartition] = set()
-        self._config_header = (CONFIG_HASH_HEADER, config.content_hash.encode())
         self._warned_currencies: set[str] = set()
         self._durable = durable
         self._records = _RecordCache()
@@ -337,6 +356,18 @@ class ScoringHandler:
 
     # -- one batch -------------------------------------------------------------------------
 
+    def _tenant(self, inp: ScoringInput) -> str:
+        return self._tenancy.tenant_of(inp.tenant_id)
+
+    def _config_of(self, tenant: str) -> ScoringConfig:
+        """The configuration of a tenant's customers (its overrides, multi-tenant only)."""
+        return self._config.for_tenant(self._tenancy.key_tenant(tenant))
+
+    def _topics_of(self, tenant: str) -> Topics:
+        if self._tenancy.topics_per_tenant:
+            return self._topics.for_tenant(tenant)
+        return self._topics
+
     def _parse(self, record: InRecord) -> ScoringInput:
         try:
             annotated = AnnotatedEvent.model_validate_json(
@@ -346,7 +377,14 @@ class ScoringHandler:
             raise PermanentError(
                 RejectReason.SCHEMA_VIOLATION, describe_validation_error(exc)
             ) from exc
-        inp = to_input(annotated, self._config)
+        tenant = self._tenancy.tenant_of(annotated.event.tenant_id)
+        if self._tenancy.topics_per_tenant and tenant not in self._tenancy.tenants:
+            raise PermanentError(
+                UNKNOWN_TENANT,
+                f"tenant {tenant!r} has no output topics of its own (RAPPORT_TENANCY__TENANTS "
+                "lists the tenants; replay the dead letter after adding it)",
+            )
+        inp = to_input(annotated, self._config_of(tenant))
         check_ranges(inp, record.timestamp_ms, self._limits)
         currency = inp.unconverted_currency
         if currency is not None and currency not in self._warned_currencies:
@@ -361,12 +399,16 @@ class ScoringHandler:
         """Apply fresh records; return what was written (the outbox rows in offset order)."""
         parsed = [(r, self._policy.attempt(r, partial(self._parse, r))) for r in records]
         inputs = [inp for _, inp in parsed if isinstance(inp, ScoringInput)]
-        keys = {(i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure}
+        tenant = self._tenant
+        keys = {
+            (tenant(i), i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure
+        }
+        loaded = self._records.load(conn, {(tenant(i), i.signal.customer_id) for i in inputs})
         work = _Batch(
-            records=self._records.load(conn, {i.signal.customer_id for i in inputs}),
+            records={who: self._with_key_tenant(who, r) for who, r in loaded.items()},
             seen=store.processed_among(conn, keys),
             erased_before=store.erasures_among(
-                conn, {i.signal.event_id for i in inputs if i.is_erasure}
+                conn, {(tenant(i), i.signal.event_id) for i in inputs if i.is_erasure}
             ),
         )
         for record, item in parsed:
@@ -382,29 +424,38 @@ class ScoringHandler:
         work.write(conn, self._config.publishing.history_limit)
         return work
 
+    def _with_key_tenant(self, who: Who, record: CustomerRecord) -> CustomerRecord:
+        key_tenant = self._tenancy.key_tenant(who[0])
+        return record if record.key_tenant == key_tenant else replace(record, key_tenant=key_tenant)
+
     def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal
-        customer = signal.customer_id
-        key = (customer, signal.event_id)
+        tenant = self._tenant(inp)
+        who = (tenant, signal.customer_id)
+        key = (tenant, signal.customer_id, signal.event_id)
         if key in work.seen:
             return []  # a duplicate event id never counts twice
-        outcome = score_event(work.records[customer], inp, self._config)
-        outputs = self._outputs(outcome)
+        config = self._config_of(tenant)
+        outcome = score_event(work.records[who], inp, config)
+        outputs = self._outputs(tenant, outcome, config)
         # Before anything is kept: outputs that cannot be published make the event a dead
         # letter, and a dead letter must leave no state behind.
         self._policy.check_sizes(outputs)
         work.seen.add(key)
-        work.records[customer] = outcome.record
-        work.dirty[customer] = (outcome.scores, signal.event_id)
-        work.processed.append({"customer_id": customer, "event_id": signal.event_id})
-        work.history.append(self._history_row(inp, outcome))
-        work.add_alerts(outcome.alerts)
+        work.records[who] = outcome.record
+        work.dirty[who] = (outcome.scores, signal.event_id)
+        work.processed.append(
+            {"tenant": tenant, "customer_id": signal.customer_id, "event_id": signal.event_id}
+        )
+        work.history.append(self._history_row(tenant, inp, outcome))
+        work.add_alerts(tenant, outcome.alerts)
         return outputs
 
-    def _history_row(self, inp: ScoringInput, outcome: Outcome) -> dict[str, Any]:
+    def _history_row(self, tenant: str, inp: ScoringInput, outcome: Outcome) -> dict[str, Any]:
         scores = outcome.scores
         explanation = outcome.explanation
         return {
+            "tenant": tenant,
             "customer_id": inp.signal.customer_id,
             "event_id": inp.signal.event_id,
             "event_type": inp.event_type,
@@ -418,50 +469,55 @@ class ScoringHandler:
             "config_version": scores.config_version,
         }
 
-    def _outputs(self, outcome: Outcome) -> list[OutRecord]:
+    def _outputs(self, tenant: str, outcome: Outcome, config: ScoringConfig) -> list[OutRecord]:
         # Time first (deadlines passed before the event: reason "time"), then the event's
         # update unless publishing.material_only holds it back, then the alerts.
         time = outcome.time
         published = [] if time is None or time.update is None else [time.update]
         if outcome.publish:
             published.append(outcome.update)
-        key = outcome.update.customer_id.encode()
-        headers = [self._config_header]
+        key = self._tenancy.customer_key(tenant, outcome.update.customer_id)
+        headers = [(CONFIG_HASH_HEADER, config.content_hash.encode())]
+        topics = self._topics_of(tenant)
         out = []
         for score_update in published:
             value = score_update.model_dump_json().encode()
-            out.append(OutRecord(self._topics.score_updates, key, value, headers))
-            out.append(OutRecord(self._topics.scores_latest, key, value, headers))
+            out.append(OutRecord(topics.score_updates, key, value, headers))
+            out.append(OutRecord(topics.scores_latest, key, value, headers))
         out.extend(
-            OutRecord(self._topics.alerts, key, alert.model_dump_json().encode())
+            OutRecord(topics.alerts, key, alert.model_dump_json().encode())
             for alert in outcome.alerts
         )
         return out
 
     def _erase(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal
-        if signal.event_id in work.erased_before:
+        tenant = self._tenant(inp)
+        if (tenant, signal.event_id) in work.erased_before:
             return []  # a re-sent erasure request: done already
-        work.erased_before.add(signal.event_id)
-        work.forget(signal.customer_id)
+        work.erased_before.add((tenant, signal.event_id))
+        work.forget((tenant, signal.customer_id))
         completed = erasure_completed(inp, self._clock())
         work.erasures.append(
             {
+                "tenant": tenant,
                 "event_id": signal.event_id,
                 "request_id": completed.request_id,
                 "requested_at": completed.requested_at,
                 "completed_at": completed.completed_at,
             }
         )
-        key = signal.customer_id.encode()
+        key = self._tenancy.customer_key(tenant, signal.customer_id)
         log.info("erased customer state on request %s", completed.request_id)
         return [
-            OutRecord(self._topics.scores_latest, key, None),  # tombstone
+            OutRecord(self._topics_of(tenant).scores_latest, key, None),  # tombstone
             OutRecord(self._topics.erasure_completed, key, completed.model_dump_json().encode()),
         ]
 
 
-def open_store(database_url: str, config: ScoringConfig) -> Engine:
+def open_store(
+    database_url: str, config: ScoringConfig, default_tenant: str = DEFAULT_TENANT
+) -> Engine:
     """An engine on a migrated database whose states match ``config``. ``TransientError`` while
     the database cannot be reached (start-up waits); ``ConfigurationError`` for a bad URL."""
     try:
@@ -469,7 +525,7 @@ def open_store(database_url: str, config: ScoringConfig) -> Engine:
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigurationError(f"RAPPORT_DATABASE_URL is not usable: {exc}") from exc
     try:
-        store.migrate(engine)
+        store.migrate(engine, default_tenant=default_tenant)
         store.check_config(engine, config.content_hash)
     except OperationalError as exc:
         engine.dispose()
@@ -505,7 +561,7 @@ def build_handler(
     settings: Settings, policy: ErrorPolicy | None = None, config: ScoringConfig | None = None
 ) -> ScoringHandler:
     config = config or ScoringConfig.load(settings.scoring_config)
-    engine = open_store(settings.database_url, config)
+    engine = open_store(settings.database_url, config, settings.tenancy.default_tenant)
     durable = require_durable(engine, accept_non_durable=settings.accept_non_durable_database)
     catalog = (
         TopicCatalog(settings.kafka_bootstrap_servers, **client_security(settings))
@@ -520,6 +576,7 @@ def build_handler(
         limits=settings.scoring,
         topic_ids=catalog.topic_ids if catalog else None,
         durable=durable,
+        tenancy=settings.tenancy,
     )
 
 
@@ -537,9 +594,25 @@ def _readiness(settings: Settings) -> dict[str, ReadinessCheck]:
     return {"database_reachable": database_reachable}
 
 
+def _published_topics(settings: Settings) -> list[Topics]:
+    """The topic sets scoring publishes to: one, or one per tenant (``topics_per_tenant``)."""
+    tenancy = settings.tenancy
+    if tenancy.topics_per_tenant:
+        return [settings.topics.for_tenant(tenant) for tenant in tenancy.tenants]
+    return [settings.topics]
+
+
 def output_topics(settings: Settings) -> list[str]:
-    topics = settings.topics
-    return [topics.score_updates, topics.scores_latest, topics.alerts, topics.erasure_completed]
+    names = [
+        name
+        for topics in _published_topics(settings)
+        for name in (topics.score_updates, topics.scores_latest, topics.alerts)
+    ]
+    return [*names, settings.topics.erasure_completed]
+
+
+def _topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    return {t.scores_latest: dict(LATEST_TOPIC_CONFIG) for t in _published_topics(settings)}
 
 
 SPEC = ServiceSpec(
@@ -549,5 +622,5 @@ SPEC = ServiceSpec(
     output_topics=output_topics,
     build_handler=build_handler,
     readiness=_readiness,
-    topic_configs=lambda s: {s.topics.scores_latest: dict(LATEST_TOPIC_CONFIG)},
+    topic_configs=_topic_configs,
 )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select, tuple_
 from sqlalchemy.engine import Connection
 
+from schemas.identity import DEFAULT_TENANT
 from services.scoring.alerts import AlertTracker
 from services.scoring.domain import CustomerRecord, RecentEvent
 from services.scoring.model import CustomerState, Scores
@@ -21,28 +22,44 @@ from services.scoring.store.tables import (
     score_history,
 )
 
+Who = tuple[str, str]
+"""(tenant, customer id): a customer, as every scoring table keys it."""
+EventOf = tuple[str, str, str]
+"""(tenant, customer id, event id): an applied event."""
+
+
+def _who(table: Any) -> Any:
+    return tuple_(table.c.tenant, table.c.customer_id)
+
+
 # --- bulk loads -----------------------------------------------------------------------------------
 
 
-def processed_among(conn: Connection, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The (customer, event id) pairs among ``keys`` that were already applied."""
-    found: set[tuple[str, str]] = set()
+def processed_among(conn: Connection, keys: Collection[EventOf]) -> set[EventOf]:
+    """The (tenant, customer, event id) triples among ``keys`` that were already applied."""
+    found: set[EventOf] = set()
     ordered = sorted(keys)
+    t = processed_events.c
     for chunk in chunks(ordered):
         rows = conn.execute(
-            select(processed_events.c.customer_id, processed_events.c.event_id).where(
-                tuple_(processed_events.c.customer_id, processed_events.c.event_id).in_(chunk)
+            select(t.tenant, t.customer_id, t.event_id).where(
+                tuple_(t.tenant, t.customer_id, t.event_id).in_(chunk)
             )
         )
-        found.update((r.customer_id, r.event_id) for r in rows)
+        found.update((r.tenant, r.customer_id, r.event_id) for r in rows)
     return found
 
 
-def erasures_among(conn: Connection, event_ids: Collection[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in chunks(sorted(event_ids)):
-        rows = conn.execute(select(erasures.c.event_id).where(erasures.c.event_id.in_(chunk)))
-        found.update(r.event_id for r in rows)
+def erasures_among(conn: Connection, events: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (tenant, event id) pairs among ``events`` that are completed erasure requests."""
+    found: set[tuple[str, str]] = set()
+    for chunk in chunks(sorted(events)):
+        rows = conn.execute(
+            select(erasures.c.tenant, erasures.c.event_id).where(
+                tuple_(erasures.c.tenant, erasures.c.event_id).in_(chunk)
+            )
+        )
+        found.update((r.tenant, r.event_id) for r in rows)
     return found
 
 
@@ -65,44 +82,42 @@ RecordVersion = tuple[int, str]
 record."""
 
 
-def record_versions(conn: Connection, customer_ids: Collection[str]) -> dict[str, RecordVersion]:
-    """The version of every stored customer among ``customer_ids`` (a narrow read, no JSON)."""
-    found: dict[str, RecordVersion] = {}
-    for chunk in chunks(sorted(customer_ids)):
+def record_versions(conn: Connection, customers: Collection[Who]) -> dict[Who, RecordVersion]:
+    """The version of every stored customer among ``customers`` (a narrow read, no JSON)."""
+    found: dict[Who, RecordVersion] = {}
+    c = customer_state.c
+    for chunk in chunks(sorted(customers)):
         for row in conn.execute(
-            select(
-                customer_state.c.customer_id,
-                customer_state.c.event_count,
-                customer_state.c.last_event_id,
-            ).where(customer_state.c.customer_id.in_(chunk))
+            select(c.tenant, c.customer_id, c.event_count, c.last_event_id).where(
+                _who(customer_state).in_(chunk)
+            )
         ):
-            found[row.customer_id] = (int(row.event_count), str(row.last_event_id))
+            found[(row.tenant, row.customer_id)] = (int(row.event_count), str(row.last_event_id))
     return found
 
 
-def load_records(conn: Connection, customer_ids: Collection[str]) -> dict[str, CustomerRecord]:
+def load_records(conn: Connection, customers: Collection[Who]) -> dict[Who, CustomerRecord]:
     """Every customer's record (empty for a customer not seen yet), in two queries per chunk."""
-    states: dict[str, Mapping[str, Any]] = {}
-    trackers: dict[str, Any] = {}
-    ordered = sorted(customer_ids)
+    states: dict[Who, Mapping[str, Any]] = {}
+    trackers: dict[Who, Any] = {}
+    ordered = sorted(customers)
     for chunk in chunks(ordered):
-        for row in conn.execute(
-            select(customer_state).where(customer_state.c.customer_id.in_(chunk))
-        ):
-            states[row.customer_id] = dict(row._mapping)
-        for tracked in conn.execute(
-            select(alert_state).where(alert_state.c.customer_id.in_(chunk))
-        ):
-            trackers[tracked.customer_id] = tracked.tracker
-    return {cid: record_from_rows(states.get(cid), trackers.get(cid), cid) for cid in ordered}
+        for row in conn.execute(select(customer_state).where(_who(customer_state).in_(chunk))):
+            states[(row.tenant, row.customer_id)] = dict(row._mapping)
+        for tracked in conn.execute(select(alert_state).where(_who(alert_state).in_(chunk))):
+            trackers[(tracked.tenant, tracked.customer_id)] = tracked.tracker
+    return {who: record_from_rows(states.get(who), trackers.get(who), who[1]) for who in ordered}
 
 
 # --- bulk writes ----------------------------------------------------------------------------------
 
 
-def state_row(record: CustomerRecord, scores: Scores, last_event_id: str) -> dict[str, Any]:
+def state_row(
+    tenant: str, record: CustomerRecord, scores: Scores, last_event_id: str
+) -> dict[str, Any]:
     row = record.state.to_row()
     row.update(
+        tenant=tenant,
         trust=scores.trust,
         trust_stddev=scores.trust_stddev,
         trust_uncertainty=scores.trust_uncertainty,
@@ -121,84 +136,100 @@ def save_states(conn: Connection, rows: list[dict[str, Any]]) -> None:
     upsert(conn, customer_state, rows)
 
 
-def save_trackers(conn: Connection, trackers: Mapping[str, AlertTracker]) -> None:
+def save_trackers(conn: Connection, trackers: Mapping[Who, AlertTracker]) -> None:
     upsert(
         conn,
         alert_state,
-        [{"customer_id": cid, "tracker": t.to_json()} for cid, t in sorted(trackers.items())],
+        [
+            {"tenant": tenant, "customer_id": cid, "tracker": t.to_json()}
+            for (tenant, cid), t in sorted(trackers.items())
+        ],
     )
 
 
-def prune_history(conn: Connection, customer_ids: Collection[str], keep: int) -> None:
+def prune_history(conn: Connection, customers: Collection[Who], keep: int) -> None:
     """Keep the newest ``keep`` score-history rows of each of these customers (the bound of
     ``publishing.history_limit``)."""
-    for customer in sorted(customer_ids):
+    for tenant, customer in sorted(customers):
+        mine = (score_history.c.tenant == tenant, score_history.c.customer_id == customer)
         oldest_dropped = (
             select(score_history.c.id)
-            .where(score_history.c.customer_id == customer)
+            .where(*mine)
             .order_by(score_history.c.id.desc())
             .offset(keep)
             .limit(1)
             .scalar_subquery()
         )
-        conn.execute(
-            delete(score_history).where(
-                score_history.c.customer_id == customer, score_history.c.id <= oldest_dropped
-            )
-        )
+        conn.execute(delete(score_history).where(*mine, score_history.c.id <= oldest_dropped))
 
 
 def upsert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:
     upsert(conn, alerts, rows)
 
 
-def erase_customers(conn: Connection, customer_ids: Collection[str]) -> None:
+def erase_customers(conn: Connection, customers: Collection[Who]) -> None:
     """Delete everything held about these customers (the erasures table holds no customer)."""
-    ordered = sorted(customer_ids)
+    ordered = sorted(customers)
     for chunk in chunks(ordered):
         for table in (customer_state, score_history, processed_events, alert_state, alerts):
-            conn.execute(delete(table).where(table.c.customer_id.in_(chunk)))
+            conn.execute(delete(table).where(_who(table).in_(chunk)))
 
 
 # --- reads for tools ------------------------------------------------------------------------------
 
 
-def all_states(engine: Engine) -> dict[str, dict[str, Any]]:
-    """Every customer_state row by customer (``rapport scores rebuild``, tests)."""
+def all_states(engine: Engine) -> dict[Who, dict[str, Any]]:
+    """Every customer_state row by (tenant, customer) (``rapport scores rebuild``, tests)."""
     with engine.connect() as conn:
         return {
-            r.customer_id: dict(r._mapping)
-            for r in conn.execute(select(customer_state).order_by(customer_state.c.customer_id))
-        }
-
-
-def all_processed(engine: Engine) -> set[tuple[str, str]]:
-    with engine.connect() as conn:
-        return {
-            (r.customer_id, r.event_id)
+            (r.tenant, r.customer_id): dict(r._mapping)
             for r in conn.execute(
-                select(processed_events.c.customer_id, processed_events.c.event_id)
+                select(customer_state).order_by(
+                    customer_state.c.tenant, customer_state.c.customer_id
+                )
             )
         }
 
 
+def all_processed(engine: Engine) -> set[EventOf]:
+    t = processed_events.c
+    with engine.connect() as conn:
+        return {
+            (r.tenant, r.customer_id, r.event_id)
+            for r in conn.execute(select(t.tenant, t.customer_id, t.event_id))
+        }
+
+
+def tenant_states(engine: Engine, tenant: str = DEFAULT_TENANT) -> dict[str, dict[str, Any]]:
+    """One tenant's customer_state rows by customer id (tests, tools)."""
+    return {who[1]: row for who, row in all_states(engine).items() if who[0] == tenant}
+
+
+def tenant_processed(engine: Engine, tenant: str = DEFAULT_TENANT) -> set[tuple[str, str]]:
+    """One tenant's applied (customer id, event id) pairs."""
+    return {(customer, event) for t, customer, event in all_processed(engine) if t == tenant}
+
+
 def customer_view(
-    engine: Engine, customer_id: str, history: int = 20
+    engine: Engine, who: Who, history: int = 20
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
     """A customer's state row, latest history rows (newest first) and alerts."""
+    tenant, customer_id = who
     with engine.connect() as conn:
         row = conn.execute(
-            select(customer_state).where(customer_state.c.customer_id == customer_id)
+            select(customer_state).where(
+                customer_state.c.tenant == tenant, customer_state.c.customer_id == customer_id
+            )
         ).first()
         rows = conn.execute(
             select(score_history)
-            .where(score_history.c.customer_id == customer_id)
+            .where(score_history.c.tenant == tenant, score_history.c.customer_id == customer_id)
             .order_by(score_history.c.id.desc())
             .limit(history)
         )
         found_alerts = conn.execute(
             select(alerts)
-            .where(alerts.c.customer_id == customer_id)
+            .where(alerts.c.tenant == tenant, alerts.c.customer_id == customer_id)
             .order_by(alerts.c.raised_at, alerts.c.alert_id)
         )
         return (
