@@ -14,8 +14,10 @@ import pytest
 
 from schemas import ScoreUpdate
 from schemas.identity import Tenancy, TenancyMode
+from services.console.view import ScoreView, Subscription, tenant_topics
 from services.ingest.service import SPEC as INGEST
 from services.runtime.deadletter import REASON
+from services.runtime.settings import Settings
 from services.scoring.service import SPEC as SCORING
 from services.scoring.store import make_engine, tenant_states
 from services.sentiment.service import SPEC as SENTIMENT
@@ -114,8 +116,14 @@ def test_two_tenants_with_identical_ids_flow_apart(kafka_bootstrap: str, tmp_pat
     assert duplicates == 2  # acme-fr's retry of 2, acme-de's old-1
     letters = read_to_end(kafka_bootstrap, [topics.dead_letter])
     assert [dict(r.headers)[REASON] for r in letters] == [b"missing_tenant"]
+    assert_scored_apart(kafka_bootstrap, settings, expected)
 
-    # Scoring: one customer per tenant, each with its own events only.
+
+def assert_scored_apart(
+    kafka_bootstrap: str, settings: Settings, expected: list[tuple[bytes, str]]
+) -> None:
+    """Scoring: one customer per tenant, each with its own events only."""
+    topics = settings.topics
     updates = read_to_end(kafka_bootstrap, [topics.score_updates])
     by_event = [
         (r.key, ScoreUpdate.model_validate_json(r.value))
@@ -129,6 +137,18 @@ def test_two_tenants_with_identical_ids_flow_apart(kafka_bootstrap: str, tmp_pat
     assert set(latest) == {b"acme-de|12345", b"acme-fr|12345"}
     counts = {k: ScoreUpdate.model_validate_json(v or b"").event_count for k, v in latest.items()}
     assert counts == {b"acme-de|12345": 3, b"acme-fr|12345": 4}
+    # A downstream view of one tenant (`rapport watch --tenant`, the console's
+    # RAPPORT_CONSOLE_TENANT) shows that tenant's customer only, with its own events.
+    view = ScoreView(tenant_topics(settings, "acme-fr"))
+    subscription = Subscription(kafka_bootstrap, view, "tenant-view", tenant="acme-fr").start()
+    try:
+        assert subscription.wait_caught_up(60), subscription.error
+    finally:
+        subscription.stop()
+    shown = view.customers()
+    assert [(u.tenant_id, u.customer_id, u.event_count) for u in shown] == [
+        ("acme-fr", CUSTOMER, 4)
+    ]
     engine = make_engine(settings.database_url)
     try:
         for tenant, events in (("acme-de", 3), ("acme-fr", 4)):
