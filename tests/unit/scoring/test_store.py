@@ -211,9 +211,7 @@ def test_the_configuration_hash_is_recorded_and_checked(engine: Engine) -> None:
     config = ScoringConfig.load()
     record = CustomerRecord.empty("c")
     with engine.begin() as conn:
-        store.save_states(
-            conn, [store.state_row("t", record, scores(record.state, config), "e")]
-        )
+        store.save_states(conn, [store.state_row("t", record, scores(record.state, config), "e")])
     with pytest.raises(FatalError, match="rebuild"):
         store.check_config(engine, "c" * 64)
     store.check_config(engine, "b" * 64)

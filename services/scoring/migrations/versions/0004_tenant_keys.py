@@ -68,13 +68,16 @@ def upgrade() -> None:
             # SQLAlchemy notes that the copy's key differs from the old column flags: intended.
             warnings.filterwarnings("ignore", "Table '_alembic_tmp_", sa.exc.SAWarning)
             batch.add_column(_tenant_column(default))
-            batch.alter_column("tenant", server_default=None)
             if not sqlite:
                 batch.drop_constraint(f"{table}_pkey", type_="primary")
             batch.create_primary_key(f"{table}_pkey", key)
     with op.batch_alter_table("score_history") as batch:
         batch.add_column(_tenant_column(default))
-        batch.alter_column("tenant", server_default=None)
+    # Only once the rows have their tenant (SQLite copies a table per batch, filling the new
+    # column from its server default): the service always writes the tenant itself.
+    for table in (*_KEYS, "score_history"):
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column("tenant", server_default=None)
     for name, (table, columns, unique) in _INDEXES.items():
         op.create_index(name, table, ["tenant", *columns], unique=unique)
 
