@@ -1,12 +1,12 @@
-"""Writes ``release_0003.json``: every row a release before tenant keys (migration 0003, main at
-da9272f) stored after scoring a mixed stream (alerts, duplicates, an erasure), for the
-migration test (test_migration_tenant_keys.py).
+"""Writes ``release_scoring_db.json``: every row of every table the release before tenant keys
+stored after scoring a mixed stream (alerts, duplicates, an erasure), with its Alembic revision,
+for the migration test (test_migration_tenant_keys.py).
 
 Run with the RELEASE's code first on the path, so that the rows are what that release wrote::
 
     git archive <release> | tar -x -C /tmp/release
     PYTHONPATH=/tmp/release .venv/bin/python tests/unit/scoring/release_data.py \\
-        tests/unit/scoring/release_0003.json
+        tests/unit/scoring/release_scoring_db.json
 """
 
 from __future__ import annotations
@@ -24,18 +24,6 @@ from sqlalchemy import select
 from services.scoring import store
 from tests.unit.scoring.events import T0, annotated, mixed_stream
 from tests.unit.scoring.harness import Scoring
-
-TABLES = (
-    "customer_state",
-    "score_history",
-    "processed_events",
-    "alert_state",
-    "alerts",
-    "erasures",
-    "applied_offsets",
-    "outbox",
-    "scoring_meta",
-)
 
 
 def _plain(value: Any) -> Any:
@@ -64,7 +52,7 @@ def main(out: Path) -> None:
                     {k: _plain(v) for k, v in r._mapping.items()}
                     for r in conn.execute(select(store.metadata.tables[name]))
                 ]
-                for name in TABLES
+                for name in sorted(store.metadata.tables)  # every table that release had
             }
     document = {"revision": revision, "erased_customer": erased, "tables": rows}
     out.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")

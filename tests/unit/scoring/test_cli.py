@@ -18,6 +18,7 @@ from services.scoring.model import ScoringConfig
 from services.scoring.service import ScoringHandler, open_store
 from tests.unit.scoring.events import T0, annotated, encode
 from tests.unit.scoring.harness import Scoring
+from tests.unit.scoring.test_store import HEAD
 from tests.unit.scoring.test_tenants import as_tenant
 
 
@@ -31,8 +32,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, database_url: str) -> CliRunner:
 def test_migrate_creates_the_schema(cli: CliRunner, database_url: str) -> None:
     result = cli.invoke(scores_app, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert "revision 0004 (was empty)" in result.output
-    assert store.current_revision(store.make_engine(database_url)) == "0004"
+    assert f"revision {HEAD} (was empty)" in result.output
+    assert store.current_revision(store.make_engine(database_url)) == HEAD
     again = cli.invoke(scores_app, ["migrate"])
     assert again.exit_code == 0
     assert "was" not in again.output

@@ -1,5 +1,5 @@
-"""The tenant-keys migration moves a database written by the release before it (revision 0003,
-rows in ``release_0003.json``, written by that release's own code: see ``release_data.py``) to
+"""The tenant-keys migration moves a database written by the release before it (its revision and
+rows in ``release_scoring_db.json``, written by that release's own code: ``release_data.py``) to
 (tenant, customer) keys without losing anything, on SQLite and PostgreSQL: every row is still
 there, under the configured default tenant, and scoring carries on from it (new events count
 on, old event ids and erasure requests are still recognised), while another tenant's customer
@@ -24,13 +24,22 @@ from services.scoring.model import ScoringConfig
 from services.scoring.service import ScoringHandler
 from tests.unit.scoring.events import annotated, encode
 from tests.unit.scoring.harness import COMPLETED_AT
+from tests.unit.scoring.test_store import HEAD
 from tests.unit.scoring.test_tenants import as_tenant
 
-RELEASE = json.loads((Path(__file__).with_name("release_0003.json")).read_text())
+RELEASE = json.loads((Path(__file__).with_name("release_scoring_db.json")).read_text())
 LEGACY = "acme-legacy"
 """The deployment's RAPPORT_TENANCY__DEFAULT_TENANT when it migrates."""
 ORDER = list(RELEASE["tables"])
-KEYED = {"customer_state", "score_history", "processed_events", "alert_state", "alerts", "erasures"}
+KEYED = {
+    "customer_state",
+    "score_history",
+    "processed_events",
+    "alert_state",
+    "alerts",
+    "erasures",
+    "review_schedule",
+}
 
 
 def _value(value: Any) -> Any:
@@ -62,8 +71,7 @@ def canonical(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def write_release_database(engine: Engine) -> None:
-    assert RELEASE["revision"] == "0003"
-    store.migrate(engine, "0003")
+    store.migrate(engine, RELEASE["revision"])
     with engine.begin() as conn:
         tables = MetaData()
         tables.reflect(conn)  # the release's tables, as its migrations made them
@@ -91,7 +99,7 @@ def test_a_release_database_moves_to_tenant_keys_and_scoring_carries_on(
     engine = store.make_engine(database_url)
     write_release_database(engine)
     store.migrate(engine, default_tenant=LEGACY)
-    assert store.current_revision(engine) == "0004"
+    assert store.current_revision(engine) == HEAD
     # Nothing lost: every row is the release's, under the default tenant.
     for name in ORDER:
         expected = release_rows(name)
@@ -141,7 +149,7 @@ def test_a_single_tenant_deployment_carries_on_unchanged(database_url: str) -> N
         engine, Tenancy(), [as_tenant(annotated("purchase", customer, "new-1", at), "x")]
     )
     assert [u.event_count for u in updates] == [states[customer]["event_count"] + 1]
-    store.downgrade(engine, "0003")  # one tenant: the old keys hold it
+    store.downgrade(engine, RELEASE["revision"])  # one tenant: the old keys hold it
     with engine.connect() as conn:
         rows = conn.execute(select(store.customer_state.c.customer_id)).all()
     assert len(rows) == len(states)
