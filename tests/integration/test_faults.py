@@ -265,7 +265,7 @@ def test_a_batch_that_fails_as_a_whole_is_redone_record_by_record(
     original = scoring_service._Batch.write
 
     def write(self: Any, conn: Any, history_limit: int) -> None:
-        if "c-poison" in self.dirty:
+        if ("default", "c-poison") in self.dirty:  # (tenant, customer)
             raise RuntimeError("a constraint nobody foresaw")
         original(self, conn, history_limit)
 
