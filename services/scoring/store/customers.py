@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, delete, select, tuple_
@@ -28,8 +28,20 @@ EventOf = tuple[str, str, str]
 """(tenant, customer id, event id): an applied event."""
 
 
-def _who(table: Any) -> Any:
-    return tuple_(table.c.tenant, table.c.customer_id)
+def _per_tenant(customers: Collection[tuple[str, str]]) -> Iterator[tuple[str, Sequence[str]]]:
+    """(tenant, a chunk of its customer (or event) ids), in order. Queries select ``tenant = ? AND
+    customer_id IN (...)``: an index search per id; SQLite scans the whole table for a
+    row-value ``(tenant, customer_id) IN (...)``."""
+    by_tenant: dict[str, list[str]] = {}
+    for tenant, customer in sorted(customers):
+        by_tenant.setdefault(tenant, []).append(customer)
+    for tenant, ids in by_tenant.items():
+        for chunk in chunks(ids):
+            yield tenant, chunk
+
+
+def _of(table: Any, tenant: str, customer_ids: Sequence[str]) -> tuple[Any, Any]:
+    return table.c.tenant == tenant, table.c.customer_id.in_(customer_ids)
 
 
 # --- bulk loads -----------------------------------------------------------------------------------
@@ -38,28 +50,34 @@ def _who(table: Any) -> Any:
 def processed_among(conn: Connection, keys: Collection[EventOf]) -> set[EventOf]:
     """The (tenant, customer, event id) triples among ``keys`` that were already applied."""
     found: set[EventOf] = set()
-    ordered = sorted(keys)
     t = processed_events.c
-    for chunk in chunks(ordered):
-        rows = conn.execute(
-            select(t.tenant, t.customer_id, t.event_id).where(
-                tuple_(t.tenant, t.customer_id, t.event_id).in_(chunk)
+    by_tenant: dict[str, list[tuple[str, str]]] = {}
+    for tenant, customer, event in sorted(keys):
+        by_tenant.setdefault(tenant, []).append((customer, event))
+    for tenant, pairs in by_tenant.items():
+        for chunk in chunks(pairs):
+            customers = sorted({customer for customer, _ in chunk})
+            rows = conn.execute(
+                select(t.customer_id, t.event_id).where(
+                    # The customers' index range first, then the exact pairs.
+                    *_of(processed_events, tenant, customers),
+                    tuple_(t.customer_id, t.event_id).in_(chunk),
+                )
             )
-        )
-        found.update((r.tenant, r.customer_id, r.event_id) for r in rows)
+            found.update((tenant, r.customer_id, r.event_id) for r in rows)
     return found
 
 
 def erasures_among(conn: Connection, events: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
     """The (tenant, event id) pairs among ``events`` that are completed erasure requests."""
     found: set[tuple[str, str]] = set()
-    for chunk in chunks(sorted(events)):
+    for tenant, chunk in _per_tenant(events):
         rows = conn.execute(
-            select(erasures.c.tenant, erasures.c.event_id).where(
-                tuple_(erasures.c.tenant, erasures.c.event_id).in_(chunk)
+            select(erasures.c.event_id).where(
+                erasures.c.tenant == tenant, erasures.c.event_id.in_(chunk)
             )
         )
-        found.update((r.tenant, r.event_id) for r in rows)
+        found.update((tenant, r.event_id) for r in rows)
     return found
 
 
@@ -86,13 +104,13 @@ def record_versions(conn: Connection, customers: Collection[Who]) -> dict[Who, R
     """The version of every stored customer among ``customers`` (a narrow read, no JSON)."""
     found: dict[Who, RecordVersion] = {}
     c = customer_state.c
-    for chunk in chunks(sorted(customers)):
+    for tenant, chunk in _per_tenant(customers):
         for row in conn.execute(
-            select(c.tenant, c.customer_id, c.event_count, c.last_event_id).where(
-                _who(customer_state).in_(chunk)
+            select(c.customer_id, c.event_count, c.last_event_id).where(
+                *_of(customer_state, tenant, chunk)
             )
         ):
-            found[(row.tenant, row.customer_id)] = (int(row.event_count), str(row.last_event_id))
+            found[(tenant, row.customer_id)] = (int(row.event_count), str(row.last_event_id))
     return found
 
 
@@ -100,13 +118,15 @@ def load_records(conn: Connection, customers: Collection[Who]) -> dict[Who, Cust
     """Every customer's record (empty for a customer not seen yet), in two queries per chunk."""
     states: dict[Who, Mapping[str, Any]] = {}
     trackers: dict[Who, Any] = {}
-    ordered = sorted(customers)
-    for chunk in chunks(ordered):
-        for row in conn.execute(select(customer_state).where(_who(customer_state).in_(chunk))):
-            states[(row.tenant, row.customer_id)] = dict(row._mapping)
-        for tracked in conn.execute(select(alert_state).where(_who(alert_state).in_(chunk))):
-            trackers[(tracked.tenant, tracked.customer_id)] = tracked.tracker
-    return {who: record_from_rows(states.get(who), trackers.get(who), who[1]) for who in ordered}
+    for tenant, chunk in _per_tenant(customers):
+        for row in conn.execute(select(customer_state).where(*_of(customer_state, tenant, chunk))):
+            states[(tenant, row.customer_id)] = dict(row._mapping)
+        for tracked in conn.execute(select(alert_state).where(*_of(alert_state, tenant, chunk))):
+            trackers[(tenant, tracked.customer_id)] = tracked.tracker
+    return {
+        who: record_from_rows(states.get(who), trackers.get(who), who[1])
+        for who in sorted(customers)
+    }
 
 
 # --- bulk writes ----------------------------------------------------------------------------------
@@ -169,10 +189,9 @@ def upsert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def erase_customers(conn: Connection, customers: Collection[Who]) -> None:
     """Delete everything held about these customers (the erasures table holds no customer)."""
-    ordered = sorted(customers)
-    for chunk in chunks(ordered):
+    for tenant, chunk in _per_tenant(customers):
         for table in (customer_state, score_history, processed_events, alert_state, alerts):
-            conn.execute(delete(table).where(_who(table).in_(chunk)))
+            conn.execute(delete(table).where(*_of(table, tenant, chunk)))
 
 
 # --- reads for tools ------------------------------------------------------------------------------
