@@ -64,9 +64,11 @@ SEALED_MESSAGE: Final = "sealed with the record; `rapport dlq show` decrypts it"
 
 BUCKET_SCOPE: Final = "bucket"
 _CUSTOMER_PREFIX: Final = "c."
-# Identifier-policy rejections: the customer id is personal data, so no erasure request can name
-# it (ingest rejects that request too); the bucket key is the one that goes on schedule.
-_NO_CUSTOMER_REASONS: Final = frozenset({"personal_data_in_identifier"})
+# An identifier-policy rejection whose customer id is personal data: no erasure request can name
+# that id (ingest rejects the request too), so the bucket key, which goes on schedule, seals it.
+# The message names the fields (services/ingest/identifiers.py), never their values.
+_PERSONAL_DATA_IN_IDENTIFIER: Final = "personal_data_in_identifier"
+_CUSTOMER_ID_REFUSED: Final = "customer_id holds"
 _RAW_WRAPPED: Final = b"\x00"
 _AES_WRAPPED: Final = b"\x01"
 _NONCE_BYTES: Final = 12
@@ -296,13 +298,16 @@ def _unb64(text: str | None) -> bytes | None:
 
 def customer_key_of(
     record: InRecord,
-    reason: str,
+    letter: OutRecord,
     settings: Settings,
     pseudonymize: Callable[[str], str] | None = None,
 ) -> bytes | None:
     """The customer a rejected record is about, keyed as ``schemas.identity`` keys customers
     (the form scoring names in an erasure), or None when it cannot be told."""
-    if reason in _NO_CUSTOMER_REASONS:
+    headers = dict(letter.headers)
+    if headers.get(deadletter.REASON) == _PERSONAL_DATA_IN_IDENTIFIER.encode() and (
+        _CUSTOMER_ID_REFUSED.encode() in headers.get(deadletter.MESSAGE, b"")
+    ):
         return None
     topics, tenancy = settings.topics, settings.tenancy
     if record.topic in (topics.canonical, topics.annotated):
@@ -442,8 +447,7 @@ class Shredder:
         self.ring.forget_expired()
 
     def seal(self, record: InRecord, letter: OutRecord) -> OutRecord:
-        reason = deadletter.reason_of(letter) or ""
-        customer = customer_key_of(record, reason, self.settings, self._pseudonymize)
+        customer = customer_key_of(record, letter, self.settings, self._pseudonymize)
         scope = BUCKET_SCOPE if customer is None else self.wrapper.customer_scope(customer)
         key_id, data_key, wrapped = self.ring.writing_key(scope)
         if wrapped is not None:

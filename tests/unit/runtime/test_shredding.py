@@ -78,13 +78,18 @@ def raw(customer: str, tenant: str | None = None, offset: int = 0) -> InRecord:
     )
 
 
-def letter_of(shredder: Shredder, record: InRecord, reason: str = "schema_violation") -> OutRecord:
+def letter_of(
+    shredder: Shredder,
+    record: InRecord,
+    reason: str = "schema_violation",
+    message: str = f"text: looks wrong near {EMAIL}",
+) -> OutRecord:
     letter = deadletter.dead_letter(
         record,
         topic="rapport.dead-letter",
         service="ingest",
         reason=reason,
-        message=f"text: looks wrong near {EMAIL}",
+        message=message,
         error_class="PermanentError",
     )
     return shredder.seal(record, letter)
@@ -149,13 +154,19 @@ def test_a_restarted_instance_decrypts_what_it_should_and_nothing_else() -> None
     first = Shredder(settings(), log.reader(), clock=clock)
     kept = letter_of(first, raw("keep"))
     erased = letter_of(first, raw("gone"))
-    bucketed = letter_of(first, raw("x@y.example"), reason="personal_data_in_identifier")
+    bucketed = letter_of(
+        first, raw("x@y.example"), "personal_data_in_identifier", "customer_id holds email: …"
+    )
+    assert (bucketed.key, dict(bucketed.headers)[SEALED_KEY][:7]) == (None, b"bucket/")
+    # Personal data in another id: the customer is known, and their key seals it.
+    order = letter_of(first, raw("gone"), "personal_data_in_identifier", "order_id holds card")
     first.erase_customer(None, "gone")
 
     restarted = Shredder(settings(), log.reader(), clock=clock)
     assert isinstance(open_letter(restarted, kept), Opened)
     assert isinstance(open_letter(restarted, bucketed), Opened)
     assert open_letter(restarted, erased) is KeyStatus.ERASED
+    assert open_letter(restarted, order) is KeyStatus.ERASED
     # Another master key unwraps nothing: the key topic alone decrypts no dead letter.
     stranger = Shredder(settings(master="z" * 32), log.reader(), clock=clock)
     assert open_letter(stranger, kept) is KeyStatus.UNKNOWN
