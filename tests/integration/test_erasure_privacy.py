@@ -1,0 +1,244 @@
+"""Erasure that reaches every copy (issue 12), on the real broker with the three services.
+
+A customer's events carry personal data in free text, headers, identifiers and unknown fields;
+some are dead-lettered. After the customer's erasure no plaintext of those values is readable
+anywhere Rapport wrote (every topic read back, the database dumped, the service logs), the
+customer's dead letters cannot be decrypted, and another customer's dead letters still replay.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from schemas.downstream import ErasureCompleted
+from services.ingest.service import SPEC as INGEST
+from services.runtime import shredding
+from services.runtime.deadletter import REASON
+from services.runtime.dlq_tools import read_dead_letters, replay
+from services.runtime.erasure import status
+from services.runtime.settings import PrivacySettings
+from services.runtime.shredding import SEALED_KEY, KeyStatus
+from services.scoring.service import SPEC as SCORING
+from services.sentiment.service import SPEC as SENTIMENT
+from tests.support.kafka import (
+    create_topics,
+    produce,
+    read_to_end,
+    running,
+    service_settings,
+    wait_until_consumed,
+)
+
+pytestmark = pytest.mark.kafka
+
+ERASED = "cust-erase-1"
+KEPT = "cust-keep-1"
+EMAIL = "jane.secret.doe@example.com"
+CARD = "4111111111111111"
+CARD_SPACED = "4111 1111 1111 1111"
+PHONE = "+49 30 901820 77"
+SECRETS = (EMAIL, CARD, CARD_SPACED, PHONE, "jane.secret")
+
+
+def event(customer: str, event_id: str, **fields: object) -> dict[str, object]:
+    return {
+        "type": "free_comment",
+        "event_id": event_id,
+        "customer_id": customer,
+        "occurred_at": "2026-11-01T10:00:00Z",
+        "source": "mobile-app",
+        "text": "fine",
+        **fields,
+    }
+
+
+def encoded(document: dict[str, object]) -> bytes:
+    return json.dumps(document).encode()
+
+
+def raw_records(customer: str) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+    """(key, value, headers): two accepted events and three dead letters of ``customer``."""
+    header = [("x-user-email", EMAIL.encode()), ("x-phone", PHONE.encode())]
+    key = customer.encode()
+    return [
+        # Accepted: personal data in free text (redacted) and in unknown fields (name and value).
+        (
+            key,
+            encoded(
+                event(
+                    customer,
+                    f"{customer}-1",
+                    text=f"Call me on {PHONE} or write to {EMAIL}, card {CARD_SPACED}. Great app",
+                    favourite_contact=EMAIL,
+                    **{EMAIL: "yes"},
+                )
+            ),
+            header,
+        ),
+        (key, encoded(event(customer, f"{customer}-2", text="Terrible, I am leaving")), header),
+        # Dead letters: truncated JSON with a card number, a contract violation quoting the
+        # e-mail address, a card number in an identifier (review_id).
+        (key, f'{{"customer_id": "{customer}", "text": "card {CARD}'.encode(), header),
+        (key, encoded(event(customer, f"{customer}-3", occurred_at=EMAIL, text=EMAIL)), header),
+        (
+            key,
+            encoded(
+                {
+                    **event(customer, f"{customer}-4", text=f"write to {EMAIL}"),
+                    "type": "review",
+                    "stars": 1,
+                    "review_id": f"rv-{CARD}",
+                }
+            ),
+            header,
+        ),
+    ]
+
+
+def leaks(data: bytes | None) -> list[str]:
+    text = (data or b"").decode("utf-8", "replace")
+    return [secret for secret in SECRETS if secret in text]
+
+
+def test_erasure_leaves_no_readable_copy_of_the_customer(
+    kafka_bootstrap: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    database = tmp_path / "rapport.db"
+    settings = service_settings(
+        kafka_bootstrap,
+        database_url=f"sqlite:///{database}",
+        accept_non_durable_database=True,
+        privacy=PrivacySettings(master_key="k" * 40),
+    )
+    topics = settings.topics
+    create_topics(settings)
+    producer_records = raw_records(ERASED) + raw_records(KEPT)
+    # The customer id itself an e-mail address: refused, sealed under the bucket key.
+    refused = encoded(event(EMAIL, "refused-1", text=f"I am {EMAIL}"))
+    _produce_with_headers(kafka_bootstrap, topics.raw_feedback, producer_records)
+    _produce_with_headers(kafka_bootstrap, topics.raw_feedback, [(EMAIL.encode(), refused, [])])
+
+    with ExitStack() as stack:
+        for spec in (INGEST, SENTIMENT, SCORING):
+            stack.enter_context(running(spec, settings))
+        group = settings.group_prefix
+        wait_until_consumed(kafka_bootstrap, f"{group}-ingest", [topics.raw_feedback], 180)
+        wait_until_consumed(kafka_bootstrap, f"{group}-sentiment", [topics.canonical], 180)
+        wait_until_consumed(kafka_bootstrap, f"{group}-scoring", [topics.annotated], 180)
+        letters_before = read_to_end(kafka_bootstrap, [topics.dead_letter])
+        assert len(letters_before) == 7, [dict(r.headers)[REASON] for r in letters_before]
+
+        erasure = {
+            "type": "erasure_request",
+            "event_id": "erase-1",
+            "customer_id": ERASED,
+            "occurred_at": "2026-11-02T10:00:00Z",
+            "source": "privacy-desk",
+            "request_id": "ER-1",
+        }
+        produce(kafka_bootstrap, topics.raw_interactions, [(ERASED.encode(), encoded(erasure))])
+        wait_until_consumed(kafka_bootstrap, f"{group}-ingest", [topics.raw_interactions], 180)
+        wait_until_consumed(kafka_bootstrap, f"{group}-sentiment", [topics.canonical], 180)
+        wait_until_consumed(kafka_bootstrap, f"{group}-scoring", [topics.annotated], 180)
+
+    # 1. Every topic Rapport writes, read back: no plaintext of the values.
+    written = [name for field, name in topics.model_dump().items() if not field.startswith("raw_")]
+    found: Counter[str] = Counter()
+    for record in read_to_end(kafka_bootstrap, written):
+        for part in (record.key, record.value, *(v for _, v in record.headers)):
+            for secret in leaks(part):
+                found[f"{record.topic}: {secret}"] += 1
+    assert not found, found
+
+    # 2. The database, dumped: nothing of the values, no row of the erased customer.
+    with sqlite3.connect(database) as connection:
+        dump = "\n".join(connection.iterdump())
+    assert not leaks(dump.encode())
+    assert ERASED not in dump
+    assert KEPT in dump  # the dump is real: the other customer is there
+
+    # 3. The service logs.
+    logged = "\n".join(caplog.messages) + "\n".join(str(r.args) for r in caplog.records if r.args)
+    assert not leaks(logged.encode())
+
+    # 4. The receipt and the erasure status.
+    receipts = [
+        ErasureCompleted.model_validate_json(r.value)
+        for r in read_to_end(kafka_bootstrap, [topics.erasure_completed])
+    ]
+    assert [r.customer_id for r in receipts] == [ERASED]
+    receipt = receipts[0].receipt
+    assert receipt is not None
+    assert receipt.dead_letter_keys_destroyed == 1
+    assert receipt.tombstones == (topics.scores_latest,)
+    assert "customer_state" in receipt.database_tables
+    assert {c.topic for c in receipt.remaining} >= {topics.dead_letter, topics.canonical}
+    fresh = shredding.connect(settings, kafka_bootstrap)  # a restarted instance's view
+    now = status(
+        settings,
+        ERASED,
+        None,
+        erasure_records=[
+            (r.key, r.value) for r in read_to_end(kafka_bootstrap, [topics.erasure_completed])
+        ],
+        latest_records=[
+            (r.key, r.value) for r in read_to_end(kafka_bootstrap, [topics.scores_latest])
+        ],
+        shredder=fresh,
+    )
+    assert (len(now.receipts), now.live_dead_letter_keys, now.latest_score_present) == (1, 0, False)
+
+    # 5. The erased customer's dead letters cannot be decrypted; the others' can.
+    letters = list(read_dead_letters(kafka_bootstrap, topics.dead_letter, shredder=fresh))
+    assert all(letter.sealed_with for letter in letters)
+    unreadable = [letter for letter in letters if letter.unreadable is not None]
+    assert [letter.unreadable for letter in unreadable] == [KeyStatus.ERASED] * 3
+    opened = [letter for letter in letters if letter.unreadable is None]
+    assert len(opened) == 4
+    opened_values = {letter.value for letter in opened}
+    assert refused in opened_values  # the bucket key's: readable until the bucket expires
+    kept_values = {value for key, value, _ in raw_records(KEPT)[2:]}
+    assert kept_values <= opened_values
+    assert all(
+        ("x-user-email", EMAIL.encode()) in letter.original_headers
+        for letter in opened
+        if letter.value in kept_values
+    )
+
+    # 6. Replay: the erased customer's records are reported and skipped, the others re-sent.
+    report = replay(kafka_bootstrap, topics.dead_letter, shredder=fresh)
+    assert report.skipped_unreadable == Counter({KeyStatus.ERASED: 3})
+    assert sum(report.replayed.values()) == 4
+    replayed = [
+        r
+        for r in read_to_end(kafka_bootstrap, [topics.raw_feedback])
+        if any(k == "rapport.replayed.from" for k, _ in r.headers)
+    ]
+    assert {r.value for r in replayed} == opened_values
+    assert not any(r.key == ERASED.encode() for r in replayed)
+    print(
+        f"\nerasure receipt: {receipt.model_dump_json()}\n"
+        f"dead letters: {len(letters)}, unreadable after erasure: {len(unreadable)} "
+        f"({Counter(str(x.unreadable) for x in unreadable)}), replayed: {dict(report.replayed)}"
+    )
+    assert all(SEALED_KEY in dict(r.headers) for r in letters_before)
+
+
+def _produce_with_headers(
+    bootstrap: str, topic: str, records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]
+) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    for key, value, headers in records:
+        producer.send(topic, key=key, value=value, headers=headers)
+    producer.flush()
+    producer.close()
