@@ -81,7 +81,7 @@ def read_dead_letters(
     )
     for chunk in chunks:
         for record in chunk:
-            letter = _view(record)
+            letter = dead_letter_view(record)
             if until is None or letter.failed_at < until:
                 yield opened(letter, shredder)
 
@@ -106,7 +106,7 @@ def opened(letter: DeadLetter, shredder: Shredder | None) -> DeadLetter:
     )
 
 
-def _view(record: InRecord) -> DeadLetter:
+def dead_letter_view(record: InRecord) -> DeadLetter:
     headers = record.headers
     return DeadLetter(
         partition=record.partition,

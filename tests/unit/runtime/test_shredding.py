@@ -9,7 +9,7 @@ import pytest
 
 from schemas.identity import Tenancy, TenancyMode
 from services.runtime import deadletter
-from services.runtime.dlq_tools import _view, opened
+from services.runtime.dlq_tools import dead_letter_view, opened
 from services.runtime.erasure import receipt
 from services.runtime.policy import ErrorPolicy, RecordLimits
 from services.runtime.records import InRecord, OutRecord
@@ -252,12 +252,12 @@ def test_the_dlq_tools_open_what_they_may_and_mark_the_rest() -> None:
     def as_read(letter: OutRecord) -> InRecord:
         return InRecord(letter.topic, 0, 0, letter.key, letter.value, letter.headers)
 
-    readable = opened(_view(as_read(kept)), shredder)
+    readable = opened(dead_letter_view(as_read(kept)), shredder)
     assert readable.unreadable is None
     assert readable.value == raw("a").value
     assert readable.original_headers == [("x-user-email", EMAIL.encode())]
-    assert opened(_view(as_read(erased)), shredder).unreadable is KeyStatus.ERASED
-    assert opened(_view(as_read(kept)), None).unreadable is KeyStatus.UNKNOWN
+    assert opened(dead_letter_view(as_read(erased)), shredder).unreadable is KeyStatus.ERASED
+    assert opened(dead_letter_view(as_read(kept)), None).unreadable is KeyStatus.UNKNOWN
 
 
 def test_the_receipt_bounds_every_topic_that_may_still_hold_the_customer() -> None:
