@@ -257,14 +257,17 @@ def seal(letter: OutRecord, *, key_id: KeyId, data_key: bytes) -> OutRecord:
     original = [(k, v) for k, v in letter.headers if not k.startswith(deadletter.HEADER_PREFIX)]
     ours = [(k, v) for k, v in letter.headers if k.startswith(deadletter.HEADER_PREFIX)]
     message = next((v for k, v in ours if k == deadletter.MESSAGE), b"").decode("utf-8", "replace")
-    envelope = {
+    meta = {
         "key": _b64(letter.key),
-        "value": _b64(letter.value),
+        "value_is_null": letter.value is None,
         "headers": [[k, _b64(v)] for k, v in original],
         "message": message,
     }
+    # The value stays raw bytes after the metadata: base64 would make a record that fits the
+    # dead-letter topic a third larger, and so a truncated envelope.
+    encoded_meta = json.dumps(meta, separators=(",", ":")).encode()
+    plaintext = len(encoded_meta).to_bytes(4, "big") + encoded_meta + (letter.value or b"")
     nonce = os.urandom(_NONCE_BYTES)
-    plaintext = json.dumps(envelope, separators=(",", ":")).encode()
     sealed = nonce + AESGCM(data_key).encrypt(nonce, plaintext, str(key_id).encode())
     headers = [(k, SEALED_MESSAGE.encode() if k == deadletter.MESSAGE else v) for k, v in ours] + [
         (SEALED_KEY, str(key_id).encode())
@@ -276,12 +279,14 @@ def seal(letter: OutRecord, *, key_id: KeyId, data_key: bytes) -> OutRecord:
 def unseal(key_id: str, data_key: bytes, value: bytes) -> Opened:
     """``InvalidTag`` when the bytes were not sealed with this key (or were altered)."""
     nonce, sealed = value[:_NONCE_BYTES], value[_NONCE_BYTES:]
-    envelope = json.loads(AESGCM(data_key).decrypt(nonce, sealed, key_id.encode()))
+    plaintext = AESGCM(data_key).decrypt(nonce, sealed, key_id.encode())
+    size = int.from_bytes(plaintext[:4], "big")
+    meta = json.loads(plaintext[4 : 4 + size])
     return Opened(
-        key=_unb64(envelope["key"]),
-        value=_unb64(envelope["value"]),
-        headers=[(k, _unb64(v) or b"") for k, v in envelope["headers"]],
-        message=str(envelope["message"]),
+        key=_unb64(meta["key"]),
+        value=None if meta["value_is_null"] else plaintext[4 + size :],
+        headers=[(k, _unb64(v) or b"") for k, v in meta["headers"]],
+        message=str(meta["message"]),
     )
 
 
