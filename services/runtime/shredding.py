@@ -69,6 +69,8 @@ _CUSTOMER_PREFIX: Final = "c."
 # The message names the fields (services/ingest/identifiers.py), never their values.
 _PERSONAL_DATA_IN_IDENTIFIER: Final = "personal_data_in_identifier"
 _CUSTOMER_ID_REFUSED: Final = "customer_id holds"
+REFRESH_SECONDS: Final = 10.0
+"""A writer reads the key topic's news (erasures) before sealing, at most this often."""
 _RAW_WRAPPED: Final = b"\x00"
 _AES_WRAPPED: Final = b"\x01"
 _NONCE_BYTES: Final = 12
@@ -444,14 +446,20 @@ class Shredder:
         self.settings = settings
         self._keys = keys
         self._pseudonymize = pseudonymize
+        self._refreshed_at = 0.0
         self.refresh()
 
     def refresh(self) -> None:
         for key_id, wrapped in self._keys.read_new():
             self.ring.apply(key_id, wrapped)
         self.ring.forget_expired()
+        self._refreshed_at = time.monotonic()
 
     def seal(self, record: InRecord, letter: OutRecord) -> OutRecord:
+        if time.monotonic() - self._refreshed_at > REFRESH_SECONDS:
+            # Another instance's erasure tombstoned a key this one may still seal with: a dead
+            # letter sealed under an erased key could never be replayed.
+            self.refresh()
         customer = customer_key_of(record, letter, self.settings, self._pseudonymize)
         scope = BUCKET_SCOPE if customer is None else self.wrapper.customer_scope(customer)
         key_id, data_key, wrapped = self.ring.writing_key(scope)

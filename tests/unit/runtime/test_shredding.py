@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from schemas.identity import Tenancy, TenancyMode
-from services.runtime import deadletter
+from services.runtime import deadletter, shredding
 from services.runtime.dlq_tools import dead_letter_view, opened
 from services.runtime.erasure import receipt
 from services.runtime.policy import ErrorPolicy, RecordLimits
@@ -280,3 +280,17 @@ def test_the_receipt_bounds_every_topic_that_may_still_hold_the_customer() -> No
 def test_a_short_master_key_is_refused(short: str) -> None:
     with pytest.raises(ValueError, match="MASTER_KEY"):
         PrivacySettings(master_key=short)
+
+
+def test_a_writer_stops_sealing_with_a_key_another_instance_erased(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shredding, "REFRESH_SECONDS", 0.0)
+    log = ListKeyLog()
+    ingest, scoring = Shredder(settings(), log.reader()), Shredder(settings(), log.reader())
+    before = letter_of(ingest, raw("cust-5"))
+    scoring.erase_customer(None, "cust-5")
+    after = letter_of(ingest, raw("cust-5"))  # a new record, after the erasure
+    tool = Shredder(settings(), log.reader())
+    assert open_letter(tool, before) is KeyStatus.ERASED
+    assert isinstance(open_letter(tool, after), Opened)
