@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
@@ -44,6 +47,7 @@ EMAIL = "jane.secret.doe@example.com"
 CARD = "4111111111111111"
 CARD_SPACED = "4111 1111 1111 1111"
 PHONE = "+49 30 901820 77"
+MASTER_KEY = "k" * 40
 SECRETS = (EMAIL, CARD, CARD_SPACED, PHONE, "jane.secret")
 
 
@@ -117,7 +121,7 @@ def test_erasure_leaves_no_readable_copy_of_the_customer(
         kafka_bootstrap,
         database_url=f"sqlite:///{database}",
         accept_non_durable_database=True,
-        privacy=PrivacySettings(master_key="k" * 40),
+        privacy=PrivacySettings(master_key=MASTER_KEY),
     )
     # The customer id itself an e-mail address: refused, sealed under the bucket key.
     refused = encoded(event(EMAIL, "refused-1", text=f"I am {EMAIL}"))
@@ -163,6 +167,18 @@ def test_erasure_leaves_no_readable_copy_of_the_customer(
         for letter in letters
         if letter.value in kept
     )
+
+    # The commands a person runs: `rapport erasure status`, `rapport dlq show`.
+    status_json = json.loads(_rapport(settings, "erasure", "status", ERASED, "--json"))
+    assert status_json["erased"] is True
+    assert status_json["live_dead_letter_keys"] == 0
+    assert status_json["receipts"][0]["receipt"]["dead_letter_keys_destroyed"] == 1
+    status_text = _rapport(settings, "erasure", "status", ERASED)
+    assert "dead-letter keys destroyed: 1" in status_text
+    print(f"\n$ rapport erasure status {ERASED}\n{status_text}")
+    shown = json.loads(_rapport(settings, "dlq", "show", "--json"))
+    assert Counter(item["unreadable_because"] for item in shown) == {None: 4, "erased": 3}
+    assert not any(leaks(json.dumps(item).encode()) for item in shown if not item["readable"])
 
     # 6. Replay: the erased customer's records are reported and skipped, the others re-sent.
     report = replay(kafka_bootstrap, topics.dead_letter, shredder=fresh)
@@ -231,6 +247,26 @@ def _check_receipt(settings: Settings, fresh: shredding.Shredder) -> ErasureRece
     )
     assert (len(now.receipts), now.live_dead_letter_keys, now.latest_score_present) == (1, 0, False)
     return receipt
+
+
+def _rapport(settings: Settings, *args: str) -> str:
+    """The ``rapport`` command against this test's topics; its standard output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers or ""
+    env["RAPPORT_PRIVACY__MASTER_KEY"] = MASTER_KEY
+    env["COLUMNS"] = "200"
+    for field, name in settings.topics.model_dump().items():
+        env[f"RAPPORT_TOPICS__{field.upper()}"] = name
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def _produce_with_headers(
