@@ -77,6 +77,8 @@ class Sealer(Protocol):
 
     def seal(self, record: InRecord, letter: OutRecord) -> OutRecord: ...
 
+    def close(self) -> None: ...
+
 
 class ErrorPolicy:
     """Dead-letters every record that fails for a reason other than a transient or fatal one."""
@@ -161,6 +163,10 @@ class ErrorPolicy:
         if record_size(letter) <= self.limits.max_bytes(self.dead_letter_topic):
             return letter
         return self._envelope(record, reason, message, exc)
+
+    def close(self) -> None:
+        if self.sealer is not None:
+            self.sealer.close()
 
     def _sealed(self, record: InRecord, letter: OutRecord) -> OutRecord:
         return letter if self.sealer is None else self.sealer.seal(record, letter)

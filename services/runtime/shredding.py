@@ -367,6 +367,8 @@ class KeyLog(Protocol):
         """The records written since the last call (all of them, the first time)."""
         ...
 
+    def close(self) -> None: ...
+
 
 class KafkaKeyLog:
     """The key topic: one consumer that reads it incrementally, one producer that waits for
@@ -422,6 +424,7 @@ class KafkaKeyLog:
         for client in (self._consumer, self._producer):
             if client is not None:
                 client.close()
+        self._consumer = self._producer = None
 
 
 class Shredder:
@@ -468,6 +471,9 @@ class Shredder:
             self._keys.append(str(key_id), wrapped)
             self.ring.forget_expired()
         return seal(letter, key_id=key_id, data_key=data_key)
+
+    def close(self) -> None:
+        self._keys.close()
 
     def open(self, key_id: str, value: bytes) -> Opened | KeyStatus:
         """The original record, or why it cannot be had (erased, expired, unknown)."""

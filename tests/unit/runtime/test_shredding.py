@@ -49,6 +49,9 @@ class ListKeyLog:
             self.position = len(self.log.records)
             return new
 
+        def close(self) -> None:
+            pass
+
 
 class Clock:
     def __init__(self, at: float = 1_767_225_600.0) -> None:  # 2026-01-01 00:00 UTC
