@@ -127,11 +127,14 @@ def status(
             completed = ErasureCompleted.model_validate_json(value)
         except ValueError:
             continue
-        if completed.customer_id == customer_id and completed.tenant_id == tenant_id:
+        # Without a tenant, any of the customer's (a single-tenant deployment carries the
+        # tenant_id upstream sent, but its keys ignore it).
+        if completed.customer_id == customer_id and tenant_id in (None, completed.tenant_id):
             found.receipts.append(completed)
-    key = customer_id.encode()
+    # Scoring keys its topics by customer id; by tenant|customer once it keys state by tenant.
+    keys = {customer_id.encode(), settings.tenancy.customer_key(tenant_id, customer_id)}
     for record_key, value in latest_records:
-        if record_key == key:
+        if record_key in keys:
             found.latest_score_present = value is not None
     scope = shredder.scope_of(tenant_id, customer_id)
     found.live_dead_letter_keys = sum(

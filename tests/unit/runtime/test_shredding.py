@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from schemas.downstream import ErasureCompleted
 from schemas.identity import Tenancy, TenancyMode
 from services.runtime import deadletter, shredding
 from services.runtime.dlq_tools import dead_letter_view, opened
-from services.runtime.erasure import receipt
+from services.runtime.erasure import receipt, status
 from services.runtime.policy import ErrorPolicy, RecordLimits
 from services.runtime.records import InRecord, OutRecord
 from services.runtime.settings import PrivacySettings, Settings
@@ -297,3 +298,49 @@ def test_a_writer_stops_sealing_with_a_key_another_instance_erased(
     tool = Shredder(settings(), log.reader())
     assert open_letter(tool, before) is KeyStatus.ERASED
     assert isinstance(open_letter(tool, after), Opened)
+
+
+def test_erasure_status_finds_the_receipt_and_what_the_system_still_holds() -> None:
+    config = settings()
+    log = ListKeyLog()
+    shredder = Shredder(config, log.reader())
+    letter_of(shredder, raw("c9"))
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    completed = ErasureCompleted(
+        request_id="ER-9",
+        customer_id="c9",
+        tenant_id="acme-de",
+        requested_at=at,
+        completed_at=at,
+        caused_by_event_id="e9",
+        erased=("customer_state",),
+    )
+    receipts = [(b"c9", completed.model_dump_json().encode()), (b"c8", None)]
+    before = status(
+        config,
+        "c9",
+        None,
+        erasure_records=receipts,
+        latest_records=[(b"c9", b"{}")],
+        shredder=shredder,
+    )
+    assert (len(before.receipts), before.live_dead_letter_keys, before.latest_score_present) == (
+        1,
+        1,
+        True,
+    )
+    shredder.erase_customer("acme-de", "c9")
+    after = status(
+        config,
+        "c9",
+        "acme-de",
+        erasure_records=receipts,
+        latest_records=[(b"c9", b"{}"), (b"c9", None)],
+        shredder=shredder,
+    )
+    assert (after.live_dead_letter_keys, after.latest_score_present) == (0, False)
+    other_tenant = status(
+        config, "c9", "acme-fr", erasure_records=receipts, latest_records=[], shredder=shredder
+    )
+    assert other_tenant.receipts == []
+    assert after.as_json(at)["erased"] is True
