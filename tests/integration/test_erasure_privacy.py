@@ -13,19 +13,22 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
 from sqlalchemy import MetaData, create_engine, select
 
 from schemas.downstream import ErasureCompleted, ErasureReceipt
 from services.ingest.service import SPEC as INGEST
 from services.runtime import shredding
-from services.runtime.deadletter import REASON
+from services.runtime.deadletter import REASON, dead_letter
 from services.runtime.dlq_tools import read_dead_letters, replay
 from services.runtime.erasure import status
+from services.runtime.records import InRecord
 from services.runtime.settings import PrivacySettings, Settings
 from services.runtime.shredding import SEALED_KEY, KeyStatus
 from services.scoring.service import SPEC as SCORING
@@ -302,3 +305,53 @@ def _produce_with_headers(
         producer.send(topic, key=key, value=value, headers=headers)
     producer.flush()
     producer.close()
+
+
+def test_an_erased_customers_key_is_compacted_out_of_the_key_topic(kafka_bootstrap: str) -> None:
+    """The receipt's ``keys_removed_by``, shrunk to seconds: after the tombstone (and a later
+    write that rolls the segment) the cleaner removes the wrapped key itself, so not even a
+    reader of the raw log who holds the master key can open the dead letters any more."""
+    settings = service_settings(
+        kafka_bootstrap,
+        privacy=PrivacySettings(master_key=MASTER_KEY, key_compaction_lag_hours=1 / 3600),
+    )
+    create_topics(settings)
+    topic = settings.topics.privacy_keys
+    keys = shredding.connect(settings, kafka_bootstrap)
+    key, value, headers = raw_records(ERASED)[2]
+    record = InRecord(settings.topics.raw_feedback, 0, 0, key, value, headers)
+    letter = dead_letter(
+        record,
+        topic=settings.topics.dead_letter,
+        service="ingest",
+        reason="invalid_json",
+        message="truncated",
+        error_class="PermanentError",
+    )
+    key_id = dict(keys.seal(record, letter).headers)[SEALED_KEY]
+    assert keys.erase_customer(None, ERASED) == 1
+    keys.close()
+    written = [r for r in read_to_end(kafka_bootstrap, [topic]) if r.key == key_id]
+    # Destroyed for every Rapport reader (tombstone), still in the log until compaction.
+    assert [r.value is None for r in written] == [False, True]
+    [partition] = {r.partition for r in written}
+    erased_at = time.monotonic()
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    wrapped: list[bytes | None] = []
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            # Kafka rolls a compacted topic's segment only on a write; a busy key topic gets
+            # one with every new key. Here: a tombstone of a key that never existed.
+            time.sleep(2)
+            producer.send(topic, key=b"filler", value=None, partition=partition).get(30)
+            in_log = [r.value for r in read_to_end(kafka_bootstrap, [topic]) if r.key == key_id]
+            wrapped = [v for v in in_log if v is not None]
+            if not wrapped:
+                break
+    finally:
+        producer.close()
+    assert not wrapped, "the destroyed key is still in the key topic"
+    print(
+        f"\nthe wrapped key left the key topic {time.monotonic() - erased_at:.0f} s after erasure"
+    )
