@@ -466,8 +466,10 @@ _DIGITS = Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
 
 
 class DeadLetterHeaders(ContractModel):
-    """The headers Rapport adds to a dead-letter record. The record's key and value are the
-    original record's, byte for byte, and its original headers come first, untouched."""
+    """The headers Rapport adds to a dead-letter record. Since contract 1.2 the original
+    record's key, value, headers and the message are sealed (AES-GCM, docs/privacy.md): the value
+    is ciphertext, the key the customer's keyed-hash reference (or none), and
+    ``rapport.dlq.sealed.key`` names the data key; ``rapport dlq show``/``replay`` open it."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -485,7 +487,8 @@ class DeadLetterHeaders(ContractModel):
     """Stable reason code to filter and replay by (``invalid_json``, ``schema_violation``...;
     see docs/sending-events.md)."""
     message: str = Field(alias="rapport.dlq.message")
-    """What is wrong, with field paths, for a person (UTF-8, at most 4096 bytes)."""
+    """What is wrong, with field paths, for a person (UTF-8, at most 4096 bytes); on a sealed
+    dead letter a placeholder, the message being sealed with the record."""
     timestamp: _DIGITS = Field(alias="rapport.dlq.timestamp")
     """When it was dead-lettered, in milliseconds since the Unix epoch, decimal."""
 
