@@ -25,6 +25,8 @@ class Topics(BaseModel):
     # Compacted changelog of ingest's duplicate-suppression window, co-partitioned with the
     # raw topics.
     ingest_dedup: str = "rapport.ingest.dedup-changelog"
+    # The data keys that seal dead letters (crypto-shredding): compacted, tombstoned on erasure.
+    privacy_keys: str = "rapport.privacy.keys"
 
     def with_prefix(self, prefix: str) -> Topics:
         """Namespaced copy; tests and demos use it to share one broker without collisions."""

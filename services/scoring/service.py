@@ -41,6 +41,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from schemas import Alert, AlertState, AnnotatedEvent
 from schemas.base import ACCEPTED_EVENTS_POLICY
 from schemas.validation import RejectReason, describe_validation_error
+from services.runtime.erasure import destroy_and_receipt
 from services.runtime.exceptions import (
     ConfigurationError,
     PermanentError,
@@ -64,6 +65,14 @@ from services.scoring.signals import ScoringInput, to_input
 
 NAME = "scoring"
 CONFIG_HASH_HEADER: Final = "rapport.scoring.config-hash"
+# What store.erase_customers deletes from, for the erasure receipt.
+ERASED_TABLES: Final = (
+    "customer_state",
+    "score_history",
+    "processed_events",
+    "alert_state",
+    "alerts",
+)
 LATEST_TOPIC_CONFIG: Final = {"cleanup.policy": "compact"}
 """The latest-scores topic keeps the latest record per customer (and tombstones of erasures)."""
 log = logging.getLogger(__name__)
@@ -444,7 +453,14 @@ class ScoringHandler:
             return []  # a re-sent erasure request: done already
         work.erased_before.add(signal.event_id)
         work.forget(signal.customer_id)
-        completed = erasure_completed(inp, self._clock())
+        # Issue 12: the customer's dead-letter keys go too, and the receipt says what went where.
+        completed = destroy_and_receipt(
+            erasure_completed(inp, self._clock()),
+            self._policy.sealer,
+            self._topics,
+            database_tables=ERASED_TABLES,
+            tombstones=(self._topics.scores_latest,),
+        )
         work.erasures.append(
             {
                 "event_id": signal.event_id,
