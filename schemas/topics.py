@@ -25,6 +25,8 @@ class Topics(BaseModel):
     # Compacted changelog of ingest's duplicate-suppression window, co-partitioned with the
     # raw topics.
     ingest_dedup: str = "rapport.ingest.dedup-changelog"
+    # The data keys that seal dead letters (crypto-shredding): compacted, tombstoned on erasure.
+    privacy_keys: str = "rapport.privacy.keys"
 
     def for_tenant(self, tenant: str) -> Topics:
         """The topics of one tenant under hard isolation (``Tenancy.topics_per_tenant``): its

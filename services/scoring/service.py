@@ -42,6 +42,7 @@ from schemas import Alert, AlertState, AnnotatedEvent
 from schemas.base import ACCEPTED_EVENTS_POLICY
 from schemas.identity import DEFAULT_TENANT
 from schemas.validation import RejectReason, describe_validation_error
+from services.runtime.erasure import destroy_and_receipt
 from services.runtime.exceptions import (
     ConfigurationError,
     PermanentError,
@@ -65,6 +66,14 @@ from services.scoring.signals import ScoringInput, to_input
 
 NAME = "scoring"
 CONFIG_HASH_HEADER: Final = "rapport.scoring.config-hash"
+# What store.erase_customers deletes from, for the erasure receipt.
+ERASED_TABLES: Final = (
+    "customer_state",
+    "score_history",
+    "processed_events",
+    "alert_state",
+    "alerts",
+)
 LATEST_TOPIC_CONFIG: Final = {"cleanup.policy": "compact"}
 """The latest-scores topic keeps the latest record per customer (and tombstones of erasures)."""
 UNKNOWN_TENANT: Final = "unknown_tenant"
@@ -497,7 +506,14 @@ class ScoringHandler:
             return []  # a re-sent erasure request: done already
         work.erased_before.add((tenant, signal.event_id))
         work.forget((tenant, signal.customer_id))
-        completed = erasure_completed(inp, self._clock())
+        # Issue 12: the customer's dead-letter keys go too, and the receipt says what went where.
+        completed = destroy_and_receipt(
+            erasure_completed(inp, self._clock()),
+            self._policy.sealer,
+            self._topics,
+            database_tables=ERASED_TABLES,
+            tombstones=(self._topics_of(tenant).scores_latest,),
+        )
         work.erasures.append(
             {
                 "tenant": tenant,
