@@ -38,7 +38,7 @@ from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
-from schemas import Alert, AlertState, AnnotatedEvent
+from schemas import Alert, AlertState, AnnotatedEvent, ScoreUpdate
 from schemas.base import ACCEPTED_EVENTS_POLICY
 from schemas.validation import RejectReason, describe_validation_error
 from services.runtime.exceptions import (
@@ -57,10 +57,18 @@ from services.runtime.service import ServiceSpec
 from services.runtime.settings import ScoringLimits, Settings, Topics
 from services.scoring import metrics as scoring_metrics
 from services.scoring import store
-from services.scoring.domain import CustomerRecord, Outcome, erasure_completed, score_event
+from services.scoring.domain import (
+    CustomerRecord,
+    Outcome,
+    advance_to,
+    erasure_completed,
+    score_event,
+    time_event_id,
+)
 from services.scoring.input_checks import check_ranges
 from services.scoring.model import Scores, ScoringConfig, StateMismatchError
 from services.scoring.signals import ScoringInput, to_input
+from services.scoring.watermark import next_review_us, tick_time_us, watermark_after
 
 NAME = "scoring"
 CONFIG_HASH_HEADER: Final = "rapport.scoring.config-hash"
@@ -129,6 +137,9 @@ class _Batch:
     resolved: list[dict[str, Any]] = field(default_factory=list)
     erasures: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    clock: store.PartitionClock = field(default_factory=lambda: store.PartitionClock(None, None))
+    reviews: dict[str, int | None] = field(default_factory=dict)
+    """Review times of the customers this batch touched (the stored ones are stale)."""
 
     def forget(self, customer_id: str) -> None:
         """An erasure: drop what this batch was about to write for the customer."""
@@ -140,6 +151,7 @@ class _Batch:
         self.resolved = [r for r in self.resolved if r["b_customer_id"] != customer_id]
         self.seen = {key for key in self.seen if key[0] != customer_id}
         self.records[customer_id] = CustomerRecord.empty(customer_id)
+        self.reviews[customer_id] = None
 
     def add_alerts(self, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
@@ -157,7 +169,7 @@ class _Batch:
             else:
                 self.resolved.append(_resolution(alert) | {"b_customer_id": alert.customer_id})
 
-    def write(self, conn: Connection, history_limit: int) -> None:
+    def write(self, conn: Connection, tp: TopicPartition, history_limit: int) -> None:
         # Erasures first: rows this batch writes afterwards belong to the fresh state.
         if self.erased:
             store.erase_customers(conn, self.erased)
@@ -186,6 +198,9 @@ class _Batch:
             )
         store.insert_rows(conn, store.erasures, self.erasures)
         store.add_outbox(conn, self.outbox)
+        # After the erasures, which delete the erased customers' review rows.
+        store.save_schedule(conn, tp.partition, self.reviews)
+        store.set_partition_clock(conn, tp, self.clock)
 
 
 RECORD_CACHE_SIZE: Final = 20_000
@@ -359,7 +374,11 @@ class ScoringHandler:
 
     def _apply(self, conn: Connection, tp: TopicPartition, records: list[InRecord]) -> _Batch:
         """Apply fresh records; return what was written (the outbox rows in offset order)."""
-        parsed = [(r, self._policy.attempt(r, partial(self._parse, r))) for r in records]
+        ticks = {r.offset: t for r in records if (t := tick_time_us(r)) is not None}
+        parsed = [
+            (r, None if r.offset in ticks else self._policy.attempt(r, partial(self._parse, r)))
+            for r in records
+        ]
         inputs = [inp for _, inp in parsed if isinstance(inp, ScoringInput)]
         keys = {(i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure}
         work = _Batch(
@@ -368,19 +387,70 @@ class ScoringHandler:
             erased_before=store.erasures_among(
                 conn, {i.signal.event_id for i in inputs if i.is_erasure}
             ),
+            clock=store.partition_clock_of(conn, tp),
         )
         for record, item in parsed:
-            if isinstance(item, OutRecord):
+            seen_us: int | None = None
+            if item is None:
+                outputs = []
+                seen_us = ticks[record.offset]
+            elif isinstance(item, OutRecord):
                 outputs = [item]
             elif item.is_erasure:
                 outputs = self._policy.run(record, partial(self._erase, work, item))
             else:
                 outputs = self._policy.run(record, partial(self._score, work, item))
+                seen_us = item.signal.occurred_us
+            if seen_us is not None:
+                # The watermark's time updates go out under the record that moved it.
+                outputs = outputs + self._advance_watermark(conn, tp, work, seen_us)
             work.outbox += store.outbox_rows(
                 tp, record.offset, [with_origin(out, record) for out in outputs]
             )
-        work.write(conn, self._config.publishing.history_limit)
+        work.write(conn, tp, self._config.publishing.history_limit)
         return work
+
+    def _advance_watermark(
+        self, conn: Connection, tp: TopicPartition, work: _Batch, seen_us: int
+    ) -> list[OutRecord]:
+        """Move the partition's watermark to a record's event time; when it reaches the
+        partition's next review time, advance every customer due (``advance_to``) and publish
+        their time updates. Cheap per record: a comparison unless a review falls due, then
+        two index range reads. A pure function of the partition's records in offset order
+        (batch boundaries do not matter), so replay and rebuild reproduce it."""
+        clock = work.clock
+        watermark = watermark_after(clock.watermark_us, seen_us, self._config)
+        if watermark == clock.watermark_us:
+            return []
+        if clock.next_due_us is None or watermark < clock.next_due_us:
+            work.clock = store.PartitionClock(watermark, clock.next_due_us)
+            return []
+        touched = work.reviews
+        due = {c for c in store.due_customers(conn, tp.partition, watermark) if c not in touched}
+        due.update(c for c, at in touched.items() if at is not None and at <= watermark)
+        missing = due - work.records.keys()
+        if missing:
+            work.records.update(self._records.load(conn, missing))
+        outputs: list[OutRecord] = []
+        event_id = time_event_id(watermark)
+        for customer in sorted(due):
+            outcome = advance_to(work.records[customer], watermark, self._config)
+            record = work.records[customer]
+            if outcome is not None and outcome.update is not None:
+                record = outcome.record
+                work.records[customer] = record
+                work.dirty[customer] = (outcome.after, event_id)
+                work.add_alerts(outcome.alerts)
+                outputs += self._publish([outcome.update], outcome.alerts)
+            touched[customer] = next_review_us(record, self._config, checked_us=watermark)
+        # Every stored review time not in this batch is now after the watermark; the
+        # batch's own are in memory.
+        candidates = [at for at in touched.values() if at is not None]
+        stored = store.earliest_review_after(conn, tp.partition, watermark)
+        if stored is not None:
+            candidates.append(stored)
+        work.clock = store.PartitionClock(watermark, min(candidates) if candidates else None)
+        return outputs
 
     def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal
@@ -399,6 +469,11 @@ class ScoringHandler:
         work.processed.append({"customer_id": customer, "event_id": signal.event_id})
         work.history.append(self._history_row(inp, outcome))
         work.add_alerts(outcome.alerts)
+        review = next_review_us(outcome.record, self._config)
+        work.reviews[customer] = review
+        due = work.clock.next_due_us
+        if review is not None and (due is None or review < due):
+            work.clock = store.PartitionClock(work.clock.watermark_us, review)
         return outputs
 
     def _history_row(self, inp: ScoringInput, outcome: Outcome) -> dict[str, Any]:
@@ -425,7 +500,14 @@ class ScoringHandler:
         published = [] if time is None or time.update is None else [time.update]
         if outcome.publish:
             published.append(outcome.update)
-        key = outcome.update.customer_id.encode()
+        return self._publish(published, outcome.alerts)
+
+    def _publish(
+        self, published: Sequence[ScoreUpdate], alerts: Sequence[Alert]
+    ) -> list[OutRecord]:
+        if not published and not alerts:
+            return []
+        key = (published[0] if published else alerts[0]).customer_id.encode()
         headers = [self._config_header]
         out = []
         for score_update in published:
@@ -434,7 +516,7 @@ class ScoringHandler:
             out.append(OutRecord(self._topics.scores_latest, key, value, headers))
         out.extend(
             OutRecord(self._topics.alerts, key, alert.model_dump_json().encode())
-            for alert in outcome.alerts
+            for alert in alerts
         )
         return out
 

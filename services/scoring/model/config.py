@@ -511,6 +511,12 @@ class Publishing(_Frozen):
     resolved an alert), plus a full update every ``full_every`` events; for very active
     accounts. False: every event publishes an update (the change log of the contract)."""
     full_every: Annotated[int, Field(ge=1)] = 50
+    time_review_days: Positive = 7.0
+    """A partition's watermark looks at an idle customer again after this much event time (or
+    at their next promise deadline, if sooner): how finely time-driven updates follow decay."""
+    watermark_lateness_minutes: Annotated[float, Field(ge=0)] = 5.0
+    """The watermark trails the latest event time of its partition by this much, so events a
+    little out of order between producers do not arrive behind it."""
     history_limit: Annotated[int, Field(ge=1)] = 1000
     """Score-history rows kept per customer (the oldest are pruned)."""
     processed_ids_limit: Annotated[int, Field(ge=1)] = 5000

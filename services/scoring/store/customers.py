@@ -18,6 +18,7 @@ from services.scoring.store.tables import (
     customer_state,
     erasures,
     processed_events,
+    review_schedule,
     score_history,
 )
 
@@ -156,7 +157,14 @@ def erase_customers(conn: Connection, customer_ids: Collection[str]) -> None:
     """Delete everything held about these customers (the erasures table holds no customer)."""
     ordered = sorted(customer_ids)
     for chunk in chunks(ordered):
-        for table in (customer_state, score_history, processed_events, alert_state, alerts):
+        for table in (
+            customer_state,
+            score_history,
+            processed_events,
+            alert_state,
+            alerts,
+            review_schedule,
+        ):
             conn.execute(delete(table).where(table.c.customer_id.in_(chunk)))
 
 

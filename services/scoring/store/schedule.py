@@ -1,0 +1,87 @@
+"""Time as an input: each partition's watermark and its customers' review times."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Connection
+
+from services.runtime.records import TopicPartition
+from services.scoring.store.database import upsert
+from services.scoring.store.tables import partition_clock, review_schedule
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionClock:
+    watermark_us: int | None
+    """Max event time seen on the partition minus the allowed lateness (None: nothing yet)."""
+    next_due_us: int | None
+    """The earliest review time of the partition's customers (None: nobody to review)."""
+
+
+def partition_clock_of(conn: Connection, tp: TopicPartition) -> PartitionClock:
+    row = conn.execute(
+        select(partition_clock.c.watermark_us, partition_clock.c.next_due_us).where(
+            partition_clock.c.topic == tp.topic, partition_clock.c.partition == tp.partition
+        )
+    ).first()
+    if row is None:
+        return PartitionClock(None, None)
+    return PartitionClock(row.watermark_us, row.next_due_us)
+
+
+def set_partition_clock(conn: Connection, tp: TopicPartition, clock: PartitionClock) -> None:
+    upsert(
+        conn,
+        partition_clock,
+        [
+            {
+                "topic": tp.topic,
+                "partition": tp.partition,
+                "watermark_us": clock.watermark_us,
+                "next_due_us": clock.next_due_us,
+            }
+        ],
+    )
+
+
+def due_customers(conn: Connection, partition: int, watermark_us: int) -> list[str]:
+    """The customers of ``partition`` whose review time the watermark reached (index range)."""
+    rows = conn.execute(
+        select(review_schedule.c.customer_id)
+        .where(
+            review_schedule.c.partition == partition,
+            review_schedule.c.next_review_us <= watermark_us,
+        )
+        .order_by(review_schedule.c.customer_id)
+    )
+    return [str(r.customer_id) for r in rows]
+
+
+def earliest_review_after(conn: Connection, partition: int, after_us: int) -> int | None:
+    """The earliest stored review time of ``partition`` later than ``after_us`` (index seek)."""
+    value = conn.execute(
+        select(func.min(review_schedule.c.next_review_us)).where(
+            review_schedule.c.partition == partition,
+            review_schedule.c.next_review_us > after_us,
+        )
+    ).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def save_schedule(conn: Connection, partition: int, reviews: Mapping[str, int | None]) -> None:
+    """Upsert the review times of these customers (None: nothing to review, row deleted)."""
+    upsert(
+        conn,
+        review_schedule,
+        [
+            {"customer_id": cid, "partition": partition, "next_review_us": at}
+            for cid, at in sorted(reviews.items())
+            if at is not None
+        ],
+    )
+    gone = sorted(cid for cid, at in reviews.items() if at is None)
+    if gone:
+        conn.execute(delete(review_schedule).where(review_schedule.c.customer_id.in_(gone)))
