@@ -16,7 +16,9 @@ from services.runtime.testing import FakeConsumer, FakeProducer, InMemoryBroker
 from services.scoring import store
 from services.scoring.model import ScoringConfig
 from services.scoring.service import ScoringHandler, open_store
+from services.scoring.watermark import tick_record, tick_time_us
 from tests.unit.scoring.events import encode
+from tests.unit.scoring.reference import Tick
 
 COMPLETED_AT = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -82,13 +84,20 @@ class Scoring:
             total += len(self.broker.logs[tp]) - committed
         return total
 
-    def partition_logs(self) -> list[list[bytes]]:
-        """The annotated topic's values, per partition in offset order."""
-        topic = self.topics.annotated
+    def partition_logs(self) -> list[list[bytes | Tick]]:
+        """The annotated topic's values (and recorded ticks), per partition in offset order."""
         return [
-            [r.value or b"" for r in self.broker.logs[TopicPartition(topic, p)]]
-            for p in range(self.broker.partitions[topic])
+            [
+                Tick(tick) if (tick := tick_time_us(r)) is not None else r.value or b""
+                for r in self.in_records(p)
+            ]
+            for p in range(self.broker.partitions[self.topics.annotated])
         ]
+
+    def tick(self, partition: int, at: datetime) -> None:
+        """Record a wall-clock tick on an idle partition, as the service's ticker does."""
+        record = tick_record(self.topics.annotated, partition, at)
+        self.broker.append(self.topics.annotated, record)
 
     def in_records(self, partition: int) -> list[InRecord]:
         topic = self.topics.annotated

@@ -13,10 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import Alert, AnnotatedEvent, ScoreUpdate
-from services.scoring.domain import CustomerRecord, score_event
+from services.scoring.domain import CustomerRecord, advance_to, score_event
 from services.scoring.model import REL_TOL, CustomerState, Scores, ScoringConfig
 from services.scoring.signals import to_input
 from services.scoring.store import SCORE_COLUMNS
+from services.scoring.watermark import next_review_us, watermark_after
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A recorded wall-clock tick in a partition's log (microseconds)."""
+
+    at_us: int
 
 
 @dataclass
@@ -32,44 +40,88 @@ class Reference:
     """Customer -> ids of the alerts the database keeps (an erasure deletes them)."""
 
 
+def _advance(
+    ref: Reference, reviews: dict[str, int], watermark: int, config: ScoringConfig
+) -> None:
+    """The watermark's rule restated: every customer of the partition whose review time it
+    reached is advanced to it, in customer order."""
+    for customer in sorted(c for c, at in reviews.items() if at <= watermark):
+        record = ref.records[customer]
+        outcome = advance_to(record, watermark, config)
+        if outcome is not None and outcome.update is not None:
+            record = outcome.record
+            ref.records[customer] = record
+            ref.scores[customer] = outcome.after
+            ref.updates.append(outcome.update)
+            ref.alerts.extend(outcome.alerts)
+            ref.alert_ids.setdefault(customer, set()).update(a.alert_id for a in outcome.alerts)
+        review = next_review_us(record, config, checked_us=watermark)
+        assert review is not None
+        reviews[customer] = review
+
+
 def reference_fold(
-    partitions: Iterable[Sequence[bytes | AnnotatedEvent]], config: ScoringConfig
+    partitions: Iterable[Sequence[bytes | AnnotatedEvent | Tick]], config: ScoringConfig
 ) -> Reference:
     ref = Reference()
     done_erasures: set[str] = set()
     for records in partitions:
+        watermark: int | None = None
+        reviews: dict[str, int] = {}
         for value in records:
-            event = (
-                value
-                if isinstance(value, AnnotatedEvent)
-                else AnnotatedEvent.model_validate_json(value)
-            )
-            inp = to_input(event, config)
-            customer, event_id = inp.signal.customer_id, inp.signal.event_id
-            if inp.is_erasure:
-                if event_id in done_erasures:
-                    continue
-                done_erasures.add(event_id)
-                ref.erasures.append(event_id)
-                ref.records.pop(customer, None)
-                ref.scores.pop(customer, None)
-                ref.alert_ids.pop(customer, None)
-                ref.processed = {k for k in ref.processed if k[0] != customer}
-                continue
-            if (customer, event_id) in ref.processed:
-                continue
-            record = ref.records.get(customer) or CustomerRecord.empty(customer)
-            outcome = score_event(record, inp, config)
-            ref.records[customer] = outcome.record
-            ref.scores[customer] = outcome.scores
-            ref.processed.add((customer, event_id))
-            if outcome.time is not None and outcome.time.update is not None:
-                ref.updates.append(outcome.time.update)
-            if outcome.publish:
-                ref.updates.append(outcome.update)
-            ref.alerts.extend(outcome.alerts)
-            ref.alert_ids.setdefault(customer, set()).update(a.alert_id for a in outcome.alerts)
+            if isinstance(value, Tick):
+                seen = value.at_us
+            else:
+                seen = _fold_one(ref, done_erasures, reviews, value, config)
+            if seen is not None:
+                moved = watermark_after(watermark, seen, config)
+                if moved != watermark:
+                    watermark = moved
+                    _advance(ref, reviews, watermark, config)
     return ref
+
+
+def _fold_one(
+    ref: Reference,
+    done_erasures: set[str],
+    reviews: dict[str, int],
+    value: bytes | AnnotatedEvent,
+    config: ScoringConfig,
+) -> int | None:
+    """Fold one record; its event time if it moves the watermark (a scored event)."""
+    event = (
+        value if isinstance(value, AnnotatedEvent) else AnnotatedEvent.model_validate_json(value)
+    )
+    inp = to_input(event, config)
+    customer, event_id = inp.signal.customer_id, inp.signal.event_id
+    if inp.is_erasure:
+        if event_id in done_erasures:
+            return None
+        done_erasures.add(event_id)
+        ref.erasures.append(event_id)
+        ref.records.pop(customer, None)
+        ref.scores.pop(customer, None)
+        ref.alert_ids.pop(customer, None)
+        reviews.pop(customer, None)
+        ref.processed = {k for k in ref.processed if k[0] != customer}
+        return None
+    if (customer, event_id) in ref.processed:
+        return inp.signal.occurred_us
+    record = ref.records.get(customer) or CustomerRecord.empty(customer)
+    outcome = score_event(record, inp, config)
+    ref.records[customer] = outcome.record
+    ref.scores[customer] = outcome.scores
+    ref.processed.add((customer, event_id))
+    if outcome.time is not None and outcome.time.update is not None:
+        ref.updates.append(outcome.time.update)
+    if outcome.publish:
+        ref.updates.append(outcome.update)
+    ref.alerts.extend(outcome.alerts)
+    ref.alert_ids.setdefault(customer, set()).update(a.alert_id for a in outcome.alerts)
+    review = next_review_us(outcome.record, config)
+    assert review is not None
+    reviews[customer] = review
+    return inp.signal.occurred_us
 
 
 def assert_state_rows_match(
