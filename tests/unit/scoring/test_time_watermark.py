@@ -1,0 +1,237 @@
+"""Time as an input in the service: the per-partition watermark, recorded ticks, the review
+schedule; replay and rebuild reproduce the time-driven updates (issue 17)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from schemas import Alert, AlertKind, AlertState, ScoreUpdate, UpdateReason
+from services.runtime.records import InRecord, PartitionBatch, TopicPartition
+from services.scoring import rebuild, store
+from services.scoring.domain import CustomerRecord, score_event
+from services.scoring.model import ScoringConfig
+from services.scoring.model.signal import to_us
+from services.scoring.service import ScoringHandler, open_store
+from services.scoring.signals import to_input
+from services.scoring.watermark import (
+    TICK_HEADER,
+    next_review_us,
+    tick_record,
+    tick_time_us,
+    watermark_after,
+)
+from tests.unit.scoring.events import annotated
+from tests.unit.scoring.harness import Scoring
+from tests.unit.scoring.reference import assert_state_rows_match, reference_fold
+
+DAY = timedelta(days=1)
+T0 = datetime(2024, 1, 1, 9, tzinfo=UTC)  # well in the past: ingest refuses future events
+US_PER_DAY = 86_400_000_000
+
+
+def _updates(scoring: Scoring) -> list[ScoreUpdate]:
+    return [
+        ScoreUpdate.model_validate_json(r.value or b"")
+        for r in scoring.out(scoring.topics.score_updates)
+    ]
+
+
+def _alerts(scoring: Scoring) -> list[Alert]:
+    return [Alert.model_validate_json(r.value or b"") for r in scoring.out(scoring.topics.alerts)]
+
+
+def _monthly_buyer(scoring: Scoring, customer: str, months: int) -> datetime:
+    at = T0
+    for month in range(months):
+        at = T0 + month * 30 * DAY
+        scoring.send(
+            [
+                annotated(
+                    "purchase",
+                    customer,
+                    f"{customer}-p{month}",
+                    at,
+                    amount=Decimal(60),
+                    currency="EUR",
+                )
+            ]
+        )
+    return at
+
+
+# --- the pure parts ---------------------------------------------------------------------------
+
+
+def test_next_review_is_the_review_interval_after_the_clock_or_an_earlier_deadline(
+    config: ScoringConfig,
+) -> None:
+    empty = CustomerRecord.empty("c1")
+    assert next_review_us(empty, config) is None
+    inp = to_input(annotated("purchase", "c1", "p1", T0, amount=Decimal(10)), config)
+    record = score_event(empty, inp, config).record
+    interval = round(config.publishing.time_review_days * US_PER_DAY)
+    assert next_review_us(record, config) == to_us(T0) + interval
+    # After a watermark looked at the customer, the next look is an interval after it.
+    checked = to_us(T0 + 30 * DAY)
+    assert next_review_us(record, config, checked_us=checked) == checked + interval
+    # A promise deadline sooner than that is the next review.
+    promised = T0 + 2 * DAY
+    inp = to_input(
+        annotated(
+            "purchase",
+            "c1",
+            "p2",
+            T0,
+            amount=Decimal(10),
+            order_id="o1",
+            promised_delivery_at=promised,
+        ),
+        config,
+    )
+    with_order = score_event(record, inp, config).record
+    due = next_review_us(with_order, config)
+    assert due is not None and to_us(promised) <= due < to_us(T0) + interval
+
+
+def test_the_watermark_trails_the_latest_event_time_and_never_goes_back(
+    config: ScoringConfig,
+) -> None:
+    lateness = round(config.publishing.watermark_lateness_minutes * 60_000_000)
+    first = watermark_after(None, 1_000_000_000, config)
+    assert first == 1_000_000_000 - lateness
+    assert watermark_after(first, 10, config) == first  # an old event: no step back
+    assert watermark_after(first, 2_000_000_000, config) == 2_000_000_000 - lateness
+
+
+def test_a_tick_record_carries_its_time_and_a_malformed_one_is_ignored() -> None:
+    at = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    out = tick_record("rapport.annotated", 2, at)
+    assert out.partition == 2 and out.key is None
+    record = InRecord("rapport.annotated", 2, 0, None, out.value, list(out.headers))
+    assert tick_time_us(record) == to_us(at)
+    plain = InRecord("rapport.annotated", 2, 0, None, out.value)
+    assert tick_time_us(plain) is None
+    bad = InRecord("t", 0, 0, None, json.dumps({"tick_at": 5}).encode(), [(TICK_HEADER, b"1")])
+    assert tick_time_us(bad) is None
+
+
+# --- the service ------------------------------------------------------------------------------
+
+
+def test_an_idle_customer_lapses_by_recorded_ticks_alone(database_url: str) -> None:
+    scoring = Scoring(database_url, partitions=1)
+    last = _monthly_buyer(scoring, "c1", months=12)
+    scoring.run()
+    by_event = _updates(scoring)
+    assert by_event[-1].churn_risk < 0.2
+    # Nothing arrives for six months; the ticker records a tick on the idle partition weekly.
+    for week in range(1, 27):
+        scoring.tick(0, last + week * 7 * DAY)
+    scoring.run()
+    published = _updates(scoring)[len(by_event) :]
+    assert published, "silence must move the scores without an event"
+    assert all(u.reason is UpdateReason.TIME for u in published)
+    assert all(u.caused_by_event_id.startswith("time:") for u in published)
+    assert published[-1].churn_risk > by_event[-1].churn_risk + 0.3
+    assert any(u.segment.value == "at_risk" for u in published)
+    raised = [a for a in _alerts(scoring) if a.state is AlertState.RAISED]
+    assert [a.kind for a in raised if a.kind is AlertKind.LAPSED] == [AlertKind.LAPSED]
+    assert not [a for a in raised if a.kind is AlertKind.TRUST_DROP]
+    # Exactly what the reference fold (the rule restated, no database) publishes.
+    ref = reference_fold(scoring.partition_logs(), scoring.config)
+    assert [u.model_dump_json() for u in _updates(scoring)] == [
+        u.model_dump_json() for u in ref.updates
+    ]
+    assert_state_rows_match(store.all_states(scoring.engine), ref)
+
+
+def test_other_customers_events_move_the_watermark_of_their_partition(
+    database_url: str,
+) -> None:
+    scoring = Scoring(database_url, partitions=1)
+    last = _monthly_buyer(scoring, "idle", months=12)
+    # Another customer of the same partition keeps buying for six more months.
+    scoring.send(
+        [
+            annotated("purchase", "busy", f"b{n}", last + n * 5 * DAY, amount=Decimal(20))
+            for n in range(1, 37)
+        ]
+    )
+    scoring.run()
+    idle = [u for u in _updates(scoring) if u.customer_id == "idle"]
+    timed = [u for u in idle if u.reason is UpdateReason.TIME]
+    assert timed and idle[-1].reason is UpdateReason.TIME
+    assert idle[-1].churn_risk > 0.5
+    ref = reference_fold(scoring.partition_logs(), scoring.config)
+    assert len(_updates(scoring)) == len(ref.updates)
+    assert_state_rows_match(store.all_states(scoring.engine), ref)
+
+
+def _time_story(scoring: Scoring) -> None:
+    last = _monthly_buyer(scoring, "c1", months=8)
+    for customer in ("c2", "c3"):
+        _monthly_buyer(scoring, customer, months=3)
+    for week in range(1, 30):
+        scoring.tick(0, last + week * 7 * DAY)
+        if week == 20:
+            scoring.send([annotated("purchase", "c2", "back", last + week * 7 * DAY)])
+
+
+def test_any_batching_and_a_rebuild_reproduce_the_time_updates(
+    database_url: str, tmp_path: object
+) -> None:
+    scoring = Scoring(database_url, partitions=1, max_poll_records=13)
+    _time_story(scoring)
+    scoring.run()
+    published = [r.value for r in scoring.out(scoring.topics.score_updates)]
+    assert any(
+        ScoreUpdate.model_validate_json(v or b"").reason is UpdateReason.TIME for v in published
+    )
+    # The same log folded in other chunks by a fresh handler: the same outputs, byte for byte.
+    fresh = open_store(f"sqlite:///{tmp_path}/fold.db", scoring.config)
+    handler = ScoringHandler(fresh, scoring.topics, scoring.config)
+    tp = TopicPartition(scoring.topics.annotated, 0)
+    records = scoring.in_records(0)
+    outputs = []
+    for start in range(0, len(records), 5):
+        outputs += handler.handle_batch(PartitionBatch(tp, records[start : start + 5]))
+    assert [o.value for o in outputs if o.topic == scoring.topics.score_updates] == published
+
+    class Source:
+        def start_offset(self, partition: int) -> int:
+            return 0
+
+        def chunks(self, partition: int, bound: int) -> Iterator[list[InRecord]]:
+            found = scoring.in_records(partition)[:bound]
+            for start in range(0, len(found), 7):
+                yield found[start : start + 7]
+
+    report = rebuild.rebuild(
+        scoring.engine,
+        scoring.topics,
+        scoring.config,
+        Source(),
+        group_offsets={},
+        partitions=[0],
+    )
+    assert report.equal, report.differences
+
+
+def test_a_crash_after_applying_publishes_each_time_update_once(database_url: str) -> None:
+    scoring = Scoring(database_url, partitions=1, max_poll_records=9)
+    _time_story(scoring)
+    tp = TopicPartition(scoring.topics.annotated, 0)
+    # An attempt applies everything to the database, then dies before its Kafka commit.
+    lost = scoring.handler.handle_batch(PartitionBatch(tp, scoring.in_records(0)))
+    assert any(b"time:" in (r.value or b"") for r in lost)
+    scoring.start()
+    scoring.run()
+    updates = _updates(scoring)
+    keys = [(u.customer_id, u.caused_by_event_id) for u in updates]
+    assert len(keys) == len(set(keys))
+    ref = reference_fold(scoring.partition_logs(), scoring.config)
+    assert [u.model_dump_json() for u in updates] == [u.model_dump_json() for u in ref.updates]
+    assert_state_rows_match(store.all_states(scoring.engine), ref)
