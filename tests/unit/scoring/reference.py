@@ -69,6 +69,7 @@ def reference_fold(
         watermark: int | None = None
         reviews: dict[str, int] = {}
         for value in records:
+            seen: int | None
             if isinstance(value, Tick):
                 seen = value.at_us
             else:

@@ -93,7 +93,8 @@ def test_next_review_is_the_review_interval_after_the_clock_or_an_earlier_deadli
     )
     with_order = score_event(record, inp, config).record
     due = next_review_us(with_order, config)
-    assert due is not None and to_us(promised) <= due < to_us(T0) + interval
+    assert due is not None
+    assert to_us(promised) <= due < to_us(T0) + interval
 
 
 def test_the_watermark_trails_the_latest_event_time_and_never_goes_back(
@@ -109,7 +110,8 @@ def test_the_watermark_trails_the_latest_event_time_and_never_goes_back(
 def test_a_tick_record_carries_its_time_and_a_malformed_one_is_ignored() -> None:
     at = datetime(2026, 6, 1, 12, tzinfo=UTC)
     out = tick_record("rapport.annotated", 2, at)
-    assert out.partition == 2 and out.key is None
+    assert out.partition == 2
+    assert out.key is None
     record = InRecord("rapport.annotated", 2, 0, None, out.value, list(out.headers))
     assert tick_time_us(record) == to_us(at)
     plain = InRecord("rapport.annotated", 2, 0, None, out.value)
@@ -163,7 +165,8 @@ def test_other_customers_events_move_the_watermark_of_their_partition(
     scoring.run()
     idle = [u for u in _updates(scoring) if u.customer_id == "idle"]
     timed = [u for u in idle if u.reason is UpdateReason.TIME]
-    assert timed and idle[-1].reason is UpdateReason.TIME
+    assert timed
+    assert idle[-1].reason is UpdateReason.TIME
     assert idle[-1].churn_risk > 0.5
     ref = reference_fold(scoring.partition_logs(), scoring.config)
     assert len(_updates(scoring)) == len(ref.updates)
