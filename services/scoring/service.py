@@ -68,7 +68,12 @@ from services.scoring.domain import (
 from services.scoring.input_checks import check_ranges
 from services.scoring.model import Scores, ScoringConfig, StateMismatchError
 from services.scoring.signals import ScoringInput, to_input
-from services.scoring.watermark import next_review_us, tick_time_us, watermark_after
+from services.scoring.watermark import (
+    IdleTicker,
+    next_review_us,
+    tick_time_us,
+    watermark_after,
+)
 
 NAME = "scoring"
 CONFIG_HASH_HEADER: Final = "rapport.scoring.config-hash"
@@ -276,6 +281,7 @@ class ScoringHandler:
         self._warned_currencies: set[str] = set()
         self._durable = durable
         self._records = _RecordCache()
+        self._ticker = IdleTicker(self._limits.idle_tick_seconds)
 
     @property
     def engine(self) -> Engine:
@@ -289,7 +295,13 @@ class ScoringHandler:
         # Re-assigned or rewound: check the topic's identity afresh before the next batch.
         self._verified.difference_update(partitions)
 
+    def periodic_records(self, assigned: Collection[TopicPartition]) -> list[OutRecord]:
+        """Tick records for the assigned partitions idle for ``idle_tick_seconds`` (the runner
+        writes them to those partitions; ``watermark.py`` explains why they are records)."""
+        return self._ticker.due(assigned, self._clock())
+
     def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]:
+        self._ticker.saw(batch.tp, self._clock())
         # The first batch of a partition after an assignment or a rewind asks the broker for the
         # topic's id and checks it against every partition of the topic the database knows (a
         # recreated topic shows on a partition never seen before too); later batches compare

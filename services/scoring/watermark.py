@@ -13,10 +13,11 @@ time updates; the wall clock is read only when the tick is written, never when i
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Final
 
-from services.runtime.records import InRecord, OutRecord
+from services.runtime.records import InRecord, OutRecord, TopicPartition
 from services.scoring.domain import CustomerRecord
 from services.scoring.model import ScoringConfig
 from services.scoring.model.signal import to_us
@@ -73,3 +74,28 @@ def tick_time_us(record: InRecord) -> int | None:
     except (ValueError, KeyError, TypeError):
         return None
     return to_us(at) if at.tzinfo is not None else None
+
+
+class IdleTicker:
+    """Which assigned partitions have been idle for ``interval_seconds`` of wall-clock time:
+    each gets a tick record (written to it, then read back like any record). A partition with
+    records is never ticked; an idle one about once per interval. ``interval_seconds`` 0:
+    never (the watermark then moves only with event times)."""
+
+    def __init__(self, interval_seconds: float) -> None:
+        self._interval = interval_seconds
+        self._last: dict[TopicPartition, datetime] = {}
+
+    def saw(self, tp: TopicPartition, now: datetime) -> None:
+        self._last[tp] = now
+
+    def due(self, assigned: Collection[TopicPartition], now: datetime) -> list[OutRecord]:
+        if self._interval <= 0:
+            return []
+        ticks = []
+        for tp in sorted(assigned, key=lambda t: (t.topic, t.partition)):
+            last = self._last.setdefault(tp, now)
+            if (now - last).total_seconds() >= self._interval:
+                self._last[tp] = now  # one tick in flight at a time
+                ticks.append(tick_record(tp.topic, tp.partition, now))
+        return ticks

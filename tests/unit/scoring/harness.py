@@ -38,11 +38,12 @@ class Scoring:
         self.broker.create_topic(self.topics.annotated)
         self.engine: Engine = open_store(database_url, self.config)
         self.now = 0.0  # the runner's monotonic clock: retries back off in it
+        self.wall = COMPLETED_AT  # the handler's wall clock (erasure times, idle ticks)
         self.start()
 
     def start(self) -> None:
         self.handler = ScoringHandler(
-            self.engine, self.topics, self.config, clock=lambda: COMPLETED_AT
+            self.engine, self.topics, self.config, clock=lambda: self.wall
         )
         self.consumer = FakeConsumer(self.broker, "rapport-scoring")
         self.producer = FakeProducer(self.broker)

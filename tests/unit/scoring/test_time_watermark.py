@@ -18,6 +18,7 @@ from services.scoring.service import ScoringHandler, open_store
 from services.scoring.signals import to_input
 from services.scoring.watermark import (
     TICK_HEADER,
+    IdleTicker,
     next_review_us,
     tick_record,
     tick_time_us,
@@ -118,6 +119,18 @@ def test_a_tick_record_carries_its_time_and_a_malformed_one_is_ignored() -> None
     assert tick_time_us(plain) is None
     bad = InRecord("t", 0, 0, None, json.dumps({"tick_at": 5}).encode(), [(TICK_HEADER, b"1")])
     assert tick_time_us(bad) is None
+
+
+def test_the_ticker_ticks_only_partitions_idle_for_the_interval() -> None:
+    ticker = IdleTicker(300)
+    busy, idle = TopicPartition("t", 0), TopicPartition("t", 1)
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    assert ticker.due([busy, idle], start) == []  # first seen now
+    ticker.saw(busy, start + timedelta(seconds=250))
+    [tick] = ticker.due([busy, idle], start + timedelta(seconds=301))
+    assert tick.partition == 1
+    assert ticker.due([busy, idle], start + timedelta(seconds=400)) == []  # one in flight
+    assert IdleTicker(0).due([busy], start + timedelta(days=1)) == []
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -238,3 +251,22 @@ def test_a_crash_after_applying_publishes_each_time_update_once(database_url: st
     ref = reference_fold(scoring.partition_logs(), scoring.config)
     assert [u.model_dump_json() for u in updates] == [u.model_dump_json() for u in ref.updates]
     assert_state_rows_match(store.all_states(scoring.engine), ref)
+
+
+def test_the_service_writes_ticks_to_idle_partitions_and_reads_them_back(
+    database_url: str,
+) -> None:
+    scoring = Scoring(database_url, partitions=1)
+    scoring.wall = datetime(2024, 2, 1, tzinfo=UTC)
+    _monthly_buyer(scoring, "c1", months=1)
+    scoring.run()
+    before = len(_updates(scoring))
+    # The service's own wall clock moves on with no input: it records a tick, reads it back.
+    scoring.wall += timedelta(days=120)
+    scoring.runner.run_once()
+    assert any(r.header(TICK_HEADER) for r in scoring.in_records(0))
+    scoring.run()
+    later = _updates(scoring)[before:]
+    assert later
+    assert all(u.reason is UpdateReason.TIME for u in later)
+    assert all(u.customer_id == "c1" for u in later)
