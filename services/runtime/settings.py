@@ -84,7 +84,6 @@ class ScoringLimits(BaseModel):
     max_event_age_days: float = Field(default=3_650.0, gt=0)
     # Largest absolute amount (order value, refund, price) in the event's currency.
     max_amount: float = Field(default=1e9, gt=0)
-    # -- issue 17, time as an input --
     # Wall-clock seconds after which an idle input partition gets a recorded tick (a record
     # written to it that moves its event-time watermark to the wall clock); 0: never.
     idle_tick_seconds: float = Field(default=300.0, ge=0)
