@@ -145,6 +145,8 @@ class _Batch:
     clock: store.PartitionClock = field(default_factory=lambda: store.PartitionClock(None, None))
     reviews: dict[str, int | None] = field(default_factory=dict)
     """Review times of the customers this batch touched (the stored ones are stale)."""
+    stored_next_us: int | None = None
+    """A lower bound of the stored review times the batch has not read yet."""
 
     def forget(self, customer_id: str) -> None:
         """An erasure: drop what this batch was about to write for the customer."""
@@ -401,6 +403,8 @@ class ScoringHandler:
             ),
             clock=store.partition_clock_of(conn, tp),
         )
+        # At a batch's start every review time is stored: the partition's next due is theirs.
+        work.stored_next_us = work.clock.next_due_us
         for record, item in parsed:
             seen_us: int | None = None
             if item is None:
@@ -438,8 +442,16 @@ class ScoringHandler:
             work.clock = store.PartitionClock(watermark, clock.next_due_us)
             return []
         touched = work.reviews
-        due = {c for c in store.due_customers(conn, tp.partition, watermark) if c not in touched}
-        due.update(c for c, at in touched.items() if at is not None and at <= watermark)
+        due = {c for c, at in touched.items() if at is not None and at <= watermark}
+        stored_next = work.stored_next_us
+        if stored_next is not None and stored_next <= watermark:
+            # Only when a stored review time is reached: the two index range reads.
+            due.update(
+                c for c in store.due_customers(conn, tp.partition, watermark) if c not in touched
+            )
+            stored_next = work.stored_next_us = store.earliest_review_after(
+                conn, tp.partition, watermark
+            )
         missing = due - work.records.keys()
         if missing:
             work.records.update(self._records.load(conn, missing))
@@ -455,12 +467,12 @@ class ScoringHandler:
                 work.add_alerts(outcome.alerts)
                 outputs += self._publish([outcome.update], outcome.alerts)
             touched[customer] = next_review_us(record, self._config, checked_us=watermark)
-        # Every stored review time not in this batch is now after the watermark; the
+        # Every stored review time not in this batch is now after the watermark (the earliest
+        # is ``stored_next``; stale rows of the batch's customers only make it earlier); the
         # batch's own are in memory.
         candidates = [at for at in touched.values() if at is not None]
-        stored = store.earliest_review_after(conn, tp.partition, watermark)
-        if stored is not None:
-            candidates.append(stored)
+        if stored_next is not None:
+            candidates.append(stored_next)
         work.clock = store.PartitionClock(watermark, min(candidates) if candidates else None)
         return outputs
 

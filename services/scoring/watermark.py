@@ -53,8 +53,11 @@ def next_review_us(
 
 
 def watermark_after(current_us: int | None, seen_us: int, config: ScoringConfig) -> int:
-    """The partition's watermark after a record of event time ``seen_us``: never backwards."""
-    candidate = seen_us - lateness_us(config)
+    """The partition's watermark after a record of event time ``seen_us``: the event time
+    minus the allowed lateness, rounded down to a whole ``watermark_step_minutes``; never
+    backwards."""
+    step = round(config.publishing.watermark_step_minutes * _US_PER_MINUTE)
+    candidate = (seen_us - lateness_us(config)) // step * step
     return candidate if current_us is None else max(current_us, candidate)
 
 

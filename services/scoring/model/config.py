@@ -517,6 +517,9 @@ class Publishing(_Frozen):
     watermark_lateness_minutes: Annotated[float, Field(ge=0)] = 5.0
     """The watermark trails the latest event time of its partition by this much, so events a
     little out of order between producers do not arrive behind it."""
+    watermark_step_minutes: Positive = 60.0
+    """The watermark moves in whole steps of this much event time: a busy partition looks for
+    due customers at most once a step, not at every record."""
     history_limit: Annotated[int, Field(ge=1)] = 1000
     """Score-history rows kept per customer (the oldest are pruned)."""
     processed_ids_limit: Annotated[int, Field(ge=1)] = 5000

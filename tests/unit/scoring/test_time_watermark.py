@@ -101,11 +101,16 @@ def test_next_review_is_the_review_interval_after_the_clock_or_an_earlier_deadli
 def test_the_watermark_trails_the_latest_event_time_and_never_goes_back(
     config: ScoringConfig,
 ) -> None:
-    lateness = round(config.publishing.watermark_lateness_minutes * 60_000_000)
-    first = watermark_after(None, 1_000_000_000, config)
-    assert first == 1_000_000_000 - lateness
+    publishing = config.publishing
+    lateness = round(publishing.watermark_lateness_minutes * 60_000_000)
+    step = round(publishing.watermark_step_minutes * 60_000_000)
+    seen = to_us(T0) + 17 * 60_000_000
+    first = watermark_after(None, seen, config)
+    assert first == (seen - lateness) // step * step
+    assert first % step == 0
+    assert seen - lateness - step < first <= seen - lateness
     assert watermark_after(first, 10, config) == first  # an old event: no step back
-    assert watermark_after(first, 2_000_000_000, config) == 2_000_000_000 - lateness
+    assert watermark_after(first, seen + 10 * step, config) == first + 10 * step
 
 
 def test_a_tick_record_carries_its_time_and_a_malformed_one_is_ignored() -> None:
