@@ -176,7 +176,7 @@ class _Batch:
             else:
                 self.resolved.append(_resolution(alert) | {"b_customer_id": alert.customer_id})
 
-    def write(self, conn: Connection, tp: TopicPartition, history_limit: int) -> None:
+    def write(self, conn: Connection, history_limit: int) -> None:
         # Erasures first: rows this batch writes afterwards belong to the fresh state.
         if self.erased:
             store.erase_customers(conn, self.erased)
@@ -205,7 +205,9 @@ class _Batch:
             )
         store.insert_rows(conn, store.erasures, self.erasures)
         store.add_outbox(conn, self.outbox)
-        # After the erasures, which delete the erased customers' review rows.
+
+    def write_clock(self, conn: Connection, tp: TopicPartition) -> None:
+        # After ``write``'s erasures, which delete the erased customers' review rows.
         store.save_schedule(conn, tp.partition, self.reviews)
         store.set_partition_clock(conn, tp, self.clock)
 
@@ -423,7 +425,8 @@ class ScoringHandler:
             work.outbox += store.outbox_rows(
                 tp, record.offset, [with_origin(out, record) for out in outputs]
             )
-        work.write(conn, tp, self._config.publishing.history_limit)
+        work.write(conn, self._config.publishing.history_limit)
+        work.write_clock(conn, tp)
         return work
 
     def _advance_watermark(
