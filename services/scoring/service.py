@@ -147,6 +147,8 @@ class _Batch:
     """Review times of the customers this batch touched (the stored ones are stale)."""
     stored_next_us: int | None = None
     """A lower bound of the stored review times the batch has not read yet."""
+    prefetched: dict[str, int] = field(default_factory=dict)
+    """Stored review times read ahead (those of customers in ``reviews`` are stale)."""
 
     def forget(self, customer_id: str) -> None:
         """An erasure: drop what this batch was about to write for the customer."""
@@ -212,6 +214,8 @@ class _Batch:
         store.set_partition_clock(conn, tp, self.clock)
 
 
+REVIEW_PREFETCH_US: Final = 86_400_000_000
+"""How far ahead of the watermark stored review times are read at once (one day)."""
 RECORD_CACHE_SIZE: Final = 20_000
 """Customer records an instance keeps in memory between batches (a few kB each)."""
 
@@ -435,8 +439,9 @@ class ScoringHandler:
         """Move the partition's watermark to a record's event time; when it reaches the
         partition's next review time, advance every customer due (``advance_to``) and publish
         their time updates. Cheap per record: a comparison unless a review falls due, then
-        two index range reads. A pure function of the partition's records in offset order
-        (batch boundaries do not matter), so replay and rebuild reproduce it."""
+        at most one index range read (a day ahead). A pure function of the partition's
+        records in offset order (batch boundaries do not matter), so replay and rebuild
+        reproduce it."""
         clock = work.clock
         watermark = watermark_after(clock.watermark_us, seen_us, self._config)
         if watermark == clock.watermark_us:
@@ -445,16 +450,16 @@ class ScoringHandler:
             work.clock = store.PartitionClock(watermark, clock.next_due_us)
             return []
         touched = work.reviews
-        due = {c for c, at in touched.items() if at is not None and at <= watermark}
+        prefetched = work.prefetched
         stored_next = work.stored_next_us
         if stored_next is not None and stored_next <= watermark:
-            # Only when a stored review time is reached: the two index range reads.
-            due.update(
-                c for c in store.due_customers(conn, tp.partition, watermark) if c not in touched
-            )
-            stored_next = work.stored_next_us = store.earliest_review_after(
-                conn, tp.partition, watermark
-            )
+            # A stored review time is reached: one index range read of the stored review
+            # times up to a day ahead, so that the next steps of the watermark need none.
+            horizon = watermark + REVIEW_PREFETCH_US
+            prefetched.update(store.reviews_until(conn, tp.partition, horizon))
+            stored_next = work.stored_next_us = horizon + 1  # the rest are later
+        due = {c for c, at in touched.items() if at is not None and at <= watermark}
+        due.update(c for c, at in prefetched.items() if at <= watermark and c not in touched)
         missing = due - work.records.keys()
         if missing:
             work.records.update(self._records.load(conn, missing))
@@ -470,10 +475,10 @@ class ScoringHandler:
                 work.add_alerts(outcome.alerts)
                 outputs += self._publish([outcome.update], outcome.alerts)
             touched[customer] = next_review_us(record, self._config, checked_us=watermark)
-        # Every stored review time not in this batch is now after the watermark (the earliest
-        # is ``stored_next``; stale rows of the batch's customers only make it earlier); the
-        # batch's own are in memory.
+        # Every review time is now after the watermark: the batch's own (in memory), those
+        # read ahead, and the other stored ones (after ``stored_next``).
         candidates = [at for at in touched.values() if at is not None]
+        candidates += [at for c, at in prefetched.items() if c not in touched]
         if stored_next is not None:
             candidates.append(stored_next)
         work.clock = store.PartitionClock(watermark, min(candidates) if candidates else None)

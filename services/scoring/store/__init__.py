@@ -69,9 +69,8 @@ from services.scoring.store.progress import (
 )
 from services.scoring.store.schedule import (
     PartitionClock,
-    due_customers,
-    earliest_review_after,
     partition_clock_of,
+    reviews_until,
     save_schedule,
     set_partition_clock,
 )
@@ -118,9 +117,7 @@ __all__ = [
     "customer_state",
     "customer_view",
     "downgrade",
-    "due_customers",
     "durability_problems",
-    "earliest_review_after",
     "erase_customers",
     "erasures",
     "erasures_among",
@@ -145,6 +142,7 @@ __all__ = [
     "records_of",
     "reset_topic",
     "review_schedule",
+    "reviews_until",
     "save_schedule",
     "save_states",
     "save_trackers",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from services.runtime.records import TopicPartition
@@ -47,28 +47,15 @@ def set_partition_clock(conn: Connection, tp: TopicPartition, clock: PartitionCl
     )
 
 
-def due_customers(conn: Connection, partition: int, watermark_us: int) -> list[str]:
-    """The customers of ``partition`` whose review time the watermark reached (index range)."""
+def reviews_until(conn: Connection, partition: int, until_us: int) -> dict[str, int]:
+    """The stored review times of ``partition`` up to ``until_us`` (an index range read)."""
     rows = conn.execute(
-        select(review_schedule.c.customer_id)
-        .where(
+        select(review_schedule.c.customer_id, review_schedule.c.next_review_us).where(
             review_schedule.c.partition == partition,
-            review_schedule.c.next_review_us <= watermark_us,
+            review_schedule.c.next_review_us <= until_us,
         )
-        .order_by(review_schedule.c.customer_id)
     )
-    return [str(r.customer_id) for r in rows]
-
-
-def earliest_review_after(conn: Connection, partition: int, after_us: int) -> int | None:
-    """The earliest stored review time of ``partition`` later than ``after_us`` (index seek)."""
-    value = conn.execute(
-        select(func.min(review_schedule.c.next_review_us)).where(
-            review_schedule.c.partition == partition,
-            review_schedule.c.next_review_us > after_us,
-        )
-    ).scalar_one_or_none()
-    return None if value is None else int(value)
+    return {str(r.customer_id): int(r.next_review_us) for r in rows}
 
 
 def save_schedule(conn: Connection, partition: int, reviews: Mapping[str, int | None]) -> None:
