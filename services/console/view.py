@@ -63,6 +63,9 @@ class ScoreView:
         self._feed: deque[FeedAlert] = deque(maxlen=ALERT_FEED)
         self._recent: deque[ScoreUpdate] = deque(maxlen=RECENT_UPDATES)
         self._seq = 0
+        # Customers whose latest score is a tombstone: their updates and alerts, still on the
+        # other topics until retention, are not shown again (say, after a restart re-reads them).
+        self._erased: set[str] = set()
         self.records = Counter[str]()
         self.unreadable = 0
         self.caught_up = False
@@ -83,11 +86,15 @@ class ScoreView:
                     self._apply_latest(key, value)
                 elif topic == self.topics.score_updates and value is not None:
                     update = ScoreUpdate.model_validate_json(value)
+                    if update.customer_id in self._erased:
+                        return
                     record = self._customers.setdefault(update.customer_id, CustomerRecord())
                     record.history.append(update)
                     self._recent.append(update)
                 elif topic == self.topics.alerts and value is not None:
                     alert = Alert.model_validate_json(value)
+                    if alert.customer_id in self._erased:
+                        return
                     record = self._customers.setdefault(alert.customer_id, CustomerRecord())
                     record.alerts[alert.alert_id] = alert
                     self._seq += 1
@@ -99,12 +106,25 @@ class ScoreView:
     def _apply_latest(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:  # a tombstone: the customer was erased
             if key is not None:
-                self._customers.pop(key.decode(), None)
+                self._forget(key.decode())
             return
         update = ScoreUpdate.model_validate_json(value)
+        # A latest score after the tombstone: the customer came back with new events.
+        self._erased.discard(update.customer_id)
         record = self._customers.setdefault(update.customer_id, CustomerRecord())
         if record.latest is None or update.as_of >= record.latest.as_of:
             record.latest = update
+
+    def _forget(self, customer_id: str) -> None:
+        """Everything shown of an erased customer, wherever the view holds it (lock held)."""
+        self._erased.add(customer_id)
+        self._customers.pop(customer_id, None)
+        feed = [item for item in self._feed if item.alert.customer_id != customer_id]
+        if len(feed) != len(self._feed):
+            self._feed = deque(feed, maxlen=ALERT_FEED)
+        recent = [u for u in self._recent if u.customer_id != customer_id]
+        if len(recent) != len(self._recent):
+            self._recent = deque(recent, maxlen=RECENT_UPDATES)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -134,7 +154,8 @@ class ScoreView:
     ) -> tuple[ScoreUpdate | None, list[ScoreUpdate], list[Alert]]:
         with self._lock:
             record = self._customers.get(customer_id)
-            if record is None:
+            if record is None or record.latest is None:
+                # No latest score: not (yet) read, or erased with its tombstone compacted away.
                 return None, [], []
             history = list(record.history)  # as published: each is the state after the last
             alerts = sorted(record.alerts.values(), key=lambda a: a.raised_at, reverse=True)
@@ -147,8 +168,16 @@ class ScoreView:
     def alerts_after(self, seq: int, limit: int = 50) -> list[FeedAlert]:
         """The feed's alerts after ``seq``, newest first."""
         with self._lock:
+            # Not filtered by _shown: an alert is often read before its customer's latest score
+            # (another topic), and the live feed must not skip it for that.
             newer = [item for item in self._feed if item.seq > seq]
         return list(reversed(newer))[:limit]
+
+    def _shown(self, customer_id: str) -> bool:
+        """Only customers with a latest score are shown: the compacted topic is the list of
+        customers, and an erased one is not in it (lock held)."""
+        record = self._customers.get(customer_id)
+        return record is not None and record.latest is not None
 
     def open_alerts(self) -> list[Alert]:
         with self._lock:
@@ -168,7 +197,7 @@ class ScoreView:
     def movers(self, limit: int = 8) -> list[ScoreUpdate]:
         """The biggest recent trust or loyalty moves (one per customer)."""
         with self._lock:
-            recent = list(self._recent)
+            recent = [u for u in self._recent if self._shown(u.customer_id)]
         best: dict[str, ScoreUpdate] = {}
         for update in recent:
             size = abs(update.deltas.trust) + abs(update.deltas.loyalty)

@@ -184,23 +184,11 @@ def tenant_aware_restore(tenancy: Tenancy, restore: RestoreFunction) -> RestoreF
     return restored
 
 
-def _changelog_config(settings: Settings) -> dict[str, dict[str, str]]:
-    window_ms = int(settings.ingest.dedup_window_hours * 3_600_000)
-    # compact keeps one entry per id; delete drops ids older than the window, which bounds the
-    # changelog (and so every restore) by the window, not by all time.
-    return {
-        settings.topics.ingest_dedup: {
-            "cleanup.policy": "compact,delete",
-            "retention.ms": str(window_ms),
-        }
-    }
-
-
 SPEC = ServiceSpec(
     name=NAME,
     default_port=9101,
     input_topics=lambda s: [s.topics.raw_interactions, s.topics.raw_feedback],
     output_topics=lambda s: [s.topics.canonical, s.topics.ingest_dedup],
     build_handler=build_handler,
-    topic_configs=_changelog_config,
+    # The changelog's compaction and window retention: services/runtime/topic_configs.py.
 )

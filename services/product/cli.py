@@ -267,10 +267,12 @@ def send_command(
     a multi-tenant deployment), validated exactly as ingest would; exit 1 if any was rejected."""
     from rich.progress import Progress
 
-    from services.ingest.identifiers import IdentifierPolicy
+    from services.ingest.service import ingest_policy
     from services.product.send import SendSummary, expand_paths, plan, send
 
     settings = Settings()
+    # Ingest's own policy: the same identifier rule and the same personal-data kinds.
+    ingesting = ingest_policy(settings)
     try:
         outgoing, rejected = plan(
             expand_paths(paths),
@@ -278,7 +280,8 @@ def send_command(
             validate=not no_validate,
             tenancy=settings.tenancy,
             tenant=tenant,
-            identifiers=IdentifierPolicy(settings.ingest.identifier_personal_data),
+            identifiers=ingesting.identifier_personal_data,
+            identifier_kinds=ingesting.pii_kinds,
         )
     except OSError as exc:
         err.print(f"[red]error:[/] cannot read {exc.filename}: {exc.strerror}")

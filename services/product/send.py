@@ -23,6 +23,7 @@ from schemas.upstream import kind_of_type
 from schemas.validation import ContractError, parse_raw_event
 from services.contract_cli import SourceRecord, read_records
 from services.ingest.identifiers import IdentifierPolicy, apply_identifier_policy
+from services.ingest.pii import ALL, PiiKind
 from services.runtime.exceptions import PermanentError
 from services.runtime.settings import Topics
 
@@ -93,6 +94,7 @@ def plan(
     tenancy: Tenancy | None = None,
     tenant: str | None = None,
     identifiers: IdentifierPolicy = IdentifierPolicy.REJECT,
+    identifier_kinds: frozenset[PiiKind] = ALL,
 ) -> tuple[list[Outgoing], list[Rejection]]:
     """What to send where, and what was rejected (with ingest's reason codes).
 
@@ -112,7 +114,15 @@ def plan(
                 if tenant is None
                 else SourceRecord(read.location, _with_tenant(read.value, tenant))
             )
-            routed = _route(record, topics, validate, policy, tenancy, identifiers=identifiers)
+            routed = _route(
+                record,
+                topics,
+                validate,
+                policy,
+                tenancy,
+                identifiers=identifiers,
+                identifier_kinds=identifier_kinds,
+            )
             if isinstance(routed, Rejection):
                 routed.location = location
                 rejected.append(routed)
@@ -139,6 +149,7 @@ def _route(
     tenancy: Tenancy,
     *,
     identifiers: IdentifierPolicy = IdentifierPolicy.REJECT,
+    identifier_kinds: frozenset[PiiKind] = ALL,
 ) -> Outgoing | Rejection:
     topic_of = {
         EventKind.INTERACTION: topics.raw_interactions,
@@ -153,7 +164,7 @@ def _route(
         event = parsed.event
         if identifiers is IdentifierPolicy.REJECT:  # as ingest would, with its message
             try:
-                apply_identifier_policy(event, identifiers)
+                apply_identifier_policy(event, identifiers, identifier_kinds)
             except PermanentError as exc:
                 return Rejection("", exc.reason, exc.message)
         key = tenancy.customer_key(event.tenant_id, event.customer_id)

@@ -35,6 +35,7 @@ from services.runtime.metrics import ServiceMetrics
 from services.runtime.policy import ErrorPolicy, RecordLimits
 from services.runtime.records import BatchHandler, MetricsAware
 from services.runtime.settings import Delivery, Settings
+from services.runtime.topic_configs import merged_configs
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ class ServiceSpec:
     output_topics: Callable[[Settings], Sequence[str]]
     build_handler: HandlerFactory
     readiness: Callable[[Settings], dict[str, ReadinessCheck]] = field(default=lambda _: {})
-    # Per-topic configs for topics this service creates, e.g. {"t": {"cleanup.policy": "compact"}}.
+    # Per-topic configs for topics this service creates, on top of the retention every topic
+    # gets (services/runtime/topic_configs.py), e.g. {"t": {"cleanup.policy": "compact"}}.
     topic_configs: Callable[[Settings], dict[str, dict[str, str]]] = field(default=lambda _: {})
     # The processing-error policy; the default dead-letters every record that fails for good.
     error_policy: Callable[[str, Settings, RecordLimits], ErrorPolicy] = field(
@@ -98,7 +100,8 @@ def build_runner(
         servers,
         sorted(set(topics)),
         settings.topic_partitions,
-        spec.topic_configs(settings),
+        # Every topic's retention (docs/privacy.md), with the service's own configs on top.
+        merged_configs(settings, spec.topic_configs(settings)),
         **security,
     )
     policy = spec.error_policy(spec.name, settings, record_limits(settings, sorted(set(outputs))))

@@ -89,6 +89,33 @@ class ScoringLimits(BaseModel):
     idle_tick_seconds: float = Field(default=300.0, ge=0)
 
 
+# --- Topic retention (issue 12) -----------------------------------------------------------------
+
+
+class TopicRetention(BaseModel):
+    """How long Kafka keeps what Rapport writes: the bounds of docs/privacy.md's table.
+
+    Set on the topics Rapport creates (services/runtime/topic_configs.py); an existing topic
+    whose configs differ gets a warning with the command that aligns it."""
+
+    # Raw, canonical and annotated topics: the replay window (`rapport scores rebuild` needs
+    # every annotated event it should fold in).
+    pipeline_days: float = Field(default=7.0, gt=0)
+    # Dead letters, kept with the original bytes and headers of the rejected record.
+    dead_letter_days: float = Field(default=7.0, gt=0)
+    # Score updates, alerts and erasure confirmations, for downstream subscribers.
+    published_days: float = Field(default=7.0, gt=0)
+    # A segment rolls at least this often, so a record leaves at most this long after its
+    # retention ends (Kafka deletes whole segments, when their newest record has expired).
+    segment_hours: float = Field(default=24.0, gt=0)
+    # Compacted topics: a superseded record, or an erased customer's latest score, becomes
+    # eligible for compaction within this time.
+    compaction_lag_hours: float = Field(default=24.0, gt=0)
+    # Compacted topics: how long a tombstone stays readable after compaction, so a subscriber
+    # that is behind still sees the erasure.
+    tombstone_hours: float = Field(default=24.0, gt=0)
+
+
 # --- Kafka security (issue 14) ------------------------------------------------------------
 
 
@@ -203,6 +230,8 @@ class Settings(BaseSettings):
     stuck_partition_seconds: float = Field(default=120.0, gt=0)
 
     ingest: IngestSettings = IngestSettings()
+    # Issue 12: retention and compaction of the topics Rapport creates (docs/privacy.md).
+    retention: TopicRetention = TopicRetention()
 
     database_url: str = "sqlite:///rapport.db"
     # The trust and loyalty model's rules (RAPPORT_SCORING_CONFIG). None: the packaged

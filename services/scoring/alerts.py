@@ -416,7 +416,7 @@ class _Evaluation:
             overdue_now = ctx.overdue_left - (len(ctx.fired) - 1 - position)
             timer = change.timer
             d = timer.deadline
-            text = f"Overdue since {_day(change.at_us)}: {_OVERDUE_NOUNS[d.kind]} {d.subject}"
+            text = f"Overdue since {_day(change.at_us)}: {_OVERDUE_NOUNS[d.kind]} {d.shown}"
             critical = overdue_now >= rule.critical_overdue
             severity = AlertSeverity.CRITICAL if critical else AlertSeverity.WARNING
             if kind in self.open:
@@ -435,7 +435,7 @@ class _Evaluation:
             self.resolve(
                 kind,
                 f"Fulfilled late on {_day(self.occurred_us)}: {_OVERDUE_NOUNS[last.kind]} "
-                f"{last.subject}",
+                f"{last.shown}",
             )
 
     def negative_feedback(self) -> None:

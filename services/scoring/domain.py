@@ -351,7 +351,7 @@ def _time_summary(
         loyalty_points = after.loyalty - decayed.loyalty
         kinds = sorted({label.singular for label in labels})
         what = ", ".join(
-            f"{d.timer.deadline.kind} {d.timer.deadline.subject} due "
+            f"{d.timer.deadline.kind} {d.timer.deadline.shown} due "
             f"{from_us(d.timer.deadline.due_us):%d %b}"
             for d in fired[:2]
         )

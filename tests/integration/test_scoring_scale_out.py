@@ -26,6 +26,7 @@ from schemas import AnnotatedEvent
 from services.localkafka.broker import free_port
 from services.runtime.kafka_io import ensure_topics
 from services.runtime.settings import Settings
+from services.runtime.topic_configs import merged_configs
 from services.scoring import store
 from services.scoring.model import ScoringConfig
 from services.scoring.rebuild import KafkaSource
@@ -131,7 +132,10 @@ def wait_for(condition: object, timeout: float, what: str) -> None:
 def instances(kafka_bootstrap: str, database_url: str) -> Iterator[tuple[Settings, list[Instance]]]:
     settings = service_settings(kafka_bootstrap, database_url, topic_partitions=PARTITIONS)
     ensure_topics(
-        kafka_bootstrap, [settings.topics.scores_latest], PARTITIONS, SPEC.topic_configs(settings)
+        kafka_bootstrap,
+        [settings.topics.scores_latest],
+        PARTITIONS,
+        merged_configs(settings, SPEC.topic_configs(settings)),
     )
     create_topics(settings)
     env = service_env(settings) | {

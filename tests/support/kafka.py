@@ -15,6 +15,7 @@ from services.runtime.kafka_io import ensure_topics
 from services.runtime.loop import ServiceRunner
 from services.runtime.service import ServiceSpec, build_runner
 from services.runtime.settings import Settings, Topics
+from services.runtime.topic_configs import topic_configs
 
 
 def unique_prefix() -> str:
@@ -48,6 +49,7 @@ def create_topics(settings: Settings) -> None:
         settings.kafka_bootstrap_servers,
         list(settings.topics.model_dump().values()),
         settings.topic_partitions,
+        topic_configs(settings),
     )
 
 

@@ -55,6 +55,13 @@ class Deadline:
     def key(self) -> str:
         return timer_key(self.kind, self.subject)
 
+    @property
+    def shown(self) -> str:
+        """The subject as a person reads it: a reopened case's timer is keyed by the case and
+        the reopening's time (``case-7#<µs>``), which is bookkeeping, not a name."""
+        case, _, reopened = self.subject.partition("#")
+        return f"{case} (reopened)" if reopened else case
+
 
 @dataclass(frozen=True, slots=True)
 class Timer:

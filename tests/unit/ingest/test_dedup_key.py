@@ -4,17 +4,14 @@ ids, never the ids, and a window written before the key was set still holds."""
 from __future__ import annotations
 
 import json
-import random
 
 from services.ingest.pii import is_event_pseudonym
-from services.ingest.service import IngestHandler, changelog_identity, keyed_restore
-from services.runtime.dedup import PartitionedDedup
-from services.runtime.loop import ServiceRunner
-from services.runtime.policy import ErrorPolicy
-from services.runtime.records import TopicPartition
+from services.ingest.service import changelog_identity, keyed_restore
 from services.runtime.settings import IngestSettings, Settings
-from services.runtime.testing import FakeConsumer, FakeProducer, InMemoryBroker
+from services.runtime.testing import InMemoryBroker
+from tests.support import ingest as support
 from tests.support.events import variant
+from tests.support.ingest import changelog_of
 
 KEY = "k" * 32
 
@@ -33,29 +30,8 @@ TOPICS = settings_of(None).topics
 
 def run_ingest(broker: InMemoryBroker, dedup_key: str | None) -> None:
     settings = settings_of(dedup_key)
-
-    def restore(partition: int) -> list[tuple[str, int]]:
-        log = broker.logs.get(TopicPartition(TOPICS.ingest_dedup, partition), [])
-        return [(s.key.decode(), int(s.value)) for s in log if s.key and s.value]
-
-    dedup = PartitionedDedup(
-        TOPICS.ingest_dedup, 1, 10**9, 1000, keyed_restore(changelog_identity(settings), restore)
-    )
-    handler = IngestHandler(settings, dedup, ErrorPolicy("ingest", TOPICS.dead_letter))
-    runner = ServiceRunner(
-        "ingest",
-        handler,
-        consumer=FakeConsumer(broker, "ingest"),
-        producer=FakeProducer(broker),
-        settings=settings,
-        input_topics=[TOPICS.raw_interactions, TOPICS.raw_feedback],
-        rng=random.Random(1),
-        clock=lambda: 0.0,
-    )
-    runner.start()
-    for _ in range(3):
-        runner.run_once()
-    runner.close()
+    restore = keyed_restore(changelog_identity(settings), changelog_of(broker, settings))
+    support.run_ingest(broker, settings, restore)
 
 
 def send(broker: InMemoryBroker, event_id: str, index: int = 0) -> None:
@@ -65,10 +41,7 @@ def send(broker: InMemoryBroker, event_id: str, index: int = 0) -> None:
 
 
 def fresh_broker() -> InMemoryBroker:
-    broker = InMemoryBroker(default_partitions=1)
-    for topic in (TOPICS.raw_interactions, TOPICS.raw_feedback, TOPICS.ingest_dedup):
-        broker.create_topic(topic, 1)
-    return broker
+    return support.fresh_broker(settings_of(None))
 
 
 def event_ids(broker: InMemoryBroker) -> list[str]:

@@ -4,7 +4,6 @@ upgrade, and the missing_tenant dead letter; on the in-memory broker."""
 from __future__ import annotations
 
 import json
-import random
 from collections import defaultdict
 from typing import Any
 
@@ -12,15 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.identity import Tenancy, TenancyMode
-from services.ingest.service import IngestHandler, tenant_aware_restore
+from services.ingest.service import tenant_aware_restore
 from services.runtime.deadletter import REASON
-from services.runtime.dedup import PartitionedDedup
-from services.runtime.loop import ServiceRunner
-from services.runtime.policy import ErrorPolicy
-from services.runtime.records import OutRecord, TopicPartition
+from services.runtime.records import OutRecord
 from services.runtime.settings import Settings
-from services.runtime.testing import FakeConsumer, FakeProducer, InMemoryBroker
+from services.runtime.testing import InMemoryBroker
+from tests.support import ingest as support
 from tests.support.events import variant
+from tests.support.ingest import changelog_of
 
 MULTI = Tenancy(mode=TenancyMode.MULTI, default_tenant="acme-de")
 
@@ -32,46 +30,15 @@ def settings_of(tenancy: Tenancy) -> Settings:
 TOPICS = settings_of(MULTI).topics
 
 
-class Clock:
-    now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def fresh_broker() -> InMemoryBroker:
-    broker = InMemoryBroker(default_partitions=1)
-    for topic in (TOPICS.raw_interactions, TOPICS.raw_feedback, TOPICS.ingest_dedup):
-        broker.create_topic(topic, 1)
-    return broker
+    return support.fresh_broker(settings_of(MULTI))
 
 
 def run_ingest(broker: InMemoryBroker, tenancy: Tenancy) -> None:
     """A fresh ingest process (memory restored from the changelog) reads everything there is."""
     settings = settings_of(tenancy)
-
-    def restore(partition: int) -> list[tuple[str, int]]:
-        log = broker.logs.get(TopicPartition(TOPICS.ingest_dedup, partition), [])
-        return [(s.key.decode(), int(s.value)) for s in log if s.key and s.value]
-
-    dedup = PartitionedDedup(
-        TOPICS.ingest_dedup, 1, 10**9, 1000, tenant_aware_restore(tenancy, restore)
-    )
-    handler = IngestHandler(settings, dedup, ErrorPolicy("ingest", TOPICS.dead_letter))
-    runner = ServiceRunner(
-        "ingest",
-        handler,
-        consumer=FakeConsumer(broker, "ingest"),
-        producer=FakeProducer(broker),
-        settings=settings,
-        input_topics=[TOPICS.raw_interactions, TOPICS.raw_feedback],
-        rng=random.Random(1),
-        clock=Clock(),
-    )
-    runner.start()
-    for _ in range(3):
-        runner.run_once()
-    runner.close()
+    restore = tenant_aware_restore(tenancy, changelog_of(broker, settings))
+    support.run_ingest(broker, settings, restore)
 
 
 def send(

@@ -78,3 +78,28 @@ def test_the_pages_and_the_feed() -> None:
     assert get(app, "/readyz")[0] == "200 OK"
     assert get(app, "/nope")[0].startswith("404")
     assert get(app, "/api/alerts", "after=x")[0].startswith("400")
+
+
+def test_an_erased_customer_stays_gone_when_the_other_topics_are_read_again() -> None:
+    """After a restart the view re-reads score updates and alerts, which keep an erased
+    customer's records until retention: neither brings the customer back, a new latest does."""
+    view = ScoreView(TOPICS)
+    alert = alert_example().model_dump(mode="json") | {"customer_id": "c-gone"}
+    view.apply(TOPICS.score_updates, b"c-gone", update("c-gone", 50.0, 1))
+    view.apply(TOPICS.alerts, b"c-gone", json.dumps(alert).encode())
+    view.apply(TOPICS.scores_latest, b"c-gone", update("c-gone", 50.0, 1))
+    view.apply(TOPICS.scores_latest, b"c-gone", None)  # erased
+    assert view.customer("c-gone") == (None, [], [])
+    assert view.alerts_after(0) == []
+    assert view.movers() == []
+    # Read again (another partition's records arrive after the tombstone): still gone.
+    view.apply(TOPICS.score_updates, b"c-gone", update("c-gone", 50.0, 1))
+    view.apply(TOPICS.alerts, b"c-gone", json.dumps(alert).encode())
+    assert view.customer("c-gone") == (None, [], [])
+    assert view.alerts_after(0) == []
+    # Events after the erasure start a fresh customer: a new latest score shows them again.
+    view.apply(TOPICS.scores_latest, b"c-gone", update("c-gone", 55.0, 1))
+    view.apply(TOPICS.score_updates, b"c-gone", update("c-gone", 55.0, 1))
+    latest, history, _ = view.customer("c-gone")
+    assert latest is not None
+    assert len(history) == 1

@@ -16,7 +16,8 @@ def test_the_movers_keep_their_figures_at_any_terminal_width(width: int) -> None
     topics = Topics()
     update = score_update_example()
     view = ScoreView(topics)
-    view.apply(topics.score_updates, update.customer_id.encode(), update.model_dump_json().encode())
+    for topic in (topics.score_updates, topics.scores_latest):
+        view.apply(topic, update.customer_id.encode(), update.model_dump_json().encode())
     console = Console(width=width, record=True, color_system=None)
     console.print(WatchScreen(view, record=None).render(), height=30)
     screen = console.export_text()

@@ -1,4 +1,4 @@
-"""A summary longer than the contract allows gives way in its event part, never at its end."""
+"""What people read: summaries that give way in the event part, timers shown by their name."""
 
 from __future__ import annotations
 
@@ -21,3 +21,11 @@ def test_a_shortened_summary_fits_and_ends_at_a_word(parts: list[str], room: int
         assert text.startswith(kept)
         if " " in text[:room]:  # a single word longer than the room can only be cut
             assert text[len(kept)] == " "  # cut at a word boundary
+
+
+def test_a_reopened_cases_timer_is_shown_by_its_case() -> None:
+    from services.scoring.model.promises import Deadline
+
+    assert Deadline("case", "case-7#1795710870873244", 0).shown == "case-7 (reopened)"
+    assert Deadline("case", "case-7", 0).shown == "case-7"
+    assert Deadline("delivery", "ord-1", 0).shown == "ord-1"
