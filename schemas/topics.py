@@ -25,6 +25,9 @@ class Topics(BaseModel):
     # Compacted changelog of ingest's duplicate-suppression window, co-partitioned with the
     # raw topics.
     ingest_dedup: str = "rapport.ingest.dedup-changelog"
+    # Scoring's own: wall-clock ticks of idle annotated partitions and where they were applied
+    # (issue 17; docs/decisions/0002-scoring-ticks.md). Not for subscribers.
+    scoring_ticks: str = "rapport.scoring.ticks"
 
     def with_prefix(self, prefix: str) -> Topics:
         """Namespaced copy; tests and demos use it to share one broker without collisions."""

@@ -95,6 +95,7 @@ def rebuild_command(
             tolerance=tolerance,
             apply=apply,
             topic_id=topic_id,
+            ticks=rebuild.applied_ticks_on(bootstrap, settings.topics.scoring_ticks, **security),
         )
     out = Console()
     if report.topic_recreated:

@@ -69,9 +69,11 @@ from services.scoring.input_checks import check_ranges
 from services.scoring.model import Scores, ScoringConfig, StateMismatchError
 from services.scoring.signals import ScoringInput, to_input
 from services.scoring.watermark import (
+    TICK,
     IdleTicker,
+    applied_record,
     next_review_us,
-    tick_time_us,
+    read_tick,
     watermark_after,
 )
 
@@ -304,12 +306,15 @@ class ScoringHandler:
         self._verified.difference_update(partitions)
 
     def periodic_records(self, assigned: Collection[TopicPartition]) -> list[OutRecord]:
-        """Tick records for the assigned partitions idle for ``idle_tick_seconds`` (the runner
-        writes them to those partitions; ``watermark.py`` explains why they are records)."""
-        return self._ticker.due(assigned, self._clock())
+        """Tick records for the assigned annotated partitions idle for ``idle_tick_seconds``
+        (the runner writes them to the ticks topic; ``watermark.py`` explains why they are
+        records)."""
+        annotated = [tp for tp in assigned if tp.topic == self._topics.annotated]
+        return self._ticker.due(annotated, self._clock(), self._topics.scoring_ticks)
 
     def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]:
-        self._ticker.saw(batch.tp, self._clock())
+        if batch.tp.topic == self._topics.annotated:
+            self._ticker.saw(batch.tp, self._clock())
         # The first batch of a partition after an assignment or a rewind asks the broker for the
         # topic's id and checks it against every partition of the topic the database knows (a
         # recreated topic shows on a partition never seen before too); later batches compare
@@ -332,7 +337,11 @@ class ScoringHandler:
             if batch.first_offset < applied.next_offset:
                 last_applied = min(applied.next_offset, batch.next_offset) - 1
                 outputs = store.outbox_records(conn, batch.tp, batch.first_offset, last_applied)
-            work = self._apply(conn, batch.tp, fresh) if fresh else None
+            work = None
+            if fresh and batch.tp.topic == self._topics.scoring_ticks:
+                work = self._apply_ticks(conn, batch.tp, fresh)
+            elif fresh:
+                work = self._apply(conn, batch.tp, fresh)
             if work is not None:
                 outputs += store.records_of(work.outbox)
             if fresh or (topic_id and not applied.topic_id):
@@ -394,11 +403,7 @@ class ScoringHandler:
 
     def _apply(self, conn: Connection, tp: TopicPartition, records: list[InRecord]) -> _Batch:
         """Apply fresh records; return what was written (the outbox rows in offset order)."""
-        ticks = {r.offset: t for r in records if (t := tick_time_us(r)) is not None}
-        parsed = [
-            (r, None if r.offset in ticks else self._policy.attempt(r, partial(self._parse, r)))
-            for r in records
-        ]
+        parsed = [(r, self._policy.attempt(r, partial(self._parse, r))) for r in records]
         inputs = [inp for _, inp in parsed if isinstance(inp, ScoringInput)]
         keys = {(i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure}
         work = _Batch(
@@ -413,10 +418,7 @@ class ScoringHandler:
         work.stored_next_us = work.clock.next_due_us
         for record, item in parsed:
             seen_us: int | None = None
-            if item is None:
-                outputs = []
-                seen_us = ticks[record.offset]
-            elif isinstance(item, OutRecord):
+            if isinstance(item, OutRecord):
                 outputs = [item]
             elif item.is_erasure:
                 outputs = self._policy.run(record, partial(self._erase, work, item))
@@ -432,6 +434,54 @@ class ScoringHandler:
         work.write(conn, self._config.publishing.history_limit)
         work.write_clock(conn, tp)
         return work
+
+    def _apply_ticks(self, conn: Connection, tp: TopicPartition, records: list[InRecord]) -> _Batch:
+        """Apply fresh records of the ticks topic: each tick moves its annotated partition's
+        watermark where that partition stands (its applied offset, read under the partition's
+        lock), and its outputs end with the ``applied`` record saying where: the log a
+        replay or a rebuild follows. ``applied`` records (this handler's own outputs, read
+        back) and malformed ones do nothing."""
+        done = _Batch(records={}, seen=set(), erased_before=set())
+        for record in records:
+            tick = read_tick(record)
+            outputs: list[OutRecord] = []
+            if tick is not None and tick.kind == TICK:
+                annotated = TopicPartition(self._topics.annotated, tick.partition)
+                position = store.lock_partition(conn, annotated).next_offset
+                work, outputs = self.apply_tick(conn, annotated, tick.tick_us)
+                if work is not None:
+                    outputs.append(applied_record(tp.topic, tick.partition, position, tick.tick_us))
+                    done.records.update(work.records)
+                    done.dirty.update(work.dirty)
+            done.outbox += store.outbox_rows(
+                tp, record.offset, [with_origin(out, record) for out in outputs]
+            )
+        store.add_outbox(conn, done.outbox)
+        return done
+
+    def apply_tick(
+        self, conn: Connection, annotated: TopicPartition, tick_us: int
+    ) -> tuple[_Batch | None, list[OutRecord]]:
+        """Move ``annotated``'s watermark to a tick's time and write what follows (None: the
+        watermark did not move, the tick changes nothing). Also what a rebuild calls at the
+        position an ``applied`` record names."""
+        clock = store.partition_clock_of(conn, annotated)
+        if watermark_after(clock.watermark_us, tick_us, self._config) == clock.watermark_us:
+            return None, []
+        work = _Batch(records={}, seen=set(), erased_before=set(), clock=clock)
+        work.stored_next_us = clock.next_due_us
+        outputs = self._advance_watermark(conn, annotated, work, tick_us)
+        work.write(conn, self._config.publishing.history_limit)
+        work.write_clock(conn, annotated)
+        return work, outputs
+
+    def replay_tick(self, annotated: TopicPartition, tick_us: int) -> None:
+        """Apply a tick in its own transaction, outputs discarded (a rebuild's fold)."""
+        with self._transaction(), self._engine.begin() as conn:
+            store.lock_partition(conn, annotated)
+            work, _ = self.apply_tick(conn, annotated, tick_us)
+        if work is not None:
+            self._records.keep(work)
 
     def _advance_watermark(
         self, conn: Connection, tp: TopicPartition, work: _Batch, seen_us: int
@@ -653,13 +703,19 @@ def _readiness(settings: Settings) -> dict[str, ReadinessCheck]:
 
 def output_topics(settings: Settings) -> list[str]:
     topics = settings.topics
-    return [topics.score_updates, topics.scores_latest, topics.alerts, topics.erasure_completed]
+    return [
+        topics.score_updates,
+        topics.scores_latest,
+        topics.alerts,
+        topics.erasure_completed,
+        topics.scoring_ticks,
+    ]
 
 
 SPEC = ServiceSpec(
     name=NAME,
     default_port=9103,
-    input_topics=lambda s: [s.topics.annotated],
+    input_topics=lambda s: [s.topics.annotated, s.topics.scoring_ticks],
     output_topics=output_topics,
     build_handler=build_handler,
     readiness=_readiness,

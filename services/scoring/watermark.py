@@ -2,25 +2,31 @@
 how a partition's watermark moves, and the recorded wall-clock tick.
 
 A partition's watermark is a pure function of its records in offset order: the max event
-time seen, minus ``publishing.watermark_lateness_minutes``. An idle partition has no records,
-so the service writes a **tick record** to it (header ``rapport.scoring.tick``, value: the
-wall-clock time) every ``RAPPORT_SCORING__IDLE_TICK_SECONDS``; the tick is consumed like any
-record and moves the watermark like an event time. Because the tick lives in the partition's
-log, a replay or ``rapport scores rebuild`` reads it at the same offset and reproduces the same
-time updates; the wall clock is read only when the tick is written, never when it is applied.
+time seen, minus ``publishing.watermark_lateness_minutes``. An idle annotated partition has no
+records, so the service writes a **tick** (header ``rapport.scoring.tick: tick``, value: the
+annotated partition and the wall-clock time) to scoring's own topic ``rapport.scoring.ticks``
+every ``RAPPORT_SCORING__IDLE_TICK_SECONDS``, never to the annotated topic (subscribers read
+that one; docs/decisions/0002-scoring-ticks.md). Scoring consumes its ticks topic too; applying
+a tick moves the annotated partition's watermark where that partition stands, and publishes,
+in the same Kafka transaction as the time updates, an **applied** record (header value
+``applied``: the annotated partition, the offset it stood at, the time). The applied records
+are the log that replay and ``rapport scores rebuild`` follow: the tick's effect at the same
+annotated offset, so the same time updates; the wall clock is read only when the tick is
+written, never when it is applied.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
 from services.runtime.records import InRecord, OutRecord, TopicPartition
 from services.scoring.domain import CustomerRecord
 from services.scoring.model import ScoringConfig
-from services.scoring.model.signal import to_us
+from services.scoring.model.signal import from_us, to_us
 
 TICK_HEADER: Final = "rapport.scoring.tick"
 _US_PER_DAY: Final = 86_400_000_000
@@ -61,29 +67,80 @@ def watermark_after(current_us: int | None, seen_us: int, config: ScoringConfig)
     return candidate if current_us is None else max(current_us, candidate)
 
 
-def tick_record(topic: str, partition: int, at: datetime) -> OutRecord:
-    """The recorded wall-clock tick of an idle partition, written to that partition."""
-    value = json.dumps({"tick_at": at.astimezone(UTC).isoformat()}).encode()
-    return OutRecord(topic, None, value, [(TICK_HEADER, b"1")], partition=partition)
+TICK: Final = b"tick"
+APPLIED: Final = b"applied"
 
 
-def tick_time_us(record: InRecord) -> int | None:
-    """The time of a tick record (None: not a tick). A malformed tick is ignored, not a dead
-    letter: it carries no customer data."""
-    if record.header(TICK_HEADER) is None:
+@dataclass(frozen=True, slots=True)
+class TickRecord:
+    """A record of the ticks topic: a tick to apply, or where one was applied."""
+
+    kind: bytes
+    """``TICK`` or ``APPLIED``."""
+    partition: int
+    """The annotated partition whose watermark it moves."""
+    tick_us: int
+    position: int | None = None
+    """``APPLIED``: the annotated partition's next offset when the tick was applied."""
+
+
+def _key(partition: int) -> bytes:
+    # Every record of one annotated partition goes to the same ticks partition: in order.
+    return str(partition).encode()
+
+
+def tick_record(ticks_topic: str, partition: int, at: datetime) -> OutRecord:
+    """The recorded wall-clock tick of idle annotated ``partition``."""
+    value = {"partition": partition, "tick_at": at.astimezone(UTC).isoformat()}
+    return OutRecord(
+        ticks_topic, _key(partition), json.dumps(value).encode(), [(TICK_HEADER, TICK)]
+    )
+
+
+def applied_record(ticks_topic: str, partition: int, position: int, tick_us: int) -> OutRecord:
+    """Where a tick was applied: annotated ``partition`` stood at ``position``."""
+    at = from_us(tick_us).isoformat()
+    value = {"partition": partition, "position": position, "tick_at": at}
+    return OutRecord(
+        ticks_topic, _key(partition), json.dumps(value).encode(), [(TICK_HEADER, APPLIED)]
+    )
+
+
+def read_tick(record: InRecord) -> TickRecord | None:
+    """A record of the ticks topic (None: not one, or malformed: ignored, not a dead letter,
+    since it carries no customer data)."""
+    kind = record.header(TICK_HEADER)
+    if kind not in (TICK, APPLIED):
         return None
     try:
-        at = datetime.fromisoformat(json.loads(record.value or b"")["tick_at"])
+        value = json.loads(record.value or b"")
+        at = datetime.fromisoformat(value["tick_at"])
+        partition = int(value["partition"])
+        position = int(value["position"]) if kind == APPLIED else None
     except (ValueError, KeyError, TypeError):
         return None
-    return to_us(at) if at.tzinfo is not None else None
+    if at.tzinfo is None:
+        return None
+    return TickRecord(kind, partition, to_us(at), position)
+
+
+def applied_ticks(records: Iterable[InRecord]) -> dict[int, list[tuple[int, int]]]:
+    """Annotated partition -> ``(position, tick_us)`` of the ticks applied to it, in order:
+    what a replay applies before the record at ``position`` (or after the last)."""
+    found: dict[int, list[tuple[int, int]]] = {}
+    for record in records:
+        tick = read_tick(record)
+        if tick is not None and tick.kind == APPLIED and tick.position is not None:
+            found.setdefault(tick.partition, []).append((tick.position, tick.tick_us))
+    return found
 
 
 class IdleTicker:
-    """Which assigned partitions have been idle for ``interval_seconds`` of wall-clock time:
-    each gets a tick record (written to it, then read back like any record). A partition with
-    records is never ticked; an idle one about once per interval. ``interval_seconds`` 0:
-    never (the watermark then moves only with event times)."""
+    """Which assigned annotated partitions have been idle for ``interval_seconds`` of
+    wall-clock time: each gets a tick record (written to the ticks topic, then read back like
+    any record). A partition with records is never ticked; an idle one about once per
+    interval. ``interval_seconds`` 0: never (the watermark then moves only with event
+    times)."""
 
     def __init__(self, interval_seconds: float) -> None:
         self._interval = interval_seconds
@@ -92,7 +149,9 @@ class IdleTicker:
     def saw(self, tp: TopicPartition, now: datetime) -> None:
         self._last[tp] = now
 
-    def due(self, assigned: Collection[TopicPartition], now: datetime) -> list[OutRecord]:
+    def due(
+        self, assigned: Collection[TopicPartition], now: datetime, ticks_topic: str
+    ) -> list[OutRecord]:
         if self._interval <= 0:
             return []
         ticks = []
@@ -100,5 +159,5 @@ class IdleTicker:
             last = self._last.setdefault(tp, now)
             if (now - last).total_seconds() >= self._interval:
                 self._last[tp] = now  # one tick in flight at a time
-                ticks.append(tick_record(tp.topic, tp.partition, now))
+                ticks.append(tick_record(ticks_topic, tp.partition, now))
         return ticks

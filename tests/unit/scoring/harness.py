@@ -16,7 +16,7 @@ from services.runtime.testing import FakeConsumer, FakeProducer, InMemoryBroker
 from services.scoring import store
 from services.scoring.model import ScoringConfig
 from services.scoring.service import ScoringHandler, open_store
-from services.scoring.watermark import tick_record, tick_time_us
+from services.scoring.watermark import applied_ticks, tick_record
 from tests.unit.scoring.events import encode
 from tests.unit.scoring.reference import Tick
 
@@ -36,6 +36,7 @@ class Scoring:
         self.config = ScoringConfig.load()
         self.broker = InMemoryBroker(default_partitions=partitions)
         self.broker.create_topic(self.topics.annotated)
+        self.broker.create_topic(self.topics.scoring_ticks)
         self.engine: Engine = open_store(database_url, self.config)
         self.now = 0.0  # the runner's monotonic clock: retries back off in it
         self.wall = COMPLETED_AT  # the handler's wall clock (erasure times, idle ticks)
@@ -53,7 +54,7 @@ class Scoring:
             consumer=self.consumer,
             producer=self.producer,
             settings=self.settings,
-            input_topics=[self.topics.annotated],
+            input_topics=[self.topics.annotated, self.topics.scoring_ticks],
             clock=lambda: self.now,
             rng=random.Random(1),
         )
@@ -79,29 +80,42 @@ class Scoring:
 
     def lag(self) -> int:
         total = 0
-        for partition in range(self.broker.partitions[self.topics.annotated]):
-            tp = TopicPartition(self.topics.annotated, partition)
-            committed = self.broker.committed("rapport-scoring", tp) or 0
-            total += len(self.broker.logs[tp]) - committed
+        for topic in (self.topics.annotated, self.topics.scoring_ticks):
+            for partition in range(self.broker.partitions[topic]):
+                tp = TopicPartition(topic, partition)
+                committed = self.broker.committed("rapport-scoring", tp) or 0
+                total += len(self.broker.logs[tp]) - committed
         return total
 
     def partition_logs(self) -> list[list[bytes | Tick]]:
-        """The annotated topic's values (and recorded ticks), per partition in offset order."""
-        return [
-            [
-                Tick(tick) if (tick := tick_time_us(r)) is not None else r.value or b""
-                for r in self.in_records(p)
-            ]
-            for p in range(self.broker.partitions[self.topics.annotated])
-        ]
+        """The annotated topic's values per partition in offset order, with each applied tick
+        (from the ticks topic) before the record at the offset it was applied at."""
+        ticks = self.applied_ticks()
+        logs: list[list[bytes | Tick]] = []
+        for p in range(self.broker.partitions[self.topics.annotated]):
+            log: list[bytes | Tick] = []
+            pending = list(ticks.get(p, []))
+            for r in self.in_records(p):
+                while pending and pending[0][0] <= r.offset:
+                    log.append(Tick(pending.pop(0)[1]))
+                log.append(r.value or b"")
+            log += [Tick(at) for _, at in pending]
+            logs.append(log)
+        return logs
+
+    def applied_ticks(self) -> dict[int, list[tuple[int, int]]]:
+        topic = self.topics.scoring_ticks
+        return applied_ticks(
+            r for p in range(self.broker.partitions[topic]) for r in self.in_records(p, topic)
+        )
 
     def tick(self, partition: int, at: datetime) -> None:
-        """Record a wall-clock tick on an idle partition, as the service's ticker does."""
-        record = tick_record(self.topics.annotated, partition, at)
-        self.broker.append(self.topics.annotated, record)
+        """Record a wall-clock tick of an idle partition, as the service's ticker does."""
+        record = tick_record(self.topics.scoring_ticks, partition, at)
+        self.broker.append(self.topics.scoring_ticks, record)
 
-    def in_records(self, partition: int) -> list[InRecord]:
-        topic = self.topics.annotated
+    def in_records(self, partition: int, topic: str | None = None) -> list[InRecord]:
+        topic = topic or self.topics.annotated
         return [
             InRecord(topic, partition, offset, r.key, r.value, list(r.headers))
             for offset, r in enumerate(self.broker.logs[TopicPartition(topic, partition)])

@@ -8,20 +8,26 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import Engine, select
+
 from schemas import Alert, AlertKind, AlertState, ScoreUpdate, UpdateReason
 from services.runtime.records import InRecord, PartitionBatch, TopicPartition
 from services.scoring import rebuild, store
 from services.scoring.domain import CustomerRecord, score_event
 from services.scoring.model import ScoringConfig
 from services.scoring.model.signal import to_us
-from services.scoring.service import ScoringHandler, open_store
 from services.scoring.signals import to_input
 from services.scoring.watermark import (
+    APPLIED,
+    TICK,
     TICK_HEADER,
     IdleTicker,
+    TickRecord,
+    applied_record,
+    applied_ticks,
     next_review_us,
+    read_tick,
     tick_record,
-    tick_time_us,
     watermark_after,
 )
 from tests.unit.scoring.events import annotated
@@ -113,29 +119,33 @@ def test_the_watermark_trails_the_latest_event_time_and_never_goes_back(
     assert watermark_after(first, seen + 10 * step, config) == first + 10 * step
 
 
-def test_a_tick_record_carries_its_time_and_a_malformed_one_is_ignored() -> None:
+def test_tick_records_carry_their_partition_and_time_and_malformed_ones_are_ignored() -> None:
     at = datetime(2026, 6, 1, 12, tzinfo=UTC)
-    out = tick_record("rapport.annotated", 2, at)
-    assert out.partition == 2
-    assert out.key is None
-    record = InRecord("rapport.annotated", 2, 0, None, out.value, list(out.headers))
-    assert tick_time_us(record) == to_us(at)
-    plain = InRecord("rapport.annotated", 2, 0, None, out.value)
-    assert tick_time_us(plain) is None
-    bad = InRecord("t", 0, 0, None, json.dumps({"tick_at": 5}).encode(), [(TICK_HEADER, b"1")])
-    assert tick_time_us(bad) is None
+    out = tick_record("rapport.scoring.ticks", 2, at)
+    assert out.topic == "rapport.scoring.ticks"
+    assert out.key == b"2"  # every record of annotated partition 2 in one ticks partition
+    record = InRecord(out.topic, 0, 0, out.key, out.value, list(out.headers))
+    assert read_tick(record) == TickRecord(TICK, 2, to_us(at))
+    applied = applied_record(out.topic, 2, 41, to_us(at))
+    back = InRecord(out.topic, 0, 1, applied.key, applied.value, list(applied.headers))
+    assert read_tick(back) == TickRecord(APPLIED, 2, to_us(at), 41)
+    assert applied_ticks([record, back]) == {2: [(41, to_us(at))]}
+    assert read_tick(InRecord(out.topic, 0, 0, None, out.value)) is None  # no header
+    bad = InRecord("t", 0, 0, None, json.dumps({"tick_at": 5}).encode(), [(TICK_HEADER, TICK)])
+    assert read_tick(bad) is None
 
 
 def test_the_ticker_ticks_only_partitions_idle_for_the_interval() -> None:
     ticker = IdleTicker(300)
     busy, idle = TopicPartition("t", 0), TopicPartition("t", 1)
     start = datetime(2026, 6, 1, tzinfo=UTC)
-    assert ticker.due([busy, idle], start) == []  # first seen now
+    assert ticker.due([busy, idle], start, "ticks") == []  # first seen now
     ticker.saw(busy, start + timedelta(seconds=250))
-    [tick] = ticker.due([busy, idle], start + timedelta(seconds=301))
-    assert tick.partition == 1
-    assert ticker.due([busy, idle], start + timedelta(seconds=400)) == []  # one in flight
-    assert IdleTicker(0).due([busy], start + timedelta(days=1)) == []
+    [tick] = ticker.due([busy, idle], start + timedelta(seconds=301), "ticks")
+    assert tick.topic == "ticks"
+    assert tick.key == b"1"
+    assert ticker.due([busy, idle], start + timedelta(seconds=400), "ticks") == []
+    assert IdleTicker(0).due([busy], start + timedelta(days=1), "ticks") == []
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -195,10 +205,12 @@ def _time_story(scoring: Scoring) -> None:
     last = _monthly_buyer(scoring, "c1", months=8)
     for customer in ("c2", "c3"):
         _monthly_buyer(scoring, customer, months=3)
+    scoring.run()
     for week in range(1, 30):
         scoring.tick(0, last + week * 7 * DAY)
         if week == 20:
             scoring.send([annotated("purchase", "c2", "back", last + week * 7 * DAY)])
+        scoring.run()
 
 
 def test_any_batching_and_a_rebuild_reproduce_the_time_updates(
@@ -206,53 +218,90 @@ def test_any_batching_and_a_rebuild_reproduce_the_time_updates(
 ) -> None:
     scoring = Scoring(database_url, partitions=1, max_poll_records=13)
     _time_story(scoring)
-    scoring.run()
     published = [r.value for r in scoring.out(scoring.topics.score_updates)]
     assert any(
         ScoreUpdate.model_validate_json(v or b"").reason is UpdateReason.TIME for v in published
     )
-    # The same log folded in other chunks by a fresh handler: the same outputs, byte for byte.
-    fresh = open_store(f"sqlite:///{tmp_path}/fold.db", scoring.config)
-    handler = ScoringHandler(fresh, scoring.topics, scoring.config)
-    tp = TopicPartition(scoring.topics.annotated, 0)
-    records = scoring.in_records(0)
-    outputs = []
-    for start in range(0, len(records), 5):
-        outputs += handler.handle_batch(PartitionBatch(tp, records[start : start + 5]))
-    assert [o.value for o in outputs if o.topic == scoring.topics.score_updates] == published
+    ticks = scoring.applied_ticks()
+    assert ticks[0], "the ticks were applied and the applied records written"
 
     class Source:
+        def __init__(self, size: int) -> None:
+            self.size = size
+
         def start_offset(self, partition: int) -> int:
             return 0
 
         def chunks(self, partition: int, bound: int) -> Iterator[list[InRecord]]:
             found = scoring.in_records(partition)[:bound]
-            for start in range(0, len(found), 7):
-                yield found[start : start + 7]
+            for start in range(0, len(found), self.size):
+                yield found[start : start + self.size]
 
+    # The same log folded in other chunks by a fresh handler: the same state as the service.
+    for size in (1, 5, 7):
+        with rebuild.scratch_database() as fresh:
+            read = rebuild.fold_topic(
+                fresh,
+                Source(size),
+                {0: len(scoring.in_records(0))},
+                scoring.topics,
+                scoring.config,
+                ticks=ticks,
+            )
+            assert read == len(scoring.in_records(0))
+            assert (
+                rebuild.compare_states(
+                    store.all_states(scoring.engine), store.all_states(fresh), 1e-9
+                )
+                == []
+            )
+            assert scoring.table("partition_clock")[0]["watermark_us"] == _clock_of(fresh)
     report = rebuild.rebuild(
         scoring.engine,
         scoring.topics,
         scoring.config,
-        Source(),
+        Source(7),
         group_offsets={},
         partitions=[0],
+        ticks=ticks,
     )
     assert report.equal, report.differences
+    # Without the applied ticks a rebuild would not know where the watermark moved.
+    ref = reference_fold(scoring.partition_logs(), scoring.config)
+    assert [u.model_dump_json() for u in _updates(scoring)] == [
+        u.model_dump_json() for u in ref.updates
+    ]
+
+
+def _clock_of(engine: Engine) -> int | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(store.partition_clock.c.watermark_us)).first()
+    return None if row is None else int(row.watermark_us)
 
 
 def test_a_crash_after_applying_publishes_each_time_update_once(database_url: str) -> None:
     scoring = Scoring(database_url, partitions=1, max_poll_records=9)
-    _time_story(scoring)
-    tp = TopicPartition(scoring.topics.annotated, 0)
-    # An attempt applies everything to the database, then dies before its Kafka commit.
-    lost = scoring.handler.handle_batch(PartitionBatch(tp, scoring.in_records(0)))
+    last = _monthly_buyer(scoring, "c1", months=8)
+    scoring.run()
+    for week in range(1, 30):
+        scoring.tick(0, last + week * 7 * DAY)
+    ticks_topic = scoring.topics.scoring_ticks
+    [tp] = [
+        TopicPartition(ticks_topic, p)
+        for p in range(scoring.broker.partitions[ticks_topic])
+        if scoring.in_records(p, ticks_topic)
+    ]
+    # An attempt applies every tick to the database, then dies before its Kafka commit.
+    lost = scoring.handler.handle_batch(
+        PartitionBatch(tp, scoring.in_records(tp.partition, ticks_topic))
+    )
     assert any(b"time:" in (r.value or b"") for r in lost)
     scoring.start()
     scoring.run()
     updates = _updates(scoring)
     keys = [(u.customer_id, u.caused_by_event_id) for u in updates]
     assert len(keys) == len(set(keys))
+    assert any(u.reason is UpdateReason.TIME for u in updates)
     ref = reference_fold(scoring.partition_logs(), scoring.config)
     assert [u.model_dump_json() for u in updates] == [u.model_dump_json() for u in ref.updates]
     assert_state_rows_match(store.all_states(scoring.engine), ref)
@@ -269,7 +318,12 @@ def test_the_service_writes_ticks_to_idle_partitions_and_reads_them_back(
     # The service's own wall clock moves on with no input: it records a tick, reads it back.
     scoring.wall += timedelta(days=120)
     scoring.runner.run_once()
-    assert any(r.header(TICK_HEADER) for r in scoring.in_records(0))
+    ticks = scoring.topics.scoring_ticks
+    written = [
+        r for p in range(scoring.broker.partitions[ticks]) for r in scoring.in_records(p, ticks)
+    ]
+    assert any(r.header(TICK_HEADER) == b"tick" for r in written)
+    assert not any(r.header(TICK_HEADER) for r in scoring.in_records(0))  # not for subscribers
     scoring.run()
     later = _updates(scoring)[before:]
     assert later
