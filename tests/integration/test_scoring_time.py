@@ -1,6 +1,7 @@
-"""Time as an input on a real broker: an idle partition gets a recorded tick, the tick comes
-back as a record of the annotated topic and moves the watermark, and the idle customer's
-``reason: time`` update is published exactly once (issue 17)."""
+"""Time as an input on a real broker: an idle partition gets a recorded tick in scoring's own
+ticks topic (never in the annotated topic, which subscribers read), the tick comes back,
+moves the watermark, and the idle customer's ``reason: time`` update is published exactly once
+next to an ``applied`` record that a rebuild follows (issue 17)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 
 from schemas import AnnotatedEvent, CanonicalEvent, EventKind
 from services.scoring.service import SPEC
-from services.scoring.watermark import TICK_HEADER
+from services.scoring import rebuild
+from services.scoring.watermark import APPLIED, TICK, TICK_HEADER
 from tests.support.kafka import create_topics, produce, read_committed, running, service_settings
 
 pytestmark = pytest.mark.kafka
@@ -58,5 +60,13 @@ def test_an_idle_partition_is_ticked_and_its_customer_updated_by_time(
         for r in updates
     ]
     assert len(keys) == len(set(keys))
-    annotated = read_committed(kafka_bootstrap, [topics.annotated], expected=2, settle=0.5)
-    assert any(dict(r.headers).get(TICK_HEADER) for r in annotated)
+    annotated = read_committed(kafka_bootstrap, [topics.annotated], expected=1, settle=0.5)
+    assert len(annotated) == 1
+    assert not any(dict(r.headers).get(TICK_HEADER) for r in annotated)
+    ticks = read_committed(kafka_bootstrap, [topics.scoring_ticks], expected=2, settle=0.5)
+    kinds = [dict(r.headers).get(TICK_HEADER) for r in ticks]
+    assert TICK in kinds
+    assert APPLIED in kinds
+    # The applied record says where: after the partition's one record (offset 1).
+    applied = rebuild.applied_ticks_on(kafka_bootstrap, topics.scoring_ticks)
+    assert applied[0][0][0] == 1
