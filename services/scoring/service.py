@@ -506,8 +506,14 @@ class ScoringHandler:
             # A stored review time is reached: one index range read of the stored review
             # times up to a day ahead, so that the next steps of the watermark need none.
             horizon = watermark + REVIEW_PREFETCH_US
-            prefetched.update(store.reviews_until(conn, tp.partition, horizon))
+            ahead = store.reviews_until(conn, tp.partition, horizon)
+            prefetched.update(ahead)
             stored_next = work.stored_next_us = horizon + 1  # the rest are later
+            # Their records too, in one read: most come due within the day, and a read per
+            # watermark step costs more than the few records loaded early.
+            unread = ahead.keys() - work.records.keys() - touched.keys()
+            if unread:
+                work.records.update(self._records.load(conn, unread))
         due = {c for c, at in touched.items() if at is not None and at <= watermark}
         due.update(c for c, at in prefetched.items() if at <= watermark and c not in touched)
         missing = due - work.records.keys()

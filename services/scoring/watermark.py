@@ -53,8 +53,11 @@ def next_review_us(
     clock = max(state.as_of_us, record.tracker.clock_us or state.as_of_us, checked_us or 0)
     due = clock + review_interval_us(config)
     for timer in record.tracker.book.timers.values():
-        if not timer.fired and timer.deadline.due_us < due:
-            due = timer.deadline.due_us
+        at = timer.deadline.due_us
+        # A deadline a watermark already looked at (not published: not material) waits for
+        # the next review, not every step.
+        if not timer.fired and at < due and (checked_us is None or at > checked_us):
+            due = at
     return due
 
 

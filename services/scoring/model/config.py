@@ -505,7 +505,12 @@ class Publishing(_Frozen):
 
     time_update_points: Positive = 3.0
     """A time-driven update is published when trust or loyalty moved this much since the last
-    update, or the segment or churn level changed, or an alert was raised or resolved."""
+    update, or churn risk moved ``time_update_churn_risk``, or the segment or churn level
+    changed, or an alert was raised or resolved; nothing else (a promise timer that fired
+    without any of these is not published, and fires again later)."""
+    time_update_churn_risk: Annotated[float, Field(gt=0, le=1)] = 0.05
+    """Churn risk (0-1) a customer must move by, since their last update, for time alone to
+    publish an update (with ``time_update_points``)."""
     material_only: bool = False
     """True: an event update is published only if material (as above, or the event raised or
     resolved an alert), plus a full update every ``full_every`` events; for very active
