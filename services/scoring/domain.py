@@ -645,11 +645,12 @@ def _response_time_of_late_feedback(
 ERASURE_MARK_KEY_BYTES: Final = 32
 
 
-def erasure_mark(customer_id: str, key: bytes) -> str:
-    """The keyed hash (HMAC-SHA256) kept of an erased customer's id, with the erasure time and
-    nothing else: enough to recognise a late or re-delivered event of the customer, not to
-    recover the id."""
-    return hmac.new(key, customer_id.encode(), hashlib.sha256).hexdigest()
+def erasure_mark(customer_id: str, key: bytes, tenant: str | None = None) -> str:
+    """The keyed hash (HMAC-SHA256) kept of an erased customer's id (with ``tenant``: of the
+    (tenant, customer id) identity), with the erasure time and nothing else: enough to
+    recognise a late or re-delivered event of the customer, not to recover the id."""
+    identity = customer_id if tenant is None else f"{tenant}\x00{customer_id}"
+    return hmac.new(key, identity.encode(), hashlib.sha256).hexdigest()
 
 
 def erased_before(signal: Signal, erased_us: int | None) -> bool:

@@ -224,12 +224,14 @@ def rebuild(
     apply: bool = False,
     topic_id: str | None = None,
     ticks: Mapping[int, Sequence[tuple[int, int]]] | None = None,
+    erasure_hash_key: bytes | None = None,
 ) -> Report:
     """Rebuild from ``source`` up to what the database or the group reflects (see the module
     docstring). ``topic_id``: the annotated topic's id now; when the database's offsets belong
     to another topic of the same name (recreated, or a new cluster), they are ignored, and the
     rebuild reflects the topic as it is. ``ticks``: the applied ticks of the ticks topic
-    (``watermark.applied_ticks``), so that the fold moves each watermark where the service did."""
+    (``watermark.applied_ticks``), so that the fold moves each watermark where the service did.
+    ``erasure_hash_key``: ``RAPPORT_SCORING__ERASURE_HASH_KEY`` if the service has one."""
     with target.connect() as conn:
         applied = store.applied_offsets_of(conn, topics.annotated)
         stored_ids = store.topic_ids_of(conn, topics.annotated)
@@ -243,6 +245,11 @@ def rebuild(
         if start > 0:
             report.truncated_partitions[partition] = start
     with scratch_database() as scratch:
+        # The same key for the erased customers' hashes as the database's (``store.erased``).
+        with target.begin() as conn:
+            key = store.erasure_hash_key(conn, erasure_hash_key)
+        with scratch.begin() as conn:
+            store.remember_erasure_hash_key(conn, key)
         report.records_read = fold_topic(scratch, source, bounds, topics, config, ticks=ticks)
         current, rebuilt = store.all_states(target), store.all_states(scratch)
         report.customers_current, report.customers_rebuilt = len(current), len(rebuilt)

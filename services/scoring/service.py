@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final
@@ -40,6 +40,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 
 from schemas import Alert, AlertState, AnnotatedEvent, ScoreUpdate
 from schemas.base import ACCEPTED_EVENTS_POLICY
+from schemas.identity import DEFAULT_TENANT
 from schemas.validation import RejectReason, describe_validation_error
 from services.runtime.exceptions import (
     ConfigurationError,
@@ -61,7 +62,9 @@ from services.scoring.domain import (
     CustomerRecord,
     Outcome,
     advance_to,
+    erased_before,
     erasure_completed,
+    erasure_mark,
     score_event,
     time_event_id,
 )
@@ -151,6 +154,11 @@ class _Batch:
     """A lower bound of the stored review times the batch has not read yet."""
     prefetched: dict[str, int] = field(default_factory=dict)
     """Stored review times read ahead (those of customers in ``reviews`` are stale)."""
+    hashes: dict[str, str] = field(default_factory=dict)
+    """Customer id -> keyed hash (``store.erased``), for the batch's customers."""
+    erased_at: dict[str, int] = field(default_factory=dict)
+    """Customer id -> time of their last erasure, for erased customers of the batch."""
+    newly_erased: set[str] = field(default_factory=set)
 
     def forget(self, customer_id: str) -> None:
         """An erasure: drop what this batch was about to write for the customer."""
@@ -208,6 +216,9 @@ class _Batch:
                 [{k: v for k, v in r.items() if k != "b_customer_id"} for r in self.resolved],
             )
         store.insert_rows(conn, store.erasures, self.erasures)
+        store.save_erased(
+            conn, ERASURE_TENANT, {self.hashes[c]: self.erased_at[c] for c in self.newly_erased}
+        )
         store.add_outbox(conn, self.outbox)
 
     def write_clock(self, conn: Connection, tp: TopicPartition) -> None:
@@ -216,6 +227,9 @@ class _Batch:
         store.set_partition_clock(conn, tp, self.clock)
 
 
+ERASURE_TENANT: Final = DEFAULT_TENANT
+"""The tenant of ``erased_customers`` rows: scoring keeps one tenant until its tables are keyed
+by (tenant, customer) (issue 16), which then uses ``Tenancy.tenant_of``."""
 REVIEW_PREFETCH_US: Final = 86_400_000_000
 """How far ahead of the watermark stored review times are read at once (one day)."""
 RECORD_CACHE_SIZE: Final = 20_000
@@ -292,6 +306,11 @@ class ScoringHandler:
         self._durable = durable
         self._records = _RecordCache()
         self._ticker = IdleTicker(self._limits.idle_tick_seconds)
+        configured = self._limits.erasure_hash_key
+        self._configured_hash_key = (
+            None if configured is None else configured.get_secret_value().encode()
+        )
+        self._hash_key: bytes | None = None
 
     @property
     def engine(self) -> Engine:
@@ -416,6 +435,7 @@ class ScoringHandler:
         )
         # At a batch's start every review time is stored: the partition's next due is theirs.
         work.stored_next_us = work.clock.next_due_us
+        self._erased_of(conn, work, {i.signal.customer_id for i in inputs})
         for record, item in parsed:
             seen_us: int | None = None
             if isinstance(item, OutRecord):
@@ -540,13 +560,34 @@ class ScoringHandler:
         work.clock = store.PartitionClock(watermark, min(candidates) if candidates else None)
         return outputs
 
+    def _erased_of(self, conn: Connection, work: _Batch, customers: Collection[str]) -> None:
+        """The keyed hashes of the batch's customers, and the erasure times of erased ones."""
+        if self._hash_key is None:
+            self._hash_key = store.erasure_hash_key(conn, self._configured_hash_key)
+        key = self._hash_key
+        work.hashes = {c: erasure_mark(c, key, ERASURE_TENANT) for c in customers}
+        by_hash = {digest: c for c, digest in work.hashes.items()}
+        found = store.erased_at_of(conn, ERASURE_TENANT, by_hash)
+        work.erased_at = {by_hash[digest]: at for digest, at in found.items()}
+
     def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal
         customer = signal.customer_id
         key = (customer, signal.event_id)
         if key in work.seen:
             return []  # a duplicate event id never counts twice
-        outcome = score_event(work.records[customer], inp, self._config)
+        erased_at = work.erased_at.get(customer)
+        if erased_before(signal, erased_at):
+            # Erasure is final: an event dated before it (re-sent, late) is dropped, not a
+            # dead letter (nothing is wrong with it) and not kept anywhere.
+            log.debug("dropped an event dated before its customer's erasure")
+            return []
+        record = work.records[customer]
+        if erased_at is not None and record.state.as_of_us is None:
+            # Back after an erasure: alert ids of their own (``alerts.alert_id``).
+            tracker = replace(record.tracker, erased_before_us=erased_at)
+            record = replace(record, tracker=tracker)
+        outcome = score_event(record, inp, self._config)
         outputs = self._outputs(outcome)
         # Before anything is kept: outputs that cannot be published make the event a dead
         # letter, and a dead letter must leave no state behind.
@@ -614,6 +655,10 @@ class ScoringHandler:
             return []  # a re-sent erasure request: done already
         work.erased_before.add(signal.event_id)
         work.forget(signal.customer_id)
+        # Final: events dated up to the request are dropped from now on (the latest request).
+        customer = signal.customer_id
+        work.erased_at[customer] = max(signal.occurred_us, work.erased_at.get(customer, 0))
+        work.newly_erased.add(customer)
         completed = erasure_completed(inp, self._clock())
         work.erasures.append(
             {

@@ -53,6 +53,12 @@ from services.scoring.store.database import (
     set_config_hash,
     stored_config_hash,
 )
+from services.scoring.store.erased import (
+    erased_at_of,
+    erasure_hash_key,
+    remember_erasure_hash_key,
+    save_erased,
+)
 from services.scoring.store.progress import (
     Applied,
     add_outbox,
@@ -84,6 +90,7 @@ from services.scoring.store.tables import (
     applied_offsets,
     customer_scores,
     customer_state,
+    erased_customers,
     erasures,
     metadata,
     outbox,
@@ -119,6 +126,9 @@ __all__ = [
     "downgrade",
     "durability_problems",
     "erase_customers",
+    "erased_at_of",
+    "erased_customers",
+    "erasure_hash_key",
     "erasures",
     "erasures_among",
     "insert_rows",
@@ -140,9 +150,11 @@ __all__ = [
     "record_from_rows",
     "record_versions",
     "records_of",
+    "remember_erasure_hash_key",
     "reset_topic",
     "review_schedule",
     "reviews_until",
+    "save_erased",
     "save_schedule",
     "save_states",
     "save_trackers",

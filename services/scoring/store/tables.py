@@ -178,6 +178,15 @@ review_schedule = Table(
     Column("next_review_us", BigInteger, nullable=False),
     Index("ix_review_schedule_due", "partition", "next_review_us"),
 )
+erased_customers = Table(
+    "erased_customers",
+    metadata,
+    # Erasure is final: a keyed hash of (tenant, customer id) (``erasure.customer_hash``) and
+    # the erasure request's event time; events dated before it are dropped. Nothing else.
+    _id("tenant", primary_key=True),
+    Column("customer_hash", String(64), primary_key=True),
+    Column("erased_at_us", BigInteger, nullable=False),
+)
 scoring_meta = Table(
     "scoring_meta",
     metadata,
@@ -192,6 +201,7 @@ STATE_TABLES: Final = (
     alert_state,
     alerts,
     erasures,
+    erased_customers,
     partition_clock,
     review_schedule,
 )

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from schemas import Alert, AnnotatedEvent, ScoreUpdate
-from services.scoring.domain import CustomerRecord, advance_to, score_event
+from services.scoring.domain import CustomerRecord, advance_to, erased_before, score_event
 from services.scoring.model import REL_TOL, CustomerState, Scores, ScoringConfig
 from services.scoring.signals import to_input
 from services.scoring.store import SCORE_COLUMNS
@@ -36,6 +36,8 @@ class Reference:
     alerts: list[Alert] = field(default_factory=list)
     erasures: list[str] = field(default_factory=list)
     """Event ids of the erasure requests carried out."""
+    erased_at: dict[str, int] = field(default_factory=dict)
+    """Customer -> time of their last erasure: events dated up to it are dropped."""
     alert_ids: dict[str, set[str]] = field(default_factory=dict)
     """Customer -> ids of the alerts the database keeps (an erasure deletes them)."""
 
@@ -100,6 +102,8 @@ def _fold_one(
             return None
         done_erasures.add(event_id)
         ref.erasures.append(event_id)
+        occurred = inp.signal.occurred_us
+        ref.erased_at[customer] = max(occurred, ref.erased_at.get(customer, occurred))
         ref.records.pop(customer, None)
         ref.scores.pop(customer, None)
         ref.alert_ids.pop(customer, None)
@@ -108,7 +112,12 @@ def _fold_one(
         return None
     if (customer, event_id) in ref.processed:
         return inp.signal.occurred_us
+    erased_at = ref.erased_at.get(customer)
+    if erased_before(inp.signal, erased_at):
+        return inp.signal.occurred_us  # erasure is final
     record = ref.records.get(customer) or CustomerRecord.empty(customer)
+    if erased_at is not None and record.state.as_of_us is None:
+        record = replace(record, tracker=replace(record.tracker, erased_before_us=erased_at))
     outcome = score_event(record, inp, config)
     ref.records[customer] = outcome.record
     ref.scores[customer] = outcome.scores
