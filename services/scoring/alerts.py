@@ -155,6 +155,9 @@ class AlertTracker:
     a time-driven or (``publishing.material_only``) event update is material."""
     quiet_events: int = 0
     """Events since the last published event update (``publishing.material_only``)."""
+    ids_forgotten_until_us: int | None = None
+    """Processed ids of events dated up to this were pruned (``publishing.processed_ids_limit``):
+    an event dated at or before it is refused, it may be a duplicate no longer recognisable."""
     erased_before_us: int | None = None
     """The erasure this record began after (None: the customer was never erased): part of
     every alert id, so that a customer who comes back after an erasure never gets an id an
@@ -208,6 +211,11 @@ class AlertTracker:
             quiet_events=int(data.get("quiet_events", 0)),
             erased_before_us=(
                 None if data.get("erased_before_us") is None else int(data["erased_before_us"])
+            ),
+            ids_forgotten_until_us=(
+                None
+                if data.get("ids_forgotten_until_us") is None
+                else int(data["ids_forgotten_until_us"])
             ),
         )
 
@@ -304,6 +312,7 @@ class _Evaluation:
             published=kept.published,
             quiet_events=kept.quiet_events,
             erased_before_us=kept.erased_before_us,
+            ids_forgotten_until_us=kept.ids_forgotten_until_us,
         )
 
     def cooled_down(

@@ -159,6 +159,8 @@ class _Batch:
     erased_at: dict[str, int] = field(default_factory=dict)
     """Customer id -> time of their last erasure, for erased customers of the batch."""
     newly_erased: set[str] = field(default_factory=set)
+    processed_limit: int | None = None
+    """``publishing.processed_ids_limit`` (None: unbounded, a rebuild's or tool's batch)."""
 
     def forget(self, customer_id: str) -> None:
         """An erasure: drop what this batch was about to write for the customer."""
@@ -192,6 +194,8 @@ class _Batch:
         # Erasures first: rows this batch writes afterwards belong to the fresh state.
         if self.erased:
             store.erase_customers(conn, self.erased)
+        store.insert_rows(conn, store.processed_events, self.processed)
+        self._bound_processed(conn)
         store.save_states(
             conn,
             [
@@ -208,7 +212,6 @@ class _Batch:
             [c for c in self.dirty if self.records[c].state.event_count > history_limit],
             history_limit,
         )
-        store.insert_rows(conn, store.processed_events, self.processed)
         store.insert_rows(conn, store.alerts, list(self.raised.values()))
         if self.resolved:
             conn.execute(
@@ -220,6 +223,21 @@ class _Batch:
             conn, ERASURE_TENANT, {self.hashes[c]: self.erased_at[c] for c in self.newly_erased}
         )
         store.add_outbox(conn, self.outbox)
+
+    def _bound_processed(self, conn: Connection) -> None:
+        """At most about ``processed_limit`` processed ids per customer (the newest by event
+        time); the customer's tracker remembers up to when ids were forgotten."""
+        limit = self.processed_limit
+        if limit is None:
+            return
+        over = [c for c in self.dirty if self.records[c].state.event_count > limit]
+        for customer, bound in store.prune_processed(conn, over, limit).items():
+            record = self.records[customer]
+            tracker = record.tracker
+            until = max(bound, tracker.ids_forgotten_until_us or bound)
+            self.records[customer] = replace(
+                record, tracker=replace(tracker, ids_forgotten_until_us=until)
+            )
 
     def write_clock(self, conn: Connection, tp: TopicPartition) -> None:
         # After ``write``'s erasures, which delete the erased customers' review rows.
@@ -432,6 +450,7 @@ class ScoringHandler:
                 conn, {i.signal.event_id for i in inputs if i.is_erasure}
             ),
             clock=store.partition_clock_of(conn, tp),
+            processed_limit=self._config.publishing.processed_ids_limit,
         )
         # At a batch's start every review time is stored: the partition's next due is theirs.
         work.stored_next_us = work.clock.next_due_us
@@ -576,6 +595,13 @@ class ScoringHandler:
         key = (customer, signal.event_id)
         if key in work.seen:
             return []  # a duplicate event id never counts twice
+        occurred = signal.occurred_us
+        forgotten = work.records[customer].tracker.ids_forgotten_until_us
+        if forgotten is not None and occurred <= forgotten:
+            # Older than the customer's remembered ids (``processed_ids_limit``): it may be a
+            # duplicate no longer recognisable, and nothing may count twice.
+            log.debug("refused an event older than the customer's remembered ids")
+            return []
         erased_at = work.erased_at.get(customer)
         if erased_before(signal, erased_at):
             # Erasure is final: an event dated before it (re-sent, late) is dropped, not a
@@ -595,7 +621,9 @@ class ScoringHandler:
         work.seen.add(key)
         work.records[customer] = outcome.record
         work.dirty[customer] = (outcome.scores, signal.event_id)
-        work.processed.append({"customer_id": customer, "event_id": signal.event_id})
+        work.processed.append(
+            {"customer_id": customer, "event_id": signal.event_id, "occurred_us": occurred}
+        )
         work.history.append(self._history_row(inp, outcome))
         work.add_alerts(outcome.alerts)
         review = next_review_us(outcome.record, self._config)

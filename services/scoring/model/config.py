@@ -528,11 +528,12 @@ class Publishing(_Frozen):
     history_limit: Annotated[int, Field(ge=1)] = 1000
     """Score-history rows kept per customer (the oldest are pruned)."""
     processed_ids_limit: Annotated[int, Field(ge=1)] = 5000
-    """Processed event ids kept per customer for duplicate detection; older duplicates are
-    then caught by the event-time horizon below."""
+    """Processed event ids kept per customer for duplicate detection (the newest by event
+    time); an event dated at or before the newest pruned one is refused, since it may be a
+    duplicate (docs/scoring.md, "Publishing (bounded per customer)")."""
     duplicate_horizon_days: Positive = 30.0
-    """An event older than the customer's oldest remembered id by more than this is refused
-    as a probable re-delivery once the id window is full (documented bound)."""
+    """Not used: processed ids are bounded by count (kept so configuration files that set it
+    still load)."""
 
 
 _NOT_IN_CONTENT_HASH: Final = frozenset({"version", "content_hash", "alerts", "publishing"})

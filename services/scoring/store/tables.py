@@ -105,6 +105,9 @@ processed_events = Table(
     metadata,
     _id("customer_id", primary_key=True),
     _id("event_id", primary_key=True),
+    # The event's time: a customer's ids beyond ``publishing.processed_ids_limit`` are pruned
+    # oldest first (NULL: stored before it was kept, the oldest).
+    Column("occurred_us", BigInteger),
 )
 alert_state = Table(
     "alert_state",
