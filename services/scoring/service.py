@@ -61,12 +61,10 @@ from services.scoring import store
 from services.scoring.domain import (
     CustomerRecord,
     Outcome,
-    advance_to,
     erased_before,
     erasure_completed,
     erasure_mark,
     score_event,
-    time_event_id,
 )
 from services.scoring.input_checks import check_ranges
 from services.scoring.model import Scores, ScoringConfig, StateMismatchError
@@ -77,6 +75,7 @@ from services.scoring.watermark import (
     applied_record,
     next_review_us,
     read_tick,
+    review_until,
     watermark_after,
 )
 
@@ -160,6 +159,8 @@ class _Batch:
     """Customer id -> time of their last erasure, for erased customers of the batch."""
     newly_erased: set[str] = field(default_factory=set)
     processed_limit: int | None = None
+    stored: dict[str, int] = field(default_factory=dict)
+    """Stored review times of the batch's customers (those in ``reviews`` are newer)."""
     """``publishing.processed_ids_limit`` (None: unbounded, a rebuild's or tool's batch)."""
 
     def forget(self, customer_id: str) -> None:
@@ -454,7 +455,9 @@ class ScoringHandler:
         )
         # At a batch's start every review time is stored: the partition's next due is theirs.
         work.stored_next_us = work.clock.next_due_us
-        self._erased_of(conn, work, {i.signal.customer_id for i in inputs})
+        customers = {i.signal.customer_id for i in inputs}
+        self._erased_of(conn, work, customers)
+        work.stored = store.reviews_of(conn, customers)
         for record, item in parsed:
             seen_us: int | None = None
             if isinstance(item, OutRecord):
@@ -462,7 +465,10 @@ class ScoringHandler:
             elif item.is_erasure:
                 outputs = self._policy.run(record, partial(self._erase, work, item))
             else:
-                outputs = self._policy.run(record, partial(self._score, work, item))
+                # Reviews due by the event's time first, at their own times, as a watermark
+                # would have applied them had it got there first: the same outputs either way.
+                outputs = self._reviews_before(work, item)
+                outputs += self._policy.run(record, partial(self._score, work, item))
                 seen_us = item.signal.occurred_us
             if seen_us is not None:
                 # The watermark's time updates go out under the record that moved it.
@@ -559,17 +565,9 @@ class ScoringHandler:
         if missing:
             work.records.update(self._records.load(conn, missing))
         outputs: list[OutRecord] = []
-        event_id = time_event_id(watermark)
         for customer in sorted(due):
-            outcome = advance_to(work.records[customer], watermark, self._config)
-            record = work.records[customer]
-            if outcome is not None and outcome.update is not None:
-                record = outcome.record
-                work.records[customer] = record
-                work.dirty[customer] = (outcome.after, event_id)
-                work.add_alerts(outcome.alerts)
-                outputs += self._publish([outcome.update], outcome.alerts)
-            touched[customer] = next_review_us(record, self._config, checked_us=watermark)
+            review = touched[customer] if customer in touched else prefetched[customer]
+            outputs += self._review(work, customer, review, watermark)
         # Every review time is now after the watermark: the batch's own (in memory), those
         # read ahead, and the other stored ones (after ``stored_next``).
         candidates = [at for at in touched.values() if at is not None]
@@ -577,6 +575,31 @@ class ScoringHandler:
         if stored_next is not None:
             candidates.append(stored_next)
         work.clock = store.PartitionClock(watermark, min(candidates) if candidates else None)
+        return outputs
+
+    def _reviews_before(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
+        customer = inp.signal.customer_id
+        review = work.reviews[customer] if customer in work.reviews else work.stored.get(customer)
+        if review is None or review > inp.signal.occurred_us:
+            return []
+        return self._review(work, customer, review, inp.signal.occurred_us)
+
+    def _review(
+        self, work: _Batch, customer: str, review_us: int | None, until_us: int
+    ) -> list[OutRecord]:
+        """The customer's reviews due by ``until_us`` (``watermark.review_until``), published."""
+        record, published, after = review_until(
+            work.records[customer], review_us, until_us, self._config
+        )
+        outputs: list[OutRecord] = []
+        for outcome in published:
+            update = outcome.update
+            assert update is not None  # review_until returns published outcomes only
+            work.dirty[customer] = (outcome.after, update.caused_by_event_id)
+            work.add_alerts(outcome.alerts)
+            outputs += self._publish([update], outcome.alerts)
+        work.records[customer] = record
+        work.reviews[customer] = after
         return outputs
 
     def _erased_of(self, conn: Connection, work: _Batch, customers: Collection[str]) -> None:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from services.runtime.records import InRecord, OutRecord, TopicPartition
-from services.scoring.domain import CustomerRecord
+from services.scoring.domain import CustomerRecord, TimeOutcome, advance_to
 from services.scoring.model import ScoringConfig
 from services.scoring.model.signal import from_us, to_us
 
@@ -164,3 +164,21 @@ class IdleTicker:
                 self._last[tp] = now  # one tick in flight at a time
                 ticks.append(tick_record(ticks_topic, tp.partition, now))
         return ticks
+
+
+def review_until(
+    record: CustomerRecord, review_us: int | None, until_us: int, config: ScoringConfig
+) -> tuple[CustomerRecord, list[TimeOutcome], int | None]:
+    """Apply a customer's reviews due by ``until_us``, each **at its own review time** (not at
+    the watermark or event that found it due): the customer's time updates are then a function
+    of their own events alone, whichever watermark step or event of the partition reaches the
+    review first (docs/scoring.md, "Arrival order"). Returns the record, the published
+    outcomes (in time order) and the next review time."""
+    published: list[TimeOutcome] = []
+    while review_us is not None and review_us <= until_us:
+        outcome = advance_to(record, review_us, config)
+        if outcome is not None and outcome.update is not None:
+            record = outcome.record
+            published.append(outcome)
+        review_us = next_review_us(record, config, checked_us=review_us)
+    return record, published, review_us

@@ -77,6 +77,7 @@ from services.scoring.store.progress import (
 from services.scoring.store.schedule import (
     PartitionClock,
     partition_clock_of,
+    reviews_of,
     reviews_until,
     save_schedule,
     set_partition_clock,
@@ -155,6 +156,7 @@ __all__ = [
     "remember_erasure_hash_key",
     "reset_topic",
     "review_schedule",
+    "reviews_of",
     "reviews_until",
     "save_erased",
     "save_schedule",

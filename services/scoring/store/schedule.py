@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from services.runtime.records import TopicPartition
-from services.scoring.store.database import upsert
+from services.scoring.store.database import chunks, upsert
 from services.scoring.store.tables import partition_clock, review_schedule
 
 
@@ -56,6 +56,19 @@ def reviews_until(conn: Connection, partition: int, until_us: int) -> dict[str, 
         )
     )
     return {str(r.customer_id): int(r.next_review_us) for r in rows}
+
+
+def reviews_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, int]:
+    """The stored review times of these customers."""
+    found: dict[str, int] = {}
+    for chunk in chunks(sorted(customer_ids)):
+        rows = conn.execute(
+            select(review_schedule.c.customer_id, review_schedule.c.next_review_us).where(
+                review_schedule.c.customer_id.in_(chunk)
+            )
+        )
+        found.update((str(r.customer_id), int(r.next_review_us)) for r in rows)
+    return found
 
 
 def save_schedule(conn: Connection, partition: int, reviews: Mapping[str, int | None]) -> None:

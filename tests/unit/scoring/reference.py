@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from schemas import Alert, AnnotatedEvent, ScoreUpdate
-from services.scoring.domain import CustomerRecord, advance_to, erased_before, score_event
+from services.scoring.domain import CustomerRecord, erased_before, score_event
 from services.scoring.model import REL_TOL, CustomerState, Scores, ScoringConfig
 from services.scoring.signals import to_input
 from services.scoring.store import SCORE_COLUMNS
-from services.scoring.watermark import next_review_us, watermark_after
+from services.scoring.watermark import next_review_us, review_until, watermark_after
 
 
 @dataclass(frozen=True)
@@ -42,24 +42,26 @@ class Reference:
     """Customer -> ids of the alerts the database keeps (an erasure deletes them)."""
 
 
-def _advance(
-    ref: Reference, reviews: dict[str, int], watermark: int, config: ScoringConfig
-) -> None:
+def _advance(ref: Reference, reviews: dict[str, int], until: int, config: ScoringConfig) -> None:
     """The watermark's rule restated: every customer of the partition whose review time it
-    reached is advanced to it, in customer order."""
-    for customer in sorted(c for c, at in reviews.items() if at <= watermark):
-        record = ref.records[customer]
-        outcome = advance_to(record, watermark, config)
-        if outcome is not None and outcome.update is not None:
-            record = outcome.record
-            ref.records[customer] = record
-            ref.scores[customer] = outcome.after
-            ref.updates.append(outcome.update)
-            ref.alerts.extend(outcome.alerts)
-            ref.alert_ids.setdefault(customer, set()).update(a.alert_id for a in outcome.alerts)
-        review = next_review_us(record, config, checked_us=watermark)
-        assert review is not None
-        reviews[customer] = review
+    reached is reviewed, in customer order, at each of their review times up to it."""
+    for customer in sorted(c for c, at in reviews.items() if at <= until):
+        _review(ref, reviews, customer, until, config)
+
+
+def _review(
+    ref: Reference, reviews: dict[str, int], customer: str, until: int, config: ScoringConfig
+) -> None:
+    record, published, after = review_until(ref.records[customer], reviews[customer], until, config)
+    ref.records[customer] = record
+    for outcome in published:
+        assert outcome.update is not None
+        ref.scores[customer] = outcome.after
+        ref.updates.append(outcome.update)
+        ref.alerts.extend(outcome.alerts)
+        ref.alert_ids.setdefault(customer, set()).update(a.alert_id for a in outcome.alerts)
+    assert after is not None
+    reviews[customer] = after
 
 
 def reference_fold(
@@ -110,6 +112,9 @@ def _fold_one(
         reviews.pop(customer, None)
         ref.processed = {k for k in ref.processed if k[0] != customer}
         return None
+    occurred = inp.signal.occurred_us
+    if customer in reviews and reviews[customer] <= occurred:
+        _review(ref, reviews, customer, occurred, config)  # due by the event's time: first
     if (customer, event_id) in ref.processed:
         return inp.signal.occurred_us
     erased_at = ref.erased_at.get(customer)
