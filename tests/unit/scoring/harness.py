@@ -26,14 +26,20 @@ COMPLETED_AT = datetime(2030, 1, 1, tzinfo=UTC)
 class Scoring:
     """One scoring instance; ``crash()`` drops it without committing, ``start()`` starts anew."""
 
-    def __init__(self, database_url: str, partitions: int = 3, max_poll_records: int = 50) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        partitions: int = 3,
+        max_poll_records: int = 50,
+        config: ScoringConfig | None = None,
+    ) -> None:
         self.settings = Settings(
             kafka_bootstrap_servers="unused:9092",
             database_url=database_url,
             max_poll_records=max_poll_records,
         )
         self.topics = self.settings.topics
-        self.config = ScoringConfig.load()
+        self.config = config or ScoringConfig.load()
         self.broker = InMemoryBroker(default_partitions=partitions)
         self.broker.create_topic(self.topics.annotated)
         self.broker.create_topic(self.topics.scoring_ticks)

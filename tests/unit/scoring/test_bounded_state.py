@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, Table, func, select
 
 from schemas import ScoreUpdate
 from services.runtime.records import InRecord, PartitionBatch, TopicPartition
@@ -41,8 +41,8 @@ class _Feed:
         return PartitionBatch(TopicPartition(self.topics.annotated, 0), records)
 
 
-def _count(engine: object, table: object) -> int:
-    with engine.connect() as conn:  # type: ignore[attr-defined]
+def _count(engine: Engine, table: Table) -> int:
+    with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
