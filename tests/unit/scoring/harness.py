@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
-from schemas import AnnotatedEvent
+from schemas import Alert, AnnotatedEvent, ScoreUpdate
 from services.runtime.loop import ServiceRunner
 from services.runtime.records import InRecord, TopicPartition
 from services.runtime.settings import Settings
@@ -129,6 +129,15 @@ class Scoring:
 
     def out(self, topic: str) -> list[InRecord]:
         return self.broker.records(topic)
+
+    def updates(self) -> list[ScoreUpdate]:
+        """The published score updates, parsed."""
+        records = self.out(self.topics.score_updates)
+        return [ScoreUpdate.model_validate_json(r.value or b"") for r in records]
+
+    def alerts(self) -> list[Alert]:
+        """The published alerts, parsed."""
+        return [Alert.model_validate_json(r.value or b"") for r in self.out(self.topics.alerts)]
 
     def table(self, name: str) -> list[dict[str, object]]:
         table = store.metadata.tables[name]

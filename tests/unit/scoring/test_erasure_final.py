@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from schemas import Alert, AlertKind, AlertState, ScoreUpdate
+from schemas import AlertKind, AlertState
 from services.runtime.records import InRecord
 from services.scoring import rebuild, store
 from services.scoring.alerts import alert_id
@@ -19,17 +19,6 @@ from tests.unit.scoring.harness import Scoring
 from tests.unit.scoring.reference import assert_state_rows_match, reference_fold
 
 DAY = timedelta(days=1)
-
-
-def _updates(scoring: Scoring) -> list[ScoreUpdate]:
-    return [
-        ScoreUpdate.model_validate_json(r.value or b"")
-        for r in scoring.out(scoring.topics.score_updates)
-    ]
-
-
-def _alerts(scoring: Scoring) -> list[Alert]:
-    return [Alert.model_validate_json(r.value or b"") for r in scoring.out(scoring.topics.alerts)]
 
 
 def test_events_dated_before_the_erasure_never_bring_the_customer_back(
@@ -46,8 +35,8 @@ def test_events_dated_before_the_erasure_never_bring_the_customer_back(
     erased_at = T0 + 10 * DAY
     scoring.send([annotated("erasure_request", "c1", "x1", erased_at, request_id="ER-1")])
     scoring.run()
-    before = len(_updates(scoring))
-    alerts_before = len(_alerts(scoring))
+    before = len(scoring.updates())
+    alerts_before = len(scoring.alerts())
     # Later batches: the old NPS re-delivered, a late purchase dated before the erasure, one
     # dated exactly at it.
     scoring.send(
@@ -58,8 +47,8 @@ def test_events_dated_before_the_erasure_never_bring_the_customer_back(
         ]
     )
     scoring.run()
-    assert len(_updates(scoring)) == before
-    assert len(_alerts(scoring)) == alerts_before
+    assert len(scoring.updates()) == before
+    assert len(scoring.alerts()) == alerts_before
     assert "c1" not in store.all_states(scoring.engine)
     assert not [r for r in scoring.table("processed_events") if r["customer_id"] == "c1"]
     # What is kept of c1: a keyed hash (not the id) under the tenant, and the erasure time.
@@ -71,7 +60,7 @@ def test_events_dated_before_the_erasure_never_bring_the_customer_back(
     # An event after the erasure starts a fresh customer.
     scoring.send([annotated("purchase", "c1", "after", erased_at + DAY)])
     scoring.run()
-    [fresh] = _updates(scoring)[before:]
+    [fresh] = scoring.updates()[before:]
     assert (fresh.customer_id, fresh.event_count) == ("c1", 1)
     ref = reference_fold(scoring.partition_logs(), scoring.config)
     assert_state_rows_match(store.all_states(scoring.engine), ref)
@@ -81,7 +70,7 @@ def test_a_customer_back_after_an_erasure_never_gets_an_old_alert_id(database_ur
     scoring = Scoring(database_url, partitions=1)
     scoring.send([annotated("survey_nps", "c1", "n1", T0, score=1, sentiment=-0.8)])
     scoring.run()
-    first = {a.alert_id for a in _alerts(scoring)}
+    first = {a.alert_id for a in scoring.alerts()}
     assert first
     erased_at = T0 + DAY
     scoring.send([annotated("erasure_request", "c1", "x1", erased_at)])
@@ -90,7 +79,7 @@ def test_a_customer_back_after_an_erasure_never_gets_an_old_alert_id(database_ur
     # rule fires on the same cause; the id differs, because the customer is a new one.
     scoring.send([annotated("survey_nps", "c1", "n1", erased_at + DAY, score=1, sentiment=-0.8)])
     scoring.run()
-    raised = [a for a in _alerts(scoring) if a.state is AlertState.RAISED]
+    raised = [a for a in scoring.alerts() if a.state is AlertState.RAISED]
     second = {a.alert_id for a in raised} - first
     assert {a.kind for a in raised if a.alert_id in second} >= {AlertKind.DETRACTOR_NPS}
     assert len({a.alert_id for a in raised}) == len(raised)  # no id raised twice

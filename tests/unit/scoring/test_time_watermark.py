@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, select
 
-from schemas import Alert, AlertKind, AlertState, ScoreUpdate, UpdateReason
+from schemas import AlertKind, AlertState, ScoreUpdate, UpdateReason
 from services.runtime.records import InRecord, PartitionBatch, TopicPartition
 from services.scoring import rebuild, store
 from services.scoring.domain import CustomerRecord, score_event
@@ -37,17 +37,6 @@ from tests.unit.scoring.reference import assert_state_rows_match, reference_fold
 DAY = timedelta(days=1)
 T0 = datetime(2024, 1, 1, 9, tzinfo=UTC)  # well in the past: ingest refuses future events
 US_PER_DAY = 86_400_000_000
-
-
-def _updates(scoring: Scoring) -> list[ScoreUpdate]:
-    return [
-        ScoreUpdate.model_validate_json(r.value or b"")
-        for r in scoring.out(scoring.topics.score_updates)
-    ]
-
-
-def _alerts(scoring: Scoring) -> list[Alert]:
-    return [Alert.model_validate_json(r.value or b"") for r in scoring.out(scoring.topics.alerts)]
 
 
 def _monthly_buyer(scoring: Scoring, customer: str, months: int) -> datetime:
@@ -155,24 +144,24 @@ def test_an_idle_customer_lapses_by_recorded_ticks_alone(database_url: str) -> N
     scoring = Scoring(database_url, partitions=1)
     last = _monthly_buyer(scoring, "c1", months=12)
     scoring.run()
-    by_event = _updates(scoring)
+    by_event = scoring.updates()
     assert by_event[-1].churn_risk < 0.2
     # Nothing arrives for six months; the ticker records a tick on the idle partition weekly.
     for week in range(1, 27):
         scoring.tick(0, last + week * 7 * DAY)
     scoring.run()
-    published = _updates(scoring)[len(by_event) :]
+    published = scoring.updates()[len(by_event) :]
     assert published, "silence must move the scores without an event"
     assert all(u.reason is UpdateReason.TIME for u in published)
     assert all(u.caused_by_event_id.startswith("time:") for u in published)
     assert published[-1].churn_risk > by_event[-1].churn_risk + 0.3
     assert any(u.segment.value == "at_risk" for u in published)
-    raised = [a for a in _alerts(scoring) if a.state is AlertState.RAISED]
+    raised = [a for a in scoring.alerts() if a.state is AlertState.RAISED]
     assert [a.kind for a in raised if a.kind is AlertKind.LAPSED] == [AlertKind.LAPSED]
     assert not [a for a in raised if a.kind is AlertKind.TRUST_DROP]
     # Exactly what the reference fold (the rule restated, no database) publishes.
     ref = reference_fold(scoring.partition_logs(), scoring.config)
-    assert [u.model_dump_json() for u in _updates(scoring)] == [
+    assert [u.model_dump_json() for u in scoring.updates()] == [
         u.model_dump_json() for u in ref.updates
     ]
     assert_state_rows_match(store.all_states(scoring.engine), ref)
@@ -191,13 +180,13 @@ def test_other_customers_events_move_the_watermark_of_their_partition(
         ]
     )
     scoring.run()
-    idle = [u for u in _updates(scoring) if u.customer_id == "idle"]
+    idle = [u for u in scoring.updates() if u.customer_id == "idle"]
     timed = [u for u in idle if u.reason is UpdateReason.TIME]
     assert timed
     assert idle[-1].reason is UpdateReason.TIME
     assert idle[-1].churn_risk > 0.5
     ref = reference_fold(scoring.partition_logs(), scoring.config)
-    assert len(_updates(scoring)) == len(ref.updates)
+    assert len(scoring.updates()) == len(ref.updates)
     assert_state_rows_match(store.all_states(scoring.engine), ref)
 
 
@@ -268,7 +257,7 @@ def test_any_batching_and_a_rebuild_reproduce_the_time_updates(
     assert report.equal, report.differences
     # Without the applied ticks a rebuild would not know where the watermark moved.
     ref = reference_fold(scoring.partition_logs(), scoring.config)
-    assert [u.model_dump_json() for u in _updates(scoring)] == [
+    assert [u.model_dump_json() for u in scoring.updates()] == [
         u.model_dump_json() for u in ref.updates
     ]
 
@@ -298,7 +287,7 @@ def test_a_crash_after_applying_publishes_each_time_update_once(database_url: st
     assert any(b"time:" in (r.value or b"") for r in lost)
     scoring.start()
     scoring.run()
-    updates = _updates(scoring)
+    updates = scoring.updates()
     keys = [(u.customer_id, u.caused_by_event_id) for u in updates]
     assert len(keys) == len(set(keys))
     assert any(u.reason is UpdateReason.TIME for u in updates)
@@ -314,7 +303,7 @@ def test_the_service_writes_ticks_to_idle_partitions_and_reads_them_back(
     scoring.wall = datetime(2024, 2, 1, tzinfo=UTC)
     _monthly_buyer(scoring, "c1", months=1)
     scoring.run()
-    before = len(_updates(scoring))
+    before = len(scoring.updates())
     # The service's own wall clock moves on with no input: it records a tick, reads it back.
     scoring.wall += timedelta(days=120)
     scoring.runner.run_once()
@@ -325,7 +314,7 @@ def test_the_service_writes_ticks_to_idle_partitions_and_reads_them_back(
     assert any(r.header(TICK_HEADER) == b"tick" for r in written)
     assert not any(r.header(TICK_HEADER) for r in scoring.in_records(0))  # not for subscribers
     scoring.run()
-    later = _updates(scoring)[before:]
+    later = scoring.updates()[before:]
     assert later
     assert all(u.reason is UpdateReason.TIME for u in later)
     assert all(u.customer_id == "c1" for u in later)
