@@ -18,6 +18,7 @@ from services.scoring.store.tables import (
     customer_state,
     erasures,
     processed_events,
+    review_schedule,
     score_history,
 )
 
@@ -148,6 +149,34 @@ def prune_history(conn: Connection, customer_ids: Collection[str], keep: int) ->
         )
 
 
+def prune_processed(conn: Connection, customer_ids: Collection[str], keep: int) -> dict[str, int]:
+    """Bound each of these customers' processed ids to about ``keep``: the ids of events dated
+    at or before the ``keep``-th newest one's predecessor are deleted. Returns, per customer
+    pruned, that time: the bound up to which their ids are forgotten (events dated at or
+    before it must be refused, they may be duplicates)."""
+    bounds: dict[str, int] = {}
+    for customer in sorted(customer_ids):
+        newest_dropped = conn.execute(
+            select(processed_events.c.occurred_us)
+            .where(processed_events.c.customer_id == customer)
+            .order_by(processed_events.c.occurred_us.desc().nulls_last())
+            .offset(keep)
+            .limit(1)
+        ).first()
+        if newest_dropped is None:
+            continue
+        mine = processed_events.c.customer_id == customer
+        unknown = processed_events.c.occurred_us.is_(None)  # stored before the time was kept
+        if newest_dropped.occurred_us is None:
+            conn.execute(delete(processed_events).where(mine, unknown))
+            continue
+        bound = int(newest_dropped.occurred_us)
+        old = (processed_events.c.occurred_us <= bound) | unknown
+        conn.execute(delete(processed_events).where(mine, old))
+        bounds[customer] = bound
+    return bounds
+
+
 def upsert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:
     upsert(conn, alerts, rows)
 
@@ -156,7 +185,14 @@ def erase_customers(conn: Connection, customer_ids: Collection[str]) -> None:
     """Delete everything held about these customers (the erasures table holds no customer)."""
     ordered = sorted(customer_ids)
     for chunk in chunks(ordered):
-        for table in (customer_state, score_history, processed_events, alert_state, alerts):
+        for table in (
+            customer_state,
+            score_history,
+            processed_events,
+            alert_state,
+            alerts,
+            review_schedule,
+        ):
             conn.execute(delete(table).where(table.c.customer_id.in_(chunk)))
 
 

@@ -25,8 +25,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, database_url: str) -> CliRunner:
 def test_migrate_creates_the_schema(cli: CliRunner, database_url: str) -> None:
     result = cli.invoke(scores_app, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert "revision 0003 (was empty)" in result.output
-    assert store.current_revision(store.make_engine(database_url)) == "0003"
+    assert "revision 0006 (was empty)" in result.output
+    assert store.current_revision(store.make_engine(database_url)) == "0006"
     again = cli.invoke(scores_app, ["migrate"])
     assert again.exit_code == 0
     assert "was" not in again.output

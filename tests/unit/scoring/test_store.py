@@ -32,12 +32,12 @@ def engine(database_url: str) -> Engine:
 
 
 def test_migrations_build_exactly_the_schema_the_code_uses(engine: Engine) -> None:
-    assert store.current_revision(engine) == "0003"
+    assert store.current_revision(engine) == "0006"
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, store.metadata) == []
     store.migrate(engine)  # idempotent
-    assert store.current_revision(engine) == "0003"
+    assert store.current_revision(engine) == "0006"
 
 
 def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
@@ -45,7 +45,7 @@ def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
     with engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     store.migrate(engine)
-    assert store.current_revision(engine) == "0003"
+    assert store.current_revision(engine) == "0006"
 
 
 def test_instances_starting_at_once_migrate_once(database_url: str) -> None:
@@ -64,7 +64,7 @@ def test_instances_starting_at_once_migrate_once(database_url: str) -> None:
     for thread in threads:
         thread.join(60)
     assert errors == []
-    assert store.current_revision(engines[0]) == "0003"
+    assert store.current_revision(engines[0]) == "0006"
 
 
 def test_a_walking_skeleton_database_is_refused(database_url: str) -> None:
