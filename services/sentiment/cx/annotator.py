@@ -151,8 +151,33 @@ _NEG_STOP: Final = 1
 _NEG_FOUND: Final = 2
 
 _Hit = tuple[Entry, int, int]
-# (entry, regex or None for an exact pair, anchor words or None, the anchor words' key bits)
-_Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None, int]
+
+
+class _Candidate:
+    """A multi-token pattern part a token can start: its entry, its regex (None for an
+    exact pair, where the look-up by the next key is the match), its anchor words (None
+    if it has none) and their key bits.
+
+    A class rather than a tuple: compiled, a tuple's items are type-checked when it is
+    unpacked, which reads each item's object; the matcher rejects most candidates by the
+    anchor bits alone, and a class's fields are read from the candidate itself. One
+    candidate per pattern part, shared by every token that can start it.
+    """
+
+    __slots__ = ("anchor", "anchor_mask", "entry", "regex")
+
+    def __init__(
+        self,
+        entry: Entry,
+        regex: re.Pattern[str] | None,
+        anchor: frozenset[str] | None,
+        anchor_mask: int,
+    ) -> None:
+        self.regex = regex
+        self.anchor = anchor
+        self.anchor_mask = anchor_mask
+        self.entry = entry
+
 
 # Each key has one bit of a small int (from its hash), a set of keys the OR of its
 # keys' bits: when two such masks share no bit, the sets share no key, which settles
@@ -255,12 +280,26 @@ class _TokenInfo(VaderToken):
         "word",
     )
 
+    # The facts every token's reading and matching test, declared first: compiled, the
+    # fields are laid out in this order, so these share the object's first cache lines
+    # (a token table of many thousand tokens does not stay in the CPU's caches).
+    plain: bool
+    foreign: bool
+    matchable: bool
+    key_bit: int
+    next_mask: int
+    title_lex: bool
+    clause_end: bool
+    neg: int
+    key: str
+
     def __init__(  # noqa: PLR0915, PLR0917 - private, one fact per statement
         self,
         raw: str,
         key: str,
         lexicon: Lexicon,
         cands: Sequence[tuple[Entry, PatternPart]],
+        candidates: dict[tuple[int, int], _Candidate],
         vader_lexicon: Mapping[str, float],
         rewrite: tuple[str, bool],
         expansion: tuple[str, ...],
@@ -313,14 +352,17 @@ class _TokenInfo(VaderToken):
                 else:
                     singles.append((_BUCKET[entry.family], entry))
                 continue
-            # No regex for an exact pair: the look-up by the next key is the match.
-            anchor = part.anchor
-            candidate = (
-                entry,
-                None if part.exact_pair else part.regex,
-                anchor,
-                0 if anchor is None else _key_mask(anchor),
-            )
+            candidate = candidates.get((id(entry), id(part)))
+            if candidate is None:
+                # No regex for an exact pair: the look-up by the next key is the match.
+                anchor = part.anchor
+                candidate = _Candidate(
+                    entry,
+                    None if part.exact_pair else part.regex,
+                    anchor,
+                    0 if anchor is None else _key_mask(anchor),
+                )
+                candidates[id(entry), id(part)] = candidate
             second = part.second
             if part.placeholder is not None and not placeholder_single(part.placeholder).fullmatch(
                 key
@@ -370,6 +412,9 @@ class _TokenTable(dict[str, _TokenInfo]):
         self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
         self._prefix_lengths = sorted({len(p) for p in by_prefix})
         self._by_regex = [(re.compile(rx), tuple(v)) for rx, v in by_regex.items()]
+        # One candidate per entry and pattern part (by identity: the lexicon keeps them
+        # alive; an identical pattern in two entries may share its compiled parts).
+        self._candidates: dict[tuple[int, int], _Candidate] = {}
 
     def __missing__(self, raw: str) -> _TokenInfo:
         # Emoticons VADER knows (":D", "<3") stay whole; words lose edge punctuation.
@@ -388,6 +433,7 @@ class _TokenTable(dict[str, _TokenInfo]):
             key,
             self._lexicon,
             tuple(dict.fromkeys(found)),
+            self._candidates,
             self._vader_lexicon,
             self._normalizer.rewrite(raw),
             self._vader.expansion(raw),
@@ -584,11 +630,14 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
         if not multi and not checked:
             continue
         found: list[_Hit] = [(entry, i, i + 1) for entry in checked] if checked else []
-        for entry, regex, anchor, anchor_mask in multi:
+        for candidate in multi:
+            regex = candidate.regex
             if regex is None:
                 end = i + 2
             else:
+                anchor = candidate.anchor
                 if anchor is not None:
+                    anchor_mask = candidate.anchor_mask
                     if sentence_mask < 0:
                         sentence_mask = 0
                         for k in range(lo, hi):
@@ -605,6 +654,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                 # A match covers whole tokens (it ends before " ", a line break or
                 # the end) and keys contain no blanks, so its spaces count its tokens.
                 end = i + 1 + text.count(" ", start, m.end())
+            entry = candidate.entry
             # Two parts of one pattern can match at the same token: keep the longer.
             for k, (other, _, other_end) in enumerate(found):
                 if other is entry:
