@@ -591,7 +591,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     its regex runs on the text's key string from the token's offset.
     """
     matched: list[_Sentence] = []
-    key_text = _KeyText(infos, sentences)
+    key_text: _KeyText | None = None  # built for the first regex (most texts run none)
     index = 0
     s = sentences[0]
     lo, hi = 0, s.hi
@@ -629,7 +629,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
         checked = info.checked
         if not multi and not checked:
             continue
-        found: list[_Hit] = [(entry, i, i + 1) for entry in checked] if checked else []
+        found: list[_Hit] | None = [(entry, i, i + 1) for entry in checked] if checked else None
         for candidate in multi:
             regex = candidate.regex
             if regex is None:
@@ -646,6 +646,8 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                         infos, lo, hi, anchor, anchor_mask
                     ):
                         continue
+                if key_text is None:
+                    key_text = _KeyText(infos, sentences)
                 text = key_text.text or key_text.build()
                 start = key_text.offset(i)
                 m = regex.match(text, start)
@@ -655,6 +657,9 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                 # the end) and keys contain no blanks, so its spaces count its tokens.
                 end = i + 1 + text.count(" ", start, m.end())
             entry = candidate.entry
+            if found is None:
+                found = [(entry, i, end)]
+                continue
             # Two parts of one pattern can match at the same token: keep the longer.
             for k, (other, _, other_end) in enumerate(found):
                 if other is entry:
@@ -663,6 +668,8 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                     break
             else:
                 found.append((entry, i, end))
+        if found is None:
+            continue
         for hit in found:
             entry, _, end = hit
             if entry.constrained and not _position_ok(entry, infos, lo, hi, i, end, s.qm > 0):
@@ -693,6 +700,8 @@ def _has_anchor(
 # buckets, and the others then cost no allocation. Only _add_hit adds hits; every other
 # step reads the buckets or replaces a bucket by a new list, never changes one in place.
 _NO_HITS: Final[list[_Hit]] = []
+_NO_VALUES: Final[list[float]] = []
+_NO_NAMES: Final[list[int]] = []
 _N_BUCKETS: Final = 7
 
 
@@ -1498,8 +1507,10 @@ class CxAnnotator:
         # Until a rule changes a valence, the adjusted sum is VADER's sum, and the
         # compound (the same formula on it) is VADER's compound.
         compound = vader.compound
-        work: list[float] = []
-        names: list[int] = []
+        # Shared empty lists until needed (neither is changed while empty): two fewer
+        # allocations for the many texts without names or rules.
+        work = _NO_VALUES
+        names = _NO_NAMES
         for info in infos:
             if info.title_lex:
                 names = _proper_nouns(infos, sentences)
