@@ -292,13 +292,17 @@ class _TokenInfo(VaderToken):
     clause_end: bool
     neg: int
     key: str
+    singles: tuple[tuple[int, Entry], ...]
+    checked: tuple[Entry, ...]
+    any_next: tuple[_Candidate, ...]
+    by_next: dict[str, tuple[_Candidate, ...]]
 
     def __init__(  # noqa: PLR0915, PLR0917 - private, one fact per statement
         self,
         raw: str,
         key: str,
         lexicon: Lexicon,
-        cands: Sequence[tuple[Entry, PatternPart]],
+        cands: Sequence[tuple[Entry, PatternPart]] | _TokenInfo,
         candidates: dict[tuple[int, int], _Candidate],
         vader_lexicon: Mapping[str, float],
         rewrite: tuple[str, bool],
@@ -341,6 +345,16 @@ class _TokenInfo(VaderToken):
         self.preamble = key in lexicon.preamble
         self.starter = key in _CLAUSE_STARTERS
         self.boost = BOOSTER_DICT.get(key, 0.0)
+        if isinstance(cands, _TokenInfo):
+            # A token with the same key ("Order", "order!"): the same patterns, shared.
+            self.singles = cands.singles
+            self.checked = cands.checked
+            self.any_next = cands.any_next
+            self.by_next = cands.by_next
+            self.next_mask = cands.next_mask
+            self.key_bit = cands.key_bit
+            self.matchable = cands.matchable
+            return
         singles: list[tuple[int, Entry]] = []
         checked: list[Entry] = []
         by_next: dict[str, list[_Candidate]] = {}
@@ -415,24 +429,34 @@ class _TokenTable(dict[str, _TokenInfo]):
         # One candidate per entry and pattern part (by identity: the lexicon keeps them
         # alive; an identical pattern in two entries may share its compiled parts).
         self._candidates: dict[tuple[int, int], _Candidate] = {}
+        # The first token of each key: the pattern facts depend on the key alone, so
+        # tokens that differ only in case or edge punctuation share them (less memory
+        # for the matcher to read).
+        self._by_key: dict[str, _TokenInfo] = {}
 
     def __missing__(self, raw: str) -> _TokenInfo:
         # Emoticons VADER knows (":D", "<3") stay whole; words lose edge punctuation.
         lower = raw.lower()
         key = lower if lower in self._vader_lexicon else (lower.strip(_STRIP) or lower)
-        found: list[tuple[Entry, PatternPart]] = list(self._by_word.get(key, ()))
-        for length in self._prefix_lengths:
-            if length > len(key):
-                break
-            found += self._by_prefix.get(key[:length], ())
-        for regex, entries in self._by_regex:
-            if regex.fullmatch(key):
-                found += entries
+        same_key = self._by_key.get(key)
+        cands: Sequence[tuple[Entry, PatternPart]] | _TokenInfo
+        if same_key is not None:
+            cands = same_key
+        else:
+            found: list[tuple[Entry, PatternPart]] = list(self._by_word.get(key, ()))
+            for length in self._prefix_lengths:
+                if length > len(key):
+                    break
+                found += self._by_prefix.get(key[:length], ())
+            for regex, entries in self._by_regex:
+                if regex.fullmatch(key):
+                    found += entries
+            cands = tuple(dict.fromkeys(found))
         info = _TokenInfo(
             raw,
             key,
             self._lexicon,
-            tuple(dict.fromkeys(found)),
+            cands,
             self._candidates,
             self._vader_lexicon,
             self._normalizer.rewrite(raw),
@@ -441,7 +465,10 @@ class _TokenTable(dict[str, _TokenInfo]):
         )
         if len(self) >= self._limit:
             self.clear()
+            self._by_key.clear()
         self[raw] = info
+        if same_key is None:
+            self._by_key[key] = info
         return info
 
 
