@@ -346,13 +346,14 @@ class _TokenInfo(VaderToken):
         self.starter = key in _CLAUSE_STARTERS
         self.boost = BOOSTER_DICT.get(key, 0.0)
         if isinstance(cands, _TokenInfo):
-            # A token with the same key ("Order", "order!"): the same patterns, shared.
+            # A token that can start the same patterns (the same key, "Order" and
+            # "order!", or another word of the same alternations): their facts, shared.
             self.singles = cands.singles
             self.checked = cands.checked
             self.any_next = cands.any_next
             self.by_next = cands.by_next
             self.next_mask = cands.next_mask
-            self.key_bit = cands.key_bit
+            self.key_bit = _key_bit(key)
             self.matchable = cands.matchable
             return
         singles: list[tuple[int, Entry]] = []
@@ -433,12 +434,17 @@ class _TokenTable(dict[str, _TokenInfo]):
         # tokens that differ only in case or edge punctuation share them (less memory
         # for the matcher to read).
         self._by_key: dict[str, _TokenInfo] = {}
+        # The first token of each set of pattern facts (many words start exactly the
+        # same patterns, the words of one alternation): one copy of the facts each.
+        self._by_facts: dict[tuple[tuple[int, int, bool], ...], _TokenInfo] = {}
 
     def __missing__(self, raw: str) -> _TokenInfo:
         # Emoticons VADER knows (":D", "<3") stay whole; words lose edge punctuation.
         lower = raw.lower()
         key = lower if lower in self._vader_lexicon else (lower.strip(_STRIP) or lower)
         same_key = self._by_key.get(key)
+        same_facts: _TokenInfo | None = None
+        signature: list[tuple[int, int, bool]] = []
         cands: Sequence[tuple[Entry, PatternPart]] | _TokenInfo
         if same_key is not None:
             cands = same_key
@@ -451,7 +457,21 @@ class _TokenTable(dict[str, _TokenInfo]):
             for regex, entries in self._by_regex:
                 if regex.fullmatch(key):
                     found += entries
-            cands = tuple(dict.fromkeys(found))
+            unique = tuple(dict.fromkeys(found))
+            # What the token's pattern facts depend on: the pattern parts, and for each
+            # placeholder whether the token is one of its one-token forms.
+            for entry, part in unique:
+                placeholder = part.placeholder
+                signature.append(
+                    (
+                        id(entry),
+                        id(part),
+                        placeholder is not None
+                        and placeholder_single(placeholder).fullmatch(key) is None,
+                    )
+                )
+            same_facts = self._by_facts.get(tuple(signature))
+            cands = unique if same_facts is None else same_facts
         info = _TokenInfo(
             raw,
             key,
@@ -466,9 +486,12 @@ class _TokenTable(dict[str, _TokenInfo]):
         if len(self) >= self._limit:
             self.clear()
             self._by_key.clear()
+            self._by_facts.clear()
         self[raw] = info
         if same_key is None:
             self._by_key[key] = info
+            if same_facts is None:
+                self._by_facts[tuple(signature)] = info
         return info
 
 
