@@ -316,12 +316,21 @@ class _TokenInfo(VaderToken):
         output, self.joinable = rewrite
         """Whether the normaliser's output for the token is joinable
         (:meth:`Normalizer.rewrite`)."""
-        self.rewritten = tuple(output.split())
-        """The words of the normaliser's output for the token (none if it is removed)."""
         self.expansion = expansion
         """The tokens VADER's emoji substitution makes of the token."""
         self.scored_as_is = len(expansion) == 1 and expansion[0] == raw
         """VADER's emoji substitution leaves the token as it is."""
+        # A kept token's words are the token itself: the ``(raw,)`` of its expansion when
+        # that is one too (most tokens), rather than another tuple and string per token.
+        rewritten: tuple[str, ...]
+        if output != raw:
+            rewritten = tuple(output.split())
+        elif self.scored_as_is:
+            rewritten = expansion
+        else:
+            rewritten = (raw,)
+        self.rewritten = rewritten
+        """The words of the normaliser's output for the token (none if it is removed)."""
         self.plain = output == raw and self.scored_as_is
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
