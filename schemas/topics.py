@@ -27,6 +27,9 @@ class Topics(BaseModel):
     ingest_dedup: str = "rapport.ingest.dedup-changelog"
     # The data keys that seal dead letters (crypto-shredding): compacted, tombstoned on erasure.
     privacy_keys: str = "rapport.privacy.keys"
+    # Scoring's own: wall-clock ticks of idle annotated partitions and where they were applied
+    # (issue 17; docs/decisions/0002-scoring-ticks.md). Not for subscribers.
+    scoring_ticks: str = "rapport.scoring.ticks"
 
     def for_tenant(self, tenant: str) -> Topics:
         """The topics of one tenant under hard isolation (``Tenancy.topics_per_tenant``): its

@@ -148,7 +148,8 @@ class Checkpoint:
                 self._producer.send(record)
             # The group metadata lets the broker reject this commit if a rebalance gave the
             # partitions to another member meanwhile (KIP-447 zombie fencing).
-            self._producer.send_offsets_to_transaction(offsets, self._consumer.group_metadata())
+            if offsets:  # none: records a handler writes to its own input (scoring's ticks)
+                self._producer.send_offsets_to_transaction(offsets, self._consumer.group_metadata())
             self._producer.commit_transaction()
         except TransientError:
             self._abort_quietly()

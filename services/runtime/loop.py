@@ -142,7 +142,21 @@ class ServiceRunner:
         batches = [PartitionBatch(tp, records) for tp, records in polled.items() if records]
         if batches:
             self._process(batches)
+        self._write_periodic_records()
         self._report_lag()
+
+    # -- issue 17: records a handler writes to its own input (scoring's idle-partition ticks) --
+    def _write_periodic_records(self) -> None:
+        periodic = getattr(self._handler, "periodic_records", None)
+        if periodic is None or not self.assigned:
+            return
+        records: list[OutRecord] = periodic(self.assigned)
+        if not records:
+            return
+        try:
+            self.checkpoint.commit(records, [])
+        except CheckpointFailedError as exc:
+            log.warning("periodic records not written, next time: %s", exc)
 
     def _process(self, batches: list[PartitionBatch]) -> None:
         outputs: list[OutRecord] = []

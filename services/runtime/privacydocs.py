@@ -95,8 +95,16 @@ OTHER_COPIES = (
         "identifier policy rejects)",
     ),
     Copy(
+        "database `erased_customers`",
+        "per erased customer: a keyed hash (HMAC-SHA256) of tenant and customer id, the "
+        "erasure time; no id",
+        "kept: it makes erasure final (events dated before it are dropped)",
+        "none without the key (RAPPORT_SCORING__ERASURE_HASH_KEY, else in `scoring_meta`)",
+    ),
+    Copy(
         "database `applied_offsets`, `scoring_meta`",
-        "offsets, topic ids, the configuration hash: no customer data",
+        "offsets, topic ids, the configuration hash, a generated erasure hash key: no customer "
+        "data",
         "—",
         "—",
     ),

@@ -84,6 +84,12 @@ class ScoringLimits(BaseModel):
     max_event_age_days: float = Field(default=3_650.0, gt=0)
     # Largest absolute amount (order value, refund, price) in the event's currency.
     max_amount: float = Field(default=1e9, gt=0)
+    # Wall-clock seconds after which an idle input partition gets a recorded tick (a record
+    # written to it that moves its event-time watermark to the wall clock); 0: never.
+    idle_tick_seconds: float = Field(default=300.0, ge=0)
+    # Key of the keyed hashes scoring keeps of erased customers (erasure is final); unset: a
+    # key generated once and kept in the scoring database (set one to keep it elsewhere).
+    erasure_hash_key: SecretStr | None = None
 
 
 # --- Topic retention (issue 12) -----------------------------------------------------------------

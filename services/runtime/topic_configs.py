@@ -111,6 +111,13 @@ TOPICS: Final = (
         "seals",
     ),
     TopicDeclaration(
+        "scoring_ticks",
+        DELETE,
+        "scoring's wall-clock ticks of idle annotated partitions and where they were applied: "
+        "partition numbers, offsets, times; no customer data",
+        "nothing to erase: expires",
+    ),
+    TopicDeclaration(
         "score_updates",
         DELETE,
         "customer id, scores, drivers, the generated one-line summary, the causing event id",

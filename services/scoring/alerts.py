@@ -156,6 +156,13 @@ class AlertTracker:
     a time-driven or (``publishing.material_only``) event update is material."""
     quiet_events: int = 0
     """Events since the last published event update (``publishing.material_only``)."""
+    ids_forgotten_until_us: int | None = None
+    """Processed ids of events dated up to this were pruned (``publishing.processed_ids_limit``):
+    an event dated at or before it is refused, it may be a duplicate no longer recognisable."""
+    erased_before_us: int | None = None
+    """The erasure this record began after (None: the customer was never erased): part of
+    every alert id, so that a customer who comes back after an erasure never gets an id an
+    alert of the erased one had."""
 
     @property
     def complaint_streak(self) -> int:
@@ -175,6 +182,9 @@ class AlertTracker:
             "clock_us": self.clock_us,
             "published": None if self.published is None else dict(self.published),
             "quiet_events": self.quiet_events,
+            **(
+                {} if self.erased_before_us is None else {"erased_before_us": self.erased_before_us}
+            ),
         }
 
     @classmethod
@@ -200,6 +210,14 @@ class AlertTracker:
             clock_us=None if data.get("clock_us") is None else int(data["clock_us"]),
             published=data.get("published"),
             quiet_events=int(data.get("quiet_events", 0)),
+            erased_before_us=(
+                None if data.get("erased_before_us") is None else int(data["erased_before_us"])
+            ),
+            ids_forgotten_until_us=(
+                None
+                if data.get("ids_forgotten_until_us") is None
+                else int(data["ids_forgotten_until_us"])
+            ),
         )
 
 
@@ -252,13 +270,21 @@ class AlertContext:
 
 
 def alert_id(
-    customer_id: str, kind: AlertKind, event_id: str, key_tenant: str | None = None
+    customer_id: str,
+    kind: AlertKind,
+    event_id: str,
+    erased_before_us: int | None = None,
+    key_tenant: str | None = None,
 ) -> str:
-    """Deterministic: the same raising event gives the same id in any replay or rebuild.
-    ``key_tenant`` (multi-tenant deployments) is hashed in too; without it the id is the one
-    single-tenant deployments always had."""
+    """Deterministic: the same raising event gives the same id in any replay or rebuild. A
+    customer back after an erasure (``erased_before_us``) gets ids of their own: an id is
+    never reused for another alert. ``key_tenant`` (multi-tenant deployments) is hashed in
+    too; without it the id is the one single-tenant deployments always had."""
     who = customer_id if key_tenant is None else customer_key(key_tenant, customer_id).decode()
-    digest = hashlib.sha256(f"{who}\x00{kind.value}\x00{event_id}".encode()).hexdigest()
+    seed = f"{who}\x00{kind.value}\x00{event_id}"
+    if erased_before_us is not None:
+        seed += f"\x00erased:{erased_before_us}"
+    digest = hashlib.sha256(seed.encode()).hexdigest()
     return f"alert:{kind.value}:{digest[:32]}"
 
 
@@ -295,6 +321,8 @@ class _Evaluation:
             clock_us=kept.clock_us,
             published=kept.published,
             quiet_events=kept.quiet_events,
+            erased_before_us=kept.erased_before_us,
+            ids_forgotten_until_us=kept.ids_forgotten_until_us,
         )
 
     def cooled_down(
@@ -330,7 +358,9 @@ class _Evaluation:
         raised = self.occurred_us if raised_us is None else raised_us
         cause = ctx.event_id if cause is None else cause
         opened = OpenAlert(
-            alert_id=alert_id(ctx.customer_id, kind, cause, ctx.key_tenant),
+            alert_id=alert_id(
+                ctx.customer_id, kind, cause, self.kept.erased_before_us, ctx.key_tenant
+            ),
             severity=severity,
             raised_us=raised,
             caused_by_event_id=ctx.event_id,

@@ -106,6 +106,12 @@ def rebuild_command(
             apply=apply,
             topic_id=topic_id,
             tenancy=settings.tenancy,
+            ticks=rebuild.applied_ticks_on(bootstrap, settings.topics.scoring_ticks, **security),
+            erasure_hash_key=(
+                None
+                if settings.scoring.erasure_hash_key is None
+                else settings.scoring.erasure_hash_key.get_secret_value().encode()
+            ),
         )
     out = Console()
     if report.topic_recreated:

@@ -229,6 +229,7 @@ def snapshot(scores: Scores) -> dict[str, Any]:
         "loyalty": scores.loyalty,
         "segment": scores.segment.value,
         "churn_level": scores.churn_level.value,
+        "churn_risk": scores.churn_risk,
     }
 
 
@@ -237,9 +238,14 @@ def material(published: Mapping[str, Any] | None, now: Scores, config: ScoringCo
     if published is None:
         return True
     points = config.publishing.time_update_points
+    churn = published.get("churn_risk")  # absent in trackers stored before it was kept
     return (
         abs(now.trust_points - float(published["trust"])) >= points
         or abs(now.loyalty - float(published["loyalty"])) >= points
+        or (
+            churn is not None
+            and abs(now.churn_risk - float(churn)) >= config.publishing.time_update_churn_risk
+        )
         or now.segment.value != published["segment"]
         or now.churn_level.value != published["churn_level"]
     )
@@ -388,9 +394,12 @@ def advance_to(
     Fires the promise timers due by then, evaluates the scores and the time-driven alert rules
     at ``watermark_us`` and returns the outcome if anything material changed (else None: the
     record is left as it was, so that an unpublished tick never hides time from the next
-    explanation). Deterministic: the same record and watermark give the same outcome.
-    ``publish_decay=False`` (an event is about to be scored, whose update will say how time
-    moved the scores): publish only if a timer fired or an alert was raised or resolved.
+    explanation). Material: trust or loyalty moved ``publishing.time_update_points``, churn
+    risk ``publishing.time_update_churn_risk``, the segment or churn level changed since the
+    last published update, or an alert was raised or resolved. Deterministic: the same record
+    and watermark give the same outcome. ``publish_decay=False`` (an event is about to be
+    scored, whose update will say how time moved the scores): publish only if a timer fired or
+    an alert was raised or resolved.
     """
     state = record.state
     tracker = record.tracker
@@ -426,11 +435,14 @@ def advance_to(
         ),
         config.alerts,
     )
-    if (
-        not fired
-        and not alerts
-        and (not publish_decay or not material(tracker.published, after, config))
-    ):
+    # The watermark publishes only a material change or an alert: a timer that fired without
+    # either stays unfired (the state untouched) until the next review or event fires it
+    # again, at its own deadline, with the same evidence. Before an event, a fired timer is
+    # published (the event's update then starts from it).
+    publish = bool(alerts) or (
+        material(tracker.published, after, config) if publish_decay else bool(fired)
+    )
+    if not publish:
         return None
     published = replace(new_tracker, clock_us=watermark_us, published=snapshot(after))
     new = replace(record, state=state, tracker=published)
@@ -639,11 +651,12 @@ def _response_time_of_late_feedback(
 ERASURE_MARK_KEY_BYTES: Final = 32
 
 
-def erasure_mark(customer_id: str, key: bytes) -> str:
-    """The keyed hash (HMAC-SHA256) kept of an erased customer's id, with the erasure time and
-    nothing else: enough to recognise a late or re-delivered event of the customer, not to
-    recover the id."""
-    return hmac.new(key, customer_id.encode(), hashlib.sha256).hexdigest()
+def erasure_mark(customer_id: str, key: bytes, tenant: str | None = None) -> str:
+    """The keyed hash (HMAC-SHA256) kept of an erased customer's id (with ``tenant``: of the
+    (tenant, customer id) identity), with the erasure time and nothing else: enough to
+    recognise a late or re-delivered event of the customer, not to recover the id."""
+    identity = customer_id if tenant is None else f"{tenant}\x00{customer_id}"
+    return hmac.new(key, identity.encode(), hashlib.sha256).hexdigest()
 
 
 def erased_before(signal: Signal, erased_us: int | None) -> bool:

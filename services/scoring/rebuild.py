@@ -34,6 +34,7 @@ from services.runtime.topic_reader import log_start_offsets, read_to_end
 from services.scoring import store
 from services.scoring.model import ScoringConfig
 from services.scoring.service import ScoringHandler
+from services.scoring.watermark import applied_ticks
 
 REBUILD_BATCH: Final = 2_000
 DEFAULT_TOLERANCE: Final = 1e-6
@@ -146,20 +147,34 @@ def fold_topic(
     topics: Topics,
     config: ScoringConfig,
     *,
+    ticks: Mapping[int, Sequence[tuple[int, int]]] | None = None,
     tenancy: Tenancy | None = None,
 ) -> int:
     """Feed each partition's records, in offset order and in chunks, through the scoring
-    handler; the number of records read."""
+    handler, each applied tick (``watermark.applied_ticks``: position, time) before the record
+    at its position, as the service applied it; the number of records read."""
     # No topic ids: the source is the truth. The deployment's tenancy: the same identities.
     handler = ScoringHandler(engine, topics, config, tenancy=tenancy)
     store.check_config(engine, config.content_hash)
     read = 0
     for partition, bound in sorted(bounds.items()):
         tp = TopicPartition(topics.annotated, partition)
+        pending = [t for t in (ticks or {}).get(partition, ()) if t[0] <= bound]
         for chunk in source.chunks(partition, bound):
-            if chunk:
-                handler.handle_batch(PartitionBatch(tp, chunk))
-                read += len(chunk)
+            rest = chunk
+            while rest:
+                # Up to the next tick's position, then the tick.
+                cut = len(rest)
+                if pending:
+                    cut = sum(1 for r in rest if r.offset < pending[0][0])
+                if cut:
+                    handler.handle_batch(PartitionBatch(tp, rest[:cut]))
+                    read += cut
+                rest = rest[cut:]
+                if rest:
+                    handler.replay_tick(tp, pending.pop(0)[1])
+        for _, tick_us in pending:  # applied after the partition's last record
+            handler.replay_tick(tp, tick_us)
     return read
 
 
@@ -212,12 +227,16 @@ def rebuild(
     tolerance: float = DEFAULT_TOLERANCE,
     apply: bool = False,
     topic_id: str | None = None,
+    ticks: Mapping[int, Sequence[tuple[int, int]]] | None = None,
+    erasure_hash_key: bytes | None = None,
     tenancy: Tenancy | None = None,
 ) -> Report:
     """Rebuild from ``source`` up to what the database or the group reflects (see the module
     docstring). ``topic_id``: the annotated topic's id now; when the database's offsets belong
     to another topic of the same name (recreated, or a new cluster), they are ignored, and the
-    rebuild reflects the topic as it is."""
+    rebuild reflects the topic as it is. ``ticks``: the applied ticks of the ticks topic
+    (``watermark.applied_ticks``), so that the fold moves each watermark where the service did.
+    ``erasure_hash_key``: ``RAPPORT_SCORING__ERASURE_HASH_KEY`` if the service has one."""
     with target.connect() as conn:
         applied = store.applied_offsets_of(conn, topics.annotated)
         stored_ids = store.topic_ids_of(conn, topics.annotated)
@@ -231,7 +250,14 @@ def rebuild(
         if start > 0:
             report.truncated_partitions[partition] = start
     with scratch_database() as scratch:
-        report.records_read = fold_topic(scratch, source, bounds, topics, config, tenancy=tenancy)
+        # The same key for the erased customers' hashes as the database's (``store.erased``).
+        with target.begin() as conn:
+            key = store.erasure_hash_key(conn, erasure_hash_key)
+        with scratch.begin() as conn:
+            store.remember_erasure_hash_key(conn, key)
+        report.records_read = fold_topic(
+            scratch, source, bounds, topics, config, ticks=ticks, tenancy=tenancy
+        )
         current, rebuilt = store.all_states(target), store.all_states(scratch)
         report.customers_current, report.customers_rebuilt = len(current), len(rebuilt)
         report.differences = compare_states(current, rebuilt, tolerance)
@@ -280,6 +306,17 @@ class KafkaSource:
             chunk_size=self._chunk,
             **self._client_config,
         )
+
+
+def applied_ticks_on(
+    bootstrap: str, ticks_topic: str, **client_config: Any
+) -> dict[int, list[tuple[int, int]]]:
+    """The ticks the service applied (``watermark.applied_ticks``), read from its ticks topic
+    (none if the topic does not exist: a service from before the ticks)."""
+    chunks = read_to_end(
+        bootstrap, ticks_topic, client_id="rapport-scores-rebuild", **client_config
+    )
+    return applied_ticks(record for chunk in chunks for record in chunk)
 
 
 def committed_offsets(

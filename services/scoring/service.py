@@ -38,7 +38,7 @@ from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
-from schemas import Alert, AlertState, AnnotatedEvent
+from schemas import Alert, AlertState, AnnotatedEvent, ScoreUpdate
 from schemas.base import ACCEPTED_EVENTS_POLICY
 from schemas.identity import DEFAULT_TENANT
 from schemas.validation import RejectReason, describe_validation_error
@@ -59,10 +59,26 @@ from services.runtime.service import ServiceSpec
 from services.runtime.settings import ScoringLimits, Settings, Tenancy, Topics
 from services.scoring import metrics as scoring_metrics
 from services.scoring import store
-from services.scoring.domain import CustomerRecord, Outcome, erasure_completed, score_event
+from services.scoring.domain import (
+    CustomerRecord,
+    Outcome,
+    erased_before,
+    erasure_completed,
+    erasure_mark,
+    score_event,
+)
 from services.scoring.input_checks import check_ranges
 from services.scoring.model import Scores, ScoringConfig, StateMismatchError
 from services.scoring.signals import ScoringInput, to_input
+from services.scoring.watermark import (
+    TICK,
+    IdleTicker,
+    applied_record,
+    next_review_us,
+    read_tick,
+    review_until,
+    watermark_after,
+)
 
 NAME = "scoring"
 CONFIG_HASH_HEADER: Final = "rapport.scoring.config-hash"
@@ -73,6 +89,7 @@ ERASED_TABLES: Final = (
     "processed_events",
     "alert_state",
     "alerts",
+    "review_schedule",
 )
 LATEST_TOPIC_CONFIG: Final = {"cleanup.policy": "compact"}
 """The latest-scores topic keeps the latest record per customer (and tombstones of erasures)."""
@@ -149,6 +166,22 @@ class _Batch:
     resolved: list[dict[str, Any]] = field(default_factory=list)
     erasures: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    clock: store.PartitionClock = field(default_factory=lambda: store.PartitionClock(None, None))
+    reviews: dict[Who, int | None] = field(default_factory=dict)
+    """Review times of the customers this batch touched (the stored ones are stale)."""
+    stored_next_us: int | None = None
+    """A lower bound of the stored review times the batch has not read yet."""
+    prefetched: dict[Who, int] = field(default_factory=dict)
+    """Stored review times read ahead (those of customers in ``reviews`` are stale)."""
+    hashes: dict[Who, str] = field(default_factory=dict)
+    """(tenant, customer) -> keyed hash (``store.erased``), for the batch's customers."""
+    erased_at: dict[Who, int] = field(default_factory=dict)
+    """(tenant, customer) -> time of their last erasure, for erased customers of the batch."""
+    newly_erased: set[Who] = field(default_factory=set)
+    processed_limit: int | None = None
+    stored: dict[Who, int] = field(default_factory=dict)
+    """Stored review times of the batch's customers (those in ``reviews`` are newer)."""
+    """``publishing.processed_ids_limit`` (None: unbounded, a rebuild's or tool's batch)."""
 
     def forget(self, who: Who) -> None:
         """An erasure: drop what this batch was about to write for the customer."""
@@ -165,6 +198,7 @@ class _Batch:
         self.seen = {key for key in self.seen if key[:2] != who}
         erased = self.records[who]
         self.records[who] = replace(CustomerRecord.empty(who[1]), key_tenant=erased.key_tenant)
+        self.reviews[who] = None
 
     def add_alerts(self, tenant: str, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
@@ -188,6 +222,8 @@ class _Batch:
         # Erasures first: rows this batch writes afterwards belong to the fresh state.
         if self.erased:
             store.erase_customers(conn, self.erased)
+        store.insert_rows(conn, store.processed_events, self.processed)
+        self._bound_processed(conn)
         store.save_states(
             conn,
             [
@@ -204,7 +240,6 @@ class _Batch:
             [c for c in self.dirty if self.records[c].state.event_count > history_limit],
             history_limit,
         )
-        store.insert_rows(conn, store.processed_events, self.processed)
         store.insert_rows(conn, store.alerts, list(self.raised.values()))
         if self.resolved:
             conn.execute(
@@ -212,9 +247,34 @@ class _Batch:
                 [{k: v for k, v in r.items() if k != "b_who"} for r in self.resolved],
             )
         store.insert_rows(conn, store.erasures, self.erasures)
+        for tenant in sorted({tenant for tenant, _ in self.newly_erased}):
+            erased = {w: self.erased_at[w] for w in self.newly_erased if w[0] == tenant}
+            store.save_erased(conn, tenant, {self.hashes[w]: at for w, at in erased.items()})
         store.add_outbox(conn, self.outbox)
 
+    def _bound_processed(self, conn: Connection) -> None:
+        """At most about ``processed_limit`` processed ids per customer (the newest by event
+        time); the customer's tracker remembers up to when ids were forgotten."""
+        limit = self.processed_limit
+        if limit is None:
+            return
+        over = [c for c in self.dirty if self.records[c].state.event_count > limit]
+        for customer, bound in store.prune_processed(conn, over, limit).items():
+            record = self.records[customer]
+            tracker = record.tracker
+            until = max(bound, tracker.ids_forgotten_until_us or bound)
+            self.records[customer] = replace(
+                record, tracker=replace(tracker, ids_forgotten_until_us=until)
+            )
 
+    def write_clock(self, conn: Connection, tp: TopicPartition) -> None:
+        # After ``write``'s erasures, which delete the erased customers' review rows.
+        store.save_schedule(conn, tp.partition, self.reviews)
+        store.set_partition_clock(conn, tp, self.clock)
+
+
+REVIEW_PREFETCH_US: Final = 86_400_000_000
+"""How far ahead of the watermark stored review times are read at once (one day)."""
 RECORD_CACHE_SIZE: Final = 20_000
 """Customer records an instance keeps in memory between batches (a few kB each)."""
 
@@ -289,6 +349,12 @@ class ScoringHandler:
         self._warned_currencies: set[str] = set()
         self._durable = durable
         self._records = _RecordCache()
+        self._ticker = IdleTicker(self._limits.idle_tick_seconds)
+        configured = self._limits.erasure_hash_key
+        self._configured_hash_key = (
+            None if configured is None else configured.get_secret_value().encode()
+        )
+        self._hash_key: bytes | None = None
 
     @property
     def engine(self) -> Engine:
@@ -302,7 +368,16 @@ class ScoringHandler:
         # Re-assigned or rewound: check the topic's identity afresh before the next batch.
         self._verified.difference_update(partitions)
 
+    def periodic_records(self, assigned: Collection[TopicPartition]) -> list[OutRecord]:
+        """Tick records for the assigned annotated partitions idle for ``idle_tick_seconds``
+        (the runner writes them to the ticks topic; ``watermark.py`` explains why they are
+        records)."""
+        annotated = [tp for tp in assigned if tp.topic == self._topics.annotated]
+        return self._ticker.due(annotated, self._clock(), self._topics.scoring_ticks)
+
     def handle_batch(self, batch: PartitionBatch) -> list[OutRecord]:
+        if batch.tp.topic == self._topics.annotated:
+            self._ticker.saw(batch.tp, self._clock())
         # The first batch of a partition after an assignment or a rewind asks the broker for the
         # topic's id and checks it against every partition of the topic the database knows (a
         # recreated topic shows on a partition never seen before too); later batches compare
@@ -325,7 +400,11 @@ class ScoringHandler:
             if batch.first_offset < applied.next_offset:
                 last_applied = min(applied.next_offset, batch.next_offset) - 1
                 outputs = store.outbox_records(conn, batch.tp, batch.first_offset, last_applied)
-            work = self._apply(conn, batch.tp, fresh) if fresh else None
+            work = None
+            if fresh and batch.tp.topic == self._topics.scoring_ticks:
+                work = self._apply_ticks(conn, batch.tp, fresh)
+            elif fresh:
+                work = self._apply(conn, batch.tp, fresh)
             if work is not None:
                 outputs += store.records_of(work.outbox)
             if fresh or (topic_id and not applied.topic_id):
@@ -412,52 +491,232 @@ class ScoringHandler:
         keys = {
             (tenant(i), i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure
         }
-        loaded = self._records.load(conn, {(tenant(i), i.signal.customer_id) for i in inputs})
+        customers = {(tenant(i), i.signal.customer_id) for i in inputs}
         work = _Batch(
-            records={who: self._with_key_tenant(who, r) for who, r in loaded.items()},
+            records=self._load(conn, customers),
             seen=store.processed_among(conn, keys),
             erased_before=store.erasures_among(
                 conn, {(tenant(i), i.signal.event_id) for i in inputs if i.is_erasure}
             ),
+            clock=store.partition_clock_of(conn, tp),
+            processed_limit=self._config.publishing.processed_ids_limit,
         )
+        # At a batch's start every review time is stored: the partition's next due is theirs.
+        work.stored_next_us = work.clock.next_due_us
+        self._erased_of(conn, work, customers)
+        work.stored = store.reviews_of(conn, customers)
         for record, item in parsed:
+            seen_us: int | None = None
             if isinstance(item, OutRecord):
                 outputs = [item]
             elif item.is_erasure:
                 outputs = self._policy.run(record, partial(self._erase, work, item))
             else:
-                outputs = self._policy.run(record, partial(self._score, work, item))
+                # Reviews due by the event's time first, at their own times, as a watermark
+                # would have applied them had it got there first: the same outputs either way.
+                outputs = self._reviews_before(work, item)
+                outputs += self._policy.run(record, partial(self._score, work, item))
+                seen_us = item.signal.occurred_us
+            if seen_us is not None:
+                # The watermark's time updates go out under the record that moved it.
+                outputs = outputs + self._advance_watermark(conn, tp, work, seen_us)
             work.outbox += store.outbox_rows(
                 tp, record.offset, [with_origin(out, record) for out in outputs]
             )
         work.write(conn, self._config.publishing.history_limit)
+        work.write_clock(conn, tp)
         return work
+
+    def _apply_ticks(self, conn: Connection, tp: TopicPartition, records: list[InRecord]) -> _Batch:
+        """Apply fresh records of the ticks topic: each tick moves its annotated partition's
+        watermark where that partition stands (its applied offset, read under the partition's
+        lock), and its outputs end with the ``applied`` record saying where: the log a
+        replay or a rebuild follows. ``applied`` records (this handler's own outputs, read
+        back) and malformed ones do nothing."""
+        done = _Batch(records={}, seen=set(), erased_before=set())
+        for record in records:
+            tick = read_tick(record)
+            outputs: list[OutRecord] = []
+            if tick is not None and tick.kind == TICK:
+                annotated = TopicPartition(self._topics.annotated, tick.partition)
+                position = store.lock_partition(conn, annotated).next_offset
+                work, outputs = self.apply_tick(conn, annotated, tick.tick_us)
+                if work is not None:
+                    outputs.append(applied_record(tp.topic, tick.partition, position, tick.tick_us))
+                    done.records.update(work.records)
+                    done.dirty.update(work.dirty)
+            done.outbox += store.outbox_rows(
+                tp, record.offset, [with_origin(out, record) for out in outputs]
+            )
+        store.add_outbox(conn, done.outbox)
+        return done
+
+    def apply_tick(
+        self, conn: Connection, annotated: TopicPartition, tick_us: int
+    ) -> tuple[_Batch | None, list[OutRecord]]:
+        """Move ``annotated``'s watermark to a tick's time and write what follows (None: the
+        watermark did not move, the tick changes nothing). Also what a rebuild calls at the
+        position an ``applied`` record names."""
+        clock = store.partition_clock_of(conn, annotated)
+        if watermark_after(clock.watermark_us, tick_us, self._config) == clock.watermark_us:
+            return None, []
+        work = _Batch(records={}, seen=set(), erased_before=set(), clock=clock)
+        work.stored_next_us = clock.next_due_us
+        outputs = self._advance_watermark(conn, annotated, work, tick_us)
+        work.write(conn, self._config.publishing.history_limit)
+        work.write_clock(conn, annotated)
+        return work, outputs
+
+    def replay_tick(self, annotated: TopicPartition, tick_us: int) -> None:
+        """Apply a tick in its own transaction, outputs discarded (a rebuild's fold)."""
+        with self._transaction(), self._engine.begin() as conn:
+            store.lock_partition(conn, annotated)
+            work, _ = self.apply_tick(conn, annotated, tick_us)
+        if work is not None:
+            self._records.keep(work)
+
+    def _advance_watermark(
+        self, conn: Connection, tp: TopicPartition, work: _Batch, seen_us: int
+    ) -> list[OutRecord]:
+        """Move the partition's watermark to a record's event time; when it reaches the
+        partition's next review time, advance every customer due (``advance_to``) and publish
+        their time updates. Cheap per record: a comparison unless a review falls due, then
+        at most one index range read (a day ahead). A pure function of the partition's
+        records in offset order (batch boundaries do not matter), so replay and rebuild
+        reproduce it."""
+        clock = work.clock
+        watermark = watermark_after(clock.watermark_us, seen_us, self._config)
+        if watermark == clock.watermark_us:
+            return []
+        if clock.next_due_us is None or watermark < clock.next_due_us:
+            work.clock = store.PartitionClock(watermark, clock.next_due_us)
+            return []
+        touched = work.reviews
+        prefetched = work.prefetched
+        stored_next = work.stored_next_us
+        if stored_next is not None and stored_next <= watermark:
+            # A stored review time is reached: one index range read of the stored review
+            # times up to a day ahead, so that the next steps of the watermark need none.
+            horizon = watermark + REVIEW_PREFETCH_US
+            ahead = store.reviews_until(conn, tp.partition, horizon)
+            prefetched.update(ahead)
+            stored_next = work.stored_next_us = horizon + 1  # the rest are later
+            # Their records too, in one read: most come due within the day, and a read per
+            # watermark step costs more than the few records loaded early.
+            unread = ahead.keys() - work.records.keys() - touched.keys()
+            if unread:
+                work.records.update(self._load(conn, unread))
+        due = {c for c, at in touched.items() if at is not None and at <= watermark}
+        due.update(c for c, at in prefetched.items() if at <= watermark and c not in touched)
+        missing = due - work.records.keys()
+        if missing:
+            work.records.update(self._load(conn, missing))
+        outputs: list[OutRecord] = []
+        for customer in sorted(due):
+            review = touched[customer] if customer in touched else prefetched[customer]
+            outputs += self._review(work, customer, review, watermark)
+        # Every review time is now after the watermark: the batch's own (in memory), those
+        # read ahead, and the other stored ones (after ``stored_next``).
+        candidates = [at for at in touched.values() if at is not None]
+        candidates += [at for c, at in prefetched.items() if c not in touched]
+        if stored_next is not None:
+            candidates.append(stored_next)
+        work.clock = store.PartitionClock(watermark, min(candidates) if candidates else None)
+        return outputs
+
+    def _reviews_before(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
+        who = (self._tenant(inp), inp.signal.customer_id)
+        review = work.reviews[who] if who in work.reviews else work.stored.get(who)
+        if review is None or review > inp.signal.occurred_us:
+            return []
+        return self._review(work, who, review, inp.signal.occurred_us)
+
+    def _review(
+        self, work: _Batch, who: Who, review_us: int | None, until_us: int
+    ) -> list[OutRecord]:
+        """The customer's reviews due by ``until_us`` (``watermark.review_until``), published."""
+        tenant = who[0]
+        config = self._config_of(tenant)
+        record, published, after = review_until(work.records[who], review_us, until_us, config)
+        outputs: list[OutRecord] = []
+        for outcome in published:
+            update = outcome.update
+            assert update is not None  # review_until returns published outcomes only
+            work.dirty[who] = (outcome.after, update.caused_by_event_id)
+            work.add_alerts(tenant, outcome.alerts)
+            outputs += self._publish(tenant, [update], outcome.alerts, config)
+        work.records[who] = record
+        work.reviews[who] = after
+        return outputs
+
+    def _load(self, conn: Connection, customers: Collection[Who]) -> dict[Who, CustomerRecord]:
+        loaded = self._records.load(conn, customers)
+        return {who: self._with_key_tenant(who, record) for who, record in loaded.items()}
 
     def _with_key_tenant(self, who: Who, record: CustomerRecord) -> CustomerRecord:
         key_tenant = self._tenancy.key_tenant(who[0])
         return record if record.key_tenant == key_tenant else replace(record, key_tenant=key_tenant)
 
+    def _erased_of(self, conn: Connection, work: _Batch, customers: Collection[Who]) -> None:
+        """The keyed hashes of the batch's customers, and the erasure times of erased ones."""
+        if self._hash_key is None:
+            self._hash_key = store.erasure_hash_key(conn, self._configured_hash_key)
+        key = self._hash_key
+        work.hashes = {who: erasure_mark(who[1], key, who[0]) for who in customers}
+        for tenant in sorted({tenant for tenant, _ in customers}):
+            by_hash = {digest: who for who, digest in work.hashes.items() if who[0] == tenant}
+            found = store.erased_at_of(conn, tenant, by_hash)
+            work.erased_at.update({by_hash[digest]: at for digest, at in found.items()})
+
     def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal
         tenant = self._tenant(inp)
-        who = (tenant, signal.customer_id)
+        customer = (tenant, signal.customer_id)
         key = (tenant, signal.customer_id, signal.event_id)
         if key in work.seen:
             return []  # a duplicate event id never counts twice
+        occurred = signal.occurred_us
+        forgotten = work.records[customer].tracker.ids_forgotten_until_us
+        if forgotten is not None and occurred <= forgotten:
+            # Older than the customer's remembered ids (``processed_ids_limit``): it may be a
+            # duplicate no longer recognisable, and nothing may count twice.
+            log.debug("refused an event older than the customer's remembered ids")
+            return []
+        erased_at = work.erased_at.get(customer)
+        if erased_before(signal, erased_at):
+            # Erasure is final: an event dated before it (re-sent, late) is dropped, not a
+            # dead letter (nothing is wrong with it) and not kept anywhere.
+            log.debug("dropped an event dated before its customer's erasure")
+            return []
+        record = work.records[customer]
+        if erased_at is not None and record.state.as_of_us is None:
+            # Back after an erasure: alert ids of their own (``alerts.alert_id``).
+            tracker = replace(record.tracker, erased_before_us=erased_at)
+            record = replace(record, tracker=tracker)
         config = self._config_of(tenant)
-        outcome = score_event(work.records[who], inp, config)
+        outcome = score_event(record, inp, config)
         outputs = self._outputs(tenant, outcome, config)
         # Before anything is kept: outputs that cannot be published make the event a dead
         # letter, and a dead letter must leave no state behind.
         self._policy.check_sizes(outputs)
         work.seen.add(key)
-        work.records[who] = outcome.record
-        work.dirty[who] = (outcome.scores, signal.event_id)
+        work.records[customer] = outcome.record
+        work.dirty[customer] = (outcome.scores, signal.event_id)
         work.processed.append(
-            {"tenant": tenant, "customer_id": signal.customer_id, "event_id": signal.event_id}
+            {
+                "tenant": tenant,
+                "customer_id": signal.customer_id,
+                "event_id": signal.event_id,
+                "occurred_us": occurred,
+            }
         )
         work.history.append(self._history_row(tenant, inp, outcome))
         work.add_alerts(tenant, outcome.alerts)
+        review = next_review_us(outcome.record, config)
+        work.reviews[customer] = review
+        due = work.clock.next_due_us
+        if review is not None and (due is None or review < due):
+            work.clock = store.PartitionClock(work.clock.watermark_us, review)
         return outputs
 
     def _history_row(self, tenant: str, inp: ScoringInput, outcome: Outcome) -> dict[str, Any]:
@@ -485,7 +744,19 @@ class ScoringHandler:
         published = [] if time is None or time.update is None else [time.update]
         if outcome.publish:
             published.append(outcome.update)
-        key = self._tenancy.customer_key(tenant, outcome.update.customer_id)
+        return self._publish(tenant, published, outcome.alerts, config)
+
+    def _publish(
+        self,
+        tenant: str,
+        published: Sequence[ScoreUpdate],
+        alerts: Sequence[Alert],
+        config: ScoringConfig,
+    ) -> list[OutRecord]:
+        if not published and not alerts:
+            return []
+        customer = (published[0] if published else alerts[0]).customer_id
+        key = self._tenancy.customer_key(tenant, customer)
         headers = [(CONFIG_HASH_HEADER, config.content_hash.encode())]
         topics = self._topics_of(tenant)
         out = []
@@ -494,8 +765,7 @@ class ScoringHandler:
             out.append(OutRecord(topics.score_updates, key, value, headers))
             out.append(OutRecord(topics.scores_latest, key, value, headers))
         out.extend(
-            OutRecord(topics.alerts, key, alert.model_dump_json().encode())
-            for alert in outcome.alerts
+            OutRecord(topics.alerts, key, alert.model_dump_json().encode()) for alert in alerts
         )
         return out
 
@@ -505,7 +775,11 @@ class ScoringHandler:
         if (tenant, signal.event_id) in work.erased_before:
             return []  # a re-sent erasure request: done already
         work.erased_before.add((tenant, signal.event_id))
-        work.forget((tenant, signal.customer_id))
+        customer = (tenant, signal.customer_id)
+        work.forget(customer)
+        # Final: events dated up to the request are dropped from now on (the latest request).
+        work.erased_at[customer] = max(signal.occurred_us, work.erased_at.get(customer, 0))
+        work.newly_erased.add(customer)
         # Issue 12: the customer's dead-letter keys go too, and the receipt says what went where.
         completed = destroy_and_receipt(
             erasure_completed(inp, self._clock()),
@@ -624,7 +898,7 @@ def output_topics(settings: Settings) -> list[str]:
         for topics in _published_topics(settings)
         for name in (topics.score_updates, topics.scores_latest, topics.alerts)
     ]
-    return [*names, settings.topics.erasure_completed]
+    return [*names, settings.topics.erasure_completed, settings.topics.scoring_ticks]
 
 
 def _topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
@@ -634,7 +908,7 @@ def _topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
 SPEC = ServiceSpec(
     name=NAME,
     default_port=9103,
-    input_topics=lambda s: [s.topics.annotated],
+    input_topics=lambda s: [s.topics.annotated, s.topics.scoring_ticks],
     output_topics=output_topics,
     build_handler=build_handler,
     readiness=_readiness,

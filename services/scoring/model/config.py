@@ -505,20 +505,35 @@ class Publishing(_Frozen):
 
     time_update_points: Positive = 3.0
     """A time-driven update is published when trust or loyalty moved this much since the last
-    update, or the segment or churn level changed, or an alert was raised or resolved."""
+    update, or churn risk moved ``time_update_churn_risk``, or the segment or churn level
+    changed, or an alert was raised or resolved; nothing else (a promise timer that fired
+    without any of these is not published, and fires again later)."""
+    time_update_churn_risk: Annotated[float, Field(gt=0, le=1)] = 0.05
+    """Churn risk (0-1) a customer must move by, since their last update, for time alone to
+    publish an update (with ``time_update_points``)."""
     material_only: bool = False
     """True: an event update is published only if material (as above, or the event raised or
     resolved an alert), plus a full update every ``full_every`` events; for very active
     accounts. False: every event publishes an update (the change log of the contract)."""
     full_every: Annotated[int, Field(ge=1)] = 50
+    time_review_days: Positive = 7.0
+    """A partition's watermark looks at an idle customer again after this much event time (or
+    at their next promise deadline, if sooner): how finely time-driven updates follow decay."""
+    watermark_lateness_minutes: Annotated[float, Field(ge=0)] = 5.0
+    """The watermark trails the latest event time of its partition by this much, so events a
+    little out of order between producers do not arrive behind it."""
+    watermark_step_minutes: Positive = 60.0
+    """The watermark moves in whole steps of this much event time: a busy partition looks for
+    due customers at most once a step, not at every record."""
     history_limit: Annotated[int, Field(ge=1)] = 1000
     """Score-history rows kept per customer (the oldest are pruned)."""
     processed_ids_limit: Annotated[int, Field(ge=1)] = 5000
-    """Processed event ids kept per customer for duplicate detection; older duplicates are
-    then caught by the event-time horizon below."""
+    """Processed event ids kept per customer for duplicate detection (the newest by event
+    time); an event dated at or before the newest pruned one is refused, since it may be a
+    duplicate (docs/scoring.md, "Publishing (bounded per customer)")."""
     duplicate_horizon_days: Positive = 30.0
-    """An event older than the customer's oldest remembered id by more than this is refused
-    as a probable re-delivery once the id window is full (documented bound)."""
+    """Not used: processed ids are bounded by count (kept so configuration files that set it
+    still load)."""
 
 
 _NOT_IN_CONTENT_HASH: Final = frozenset({"version", "content_hash", "alerts", "publishing"})

@@ -19,6 +19,7 @@ from services.scoring.store.tables import (
     customer_state,
     erasures,
     processed_events,
+    review_schedule,
     score_history,
 )
 
@@ -28,7 +29,7 @@ EventOf = tuple[str, str, str]
 """(tenant, customer id, event id): an applied event."""
 
 
-def _per_tenant(customers: Collection[tuple[str, str]]) -> Iterator[tuple[str, Sequence[str]]]:
+def per_tenant(customers: Collection[tuple[str, str]]) -> Iterator[tuple[str, Sequence[str]]]:
     """(tenant, a chunk of its customer (or event) ids), in order. Queries select ``tenant = ? AND
     customer_id IN (...)``: an index search per id; SQLite scans the whole table for a
     row-value ``(tenant, customer_id) IN (...)``."""
@@ -71,7 +72,7 @@ def processed_among(conn: Connection, keys: Collection[EventOf]) -> set[EventOf]
 def erasures_among(conn: Connection, events: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
     """The (tenant, event id) pairs among ``events`` that are completed erasure requests."""
     found: set[tuple[str, str]] = set()
-    for tenant, chunk in _per_tenant(events):
+    for tenant, chunk in per_tenant(events):
         rows = conn.execute(
             select(erasures.c.event_id).where(
                 erasures.c.tenant == tenant, erasures.c.event_id.in_(chunk)
@@ -104,7 +105,7 @@ def record_versions(conn: Connection, customers: Collection[Who]) -> dict[Who, R
     """The version of every stored customer among ``customers`` (a narrow read, no JSON)."""
     found: dict[Who, RecordVersion] = {}
     c = customer_state.c
-    for tenant, chunk in _per_tenant(customers):
+    for tenant, chunk in per_tenant(customers):
         for row in conn.execute(
             select(c.customer_id, c.event_count, c.last_event_id).where(
                 *_of(customer_state, tenant, chunk)
@@ -118,7 +119,7 @@ def load_records(conn: Connection, customers: Collection[Who]) -> dict[Who, Cust
     """Every customer's record (empty for a customer not seen yet), in two queries per chunk."""
     states: dict[Who, Mapping[str, Any]] = {}
     trackers: dict[Who, Any] = {}
-    for tenant, chunk in _per_tenant(customers):
+    for tenant, chunk in per_tenant(customers):
         for row in conn.execute(select(customer_state).where(*_of(customer_state, tenant, chunk))):
             states[(tenant, row.customer_id)] = dict(row._mapping)
         for tracked in conn.execute(select(alert_state).where(*_of(alert_state, tenant, chunk))):
@@ -183,14 +184,50 @@ def prune_history(conn: Connection, customers: Collection[Who], keep: int) -> No
         conn.execute(delete(score_history).where(*mine, score_history.c.id <= oldest_dropped))
 
 
+def prune_processed(conn: Connection, customers: Collection[Who], keep: int) -> dict[Who, int]:
+    """Bound each of these customers' processed ids to about ``keep``: the ids of events dated
+    at or before the ``keep``-th newest one's predecessor are deleted. Returns, per customer
+    pruned, that time: the bound up to which their ids are forgotten (events dated at or
+    before it must be refused, they may be duplicates)."""
+    bounds: dict[Who, int] = {}
+    for who in sorted(customers):
+        tenant, customer = who
+        mine = (processed_events.c.tenant == tenant, processed_events.c.customer_id == customer)
+        newest_dropped = conn.execute(
+            select(processed_events.c.occurred_us)
+            .where(*mine)
+            .order_by(processed_events.c.occurred_us.desc().nulls_last())
+            .offset(keep)
+            .limit(1)
+        ).first()
+        if newest_dropped is None:
+            continue
+        unknown = processed_events.c.occurred_us.is_(None)  # stored before the time was kept
+        if newest_dropped.occurred_us is None:
+            conn.execute(delete(processed_events).where(*mine, unknown))
+            continue
+        bound = int(newest_dropped.occurred_us)
+        old = (processed_events.c.occurred_us <= bound) | unknown
+        conn.execute(delete(processed_events).where(*mine, old))
+        bounds[who] = bound
+    return bounds
+
+
 def upsert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:
     upsert(conn, alerts, rows)
 
 
 def erase_customers(conn: Connection, customers: Collection[Who]) -> None:
     """Delete everything held about these customers (the erasures table holds no customer)."""
-    for tenant, chunk in _per_tenant(customers):
-        for table in (customer_state, score_history, processed_events, alert_state, alerts):
+    for tenant, chunk in per_tenant(customers):
+        for table in (
+            customer_state,
+            score_history,
+            processed_events,
+            alert_state,
+            alerts,
+            review_schedule,
+        ):
             conn.execute(delete(table).where(*_of(table, tenant, chunk)))
 
 

@@ -116,6 +116,9 @@ processed_events = Table(
     _tenant(primary_key=True),
     _id("customer_id", primary_key=True),
     _id("event_id", primary_key=True),
+    # The event's time: a customer's ids beyond ``publishing.processed_ids_limit`` are pruned
+    # oldest first (NULL: stored before it was kept, the oldest).
+    Column("occurred_us", BigInteger),
 )
 alert_state = Table(
     "alert_state",
@@ -172,6 +175,36 @@ outbox = Table(
     Column("out_value", LargeBinary),
     Column("out_headers", JSON, nullable=False),
 )
+partition_clock = Table(
+    "partition_clock",
+    metadata,
+    # The input partition's event-time watermark (max event time seen minus the allowed
+    # lateness) and the earliest review time of its customers (None: none scheduled).
+    Column("topic", String(249), primary_key=True),
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("watermark_us", BigInteger),
+    Column("next_due_us", BigInteger),
+)
+review_schedule = Table(
+    "review_schedule",
+    metadata,
+    # When a watermark should next look at the customer (domain.next_review_us); indexed per
+    # input partition so that a watermark reads the customers it reaches as a range.
+    _tenant(primary_key=True),
+    _id("customer_id", primary_key=True),
+    Column("partition", Integer, nullable=False),
+    Column("next_review_us", BigInteger, nullable=False),
+    Index("ix_review_schedule_due", "partition", "next_review_us"),
+)
+erased_customers = Table(
+    "erased_customers",
+    metadata,
+    # Erasure is final: a keyed hash of (tenant, customer id) (``erasure.customer_hash``) and
+    # the erasure request's event time; events dated before it are dropped. Nothing else.
+    _id("tenant", primary_key=True),
+    Column("customer_hash", String(64), primary_key=True),
+    Column("erased_at_us", BigInteger, nullable=False),
+)
 scoring_meta = Table(
     "scoring_meta",
     metadata,
@@ -186,5 +219,8 @@ STATE_TABLES: Final = (
     alert_state,
     alerts,
     erasures,
+    erased_customers,
+    partition_clock,
+    review_schedule,
 )
 """Everything derived from the annotated topic (what a rebuild recomputes)."""

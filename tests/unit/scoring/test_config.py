@@ -18,6 +18,7 @@ KNOWN_VERSIONS = {
     "2025.12.1": "06bfd62ae287fdc1b5ee5ae0a6100149504da675319721ce3f72555ca74be4dd",
     "2026.12.1": "a2ec7adf143d4105679d2bd2e4c548a291df46a36c7ad14dcd8cfb1689a24108",
     "2026.12.2": "c98d23c9d489a49b3fd788212ea90bfc11a355c7494c2e696820bc7769e969e2",
+    "2026.12.3": "2c11ddf1d8732c2408559d482fb8f92dafccc068012084f179bfca934f12ec5c",
 }
 
 
@@ -28,7 +29,7 @@ def _data() -> dict[str, Any]:
 
 
 def test_the_packaged_configuration_loads(config: ScoringConfig) -> None:
-    assert config.version == "2026.12.2"
+    assert config.version == "2026.12.3"
     assert len(config.content_hash) == 64
     assert config.short_hash == config.content_hash[:12]
 

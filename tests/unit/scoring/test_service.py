@@ -18,6 +18,7 @@ from services.runtime.records import InRecord, PartitionBatch, TopicPartition
 from services.scoring import store
 from services.scoring.domain import ERASED
 from services.scoring.model import ScoringConfig
+from services.scoring.model.signal import to_us
 from services.scoring.service import CONFIG_HASH_HEADER, open_store
 from tests.unit.scoring.events import T0, annotated, mixed_stream
 from tests.unit.scoring.harness import COMPLETED_AT, Scoring
@@ -114,7 +115,8 @@ def test_a_failed_kafka_commit_is_retried_without_applying_twice(database_url: s
     scoring.run()
     ref = reference_fold(scoring.partition_logs(), scoring.config)
     assert scoring.producer.aborted_transactions == 3
-    ids = [u.caused_by_event_id for u in updates(scoring)]
+    # A watermark's time updates share its id ("time:<us>"), one per customer.
+    ids = [(u.customer_id, u.caused_by_event_id) for u in updates(scoring)]
     assert len(ids) == len(set(ids)) == len(ref.updates)
     assert_state_rows_match(store.tenant_states(scoring.engine), ref)
 
@@ -166,16 +168,21 @@ def test_erasure_deletes_everything_and_later_events_start_afresh(database_url: 
     assert done.receipt.tombstones == (scoring.topics.scores_latest,)
     assert done.receipt.dead_letter_keys_destroyed == 0
     assert all(copy.removed_by > COMPLETED_AT for copy in done.receipt.remaining)
-    # c1 starts afresh: two events after the erasure (an id seen before the erasure is new).
+    # c1 starts afresh with the event after the erasure; the re-sent one dated before it is
+    # dropped (erasure is final), and nothing but a keyed hash and the time is kept of c1.
     c1 = [u for u in updates(scoring) if u.customer_id == "c1"]
-    assert [u.event_count for u in c1] == [1, 2, 1, 2]
+    assert [u.event_count for u in c1] == [1, 2, 1]
     states = store.tenant_states(scoring.engine)
-    assert states["c1"]["event_count"] == 2
+    assert states["c1"]["event_count"] == 1
     assert states["c2"]["event_count"] == 1
     assert {r["event_id"] for r in scoring.table("score_history") if r["customer_id"] == "c1"} == {
-        "p1",
-        "p2",
+        "p2"
     }
+    [mark] = scoring.table("erased_customers")
+    assert set(mark) == {"tenant", "customer_hash", "erased_at_us"}
+    assert "c1" not in mark.values()
+    assert len(str(mark["customer_hash"])) == 64  # a SHA-256 digest, hex
+    assert mark["erased_at_us"] == to_us(t + timedelta(days=1))
     assert {r["customer_id"] for r in scoring.table("alerts")} == {"c2"}  # c1's are gone
     assert [r["request_id"] for r in scoring.table("erasures")] == ["ER-1"]
     assert "customer_id" not in scoring.table("erasures")[0]

@@ -24,7 +24,7 @@ from tests.unit.scoring.strategies import signal_lists
 TP = TopicPartition("annotated", 0)
 
 
-HEAD = "0004"
+HEAD = "0007"
 """The newest migration."""
 
 

@@ -119,6 +119,13 @@ def interleave(a: list[AnnotatedEvent], b: list[AnnotatedEvent], seed: int) -> l
     return [next(streams[pick]) for pick in picks]
 
 
+def without_watermark(config: ScoringConfig) -> ScoringConfig:
+    data = yaml.safe_load(DEFAULT_PATH.read_text())
+    data["version"] = f"{config.version}-no-watermark"
+    data["publishing"]["watermark_lateness_minutes"] = 100 * 365 * 24 * 60  # never reaches
+    return ScoringConfig.from_mapping(data)
+
+
 @settings(max_examples=12)
 @given(
     seeds=st.tuples(st.integers(0, 10_000), st.integers(0, 10_000), st.integers(0, 10_000)),
@@ -128,7 +135,10 @@ def interleave(a: list[AnnotatedEvent], b: list[AnnotatedEvent], seed: int) -> l
 def test_two_tenants_with_the_same_ids_get_what_each_gets_alone(
     template: Path, seeds: tuple[int, int, int], sizes: tuple[int, int], erase: bool
 ) -> None:
-    config = ScoringConfig.load()
+    # The partition's event-time watermark is shared by whoever shares the partition (another
+    # customer's event moves it, and with it this customer's time updates: by design, see
+    # docs/scoring.md): held back here, so that what tenants must not share is compared.
+    config = without_watermark(ScoringConfig.load())
     # Both streams name customers cust-0000..0003 and number their events ev-000000, ...:
     # every customer id and every event id of one tenant is also the other's.
     a = [as_tenant(e, "a") for e in mixed_stream(4, sizes[0], seed=seeds[0], duplicates=2)]

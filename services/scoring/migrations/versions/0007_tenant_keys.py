@@ -6,8 +6,11 @@ Existing rows belong to the deployment's default tenant: ``RAPPORT_TENANCY__DEFA
 command), ``default`` when unset. Nothing else changes: states, history, processed ids, alert
 trackers, alerts and erasures keep every value, so no rebuild is needed.
 
-Revision ID: 0004
-Revises: 0003
+``erased_customers`` (revision 0005) was keyed by tenant from the start: its rows stay as they
+are (written under the tenant ``default``, whose name is also in their keyed hashes).
+
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-05
 """
 
@@ -20,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -33,6 +36,7 @@ _KEYS = {
     "alert_state": ["tenant", "customer_id"],
     "alerts": ["tenant", "alert_id"],
     "erasures": ["tenant", "event_id"],
+    "review_schedule": ["tenant", "customer_id"],
 }
 # Index -> (table, columns before, columns after).
 _INDEXES = {
