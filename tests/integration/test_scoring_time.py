@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas import AnnotatedEvent, CanonicalEvent, EventKind
-from services.scoring.service import SPEC
 from services.scoring import rebuild
+from services.scoring.service import SPEC
 from services.scoring.watermark import APPLIED, TICK, TICK_HEADER
 from tests.support.kafka import create_topics, produce, read_committed, running, service_settings
 
