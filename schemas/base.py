@@ -43,7 +43,7 @@ from pydantic_core import PydanticCustomError
 
 # --- versioning -----------------------------------------------------------------------------------
 
-CONTRACT_VERSION: Final = "1.1"
+CONTRACT_VERSION: Final = "1.2"
 """Version of the whole contract, carried by every event as ``schema_version``.
 
 Within a major version only additive changes are allowed (see ``schemas.compatibility``): a new

@@ -402,6 +402,38 @@ class Alert(ContractModel):
 # --- erasure --------------------------------------------------------------------------------------
 
 
+class RemainingCopy(ContractModel):
+    """A topic that may still hold the customer's records after the erasure, and until when."""
+
+    topic: str
+    """The topic's name."""
+    holds: ShortText
+    """What of the customer it may hold."""
+    removed_by: AwareDatetime
+    """When retention or compaction has removed it at the latest (docs/privacy.md's bound
+    under the deployment's topic configs)."""
+    readable: bool
+    """False when it is only ciphertext whose key the erasure destroyed (dead letters)."""
+
+
+class ErasureReceipt(ContractModel):
+    """What an erasure removed, where, and what is left until when (added in contract 1.2)."""
+
+    database_tables: tuple[str, ...]
+    """Scoring tables the customer's rows were deleted from."""
+    tombstones: tuple[str, ...]
+    """Topics a tombstone (the customer's key, no value) was written to."""
+    dead_letter_keys_destroyed: int = Field(ge=0)
+    """Data keys of the customer's dead letters tombstoned in ``key_topic``: those dead letters
+    can no longer be decrypted."""
+    key_topic: str
+    """Where the dead-letter keys live."""
+    keys_removed_by: AwareDatetime
+    """When compaction has removed the destroyed keys themselves from ``key_topic``."""
+    remaining: tuple[RemainingCopy, ...]
+    """Every topic that may still hold the customer's records, with its bound."""
+
+
 class ErasureCompleted(ContractModel):
     """Rapport erased what it held about a customer after an ``erasure_request``.
 
@@ -424,6 +456,8 @@ class ErasureCompleted(ContractModel):
     """``event_id`` of the erasure request."""
     erased: tuple[Label, ...]
     """What was erased, e.g. ``customer_state``, ``processed_events``, ``latest_score``."""
+    receipt: ErasureReceipt | None = None
+    """Where it was erased and what remains until when; absent before contract 1.2."""
 
 
 # --- dead letters ---------------------------------------------------------------------------------
@@ -432,8 +466,10 @@ _DIGITS = Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
 
 
 class DeadLetterHeaders(ContractModel):
-    """The headers Rapport adds to a dead-letter record. The record's key and value are the
-    original record's, byte for byte, and its original headers come first, untouched."""
+    """The headers Rapport adds to a dead-letter record. Since contract 1.2 the original
+    record's key, value, headers and the message are sealed (AES-GCM, docs/privacy.md): the value
+    is ciphertext, the key the customer's keyed-hash reference (or none), and
+    ``rapport.dlq.sealed.key`` names the data key; ``rapport dlq show``/``replay`` open it."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -451,7 +487,8 @@ class DeadLetterHeaders(ContractModel):
     """Stable reason code to filter and replay by (``invalid_json``, ``schema_violation``...;
     see docs/sending-events.md)."""
     message: str = Field(alias="rapport.dlq.message")
-    """What is wrong, with field paths, for a person (UTF-8, at most 4096 bytes)."""
+    """What is wrong, with field paths, for a person (UTF-8, at most 4096 bytes); on a sealed
+    dead letter a placeholder, the message being sealed with the record."""
     timestamp: _DIGITS = Field(alias="rapport.dlq.timestamp")
     """When it was dead-lettered, in milliseconds since the Unix epoch, decimal."""
 

@@ -277,7 +277,7 @@ _CHANNELS: Final = (
 )
 
 # Services' own state (changelogs): nobody outside Rapport reads or writes them.
-INTERNAL_TOPICS: Final = frozenset({"ingest_dedup", "scoring_ticks"})
+INTERNAL_TOPICS: Final = frozenset({"ingest_dedup", "privacy_keys", "scoring_ticks"})
 
 _KEY_SCHEMA: Final = {
     "type": "string",

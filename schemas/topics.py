@@ -25,6 +25,8 @@ class Topics(BaseModel):
     # Compacted changelog of ingest's duplicate-suppression window, co-partitioned with the
     # raw topics.
     ingest_dedup: str = "rapport.ingest.dedup-changelog"
+    # The data keys that seal dead letters (crypto-shredding): compacted, tombstoned on erasure.
+    privacy_keys: str = "rapport.privacy.keys"
     # Scoring's own: wall-clock ticks of idle annotated partitions and where they were applied
     # (issue 17; docs/decisions/0002-scoring-ticks.md). Not for subscribers.
     scoring_ticks: str = "rapport.scoring.ticks"

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperOption
 
+from services import privacy_cli
 from services.contract_cli import schemas_app, validate_command
 from services.product.cli import (
     BootstrapOption,
@@ -56,6 +57,10 @@ app.command("validate")(validate_command)
 dlq_app = typer.Typer(help="Inspect and replay the dead-letter topic.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 register_product_commands(app)
+# --- issue 12: privacy commands (services/privacy_cli.py) ---
+app.add_typer(privacy_cli.erasure_app, name="erasure")
+dlq_app.command("show")(privacy_cli.dlq_show)
+# --- end of issue 12 ---
 console = Console(stderr=True)
 
 
@@ -214,6 +219,7 @@ def dlq_stats(
             settings.topics.dead_letter,
             utc(since),
             utc(until),
+            privacy_cli.dead_letter_keys(settings, servers),  # issue 12: sealed dead letters
             **client_security(settings),
         )
     )
@@ -227,6 +233,7 @@ def dlq_stats(
             "by_service": dict(stats.by_service.most_common()),
             "by_origin": dict(stats.by_origin.most_common()),
             "example_message": stats.example_message,
+            "unreadable": dict(stats.unreadable),
         }
         typer.echo(json.dumps(document, indent=2))
         return
@@ -248,6 +255,8 @@ def dlq_stats(
     for reason, count in stats.by_reason.most_common():
         table.add_row(reason, str(count), stats.example_message.get(reason, ""))
     out.print(table)
+    if stats.unreadable:
+        out.print(f"unreadable (key destroyed): {dict(stats.unreadable)}")
     for title, counter in (("service", stats.by_service), ("origin topic", stats.by_origin)):
         by = Table(title, "count")
         for name, count in counter.most_common():
@@ -275,14 +284,16 @@ def dlq_replay(
     from services.runtime.kafka_security import client_security
 
     settings = Settings()
+    servers = bootstrap_or_exit(bootstrap)
     report = replay(
-        bootstrap_or_exit(bootstrap),
+        servers,
         settings.topics.dead_letter,
         reasons=set(reason or []),
         since=utc(since),
         until=utc(until),
         limit=limit,
         dry_run=dry_run,
+        shredder=privacy_cli.dead_letter_keys(settings, servers),  # issue 12
         **client_security(settings),
     )
     verb = "would replay" if dry_run else "replayed"
@@ -293,6 +304,8 @@ def dlq_replay(
     )
     if report.skipped_no_origin:
         console.print(f"skipped {report.skipped_no_origin} without an origin topic header")
+    for why, count in report.skipped_unreadable.items():
+        console.print(f"skipped {count} whose key is {why} (an erased customer's, or expired)")
 
 
 @app.command("demo")

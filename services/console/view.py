@@ -23,6 +23,9 @@ from schemas.downstream import Alert, AlertState, ScoreUpdate
 from services.runtime.kafka_security import client_security
 from services.runtime.settings import Settings, Topics
 
+# How often the subscription looks for partitions added to its topics since it assigned them.
+_PARTITION_CHECK_SECONDS = 30.0
+
 HISTORY_PER_CUSTOMER = 500
 ALERT_FEED = 1000
 RECENT_UPDATES = 2000
@@ -305,6 +308,7 @@ class Subscription:
         consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)
         self.error = None
+        next_check = time.monotonic() + _PARTITION_CHECK_SECONDS
         while not self._stop.is_set():
             for batch in consumer.poll(timeout_ms=500, max_records=2000).values():
                 for message in batch:
@@ -313,19 +317,53 @@ class Subscription:
                 consumer.position(tp) >= end for tp, end in ends.items()
             ):
                 self._view.caught_up = True
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + _PARTITION_CHECK_SECONDS
+                partitions = self._follow_new_partitions(consumer, partitions, partition_type)
 
-    def _wait_for_partitions(self, consumer: object, partition_type: type) -> list[object] | None:
-        """The services create the topics on their first start; wait until they exist."""
+    def _follow_new_partitions(
+        self, consumer: object, assigned: list[object], partition_type: type
+    ) -> list[object]:
+        """Partitions added to a topic since the assignment are read from their beginning too;
+        the ones already assigned keep their positions (re-reading them would apply every
+        record to the view twice)."""
         from kafka import KafkaConsumer
 
         assert isinstance(consumer, KafkaConsumer)
+        current = self._partitions(consumer, partition_type)
+        added = [tp for tp in current or [] if tp not in assigned]
+        if not added:
+            return assigned
+        positions = {tp: consumer.position(tp) for tp in assigned}
+        consumer.assign([*assigned, *added])
+        for tp, offset in positions.items():
+            consumer.seek(tp, offset)
+        consumer.seek_to_beginning(*added)
+        return [*assigned, *added]
+
+    def _partitions(self, consumer: object, partition_type: type) -> list[object] | None:
+        """Every partition of the view's topics, or None while any topic has none yet.
+
+        One metadata snapshot per topic, used both to decide and to assign: checking again
+        after building the list once assigned a list built while rapport.scores.latest was
+        still unknown, and the console then never read the latest scores (issue 13).
+        """
+        from kafka import KafkaConsumer
+
+        assert isinstance(consumer, KafkaConsumer)
+        partitions: list[object] = []
+        for topic in self._topics():
+            known = consumer.partitions_for_topic(topic)
+            if not known:
+                return None
+            partitions.extend(partition_type(topic, p) for p in sorted(known))
+        return partitions
+
+    def _wait_for_partitions(self, consumer: object, partition_type: type) -> list[object] | None:
+        """The services create the topics on their first start; wait until they exist."""
         while not self._stop.is_set():
-            partitions = [
-                partition_type(topic, p)
-                for topic in self._topics()
-                for p in sorted(consumer.partitions_for_topic(topic) or [])
-            ]
-            if partitions and all(consumer.partitions_for_topic(t) for t in self._topics()):
+            partitions = self._partitions(consumer, partition_type)
+            if partitions is not None:
                 return partitions
             self.error = "waiting for the scoring service to create its topics"
             self._stop.wait(1.0)

@@ -440,6 +440,7 @@ def report_command(
     """Write a self-contained HTML report of a time window (default: the last 24 hours): trust
     and loyalty distributions, segment flows, top drivers, alerts, dead letters (opens offline)."""
     from services.console.view import Subscription
+    from services.privacy_cli import dead_letter_keys
     from services.product.report import ReportData, render
     from services.runtime.dlq_tools import read_dead_letters, summarize
     from services.runtime.kafka_security import client_security
@@ -459,7 +460,12 @@ def report_command(
             subscription.stop()
         dead = summarize(
             read_dead_letters(
-                servers, settings.topics.dead_letter, start, end, **client_security(settings)
+                servers,
+                settings.topics.dead_letter,
+                start,
+                end,
+                dead_letter_keys(settings, servers),  # issue 12: sealed dead letters
+                **client_security(settings),
             )
         )
     path = output or Path(f"rapport-report-{end:%Y%m%d-%H%M}.html")

@@ -4,13 +4,15 @@ A replay re-sends a dead letter's original key, value and headers to the topic i
 once the cause is fixed. It reads a snapshot (up to the end offsets at the start), so records
 that fail again and land in the dead-letter topic during the replay are not replayed in a loop.
 Replaying the same record twice is harmless: ingest drops the second copy by its event id.
+A sealed dead letter (services/runtime/shredding.py) is opened with its key; one whose key was
+destroyed by an erasure (or expired) is reported as such and never replayed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +21,7 @@ from kafka import KafkaProducer
 from services.runtime import deadletter
 from services.runtime.kafka_io import translate_kafka_errors
 from services.runtime.records import Headers, InRecord
+from services.runtime.shredding import SEALED_KEY, KeyStatus, Shredder
 from services.runtime.topic_reader import read_to_end
 
 REPLAYED_FROM = "rapport.replayed.from"
@@ -33,6 +36,9 @@ class DeadLetter:
     value: bytes | None
     original_headers: Headers
     dlq_headers: dict[str, str]
+    # Why a sealed dead letter could not be opened (its key erased, expired or unknown); then
+    # key, value and original headers are the ciphertext's, never to be replayed.
+    unreadable: KeyStatus | None = None
 
     @property
     def reason(self) -> str:
@@ -47,6 +53,10 @@ class DeadLetter:
         return self.dlq_headers.get(deadletter.SERVICE, "unknown")
 
     @property
+    def sealed_with(self) -> str | None:
+        return self.dlq_headers.get(SEALED_KEY)
+
+    @property
     def failed_at(self) -> datetime:
         millis = int(self.dlq_headers.get(deadletter.TIMESTAMP, self.timestamp_ms))
         return datetime.fromtimestamp(millis / 1000, UTC)
@@ -57,9 +67,11 @@ def read_dead_letters(
     topic: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    shredder: Shredder | None = None,
     **client_config: Any,
 ) -> Iterator[DeadLetter]:
-    """Dead letters committed so far, oldest first per partition, within [since, until)."""
+    """Dead letters committed so far, oldest first per partition, within [since, until); sealed
+    ones opened with ``shredder``'s keys where they still live (else marked ``unreadable``)."""
     chunks = read_to_end(
         bootstrap_servers,
         topic,
@@ -69,12 +81,32 @@ def read_dead_letters(
     )
     for chunk in chunks:
         for record in chunk:
-            letter = _view(record)
+            letter = dead_letter_view(record)
             if until is None or letter.failed_at < until:
-                yield letter
+                yield opened(letter, shredder)
 
 
-def _view(record: InRecord) -> DeadLetter:
+def opened(letter: DeadLetter, shredder: Shredder | None) -> DeadLetter:
+    """The dead letter as it was before it was sealed, or marked unreadable."""
+    if letter.sealed_with is None:
+        return letter
+    result = (
+        shredder.open(letter.sealed_with, letter.value or b"")
+        if shredder is not None
+        else KeyStatus.UNKNOWN
+    )
+    if isinstance(result, KeyStatus):
+        return replace(letter, unreadable=result)
+    return replace(
+        letter,
+        key=result.key,
+        value=result.value,
+        original_headers=result.headers,
+        dlq_headers={**letter.dlq_headers, deadletter.MESSAGE: result.message},
+    )
+
+
+def dead_letter_view(record: InRecord) -> DeadLetter:
     headers = record.headers
     return DeadLetter(
         partition=record.partition,
@@ -100,6 +132,7 @@ class DeadLetterStats:
     first: datetime | None = None
     last: datetime | None = None
     example_message: dict[str, str] = field(default_factory=dict)
+    unreadable: Counter[str] = field(default_factory=Counter)  # by key status (erased…)
 
 
 def summarize(letters: Iterator[DeadLetter]) -> DeadLetterStats:
@@ -109,9 +142,12 @@ def summarize(letters: Iterator[DeadLetter]) -> DeadLetterStats:
         stats.by_reason[letter.reason] += 1
         stats.by_service[letter.service] += 1
         stats.by_origin[letter.origin_topic or "unknown"] += 1
-        stats.example_message.setdefault(
-            letter.reason, letter.dlq_headers.get(deadletter.MESSAGE, "")
-        )
+        if letter.unreadable is not None:
+            stats.unreadable[letter.unreadable] += 1
+        else:
+            stats.example_message.setdefault(
+                letter.reason, letter.dlq_headers.get(deadletter.MESSAGE, "")
+            )
         failed = letter.failed_at
         stats.first = failed if stats.first is None else min(stats.first, failed)
         stats.last = failed if stats.last is None else max(stats.last, failed)
@@ -122,6 +158,9 @@ def summarize(letters: Iterator[DeadLetter]) -> DeadLetterStats:
 class ReplayReport:
     replayed: Counter[str] = field(default_factory=Counter)
     skipped_no_origin: int = 0
+    # Sealed dead letters that cannot be opened, by why: "erased" (the customer was erased),
+    # "expired", "unknown". Never replayed: their bytes are ciphertext.
+    skipped_unreadable: Counter[str] = field(default_factory=Counter)
     dry_run: bool = False
 
 
@@ -134,6 +173,7 @@ def replay(
     until: datetime | None = None,
     limit: int | None = None,
     dry_run: bool = False,
+    shredder: Shredder | None = None,
     **client_config: Any,
 ) -> ReplayReport:
     report = ReplayReport(dry_run=dry_run)
@@ -149,13 +189,19 @@ def replay(
         )
     )
     try:
-        for letter in read_dead_letters(bootstrap_servers, topic, since, until, **client_config):
+        letters = read_dead_letters(
+            bootstrap_servers, topic, since, until, shredder, **client_config
+        )
+        for letter in letters:
             if reasons and letter.reason not in reasons:
                 continue
             if limit is not None and sum(report.replayed.values()) >= limit:
                 break
             if not letter.origin_topic:
                 report.skipped_no_origin += 1
+                continue
+            if letter.unreadable is not None:
+                report.skipped_unreadable[letter.unreadable] += 1
                 continue
             if producer is not None:
                 # The marker lets the origin service and a person tell a replay from a retry.

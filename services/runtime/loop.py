@@ -122,6 +122,7 @@ class ServiceRunner:
         # instance now rather than after the session timeout.
         self._consumer.close()
         self._producer.close()
+        self.policy.close()  # the dead-letter key topic's clients (issue 12)
 
     # -- one iteration ---------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 from services.runtime.deadletter import dead_letter
 from services.runtime.exceptions import FatalError, PermanentError, TransientError
@@ -72,15 +72,29 @@ class RecordLimits:
         return None
 
 
+class Sealer(Protocol):
+    """Encrypts a dead letter's original record (services/runtime/shredding.py, issue 12)."""
+
+    def seal(self, record: InRecord, letter: OutRecord) -> OutRecord: ...
+
+    def close(self) -> None: ...
+
+
 class ErrorPolicy:
     """Dead-letters every record that fails for a reason other than a transient or fatal one."""
 
     def __init__(
-        self, service: str, dead_letter_topic: str, limits: RecordLimits | None = None
+        self,
+        service: str,
+        dead_letter_topic: str,
+        limits: RecordLimits | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.service = service
         self.dead_letter_topic = dead_letter_topic
         self.limits = limits or RecordLimits(default_bytes=1_048_576)
+        # Set by build_runner: every dead letter a service writes is sealed (crypto-shredding).
+        self.sealer = sealer
         self._unexpected = RateLimitedLog(log, interval_seconds=10.0)
 
     def run(self, record: InRecord, process: Callable[[], list[OutRecord]]) -> list[OutRecord]:
@@ -145,9 +159,17 @@ class ErrorPolicy:
             message=message,
             error_class=type(exc).__name__,
         )
+        letter = self._sealed(record, letter)
         if record_size(letter) <= self.limits.max_bytes(self.dead_letter_topic):
             return letter
         return self._envelope(record, reason, message, exc)
+
+    def close(self) -> None:
+        if self.sealer is not None:
+            self.sealer.close()
+
+    def _sealed(self, record: InRecord, letter: OutRecord) -> OutRecord:
+        return letter if self.sealer is None else self.sealer.seal(record, letter)
 
     def _envelope(
         self, record: InRecord, reason: str, message: str, exc: BaseException
@@ -180,8 +202,14 @@ class ErrorPolicy:
             message=message[:1024],
             error_class=type(exc).__name__,
         )
-        return OutRecord(
-            letter.topic, letter.key, letter.value, [*letter.headers, (TRUNCATED_HEADER, b"true")]
+        return self._sealed(
+            record,
+            OutRecord(
+                letter.topic,
+                letter.key,
+                letter.value,
+                [*letter.headers, (TRUNCATED_HEADER, b"true")],
+            ),
         )
 
 

@@ -20,6 +20,7 @@ from services.runtime.topic_configs import (
     TOPICS,
     TopicDeclaration,
     bounds,
+    compaction_bound_ms,
     declared_configs,
 )
 
@@ -31,6 +32,7 @@ END = "<!-- END GENERATED copies -->"
 # RAPPORT_RETENTION__SEGMENT_HOURS, __COMPACTION_LAG_HOURS and __TOMBSTONE_HOURS for all).
 RETENTION_SETTING = {
     "dead_letter": "RAPPORT_RETENTION__DEAD_LETTER_DAYS",
+    "privacy_keys": "RAPPORT_PRIVACY__KEY_PERIOD_HOURS + the dead-letter bound",
     "ingest_dedup": "RAPPORT_INGEST__DEDUP_WINDOW_HOURS",
     "score_updates": "RAPPORT_RETENTION__PUBLISHED_DAYS",
     "alerts": "RAPPORT_RETENTION__PUBLISHED_DAYS",
@@ -118,9 +120,17 @@ OTHER_COPIES = (
         "alerts until the alerts topic's bound",
     ),
     Copy(
+        "dead-letter data keys in each service's memory",
+        "the keys it read from or wrote to the key topic (no customer ids: keyed hashes)",
+        "an erasure's tombstone is read before the instance's next dead letter (at most every "
+        "10 s) or at its restart; expired keys are dropped then too",
+        "until the instance's next dead letter or restart",
+    ),
+    Copy(
         "service logs (`logs/rapport.log` of `rapport up`, stdout of a deployment)",
         "topics, partitions, offsets, reasons, request ids; no record contents or keys by "
-        "design (dead-letter messages name a field and a kind, never the value)",
+        "design (dead-letter messages name a field and a kind, never the value). At "
+        "`RAPPORT_LOG_LEVEL=DEBUG` the Kafka client logs record bytes: never in production",
         "not erased; `rapport up` appends to one file without rotation",
         "the log store's retention (yours to set)",
     ),
@@ -176,6 +186,12 @@ def _topic_row(declaration: TopicDeclaration, settings: Settings) -> str:
             f"{duration(bound.key_readable_ms)}"
         )
     when += f" (on disk {duration(bound.on_disk_ms - bound.readable_ms)} more)"
+    if declaration.field == "privacy_keys":
+        # What an erasure promises: the destroyed key itself gone by compaction.
+        when = (
+            f"a destroyed (erased) key {duration(compaction_bound_ms(configs))} after the "
+            f"erasure; any key {when}"
+        )
     return (
         f"| `{name}` | {declaration.holds} | {declaration.erased}; "
         f"{_configs_cell(declaration, configs)} | {when} |"

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
+from services.runtime import shredding
 from services.runtime.exceptions import ConfigurationError, TransientError
 from services.runtime.gc_tuning import tune_garbage_collector
 from services.runtime.health import HealthServer, Liveness, ReadinessCheck
@@ -91,7 +92,9 @@ def build_runner(
     if not broker_reachable(servers):
         # A TCP connect answers in milliseconds; a Kafka client would try for 30 s first.
         raise TransientError(f"Kafka at {servers} is unreachable")
+    # The key topic holds the keys that seal dead letters (issue 12, shredding.py).
     outputs = [*spec.output_topics(settings), settings.topics.dead_letter]
+    outputs.append(settings.topics.privacy_keys)
     topics = [*spec.input_topics(settings), *outputs]
     security = client_security(settings)
     # Wrong credentials or an untrusted certificate never heal: one clear line and stop.
@@ -105,6 +108,7 @@ def build_runner(
         **security,
     )
     policy = spec.error_policy(spec.name, settings, record_limits(settings, sorted(set(outputs))))
+    policy.sealer = shredding.connect(settings, servers, **security)  # issue 12
     handler = spec.build_handler(settings, policy)
     client_id = f"{settings.group_prefix}-{spec.name}-{settings.instance_id}"
     consumer = KafkaConsumerAdapter(

@@ -119,6 +119,34 @@ class TopicRetention(BaseModel):
     tombstone_hours: float = Field(default=24.0, gt=0)
 
 
+# --- Crypto-shredding of dead letters (issue 12) ------------------------------------------------
+
+
+class PrivacySettings(BaseModel):
+    """Keys that seal dead letters (services/runtime/shredding.py, docs/privacy.md), e.g.
+    ``RAPPORT_PRIVACY__MASTER_KEY``."""
+
+    # Wraps every data key in the key topic (AES-GCM) and keys the customer references there
+    # (HMAC). At least 32 bytes; every instance of a deployment needs the same one. Unset: data
+    # keys are stored unwrapped (erasure still destroys them; reading both topics decrypts).
+    master_key: SecretStr | None = None
+    # A data key (per customer, or per bucket for records of no known customer) seals the dead
+    # letters of one period; it is destroyed when that period's dead letters have expired.
+    key_period_hours: float = Field(default=24.0, gt=0)
+    # The key topic's max.compaction.lag.ms and segment.ms: an erased customer's key is
+    # physically gone within about twice this (docs/privacy.md).
+    key_compaction_lag_hours: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _long_enough(self) -> PrivacySettings:
+        if self.master_key is not None and len(self.master_key.get_secret_value()) < 32:
+            raise ValueError("RAPPORT_PRIVACY__MASTER_KEY needs at least 32 characters")
+        return self
+
+
+# --- end of crypto-shredding ----------------------------------------------------------------
+
+
 # --- Kafka security (issue 14) ------------------------------------------------------------
 
 
@@ -235,6 +263,8 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     # Issue 12: retention and compaction of the topics Rapport creates (docs/privacy.md).
     retention: TopicRetention = TopicRetention()
+    # Issue 12: the keys that seal dead letters (crypto-shredding on erasure).
+    privacy: PrivacySettings = PrivacySettings()
 
     database_url: str = "sqlite:///rapport.db"
     # The trust and loyalty model's rules (RAPPORT_SCORING_CONFIG). None: the packaged

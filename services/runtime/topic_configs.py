@@ -89,9 +89,11 @@ TOPICS: Final = (
     TopicDeclaration(
         "dead_letter",
         DELETE,
-        "the rejected record's original bytes and headers (unredacted: e-mail addresses, card "
-        "numbers…), its key, the reason",
-        "not erased (crypto-shredding is not built): expires",
+        "the rejected record's key, bytes, headers and message, sealed (AES-GCM) under its "
+        "customer's data key, or a bucket key when the customer is unknown; in clear: the "
+        "reason, origin, service, times and the key's id (a keyed hash, no customer id)",
+        "crypto-shredded: erasure destroys the customer's keys (unreadable at once), bucket keys "
+        "expire with the bucket; the ciphertext expires",
     ),
     TopicDeclaration(
         "ingest_dedup",
@@ -99,6 +101,14 @@ TOPICS: Final = (
         "event identities per partition: keyed hashes with RAPPORT_INGEST__DEDUP_KEY, else the "
         "ids as sent",
         "not erased: expires with the duplicate window (RAPPORT_INGEST__DEDUP_WINDOW_HOURS)",
+    ),
+    TopicDeclaration(
+        "privacy_keys",
+        COMPACT_DELETE,
+        "the data keys sealing dead letters, wrapped with RAPPORT_PRIVACY__MASTER_KEY, keyed by "
+        "a keyed hash of the customer (no customer id) and the key's period",
+        "tombstoned on erasure, removed by compaction; a key expires with the dead letters it "
+        "seals",
     ),
     TopicDeclaration(
         "scoring_ticks",
@@ -148,6 +158,8 @@ def retention_ms(declaration: TopicDeclaration, settings: Settings) -> int | Non
         return _ms(hours=settings.ingest.dedup_window_hours)
     if declaration.field == "dead_letter":
         return _ms(days=retention.dead_letter_days)
+    if declaration.field == "privacy_keys":
+        return key_lifetime_ms(settings)
     if declaration.field in ("score_updates", "alerts", "erasure_completed"):
         return _ms(days=retention.published_days)
     return _ms(days=retention.pipeline_days)
@@ -167,7 +179,26 @@ def declared_configs(declaration: TopicDeclaration, settings: Settings) -> dict[
     if COMPACT in declaration.cleanup_policy.split(","):
         configs["max.compaction.lag.ms"] = str(_ms(hours=retention.compaction_lag_hours))
         configs["delete.retention.ms"] = str(_ms(hours=retention.tombstone_hours))
+    if declaration.field == "privacy_keys":
+        # An erased customer's key must go soon, not after a day: short segments and lag.
+        lag = str(_ms(hours=settings.privacy.key_compaction_lag_hours))
+        configs["segment.ms"] = configs["max.compaction.lag.ms"] = lag
     return configs
+
+
+def key_lifetime_ms(settings: Settings) -> int:
+    """How long a dead-letter data key is kept after its period starts: the period (the key
+    seals dead letters written during it) plus the dead-letter topic's bound (the last of them
+    is readable that long), so no key goes before its ciphertext."""
+    dead_letter = next(d for d in TOPICS if d.field == "dead_letter")
+    period = _ms(hours=settings.privacy.key_period_hours)
+    return period + bounds(declared_configs(dead_letter, settings)).readable_ms
+
+
+def compaction_bound_ms(configs: dict[str, str]) -> int:
+    """A compacted topic's bound for a tombstoned key's earlier values, also for
+    ``compact,delete`` (whose ``bounds`` is its retention)."""
+    return bounds({k: v for k, v in configs.items() if k != "retention.ms"}).readable_ms
 
 
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:

@@ -42,6 +42,7 @@ from schemas import Alert, AlertState, AnnotatedEvent, ScoreUpdate
 from schemas.base import ACCEPTED_EVENTS_POLICY
 from schemas.identity import DEFAULT_TENANT
 from schemas.validation import RejectReason, describe_validation_error
+from services.runtime.erasure import destroy_and_receipt
 from services.runtime.exceptions import (
     ConfigurationError,
     PermanentError,
@@ -81,6 +82,15 @@ from services.scoring.watermark import (
 
 NAME = "scoring"
 CONFIG_HASH_HEADER: Final = "rapport.scoring.config-hash"
+# What store.erase_customers deletes from, for the erasure receipt.
+ERASED_TABLES: Final = (
+    "customer_state",
+    "score_history",
+    "processed_events",
+    "alert_state",
+    "alerts",
+    "review_schedule",
+)
 LATEST_TOPIC_CONFIG: Final = {"cleanup.policy": "compact"}
 """The latest-scores topic keeps the latest record per customer (and tombstones of erasures)."""
 log = logging.getLogger(__name__)
@@ -710,7 +720,14 @@ class ScoringHandler:
         customer = signal.customer_id
         work.erased_at[customer] = max(signal.occurred_us, work.erased_at.get(customer, 0))
         work.newly_erased.add(customer)
-        completed = erasure_completed(inp, self._clock())
+        # Issue 12: the customer's dead-letter keys go too, and the receipt says what went where.
+        completed = destroy_and_receipt(
+            erasure_completed(inp, self._clock()),
+            self._policy.sealer,
+            self._topics,
+            database_tables=ERASED_TABLES,
+            tombstones=(self._topics.scores_latest,),
+        )
         work.erasures.append(
             {
                 "event_id": signal.event_id,

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from services.ingest.service import SPEC as INGEST
+from services.runtime import shredding
 from services.runtime.dlq_tools import REPLAYED_FROM, read_dead_letters, replay, summarize
 from tests.support.kafka import create_topics, produce, read_committed, running, service_settings
 
@@ -32,16 +33,20 @@ def test_stats_and_replay_of_dead_letters(kafka_bootstrap: str) -> None:
         )
         read_committed(kafka_bootstrap, [topics.dead_letter], expected=3, settle=0.5)
 
-    stats = summarize(read_dead_letters(kafka_bootstrap, topics.dead_letter))
+    # Sealed (issue 12): the tools open them with the deployment's keys.
+    keys = shredding.connect(settings, kafka_bootstrap)
+    stats = summarize(read_dead_letters(kafka_bootstrap, topics.dead_letter, shredder=keys))
     assert stats.total == 3
     assert stats.by_reason["invalid_json"] == 2
     assert sum(stats.by_reason.values()) == 3
     assert stats.by_origin == {topics.raw_feedback: 3}
 
-    dry = replay(kafka_bootstrap, topics.dead_letter, reasons={"invalid_json"}, dry_run=True)
+    dry = replay(
+        kafka_bootstrap, topics.dead_letter, reasons={"invalid_json"}, dry_run=True, shredder=keys
+    )
     assert dry.replayed == {"invalid_json": 2}
 
-    report = replay(kafka_bootstrap, topics.dead_letter, reasons={"invalid_json"})
+    report = replay(kafka_bootstrap, topics.dead_letter, reasons={"invalid_json"}, shredder=keys)
     assert report.replayed == {"invalid_json": 2}
     raw = read_committed(kafka_bootstrap, [topics.raw_feedback], expected=5, settle=0.5)
     replayed = [r for r in raw if any(k == REPLAYED_FROM for k, _ in r.headers)]

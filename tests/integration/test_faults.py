@@ -41,6 +41,7 @@ from services.scoring.model import ScoringConfig
 from services.scoring.service import SPEC as SCORING
 from services.sentiment.service import SPEC as SENTIMENT
 from tests.integration.test_crash_recovery import service_env, uncommitted_count
+from tests.support.deadletters import opened_letters
 from tests.support.kafka import (
     create_topics,
     produce,
@@ -130,14 +131,16 @@ def test_oversized_outputs_are_dead_lettered_while_other_partitions_flow(
     # The record itself fits the dead-letter topic: kept whole, for a replay once the limits
     # are raised; the message says which output was too large and why.
     too_large = by_reason["record_too_large"]
-    assert json.loads(too_large.value)["event_id"] == "huge-1"
+    [opened] = opened_letters(settings, [too_large])  # sealed (issue 12)
+    assert json.loads(opened.value or b"")["event_id"] == "huge-1"
     assert TRUNCATED_HEADER not in headers_of(too_large)
-    assert b"the topic takes at most" in headers_of(too_large)[deadletter.MESSAGE]
+    assert "the topic takes at most" in opened.dlq_headers[deadletter.MESSAGE]
     # This one, with the dead-letter headers added, would not fit: a bounded envelope says so.
     garbage = by_reason["invalid_json"]
     assert headers_of(garbage)[TRUNCATED_HEADER] == b"true"
     assert len(garbage.value) < 16_384
-    envelope = json.loads(garbage.value)
+    [opened_garbage] = opened_letters(settings, [garbage])
+    envelope = json.loads(opened_garbage.value or b"")
     assert envelope["size_bytes"] == len(near_limit_garbage)
     assert len(envelope["sha256"]) == 64
 

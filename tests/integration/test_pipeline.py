@@ -12,6 +12,7 @@ from services.ingest.service import SPEC as INGEST
 from services.scoring import store
 from services.scoring.service import SPEC as SCORING
 from services.sentiment.service import SPEC as SENTIMENT
+from tests.support.deadletters import opened_letters
 from tests.support.kafka import produce, read_committed, running, service_settings
 
 pytestmark = pytest.mark.kafka
@@ -116,8 +117,9 @@ def test_malformed_and_invalid_records_are_dead_lettered_and_good_ones_flow_on(
     assert [json.loads(r.value)["event_id"] for r in canonical] == ["good-1", "good-2"]
     headers = [{k: v.decode() for k, v in r.headers} for r in dead]
     assert [h["rapport.dlq.reason"] for h in headers] == ["invalid_json", "schema_violation"]
-    assert "occurred_at" in headers[1]["rapport.dlq.message"]  # the field path, for a person
-    assert dead[0].value == b'{"event_id": "x", "text": "no closing brace"'  # original bytes
+    letters = opened_letters(settings, dead)  # sealed (issue 12): opened with their keys
+    assert "occurred_at" in letters[1].dlq_headers["rapport.dlq.message"]  # the field path
+    assert letters[0].value == b'{"event_id": "x", "text": "no closing brace"'  # original bytes
     assert {h["rapport.dlq.origin.topic"] for h in headers} == {topics.raw_feedback}
     assert [h["rapport.dlq.origin.offset"] for h in headers] == ["0", "1"]
     assert all(h["rapport.dlq.service"] == "ingest" for h in headers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,7 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _no_implicit_begin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(dbapi_conn)
             # FULL: a commit is on disk when it returns. NORMAL (WAL's usual partner) may lose
             # the last commits to a power cut, and their Kafka offsets are already committed.
             dbapi_conn.execute("PRAGMA synchronous=FULL")
@@ -42,6 +44,28 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _use_wal(dbapi_conn: Any) -> None:
+    """Switch a SQLite database to WAL once; connections after that find it already set.
+
+    The mode is stored in the file, but switching takes an exclusive lock and SQLite does not
+    run its busy handler for it: instances starting at once on a new file got "database is
+    locked" from this statement, not from their work. So read first, and retry the switch
+    itself for as long as the connection's own busy timeout would have waited.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        mode = str(dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        if mode == "wal":
+            return
+        try:
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def durability_problems(engine: Engine) -> list[str]:

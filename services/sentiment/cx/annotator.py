@@ -151,8 +151,33 @@ _NEG_STOP: Final = 1
 _NEG_FOUND: Final = 2
 
 _Hit = tuple[Entry, int, int]
-# (entry, regex or None for an exact pair, anchor words or None, the anchor words' key bits)
-_Candidate = tuple[Entry, "re.Pattern[str] | None", frozenset[str] | None, int]
+
+
+class _Candidate:
+    """A multi-token pattern part a token can start: its entry, its regex (None for an
+    exact pair, where the look-up by the next key is the match), its anchor words (None
+    if it has none) and their key bits.
+
+    A class rather than a tuple: compiled, a tuple's items are type-checked when it is
+    unpacked, which reads each item's object; the matcher rejects most candidates by the
+    anchor bits alone, and a class's fields are read from the candidate itself. One
+    candidate per pattern part, shared by every token that can start it.
+    """
+
+    __slots__ = ("anchor", "anchor_mask", "entry", "regex")
+
+    def __init__(
+        self,
+        entry: Entry,
+        regex: re.Pattern[str] | None,
+        anchor: frozenset[str] | None,
+        anchor_mask: int,
+    ) -> None:
+        self.regex = regex
+        self.anchor = anchor
+        self.anchor_mask = anchor_mask
+        self.entry = entry
+
 
 # Each key has one bit of a small int (from its hash), a set of keys the OR of its
 # keys' bits: when two such masks share no bit, the sets share no key, which settles
@@ -255,12 +280,30 @@ class _TokenInfo(VaderToken):
         "word",
     )
 
+    # The facts every token's reading and matching test, declared first: compiled, the
+    # fields are laid out in this order, so these share the object's first cache lines
+    # (a token table of many thousand tokens does not stay in the CPU's caches).
+    plain: bool
+    foreign: bool
+    matchable: bool
+    key_bit: int
+    next_mask: int
+    title_lex: bool
+    clause_end: bool
+    neg: int
+    key: str
+    singles: tuple[tuple[int, Entry], ...]
+    checked: tuple[Entry, ...]
+    any_next: tuple[_Candidate, ...]
+    by_next: dict[str, tuple[_Candidate, ...]]
+
     def __init__(  # noqa: PLR0915, PLR0917 - private, one fact per statement
         self,
         raw: str,
         key: str,
         lexicon: Lexicon,
-        cands: Sequence[tuple[Entry, PatternPart]],
+        cands: Sequence[tuple[Entry, PatternPart]] | _TokenInfo,
+        candidates: dict[tuple[int, int], _Candidate],
         vader_lexicon: Mapping[str, float],
         rewrite: tuple[str, bool],
         expansion: tuple[str, ...],
@@ -273,12 +316,21 @@ class _TokenInfo(VaderToken):
         output, self.joinable = rewrite
         """Whether the normaliser's output for the token is joinable
         (:meth:`Normalizer.rewrite`)."""
-        self.rewritten = tuple(output.split())
-        """The words of the normaliser's output for the token (none if it is removed)."""
         self.expansion = expansion
         """The tokens VADER's emoji substitution makes of the token."""
         self.scored_as_is = len(expansion) == 1 and expansion[0] == raw
         """VADER's emoji substitution leaves the token as it is."""
+        # A kept token's words are the token itself: the ``(raw,)`` of its expansion when
+        # that is one too (most tokens), rather than another tuple and string per token.
+        rewritten: tuple[str, ...]
+        if output != raw:
+            rewritten = tuple(output.split())
+        elif self.scored_as_is:
+            rewritten = expansion
+        else:
+            rewritten = (raw,)
+        self.rewritten = rewritten
+        """The words of the normaliser's output for the token (none if it is removed)."""
         self.plain = output == raw and self.scored_as_is
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
@@ -302,6 +354,17 @@ class _TokenInfo(VaderToken):
         self.preamble = key in lexicon.preamble
         self.starter = key in _CLAUSE_STARTERS
         self.boost = BOOSTER_DICT.get(key, 0.0)
+        if isinstance(cands, _TokenInfo):
+            # A token that can start the same patterns (the same key, "Order" and
+            # "order!", or another word of the same alternations): their facts, shared.
+            self.singles = cands.singles
+            self.checked = cands.checked
+            self.any_next = cands.any_next
+            self.by_next = cands.by_next
+            self.next_mask = cands.next_mask
+            self.key_bit = _key_bit(key)
+            self.matchable = cands.matchable
+            return
         singles: list[tuple[int, Entry]] = []
         checked: list[Entry] = []
         by_next: dict[str, list[_Candidate]] = {}
@@ -313,14 +376,17 @@ class _TokenInfo(VaderToken):
                 else:
                     singles.append((_BUCKET[entry.family], entry))
                 continue
-            # No regex for an exact pair: the look-up by the next key is the match.
-            anchor = part.anchor
-            candidate = (
-                entry,
-                None if part.exact_pair else part.regex,
-                anchor,
-                0 if anchor is None else _key_mask(anchor),
-            )
+            candidate = candidates.get((id(entry), id(part)))
+            if candidate is None:
+                # No regex for an exact pair: the look-up by the next key is the match.
+                anchor = part.anchor
+                candidate = _Candidate(
+                    entry,
+                    None if part.exact_pair else part.regex,
+                    anchor,
+                    0 if anchor is None else _key_mask(anchor),
+                )
+                candidates[id(entry), id(part)] = candidate
             second = part.second
             if part.placeholder is not None and not placeholder_single(part.placeholder).fullmatch(
                 key
@@ -370,24 +436,57 @@ class _TokenTable(dict[str, _TokenInfo]):
         self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
         self._prefix_lengths = sorted({len(p) for p in by_prefix})
         self._by_regex = [(re.compile(rx), tuple(v)) for rx, v in by_regex.items()]
+        # One candidate per entry and pattern part (by identity: the lexicon keeps them
+        # alive; an identical pattern in two entries may share its compiled parts).
+        self._candidates: dict[tuple[int, int], _Candidate] = {}
+        # The first token of each key: the pattern facts depend on the key alone, so
+        # tokens that differ only in case or edge punctuation share them (less memory
+        # for the matcher to read).
+        self._by_key: dict[str, _TokenInfo] = {}
+        # The first token of each set of pattern facts (many words start exactly the
+        # same patterns, the words of one alternation): one copy of the facts each.
+        self._by_facts: dict[tuple[tuple[int, int, bool], ...], _TokenInfo] = {}
 
     def __missing__(self, raw: str) -> _TokenInfo:
         # Emoticons VADER knows (":D", "<3") stay whole; words lose edge punctuation.
         lower = raw.lower()
         key = lower if lower in self._vader_lexicon else (lower.strip(_STRIP) or lower)
-        found: list[tuple[Entry, PatternPart]] = list(self._by_word.get(key, ()))
-        for length in self._prefix_lengths:
-            if length > len(key):
-                break
-            found += self._by_prefix.get(key[:length], ())
-        for regex, entries in self._by_regex:
-            if regex.fullmatch(key):
-                found += entries
+        same_key = self._by_key.get(key)
+        same_facts: _TokenInfo | None = None
+        signature: list[tuple[int, int, bool]] = []
+        cands: Sequence[tuple[Entry, PatternPart]] | _TokenInfo
+        if same_key is not None:
+            cands = same_key
+        else:
+            found: list[tuple[Entry, PatternPart]] = list(self._by_word.get(key, ()))
+            for length in self._prefix_lengths:
+                if length > len(key):
+                    break
+                found += self._by_prefix.get(key[:length], ())
+            for regex, entries in self._by_regex:
+                if regex.fullmatch(key):
+                    found += entries
+            unique = tuple(dict.fromkeys(found))
+            # What the token's pattern facts depend on: the pattern parts, and for each
+            # placeholder whether the token is one of its one-token forms.
+            for entry, part in unique:
+                placeholder = part.placeholder
+                signature.append(
+                    (
+                        id(entry),
+                        id(part),
+                        placeholder is not None
+                        and placeholder_single(placeholder).fullmatch(key) is None,
+                    )
+                )
+            same_facts = self._by_facts.get(tuple(signature))
+            cands = unique if same_facts is None else same_facts
         info = _TokenInfo(
             raw,
             key,
             self._lexicon,
-            tuple(dict.fromkeys(found)),
+            cands,
+            self._candidates,
             self._vader_lexicon,
             self._normalizer.rewrite(raw),
             self._vader.expansion(raw),
@@ -395,7 +494,13 @@ class _TokenTable(dict[str, _TokenInfo]):
         )
         if len(self) >= self._limit:
             self.clear()
+            self._by_key.clear()
+            self._by_facts.clear()
         self[raw] = info
+        if same_key is None:
+            self._by_key[key] = info
+            if same_facts is None:
+                self._by_facts[tuple(signature)] = info
         return info
 
 
@@ -545,7 +650,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     its regex runs on the text's key string from the token's offset.
     """
     matched: list[_Sentence] = []
-    key_text = _KeyText(infos, sentences)
+    key_text: _KeyText | None = None  # built for the first regex (most texts run none)
     index = 0
     s = sentences[0]
     lo, hi = 0, s.hi
@@ -583,12 +688,15 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
         checked = info.checked
         if not multi and not checked:
             continue
-        found: list[_Hit] = [(entry, i, i + 1) for entry in checked] if checked else []
-        for entry, regex, anchor, anchor_mask in multi:
+        found: list[_Hit] | None = [(entry, i, i + 1) for entry in checked] if checked else None
+        for candidate in multi:
+            regex = candidate.regex
             if regex is None:
                 end = i + 2
             else:
+                anchor = candidate.anchor
                 if anchor is not None:
+                    anchor_mask = candidate.anchor_mask
                     if sentence_mask < 0:
                         sentence_mask = 0
                         for k in range(lo, hi):
@@ -597,6 +705,8 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                         infos, lo, hi, anchor, anchor_mask
                     ):
                         continue
+                if key_text is None:
+                    key_text = _KeyText(infos, sentences)
                 text = key_text.text or key_text.build()
                 start = key_text.offset(i)
                 m = regex.match(text, start)
@@ -605,6 +715,10 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                 # A match covers whole tokens (it ends before " ", a line break or
                 # the end) and keys contain no blanks, so its spaces count its tokens.
                 end = i + 1 + text.count(" ", start, m.end())
+            entry = candidate.entry
+            if found is None:
+                found = [(entry, i, end)]
+                continue
             # Two parts of one pattern can match at the same token: keep the longer.
             for k, (other, _, other_end) in enumerate(found):
                 if other is entry:
@@ -613,6 +727,8 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                     break
             else:
                 found.append((entry, i, end))
+        if found is None:
+            continue
         for hit in found:
             entry, _, end = hit
             if entry.constrained and not _position_ok(entry, infos, lo, hi, i, end, s.qm > 0):
@@ -643,6 +759,8 @@ def _has_anchor(
 # buckets, and the others then cost no allocation. Only _add_hit adds hits; every other
 # step reads the buckets or replaces a bucket by a new list, never changes one in place.
 _NO_HITS: Final[list[_Hit]] = []
+_NO_VALUES: Final[list[float]] = []
+_NO_NAMES: Final[list[int]] = []
 _N_BUCKETS: Final = 7
 
 
@@ -1448,8 +1566,10 @@ class CxAnnotator:
         # Until a rule changes a valence, the adjusted sum is VADER's sum, and the
         # compound (the same formula on it) is VADER's compound.
         compound = vader.compound
-        work: list[float] = []
-        names: list[int] = []
+        # Shared empty lists until needed (neither is changed while empty): two fewer
+        # allocations for the many texts without names or rules.
+        work = _NO_VALUES
+        names = _NO_NAMES
         for info in infos:
             if info.title_lex:
                 names = _proper_nouns(infos, sentences)

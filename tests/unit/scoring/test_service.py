@@ -163,6 +163,11 @@ def test_erasure_deletes_everything_and_later_events_start_afresh(database_url: 
     assert (done.request_id, done.customer_id, done.caused_by_event_id) == ("ER-1", "c1", "x1")
     assert done.completed_at == COMPLETED_AT
     assert done.erased == ERASED
+    # Issue 12: the receipt (this harness seals no dead letters, so no key is destroyed).
+    assert done.receipt is not None
+    assert done.receipt.tombstones == (scoring.topics.scores_latest,)
+    assert done.receipt.dead_letter_keys_destroyed == 0
+    assert all(copy.removed_by > COMPLETED_AT for copy in done.receipt.remaining)
     # c1 starts afresh with the event after the erasure; the re-sent one dated before it is
     # dropped (erasure is final), and nothing but a keyed hash and the time is kept of c1.
     c1 = [u for u in updates(scoring) if u.customer_id == "c1"]

@@ -174,3 +174,56 @@ def test_title_case_text_and_sentence_openers_are_not_names(text: str) -> None:
     annotation = ANNOTATOR.annotate(text)
     assert annotation.label == "positive"
     assert not any(a.rule == "proper_noun" for a in annotation.adjustments)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've phoned them four times about the same refund",
+        "I've tried to log in twice today",
+        "I keep getting transferred between departments",
+        "been going round in circles with your chatbot all morning",
+        "getting the runaround from support",
+        "I've explained it to three different agents now",
+    ],
+)
+def test_repeated_or_blocked_effort_is_a_frustrated_complaint(text: str) -> None:
+    # The guideline's frustration: repeated or blocked effort, being stuck.
+    assert label(text) == "negative"
+    assert "frustration" in emotions(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I rang them twice last month to upgrade and it was easy",
+        "we emailed twice and they answered the same day",
+    ],
+)
+def test_two_contacts_in_a_happy_story_are_not_frustration(text: str) -> None:
+    assert "frustration" not in emotions(text)
+    assert label(text) != "negative"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks so much for sorting the missing parcel",
+        "thank you for rebooking my cancelled flight",
+        "cheers for replacing the faulty router",
+    ],
+)
+def test_thanks_for_solving_a_problem_is_gratitude_not_frustration(text: str) -> None:
+    assert label(text) == "positive"
+    assert "gratitude" in emotions(text)
+    assert "frustration" not in emotions(text)
+
+
+def test_a_problem_not_solved_is_still_a_complaint() -> None:
+    assert label("they haven't replaced the faulty router") == "negative"
+
+
+@pytest.mark.parametrize("text", ["you lot are muppets", "your managers are crooks"])
+def test_plural_and_slang_insults_are_negative_anger(text: str) -> None:
+    assert "anger" in emotions(text)
+    assert label(text) == "negative"

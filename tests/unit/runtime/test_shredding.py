@@ -1,0 +1,346 @@
+"""The dead-letter key lifecycle (issue 12): sealing, erasure, bucket keys on schedule, restarts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from schemas.downstream import ErasureCompleted
+from schemas.identity import Tenancy, TenancyMode
+from services.runtime import deadletter, shredding
+from services.runtime.dlq_tools import dead_letter_view, opened
+from services.runtime.erasure import receipt, status
+from services.runtime.policy import ErrorPolicy, RecordLimits
+from services.runtime.records import InRecord, OutRecord
+from services.runtime.settings import PrivacySettings, Settings
+from services.runtime.shredding import (
+    BUCKET_SCOPE,
+    SEALED_KEY,
+    KeyStatus,
+    Opened,
+    Shredder,
+)
+from services.runtime.topic_configs import HOUR_MS, key_lifetime_ms
+
+MASTER = "m" * 32
+EMAIL = "jane.doe@example.com"
+
+
+class ListKeyLog:
+    """The key topic as a list: appends are durable, every reader reads it from the start."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes | None]] = []
+
+    def reader(self) -> ListKeyLog.Reader:
+        return ListKeyLog.Reader(self)
+
+    class Reader:
+        def __init__(self, log: ListKeyLog) -> None:
+            self.log = log
+            self.position = 0
+
+        def append(self, key_id: str, wrapped: bytes | None) -> None:
+            self.log.records.append((key_id, wrapped))
+
+        def read_new(self) -> list[tuple[str, bytes | None]]:
+            new = self.log.records[self.position :]
+            self.position = len(self.log.records)
+            return new
+
+        def close(self) -> None:
+            pass
+
+
+class Clock:
+    def __init__(self, at: float = 1_767_225_600.0) -> None:  # 2026-01-01 00:00 UTC
+        self.now = at
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def settings(master: str | None = MASTER, tenancy: TenancyMode = TenancyMode.SINGLE) -> Settings:
+    return Settings.model_construct(
+        privacy=PrivacySettings(master_key=master), tenancy=Tenancy(mode=tenancy)
+    )
+
+
+def raw(customer: str, tenant: str | None = None, offset: int = 0) -> InRecord:
+    document = {"type": "chat", "customer_id": customer, "text": f"mail me at {EMAIL}"}
+    if tenant is not None:
+        document["tenant_id"] = tenant
+    return InRecord(
+        "rapport.raw.interactions",
+        0,
+        offset,
+        customer.encode(),
+        json.dumps(document).encode(),
+        [("x-user-email", EMAIL.encode())],
+    )
+
+
+def letter_of(
+    shredder: Shredder,
+    record: InRecord,
+    reason: str = "schema_violation",
+    message: str = f"text: looks wrong near {EMAIL}",
+) -> OutRecord:
+    letter = deadletter.dead_letter(
+        record,
+        topic="rapport.dead-letter",
+        service="ingest",
+        reason=reason,
+        message=message,
+        error_class="PermanentError",
+    )
+    return shredder.seal(record, letter)
+
+
+def open_letter(shredder: Shredder, letter: OutRecord) -> Opened | KeyStatus:
+    key_id = dict(letter.headers)[SEALED_KEY].decode()
+    return shredder.open(key_id, letter.value or b"")
+
+
+def test_a_sealed_dead_letter_shows_nothing_of_the_record_and_opens_with_its_key() -> None:
+    log = ListKeyLog()
+    shredder = Shredder(settings(), log.reader())
+    record = raw("cust-1")
+    letter = letter_of(shredder, record)
+    everything = (
+        (letter.key or b"") + (letter.value or b"") + b"".join(v for _, v in letter.headers)
+    )
+    assert EMAIL.encode() not in everything
+    assert b"cust-1" not in everything
+    assert not any(b"cust-1" in k.encode() or EMAIL.encode() in (v or b"") for k, v in log.records)
+    assert dict(letter.headers)[deadletter.REASON] == b"schema_violation"
+    result = open_letter(shredder, letter)
+    assert isinstance(result, Opened)
+    assert (result.key, result.value, result.headers) == (
+        record.key,
+        record.value,
+        record.headers,
+    )
+    assert EMAIL in result.message
+
+
+def test_erasure_destroys_the_customers_keys_only_and_within_its_tenant() -> None:
+    log = ListKeyLog()
+    shredder = Shredder(settings(tenancy=TenancyMode.MULTI), log.reader())
+    erased = letter_of(shredder, raw("42", tenant="shop-a"))
+    same_id_other_tenant = letter_of(shredder, raw("42", tenant="shop-b"))
+    other_customer = letter_of(shredder, raw("43", tenant="shop-a"))
+
+    assert shredder.erase_customer("shop-a", "42") == 1
+    assert open_letter(shredder, erased) is KeyStatus.ERASED
+    assert isinstance(open_letter(shredder, same_id_other_tenant), Opened)
+    assert isinstance(open_letter(shredder, other_customer), Opened)
+    assert log.records[-1][1] is None  # a tombstone in the key topic
+    # A retried erasure destroys nothing more and reports the same.
+    assert shredder.erase_customer("shop-a", "42") == 1
+
+
+def test_erasure_finds_the_keys_another_instance_wrote() -> None:
+    log = ListKeyLog()
+    ingest = Shredder(settings(), log.reader())
+    scoring = Shredder(settings(), log.reader())
+    letter = letter_of(ingest, raw("cust-7"))
+    assert scoring.erase_customer(None, "cust-7") == 1
+    tool = Shredder(settings(), log.reader())
+    assert open_letter(tool, letter) is KeyStatus.ERASED
+
+
+def test_a_restarted_instance_decrypts_what_it_should_and_nothing_else() -> None:
+    log = ListKeyLog()
+    clock = Clock()
+    first = Shredder(settings(), log.reader(), clock=clock)
+    kept = letter_of(first, raw("keep"))
+    erased = letter_of(first, raw("gone"))
+    bucketed = letter_of(
+        first, raw("x@y.example"), "personal_data_in_identifier", "customer_id holds email: …"
+    )
+    assert (bucketed.key, dict(bucketed.headers)[SEALED_KEY][:7]) == (None, b"bucket/")
+    # Personal data in another id: the customer is known, and their key seals it.
+    order = letter_of(first, raw("gone"), "personal_data_in_identifier", "order_id holds card")
+    first.erase_customer(None, "gone")
+
+    restarted = Shredder(settings(), log.reader(), clock=clock)
+    assert isinstance(open_letter(restarted, kept), Opened)
+    assert isinstance(open_letter(restarted, bucketed), Opened)
+    assert open_letter(restarted, erased) is KeyStatus.ERASED
+    assert open_letter(restarted, order) is KeyStatus.ERASED
+    # Another master key unwraps nothing: the key topic alone decrypts no dead letter.
+    stranger = Shredder(settings(master="z" * 32), log.reader(), clock=clock)
+    assert open_letter(stranger, kept) is KeyStatus.UNKNOWN
+    # After compaction the erased key's records are gone: unknown, still unreadable.
+    scope = (erased.key or b"").decode()
+    log.records = [(k, v) for k, v in log.records if not k.startswith(scope)]
+    compacted = Shredder(settings(), log.reader(), clock=clock)
+    assert open_letter(compacted, erased) is KeyStatus.UNKNOWN
+    assert isinstance(open_letter(compacted, kept), Opened)
+
+
+def test_bucket_keys_expire_when_their_dead_letters_have_left_the_topic() -> None:
+    log = ListKeyLog()
+    clock = Clock()
+    config = settings()
+    shredder = Shredder(config, log.reader(), clock=clock)
+    first = letter_of(shredder, InRecord("rapport.raw.feedback", 0, 0, None, b"\xff not json"))
+    key_id = dict(first.headers)[SEALED_KEY].decode()
+    assert key_id.startswith(BUCKET_SCOPE + "/")
+    assert first.key is None
+
+    # Next period: a new bucket key, the old one still opens its letters.
+    clock.now += 24 * 3600
+    second = letter_of(shredder, InRecord("rapport.raw.feedback", 0, 1, None, b"\xfe"))
+    assert dict(second.headers)[SEALED_KEY] != dict(first.headers)[SEALED_KEY]
+    assert isinstance(open_letter(shredder, first), Opened)
+
+    # The first period's end plus the dead-letter topic's bound: destroyed, by every instance.
+    period_end_s = (int(key_id.split("/")[1].split("-")[1])) / 1000
+    lifetime_after_period_ms = key_lifetime_ms(config) - 24 * HOUR_MS
+    clock.now = period_end_s + lifetime_after_period_ms / 1000 - 1
+    assert isinstance(open_letter(shredder, first), Opened)
+    clock.now += 1
+    assert open_letter(shredder, first) is KeyStatus.EXPIRED
+    assert open_letter(Shredder(config, log.reader(), clock=clock), first) is KeyStatus.EXPIRED
+    shredder.refresh()
+    assert key_id not in shredder.ring.keys_of(BUCKET_SCOPE)
+    assert isinstance(open_letter(shredder, second), Opened)
+
+
+def test_customer_keys_rotate_per_period_and_erasure_destroys_every_period() -> None:
+    log = ListKeyLog()
+    clock = Clock()
+    shredder = Shredder(settings(), log.reader(), clock=clock)
+    old = letter_of(shredder, raw("cust-9"))
+    clock.now += 24 * 3600
+    new = letter_of(shredder, raw("cust-9"))
+    assert dict(old.headers)[SEALED_KEY] != dict(new.headers)[SEALED_KEY]
+    assert old.key == new.key  # one partition for the customer's dead letters
+    assert shredder.erase_customer(None, "cust-9") == 2
+    assert open_letter(shredder, old) is KeyStatus.ERASED
+    assert open_letter(shredder, new) is KeyStatus.ERASED
+
+
+def test_without_a_master_key_keys_are_stored_unwrapped_and_erasure_still_works() -> None:
+    log = ListKeyLog()
+    shredder = Shredder(settings(master=None), log.reader())
+    letter = letter_of(shredder, raw("cust-1"))
+    assert isinstance(open_letter(Shredder(settings(master=None), log.reader()), letter), Opened)
+    shredder.erase_customer(None, "cust-1")
+    assert open_letter(Shredder(settings(master=None), log.reader()), letter) is KeyStatus.ERASED
+
+
+def test_the_error_policy_seals_every_dead_letter_also_the_truncated_envelope() -> None:
+    shredder = Shredder(settings(), ListKeyLog().reader())
+    policy = ErrorPolicy("ingest", "rapport.dead-letter", RecordLimits(default_bytes=20_000))
+    policy.sealer = shredder
+    small = policy.dead_letter(raw("c1"), "schema_violation", "bad", ValueError())
+    huge_record = InRecord("rapport.raw.interactions", 0, 1, b"c1", EMAIL.encode() * 2000)
+    huge = policy.dead_letter(huge_record, "oversized_record", "too big", ValueError())
+    for letter in (small, huge):
+        assert SEALED_KEY in dict(letter.headers)
+        assert EMAIL.encode() not in (letter.value or b"")
+    assert dict(huge.headers)["rapport.dlq.truncated"] == b"true"
+
+
+def test_the_dlq_tools_open_what_they_may_and_mark_the_rest() -> None:
+    log = ListKeyLog()
+    shredder = Shredder(settings(), log.reader())
+    kept, erased = letter_of(shredder, raw("a")), letter_of(shredder, raw("b"))
+    shredder.erase_customer(None, "b")
+
+    def as_read(letter: OutRecord) -> InRecord:
+        return InRecord(letter.topic, 0, 0, letter.key, letter.value, letter.headers)
+
+    readable = opened(dead_letter_view(as_read(kept)), shredder)
+    assert readable.unreadable is None
+    assert readable.value == raw("a").value
+    assert readable.original_headers == [("x-user-email", EMAIL.encode())]
+    assert opened(dead_letter_view(as_read(erased)), shredder).unreadable is KeyStatus.ERASED
+    assert opened(dead_letter_view(as_read(kept)), None).unreadable is KeyStatus.UNKNOWN
+
+
+def test_the_receipt_bounds_every_topic_that_may_still_hold_the_customer() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    config = Settings.model_construct()
+    made = receipt(
+        config, at, database_tables=("customer_state",), tombstones=("t",), keys_destroyed=3
+    )
+    topics = {copy.topic: copy for copy in made.remaining}
+    assert config.topics.privacy_keys not in topics
+    assert set(topics) == set(config.topics.model_dump().values()) - {config.topics.privacy_keys}
+    assert not topics[config.topics.dead_letter].readable
+    assert all(copy.removed_by > at for copy in made.remaining)
+    # The key topic compacts within hours; the dead letters' ciphertext takes days to expire.
+    assert (made.keys_removed_by - at).total_seconds() < 3 * 3600
+    assert topics[config.topics.dead_letter].removed_by > made.keys_removed_by
+
+
+@pytest.mark.parametrize("short", ["", "short"])
+def test_a_short_master_key_is_refused(short: str) -> None:
+    with pytest.raises(ValueError, match="MASTER_KEY"):
+        PrivacySettings(master_key=short)
+
+
+def test_a_writer_stops_sealing_with_a_key_another_instance_erased(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shredding, "REFRESH_SECONDS", 0.0)
+    log = ListKeyLog()
+    ingest, scoring = Shredder(settings(), log.reader()), Shredder(settings(), log.reader())
+    before = letter_of(ingest, raw("cust-5"))
+    scoring.erase_customer(None, "cust-5")
+    after = letter_of(ingest, raw("cust-5"))  # a new record, after the erasure
+    tool = Shredder(settings(), log.reader())
+    assert open_letter(tool, before) is KeyStatus.ERASED
+    assert isinstance(open_letter(tool, after), Opened)
+
+
+def test_erasure_status_finds_the_receipt_and_what_the_system_still_holds() -> None:
+    config = settings()
+    log = ListKeyLog()
+    shredder = Shredder(config, log.reader())
+    letter_of(shredder, raw("c9"))
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    completed = ErasureCompleted(
+        request_id="ER-9",
+        customer_id="c9",
+        tenant_id="acme-de",
+        requested_at=at,
+        completed_at=at,
+        caused_by_event_id="e9",
+        erased=("customer_state",),
+    )
+    receipts = [(b"c9", completed.model_dump_json().encode()), (b"c8", None)]
+    before = status(
+        config,
+        "c9",
+        None,
+        erasure_records=receipts,
+        latest_records=[(b"c9", b"{}")],
+        shredder=shredder,
+    )
+    assert (len(before.receipts), before.live_dead_letter_keys, before.latest_score_present) == (
+        1,
+        1,
+        True,
+    )
+    shredder.erase_customer("acme-de", "c9")
+    after = status(
+        config,
+        "c9",
+        "acme-de",
+        erasure_records=receipts,
+        latest_records=[(b"c9", b"{}"), (b"c9", None)],
+        shredder=shredder,
+    )
+    assert (after.live_dead_letter_keys, after.latest_score_present) == (0, False)
+    other_tenant = status(
+        config, "c9", "acme-fr", erasure_records=receipts, latest_records=[], shredder=shredder
+    )
+    assert other_tenant.receipts == []
+    assert after.as_json(at)["erased"] is True
