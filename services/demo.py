@@ -21,7 +21,9 @@ from services.localkafka.selection import RunningBroker, select_broker
 from services.product.state import StateDir
 from services.product.supervisor import Supervisor
 from services.registry import PIPELINE
+from services.runtime import shredding
 from services.runtime.settings import Settings
+from services.runtime.shredding import SEALED_KEY
 
 CUSTOMERS = {
     "cust-ada": [
@@ -101,6 +103,23 @@ def sample_records(now: datetime) -> list[tuple[str, bytes, bytes]]:
     return records
 
 
+def _open_dead_letters(
+    sealed: list[tuple[str, str, bytes]], bootstrap_servers: str, workdir: Path
+) -> list[tuple[str, str]]:
+    """Reason and message of each dead letter, opened with the keys of the demo's own stack
+    (dead letters are sealed: docs/privacy.md)."""
+    settings = Settings(kafka_bootstrap_servers=bootstrap_servers, state_dir=workdir)
+    shredder = shredding.connect(settings, bootstrap_servers)
+    try:
+        opened = [(reason, shredder.open(key_id, value)) for reason, key_id, value in sealed]
+    finally:
+        shredder.close()
+    return [
+        (reason, o.message if isinstance(o, shredding.Opened) else f"(sealed, key {o})")
+        for reason, o in opened
+    ]
+
+
 def run_demo(console: Console) -> int:
     from kafka import KafkaConsumer, KafkaProducer
 
@@ -129,6 +148,7 @@ def run_demo(console: Console) -> int:
     updates: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
     dead: list[tuple[str, str]] = []
+    sealed: list[tuple[str, str, bytes]] = []  # reason, key id, sealed value
     expected = sum(len(t) * 2 for t in CUSTOMERS.values())
     try:
         runner.start()
@@ -168,13 +188,15 @@ def run_demo(console: Console) -> int:
                     alerts.append(json.loads(message.value))
                 else:
                     headers = {k: v.decode() for k, v in message.headers}
-                    dead.append(
+                    sealed.append(
                         (
                             headers.get("rapport.dlq.reason", "?"),
-                            headers.get("rapport.dlq.message", ""),
+                            headers.get(SEALED_KEY, ""),
+                            message.value or b"",
                         )
                     )
         consumer.close()
+        dead = _open_dead_letters(sealed, broker.bootstrap_servers, workdir)
     finally:
         supervisor.stop()
         supervisor.stopped.wait(120)

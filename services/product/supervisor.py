@@ -42,6 +42,8 @@ from services.localkafka.broker import (
 from services.product.metrics import ServiceSnapshot, scrape
 from services.product.state import ChildRecord, StateDir, UpRecord
 from services.registry import SERVICES
+from services.runtime.settings import Settings
+from services.runtime.shredding import ensure_local_master_key
 
 OUR_LOGGERS = ("services", "rapport", "schemas", "__main__")
 LEVEL_STYLES = {"debug": "dim", "info": "", "warning": "yellow", "error": "red", "critical": "red"}
@@ -186,6 +188,9 @@ class Supervisor:
         off, as the demo does)."""
         self.state.root.mkdir(parents=True, exist_ok=True)
         self.state.logs.mkdir(parents=True, exist_ok=True)
+        if Settings().privacy.master_key is None:
+            # The children find it through RAPPORT_STATE_DIR (services/runtime/shredding.py).
+            ensure_local_master_key(self.state.root)
         other = UpRecord.read(self.state.up_file)
         if other is not None and other.alive() and other.pid != os.getpid():
             self.say("error", f"rapport is already up (pid {other.pid}); `rapport down` first")

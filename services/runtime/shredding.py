@@ -37,10 +37,12 @@ import hmac
 import json
 import logging
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -427,6 +429,35 @@ class KafkaKeyLog:
         self._consumer = self._producer = None
 
 
+LOCAL_MASTER_KEY_FILE: Final = "privacy-master.key"
+"""In the state directory of a local stack (``rapport up``, the demo): the master key that stack
+generated, so its services and the tools run beside it (``rapport dlq replay``, ``erasure
+status``, ``report``) share one without anyone setting RAPPORT_PRIVACY__MASTER_KEY."""
+
+
+def master_key(settings: Settings) -> str | None:
+    """RAPPORT_PRIVACY__MASTER_KEY, else the local stack's generated key, else None."""
+    if settings.privacy.master_key is not None:
+        return settings.privacy.master_key.get_secret_value()
+    try:
+        return (settings.state_dir / LOCAL_MASTER_KEY_FILE).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def ensure_local_master_key(state_dir: Path) -> None:
+    """Generate the local stack's master key once, readable by its owner only. It lives and
+    dies with the state directory, like the broker's topics it protects (``rapport up
+    --reset`` removes both together)."""
+    path = state_dir / LOCAL_MASTER_KEY_FILE
+    if path.exists():
+        return
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+
+
 class Shredder:
     """Seals dead letters, opens them while their key lives, destroys a customer's keys."""
 
@@ -438,8 +469,7 @@ class Shredder:
         clock: Callable[[], float] = time.time,
         pseudonymize: Callable[[str], str] | None = None,
     ) -> None:
-        secret = settings.privacy.master_key
-        self.wrapper = KeyWrapper(secret.get_secret_value() if secret else None)
+        self.wrapper = KeyWrapper(master_key(settings))
         self.ring = KeyRing(
             self.wrapper,
             period_ms=round(settings.privacy.key_period_hours * 3_600_000),
@@ -527,7 +557,7 @@ def ingest_pseudonymizer(settings: Settings) -> Callable[[str], str] | None:
 def connect(settings: Settings, bootstrap_servers: str, **client_config: Any) -> Shredder:
     """A shredder on the deployment's key topic (which must exist: ``ensure_topics``)."""
     keys = KafkaKeyLog(bootstrap_servers, settings.topics.privacy_keys, **client_config)
-    if settings.privacy.master_key is None:
+    if master_key(settings) is None:
         log.warning(
             "RAPPORT_PRIVACY__MASTER_KEY is not set: dead-letter keys are stored unwrapped in "
             "%s (erasure still destroys them)",

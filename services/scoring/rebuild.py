@@ -10,6 +10,10 @@ differences beyond a tolerance in trust and loyalty (points), segment and event 
 alerts, erasures) by the rebuilt ones in one transaction; run it with the scoring instances
 stopped. The outbox and the applied offsets stay, so outputs not yet published still are.
 
+Scoring's idle-partition ticks are followed as the service applied them: the ``applied``
+records of ``rapport.scoring.ticks`` name the offset of each (``watermark.applied_ticks``), and
+the fold applies each there (``fold_topic``), so time-driven updates and state match too.
+
 A rebuild is exact (the fold is order independent and deterministic) as long as the topic still
 holds every event: a partition whose log start offset is above 0 lost events to retention, and
 the report says so.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import stat
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -63,8 +65,11 @@ class Clock:
 
 
 def settings(master: str | None = MASTER, tenancy: TenancyMode = TenancyMode.SINGLE) -> Settings:
+    # No state directory of a local stack (whose generated key would stand in for None).
     return Settings.model_construct(
-        privacy=PrivacySettings(master_key=master), tenancy=Tenancy(mode=tenancy)
+        privacy=PrivacySettings(master_key=master),
+        tenancy=Tenancy(mode=tenancy),
+        state_dir=Path("/nonexistent/rapport-state"),
     )
 
 
@@ -344,3 +349,23 @@ def test_erasure_status_finds_the_receipt_and_what_the_system_still_holds() -> N
     )
     assert other_tenant.receipts == []
     assert after.as_json(at)["erased"] is True
+
+
+def test_a_local_stack_generates_its_master_key_once_for_its_owner_only(tmp_path: Path) -> None:
+    """`rapport up` and the demo: services and tools beside them share the state directory's
+    key; a deployment's RAPPORT_PRIVACY__MASTER_KEY always wins."""
+    unset = Settings(privacy=PrivacySettings(), state_dir=tmp_path)
+    assert shredding.master_key(unset) is None
+    shredding.ensure_local_master_key(tmp_path)
+    path = tmp_path / shredding.LOCAL_MASTER_KEY_FILE
+    generated = shredding.master_key(unset)
+    assert generated is not None
+    assert len(generated) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    shredding.ensure_local_master_key(tmp_path)  # a restart keeps it
+    assert shredding.master_key(unset) == generated
+    assert shredding.master_key(settings().model_copy(update={"state_dir": tmp_path})) == MASTER
+    # The key it generated seals and opens like a configured one.
+    wrapper = shredding.KeyWrapper(generated)
+    assert wrapper.unwrap("k", wrapper.wrap("k", b"0" * 32)) == b"0" * 32
+    assert shredding.KeyWrapper(MASTER).unwrap("k", wrapper.wrap("k", b"0" * 32)) is None
