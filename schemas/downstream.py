@@ -79,7 +79,7 @@ class CanonicalEvent(ContractModel):
     type: EventTypeName
     """The upstream ``type``."""
     customer_id: Id
-    """The customer; also the Kafka key."""
+    """The customer; with the tenant in multi-tenant deployments, also the Kafka key."""
     tenant_id: Id | None = None
     """The upstream ``tenant_id``."""
     brand_id: Id | None = None
@@ -277,7 +277,7 @@ class ScoreUpdate(ContractModel):
     schema_version: SchemaVersion = CONTRACT_VERSION
     """Contract version of this update."""
     customer_id: Id
-    """The customer; also the Kafka key."""
+    """The customer; with the tenant in multi-tenant deployments, also the Kafka key."""
     tenant_id: Id | None = None
     """The customer's tenant, if any."""
     score: Score100
@@ -366,7 +366,7 @@ class Alert(ContractModel):
     alert_id: Id
     """Id of the alert; the resolution carries the same id as the raise."""
     customer_id: Id
-    """The customer; also the Kafka key."""
+    """The customer; with the tenant in multi-tenant deployments, also the Kafka key."""
     tenant_id: Id | None = None
     """The customer's tenant, if any."""
     kind: AlertKind
@@ -445,7 +445,7 @@ class ErasureCompleted(ContractModel):
     request_id: Id
     """The ``request_id`` of the erasure request."""
     customer_id: Id
-    """The erased customer; also the Kafka key."""
+    """The erased customer; with the tenant in multi-tenant deployments, also the Kafka key."""
     tenant_id: Id | None = None
     """The customer's tenant, if any."""
     requested_at: AwareDatetime

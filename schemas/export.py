@@ -284,10 +284,19 @@ _KEY_SCHEMA: Final = {
     "description": "The customer_id, UTF-8: all of a customer's events share a partition and "
     "stay in order.",
 }
-# Issue 16: topics keyed by the customer in schemas.identity's format. Scoring's topics join
-# when scoring keys its state by tenant (the second half of the issue).
+# Issue 16: topics keyed by the customer in schemas.identity's format (every one but the dead
+# letters, which keep the original key).
 TENANT_KEYED_TOPICS: Final = frozenset(
-    {"raw_interactions", "raw_feedback", "canonical", "annotated"}
+    {
+        "raw_interactions",
+        "raw_feedback",
+        "canonical",
+        "annotated",
+        "score_updates",
+        "scores_latest",
+        "alerts",
+        "erasure_completed",
+    }
 )
 _CUSTOMER_KEY_SCHEMA: Final = {
     "type": "string",
@@ -298,7 +307,16 @@ _CUSTOMER_KEY_SCHEMA: Final = {
     "examples": ["cust-48213", "acme-de|cust-48213"],
 }
 _TENANT_KEYED_MESSAGES: Final = frozenset(
-    {"InteractionEvent", "FeedbackEvent", "CanonicalEvent", "AnnotatedEvent"}
+    {
+        "InteractionEvent",
+        "FeedbackEvent",
+        "CanonicalEvent",
+        "AnnotatedEvent",
+        "ScoreUpdate",
+        "ScoreTombstone",
+        "Alert",
+        "ErasureCompleted",
+    }
 )
 
 
@@ -421,7 +439,7 @@ def _asyncapi_messages() -> dict[str, Any]:
             "title": "ScoreTombstone",
             "summary": "Null value: the customer was erased; compaction removes their scores.",
             "payload": {"type": "null"},
-            "bindings": key_binding(),
+            "bindings": key_binding("ScoreTombstone"),
         },
         "Alert": message("alert", "Alert", "An alert about a customer, raised or resolved."),
         "ErasureCompleted": message(

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, Self
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, model_validator
 
 from schemas.base import Id
 
@@ -98,10 +98,33 @@ class Tenancy(BaseModel):
     # tenant, events without tenant_id already accepted): set it to the tenant those belonged
     # to, so their history carries over.
     default_tenant: Id = DEFAULT_TENANT
+    # Hard isolation (multi mode only): each tenant of RAPPORT_TENANCY__TENANTS gets its own
+    # score-update, latest-score and alert topics (`<topic>.<tenant>`), so that Kafka ACLs can
+    # give each tenant's consumers only their own data (docs/operations.md); an event of another
+    # tenant is a dead letter (`unknown_tenant`). Off: the tenants share the topics, keyed apart.
+    topics_per_tenant: bool = False
+    # The tenants with topics of their own, e.g. '["acme-de", "acme-fr"]' (ids).
+    tenants: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _isolation_needs_tenants(self) -> Self:
+        for tenant in self.tenants:
+            _TENANT_ID.validate_python(tenant)
+        if self.topics_per_tenant and (not self.multi_tenant or not self.tenants):
+            raise ValueError(
+                "topics_per_tenant needs mode=multi and the tenants listed "
+                "(RAPPORT_TENANCY__TENANTS)"
+            )
+        return self
 
     @property
     def multi_tenant(self) -> bool:
         return self.mode is TenancyMode.MULTI
+
+    def tenant_of(self, tenant_id: str | None) -> str:
+        """The tenant a record belongs to in this deployment's state (scoring's tables): the
+        record's own in multi-tenant mode, else (and for a record without one) the default."""
+        return self.key_tenant(tenant_id) or self.default_tenant
 
     def key_tenant(self, tenant_id: str | None) -> str | None:
         """The tenant a key names for a record of ``tenant_id``: none in single-tenant mode;
@@ -121,6 +144,9 @@ class Tenancy(BaseModel):
         now: an old key without a tenant belongs to the default tenant."""
         parsed = parse_event_identity(stored)
         return self.event_identity(parsed.tenant_id, parsed.event_id)
+
+
+_TENANT_ID: Final = TypeAdapter(Id)
 
 
 def _join(tenant_id: str | None, identifier: str) -> str:

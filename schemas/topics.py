@@ -31,6 +31,17 @@ class Topics(BaseModel):
     # (issue 17; docs/decisions/0002-scoring-ticks.md). Not for subscribers.
     scoring_ticks: str = "rapport.scoring.ticks"
 
+    def for_tenant(self, tenant: str) -> Topics:
+        """The topics of one tenant under hard isolation (``Tenancy.topics_per_tenant``): its
+        own score-update, latest-score and alert topics, ``<topic>.<tenant>``; the others are
+        shared (events arrive mixed, dead letters and erasure notices are the operator's)."""
+        return self.model_copy(
+            update={
+                name: f"{getattr(self, name)}.{tenant}"
+                for name in ("score_updates", "scores_latest", "alerts")
+            }
+        )
+
     def with_prefix(self, prefix: str) -> Topics:
         """Namespaced copy; tests and demos use it to share one broker without collisions."""
         return Topics(**{name: f"{prefix}{value}" for name, value in self.model_dump().items()})

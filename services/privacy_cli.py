@@ -46,12 +46,15 @@ def erasure_status(
         chunks = read_to_end(servers, topic, client_id="rapport-erasure-status", **security)
         return [(r.key, r.value) for chunk in chunks for r in chunk]
 
+    # With topics per tenant (hard isolation) the tenant's tombstone is on its own topic.
+    isolated = settings.tenancy.topics_per_tenant and tenant is not None
+    latest = settings.topics.for_tenant(tenant) if isolated and tenant else settings.topics
     found = status(
         settings,
         customer,
         tenant,
         erasure_records=records(settings.topics.erasure_completed),
-        latest_records=records(settings.topics.scores_latest),
+        latest_records=records(latest.scores_latest),
         shredder=dead_letter_keys(settings, servers),
     )
     now = datetime.now(UTC)

@@ -24,7 +24,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from services.console import pages
-from services.console.view import ScoreView, Subscription
+from services.console.view import ScoreView, Subscription, tenant_topics
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -226,9 +226,15 @@ def run_console(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT."""
     from services.runtime.service import bootstrap_servers
 
-    view = ScoreView(settings.topics)
+    tenant = settings.console_tenant
+    try:
+        topics = tenant_topics(settings, tenant)
+    except ValueError as exc:
+        log.error("console: RAPPORT_CONSOLE_TENANT: %s", exc)
+        raise SystemExit(2) from exc
+    view = ScoreView(topics)
     subscription = Subscription(
-        bootstrap_servers(settings), view, f"{settings.group_prefix}-console"
+        bootstrap_servers(settings), view, f"{settings.group_prefix}-console", tenant=tenant
     ).start()
     port = settings.http_port if settings.http_port is not None else DEFAULT_PORT
     urls = settings.console_service_urls or default_service_urls()

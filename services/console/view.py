@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from schemas.downstream import Alert, AlertState, ScoreUpdate
+from schemas.identity import parse_customer_key
 from services.runtime.kafka_security import client_security
 from services.runtime.settings import Settings, Topics
 
@@ -108,8 +109,8 @@ class ScoreView:
 
     def _apply_latest(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:  # a tombstone: the customer was erased
-            if key is not None:
-                self._forget(key.decode())
+            if key is not None:  # `customer` or `tenant|customer` (multi-tenant deployments)
+                self._forget(parse_customer_key(key).customer_id)
             return
         update = ScoreUpdate.model_validate_json(value)
         # A latest score after the tombstone: the customer came back with new events.
@@ -243,9 +244,18 @@ class Subscription:
     beginning, in a background thread until ``stop``."""
 
     def __init__(
-        self, bootstrap_servers: str, view: Sink, client_id: str, **client_config: Any
+        self,
+        bootstrap_servers: str,
+        view: Sink,
+        client_id: str,
+        *,
+        tenant: str | None = None,
+        **client_config: Any,
     ) -> None:
         self._servers = bootstrap_servers
+        # One tenant's records only (multi-tenant deployments): by the key's tenant, so that
+        # on shared topics another tenant's customer of the same id never shows.
+        self._tenant = tenant
         # The deployment's Kafka security settings unless the caller passes its own.
         self._client_config = client_config or client_security(Settings())
         self._view = view
@@ -312,6 +322,8 @@ class Subscription:
         while not self._stop.is_set():
             for batch in consumer.poll(timeout_ms=500, max_records=2000).values():
                 for message in batch:
+                    if self._tenant is not None and not _of_tenant(message.key, self._tenant):
+                        continue
                     self._view.apply(message.topic, message.key, message.value, message.timestamp)
             if not self._view.caught_up and all(
                 consumer.position(tp) >= end for tp, end in ends.items()
@@ -368,6 +380,33 @@ class Subscription:
             self.error = "waiting for the scoring service to create its topics"
             self._stop.wait(1.0)
         return None
+
+
+def _of_tenant(key: bytes | None, tenant: str) -> bool:
+    return key is not None and parse_customer_key(key).tenant_id == tenant
+
+
+def tenant_topics(settings: Settings, tenant: str | None) -> Topics:
+    """The topics a view of ``tenant`` reads: its own under hard isolation
+    (``RAPPORT_TENANCY__TOPICS_PER_TENANT``), else the shared ones (filtered by key).
+    ``ValueError`` for a tenant a single-tenant deployment (keys without tenants) cannot
+    show, or one without topics of its own."""
+    tenancy = settings.tenancy
+    if tenant is None:
+        if tenancy.topics_per_tenant:
+            raise ValueError(
+                "each tenant has its own topics (RAPPORT_TENANCY__TOPICS_PER_TENANT): name one"
+            )
+        return settings.topics
+    if not tenancy.multi_tenant:
+        raise ValueError(
+            "a tenant can only be shown in a multi-tenant deployment (RAPPORT_TENANCY__MODE=multi)"
+        )
+    if tenancy.topics_per_tenant:
+        if tenant not in tenancy.tenants:
+            raise ValueError(f"tenant {tenant!r} is not in RAPPORT_TENANCY__TENANTS")
+        return settings.topics.for_tenant(tenant)
+    return settings.topics
 
 
 def load_view(

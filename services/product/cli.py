@@ -21,7 +21,7 @@ from rich.table import Table
 from services.product.connect import BrokerUnreachableError, require_bootstrap
 from services.product.state import StateDir, UpRecord
 from services.registry import PIPELINE, SERVICES
-from services.runtime.settings import Settings
+from services.runtime.settings import Settings, Topics
 
 # soft_wrap: an error is one line however narrow the terminal (a pipe, a CI log).
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -385,6 +385,26 @@ def simulate_command(
     raise typer.Exit(0 if result["complete"] else 1)
 
 
+ViewTenantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant",
+        help="Only this tenant's customers (multi-tenant deployments).",
+    ),
+]
+
+
+def topics_or_exit(settings: Settings, tenant: str | None) -> Topics:
+    """The published topics to read for ``tenant``; exits with the reason if it cannot be."""
+    from services.console.view import tenant_topics
+
+    try:
+        return tenant_topics(settings, tenant)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
 def watch_command(
     bootstrap: BootstrapOption = None,
     state: StateDirOption = None,
@@ -394,6 +414,7 @@ def watch_command(
     once: Annotated[
         bool, typer.Option("--once", help="Draw one screen (after reading the topics) and exit.")
     ] = False,
+    tenant: ViewTenantOption = None,
 ) -> None:
     """A live view: service rates, lag and dead letters, the newest alerts, the biggest trust
     and loyalty moves, segment counts. Ctrl-C leaves it."""
@@ -405,8 +426,9 @@ def watch_command(
     servers = bootstrap_or_exit(bootstrap)
     directory = state_dir(state)
     record = UpRecord.read(directory.up_file)
-    view = ScoreView(Settings().topics)
-    subscription = Subscription(servers, view, "rapport-watch").start()
+    topics = topics_or_exit(Settings(), tenant)
+    view = ScoreView(topics)
+    subscription = Subscription(servers, view, "rapport-watch", tenant=tenant).start()
     screen = WatchScreen(view, record if record and record.alive() else None)
     out = Console()
     try:
@@ -436,6 +458,7 @@ def report_command(
         typer.Option("--output", "-o", metavar="FILE", help="Default: rapport-report-<time>.html"),
     ] = None,
     bootstrap: BootstrapOption = None,
+    tenant: ViewTenantOption = None,
 ) -> None:
     """Write a self-contained HTML report of a time window (default: the last 24 hours): trust
     and loyalty distributions, segment flows, top drivers, alerts, dead letters (opens offline)."""
@@ -449,9 +472,9 @@ def report_command(
     settings = Settings()
     end = utc(until) or datetime.now(UTC)
     start = utc(since) or end - timedelta(hours=24)
-    data = ReportData(settings.topics, start, end)
+    data = ReportData(topics_or_exit(settings, tenant), start, end)
     with err.status("reading the published topics…"):
-        subscription = Subscription(servers, data, "rapport-report").start()
+        subscription = Subscription(servers, data, "rapport-report", tenant=tenant).start()
         try:
             if not subscription.wait_caught_up(120):
                 err.print(f"[red]error:[/] could not read the topics: {subscription.error}")

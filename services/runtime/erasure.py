@@ -131,7 +131,8 @@ def status(
         # tenant_id upstream sent, but its keys ignore it).
         if completed.customer_id == customer_id and tenant_id in (None, completed.tenant_id):
             found.receipts.append(completed)
-    # Scoring keys its topics by customer id; by tenant|customer once it keys state by tenant.
+    # Scoring keys its topics by tenant|customer in multi-tenant deployments, else (and before
+    # it kept tenants apart) by customer id.
     keys = {customer_id.encode(), settings.tenancy.customer_key(tenant_id, customer_id)}
     for record_key, value in latest_records:
         if record_key in keys:

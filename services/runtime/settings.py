@@ -291,6 +291,9 @@ class Settings(BaseSettings):
     # e.g. RAPPORT_CONSOLE_SERVICE_URLS='{"scoring": "http://scoring:9103"}'. Empty: the
     # services' default ports on 127.0.0.1; `rapport up` passes the ports it chose.
     console_service_urls: dict[str, str] = {}
+    # The console shows one tenant's customers (multi-tenant deployments; its own topics under
+    # RAPPORT_TENANCY__TOPICS_PER_TENANT, where it is required), like `rapport watch --tenant`.
+    console_tenant: str | None = None
     # `rapport up`'s one directory of local state (broker data, SQLite database, logs), wiped
     # as a whole by `rapport up --reset` so that the broker and the database never disagree.
     state_dir: Path = Path.home() / ".local" / "state" / "rapport"

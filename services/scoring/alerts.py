@@ -54,6 +54,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from schemas import Alert, AlertKind, AlertSeverity, AlertState
+from schemas.identity import customer_key
 from services.scoring.model import Scores, SignalKind
 from services.scoring.model.config import Alerts
 from services.scoring.model.explain import duration
@@ -255,6 +256,9 @@ class AlertContext:
     """Timers still overdue after this step."""
     active: bool = False
     """The event shows activity (a purchase, a renewal, engagement...)."""
+    key_tenant: str | None = None
+    """The tenant in the customer's keys (multi-tenant deployments; None: single-tenant): part
+    of the alert id, so that two tenants' customers with the same id never share one."""
 
     @property
     def time_only(self) -> bool:
@@ -266,12 +270,18 @@ class AlertContext:
 
 
 def alert_id(
-    customer_id: str, kind: AlertKind, event_id: str, erased_before_us: int | None = None
+    customer_id: str,
+    kind: AlertKind,
+    event_id: str,
+    erased_before_us: int | None = None,
+    key_tenant: str | None = None,
 ) -> str:
     """Deterministic: the same raising event gives the same id in any replay or rebuild. A
     customer back after an erasure (``erased_before_us``) gets ids of their own: an id is
-    never reused for another alert."""
-    seed = f"{customer_id}\x00{kind.value}\x00{event_id}"
+    never reused for another alert. ``key_tenant`` (multi-tenant deployments) is hashed in
+    too; without it the id is the one single-tenant deployments always had."""
+    who = customer_id if key_tenant is None else customer_key(key_tenant, customer_id).decode()
+    seed = f"{who}\x00{kind.value}\x00{event_id}"
     if erased_before_us is not None:
         seed += f"\x00erased:{erased_before_us}"
     digest = hashlib.sha256(seed.encode()).hexdigest()
@@ -348,7 +358,9 @@ class _Evaluation:
         raised = self.occurred_us if raised_us is None else raised_us
         cause = ctx.event_id if cause is None else cause
         opened = OpenAlert(
-            alert_id=alert_id(ctx.customer_id, kind, cause, self.kept.erased_before_us),
+            alert_id=alert_id(
+                ctx.customer_id, kind, cause, self.kept.erased_before_us, ctx.key_tenant
+            ),
             severity=severity,
             raised_us=raised,
             caused_by_event_id=ctx.event_id,

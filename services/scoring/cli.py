@@ -28,6 +28,15 @@ def _time(value: datetime | None) -> str:
     return "-" if value is None else f"{value.astimezone(UTC):%Y-%m-%d %H:%M}"
 
 
+TenantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant",
+        help="the tenant (multi-tenant deployments); default: RAPPORT_TENANCY__DEFAULT_TENANT",
+    ),
+]
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
@@ -42,7 +51,7 @@ def migrate_command(
     settings = Settings()
     engine = store.make_engine(settings.database_url)
     before = store.current_revision(engine)
-    store.migrate(engine, revision)
+    store.migrate(engine, revision, default_tenant=settings.tenancy.default_tenant)
     after = store.current_revision(engine)
     _err.print(
         f"scoring database at revision {after}"
@@ -59,6 +68,7 @@ def rebuild_command(
         float, typer.Option(help="trust/loyalty points below which values count as equal")
     ] = 1e-6,
     show: Annotated[int, typer.Option(help="differences to list", min=0)] = 20,
+    tenant: TenantOption = None,
 ) -> None:
     """Recompute every customer's state from the annotated topic; report the differences.
 
@@ -76,7 +86,7 @@ def rebuild_command(
     topic = settings.topics.annotated
     config = ScoringConfig.load(settings.scoring_config)
     engine = store.make_engine(settings.database_url)
-    store.migrate(engine)
+    store.migrate(engine, default_tenant=settings.tenancy.default_tenant)
     with _err.status(f"Reading {topic} and folding…"):
         security = client_security(settings)
         partitions = rebuild.topic_partitions(bootstrap, topic, **security)
@@ -95,6 +105,7 @@ def rebuild_command(
             tolerance=tolerance,
             apply=apply,
             topic_id=topic_id,
+            tenancy=settings.tenancy,
             ticks=rebuild.applied_ticks_on(bootstrap, settings.topics.scoring_ticks, **security),
             erasure_hash_key=(
                 None
@@ -120,16 +131,20 @@ def rebuild_command(
             f"[yellow]partition {partition} starts at offset {start}: earlier events expired, "
             "the rebuild misses them[/]"
         )
-    if report.equal:
-        out.print("[green]no differences[/]")
+    # The whole database is rebuilt (and applied) at once; --tenant narrows what is listed.
+    differences = [d for d in report.differences if tenant is None or d.tenant == tenant]
+    if not differences:
+        out.print("[green]no differences[/]" + (f" for tenant {tenant}" if tenant else ""))
     else:
-        table = Table("customer", "differs in", "database", "rebuilt", title="Differences")
-        for diff in report.differences[:show]:
-            table.add_row(diff.customer_id, diff.what, diff.current, diff.rebuilt)
+        table = Table(
+            "tenant", "customer", "differs in", "database", "rebuilt", title="Differences"
+        )
+        for diff in differences[:show]:
+            table.add_row(diff.tenant, diff.customer_id, diff.what, diff.current, diff.rebuilt)
         out.print(table)
-        more = len(report.differences) - show
+        more = len(differences) - show
         out.print(
-            f"{_plural(len(report.differences), 'customer')} differ"
+            f"{_plural(len(differences), 'customer')} differ"
             + (f" ({more} not shown)" if more > 0 else "")
         )
     if apply:
@@ -143,6 +158,7 @@ def show_command(
     customer: Annotated[str, typer.Argument(help="customer id")],
     history: Annotated[int, typer.Option(help="history rows to show", min=0)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+    tenant: TenantOption = None,
 ) -> None:
     """A customer's current scores, what drove them, recent history and alerts (times in UTC)."""
     from services.scoring import store
@@ -151,9 +167,10 @@ def show_command(
 
     settings = Settings()
     engine = store.make_engine(settings.database_url)
-    row, rows, alerts = store.customer_view(engine, customer, history)
+    who = (tenant or settings.tenancy.default_tenant, customer)
+    row, rows, alerts = store.customer_view(engine, who, history)
     if row is None:
-        _err.print(f"no scores for {customer!r}")
+        _err.print(f"no scores for {customer!r} of tenant {who[0]!r}")
         raise typer.Exit(1)
     # Newest event first by when it happened, not by when it was processed (a backfill
     # arrives late).
@@ -172,6 +189,7 @@ def show_command(
     ]
     if as_json:
         document = {
+            "tenant": row["tenant"],
             "customer_id": row["customer_id"],
             "current": {k: v for k, v in row.items() if k != "recent_events"}
             | {"segment": published_segment(row["segment"])},
@@ -225,7 +243,8 @@ def _json_default(value: object) -> str:
 
 
 def _print_current(out: Console, row: dict[str, Any], segment: str) -> None:
-    table = Table(show_header=False, title=f"Customer {row['customer_id']}")
+    title = f"Customer {row['customer_id']} (tenant {row['tenant']})"
+    table = Table(show_header=False, title=title)
     table.add_row("trust", f"{100 * row['trust']:.1f} ± {100 * row['trust_stddev']:.1f}")
     table.add_row("loyalty", f"{row['loyalty']:.1f} (uncertainty {row['loyalty_uncertainty']:.2f})")
     table.add_row("segment", segment)

@@ -109,10 +109,14 @@ class CustomerRecord:
     recent: tuple[RecentEvent, ...] = ()
     """The latest ``MAX_DRIVERS`` scored events, oldest first."""
     tenant_id: str | None = None
+    """The upstream ``tenant_id`` last seen (published with the customer's updates)."""
     known: tuple[ModelState, Scores] | None = field(default=None, compare=False, repr=False)
     """Scores just evaluated for a state (at their ``as_of``), never stored: the customer's
     next event, or a deadline firing before it, starts from the scores its last event ended
     with, and need not evaluate them again. Used only while ``state`` is that very state."""
+    key_tenant: str | None = None
+    """The tenant in the customer's Kafka keys and alert ids: set in multi-tenant deployments
+    (the service's, with the customer's identity), None in single-tenant ones."""
 
     @classmethod
     def empty(cls, customer_id: str) -> CustomerRecord:
@@ -421,6 +425,7 @@ def advance_to(
             tenant_id=record.tenant_id,
             event_id=event_id,
             kind=None,
+            key_tenant=record.key_tenant,
             occurred_at=from_us(watermark_us),
             before=before,
             after=after,
@@ -558,6 +563,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
             settled=tuple(settled),
             overdue_left=len(book.overdue),
             active=after.idle_days == 0.0 and not explanation.late,
+            key_tenant=record.key_tenant,
         ),
         config.alerts,
     )
@@ -580,7 +586,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         or material(tracker.published, after, config)
     )
     tenant = inp.tenant_id or record.tenant_id
-    provisional = CustomerRecord(state, tracker, recent, tenant)
+    provisional = CustomerRecord(state, tracker, recent, tenant, key_tenant=record.key_tenant)
     update = publish_update(provisional, explanation, signal.event_id, config)
     tracker = AlertTracker(
         trust_reference=tracker.trust_reference,
@@ -597,7 +603,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     # The scores just evaluated, with the state they belong to (the record's own state, unless
     # a late feedback's response time moved it on: then they are not used).
     known = (state, after) if fired else (folded, explanation.after)
-    new = CustomerRecord(state, tracker, recent, tenant, known=known)
+    new = CustomerRecord(state, tracker, recent, tenant, known=known, key_tenant=record.key_tenant)
     time_alerts = [] if time is None else time.alerts
     return Outcome(new, explanation, update, [*time_alerts, *alerts], time, publish)
 

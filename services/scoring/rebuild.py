@@ -33,7 +33,7 @@ from typing import Any, Final, Protocol
 from sqlalchemy import Engine, delete, select
 
 from services.runtime.records import InRecord, PartitionBatch, TopicPartition
-from services.runtime.settings import Topics
+from services.runtime.settings import Tenancy, Topics
 from services.runtime.topic_reader import log_start_offsets, read_to_end
 from services.scoring import store
 from services.scoring.model import ScoringConfig
@@ -47,6 +47,7 @@ DEFAULT_TOLERANCE: Final = 1e-6
 
 @dataclass(frozen=True, slots=True)
 class Difference:
+    tenant: str
     customer_id: str
     what: str
     """``missing in database``, ``missing in rebuild`` or the differing fields."""
@@ -78,18 +79,19 @@ def _points(row: Mapping[str, Any], name: str) -> float:
 
 
 def compare_states(
-    current: Mapping[str, Mapping[str, Any]],
-    rebuilt: Mapping[str, Mapping[str, Any]],
+    current: Mapping[store.Who, Mapping[str, Any]],
+    rebuilt: Mapping[store.Who, Mapping[str, Any]],
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> list[Difference]:
-    """Per customer: trust and loyalty (points) beyond ``tolerance``, segment, event count."""
+    """Per (tenant, customer): trust and loyalty (points) beyond ``tolerance``, segment, event
+    count."""
     differences = []
     for customer in sorted(set(current) | set(rebuilt)):
         now, new = current.get(customer), rebuilt.get(customer)
         if now is None or new is None:
             differences.append(
                 Difference(
-                    customer,
+                    *customer,
                     "missing in database" if now is None else "missing in rebuild",
                     "-" if now is None else _describe(now),
                     "-" if new is None else _describe(new),
@@ -104,7 +106,7 @@ def compare_states(
         fields += [name for name in ("segment", "event_count") if now[name] != new[name]]
         if fields:
             differences.append(
-                Difference(customer, ", ".join(fields), _describe(now), _describe(new))
+                Difference(*customer, ", ".join(fields), _describe(now), _describe(new))
             )
     return differences
 
@@ -150,11 +152,13 @@ def fold_topic(
     config: ScoringConfig,
     *,
     ticks: Mapping[int, Sequence[tuple[int, int]]] | None = None,
+    tenancy: Tenancy | None = None,
 ) -> int:
     """Feed each partition's records, in offset order and in chunks, through the scoring
     handler, each applied tick (``watermark.applied_ticks``: position, time) before the record
     at its position, as the service applied it; the number of records read."""
-    handler = ScoringHandler(engine, topics, config)  # no topic ids: the source is the truth
+    # No topic ids: the source is the truth. The deployment's tenancy: the same identities.
+    handler = ScoringHandler(engine, topics, config, tenancy=tenancy)
     store.check_config(engine, config.content_hash)
     read = 0
     for partition, bound in sorted(bounds.items()):
@@ -229,6 +233,7 @@ def rebuild(
     topic_id: str | None = None,
     ticks: Mapping[int, Sequence[tuple[int, int]]] | None = None,
     erasure_hash_key: bytes | None = None,
+    tenancy: Tenancy | None = None,
 ) -> Report:
     """Rebuild from ``source`` up to what the database or the group reflects (see the module
     docstring). ``topic_id``: the annotated topic's id now; when the database's offsets belong
@@ -254,7 +259,9 @@ def rebuild(
             key = store.erasure_hash_key(conn, erasure_hash_key)
         with scratch.begin() as conn:
             store.remember_erasure_hash_key(conn, key)
-        report.records_read = fold_topic(scratch, source, bounds, topics, config, ticks=ticks)
+        report.records_read = fold_topic(
+            scratch, source, bounds, topics, config, ticks=ticks, tenancy=tenancy
+        )
         current, rebuilt = store.all_states(target), store.all_states(scratch)
         report.customers_current, report.customers_rebuilt = len(current), len(rebuilt)
         report.differences = compare_states(current, rebuilt, tolerance)

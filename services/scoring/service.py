@@ -25,7 +25,7 @@ output. Alerts are state too (``alert_state``), so no alert is raised twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -56,7 +56,7 @@ from services.runtime.kafka_security import client_security
 from services.runtime.policy import ErrorPolicy
 from services.runtime.records import InRecord, OutRecord, PartitionBatch, TopicPartition
 from services.runtime.service import ServiceSpec
-from services.runtime.settings import ScoringLimits, Settings, Topics
+from services.runtime.settings import ScoringLimits, Settings, Tenancy, Topics
 from services.scoring import metrics as scoring_metrics
 from services.scoring import store
 from services.scoring.domain import (
@@ -93,7 +93,10 @@ ERASED_TABLES: Final = (
 )
 LATEST_TOPIC_CONFIG: Final = {"cleanup.policy": "compact"}
 """The latest-scores topic keeps the latest record per customer (and tombstones of erasures)."""
+UNKNOWN_TENANT: Final = "unknown_tenant"
+"""Dead-letter reason: with topics per tenant, an event of a tenant without its own topics."""
 log = logging.getLogger(__name__)
+Who = store.Who
 
 Clock = Callable[[], datetime]
 TopicIds = Callable[[bool], dict[str, str]]
@@ -104,8 +107,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _alert_row(alert: Alert) -> dict[str, Any]:
+def _alert_row(tenant: str, alert: Alert) -> dict[str, Any]:
     return {
+        "tenant": tenant,
         "alert_id": alert.alert_id,
         "customer_id": alert.customer_id,
         "kind": alert.kind.value,
@@ -120,8 +124,9 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _resolution(alert: Alert) -> dict[str, Any]:
+def _resolution(tenant: str, alert: Alert) -> dict[str, Any]:
     return {
+        "b_tenant": tenant,
         "b_alert_id": alert.alert_id,
         "b_resolved_at": alert.resolved_at,
         "b_resolved_by": alert.caused_by_event_id,
@@ -131,7 +136,10 @@ def _resolution(alert: Alert) -> dict[str, Any]:
 
 _RESOLVE = (
     update(store.alerts)
-    .where(store.alerts.c.alert_id == bindparam("b_alert_id"))
+    .where(
+        store.alerts.c.tenant == bindparam("b_tenant"),
+        store.alerts.c.alert_id == bindparam("b_alert_id"),
+    )
     .values(
         state=AlertState.RESOLVED.value,
         resolved_at=bindparam("b_resolved_at"),
@@ -145,52 +153,59 @@ _RESOLVE = (
 class _Batch:
     """The effects of one partition batch, accumulated in memory and written at the end."""
 
-    records: dict[str, CustomerRecord]
-    seen: set[tuple[str, str]]
-    erased_before: set[str]
-    dirty: dict[str, tuple[Scores, str]] = field(default_factory=dict)
-    erased: set[str] = field(default_factory=set)
+    records: dict[Who, CustomerRecord]
+    seen: set[store.EventOf]
+    erased_before: set[tuple[str, str]]
+    """(tenant, event id) of erasure requests already completed."""
+    dirty: dict[Who, tuple[Scores, str]] = field(default_factory=dict)
+    erased: set[Who] = field(default_factory=set)
     history: list[dict[str, Any]] = field(default_factory=list)
     processed: list[dict[str, Any]] = field(default_factory=list)
-    raised: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raised: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(tenant, alert id) -> the alert's row."""
     resolved: list[dict[str, Any]] = field(default_factory=list)
     erasures: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     clock: store.PartitionClock = field(default_factory=lambda: store.PartitionClock(None, None))
-    reviews: dict[str, int | None] = field(default_factory=dict)
+    reviews: dict[Who, int | None] = field(default_factory=dict)
     """Review times of the customers this batch touched (the stored ones are stale)."""
     stored_next_us: int | None = None
     """A lower bound of the stored review times the batch has not read yet."""
-    prefetched: dict[str, int] = field(default_factory=dict)
+    prefetched: dict[Who, int] = field(default_factory=dict)
     """Stored review times read ahead (those of customers in ``reviews`` are stale)."""
-    hashes: dict[str, str] = field(default_factory=dict)
-    """Customer id -> keyed hash (``store.erased``), for the batch's customers."""
-    erased_at: dict[str, int] = field(default_factory=dict)
-    """Customer id -> time of their last erasure, for erased customers of the batch."""
-    newly_erased: set[str] = field(default_factory=set)
+    hashes: dict[Who, str] = field(default_factory=dict)
+    """(tenant, customer) -> keyed hash (``store.erased``), for the batch's customers."""
+    erased_at: dict[Who, int] = field(default_factory=dict)
+    """(tenant, customer) -> time of their last erasure, for erased customers of the batch."""
+    newly_erased: set[Who] = field(default_factory=set)
     processed_limit: int | None = None
-    stored: dict[str, int] = field(default_factory=dict)
+    stored: dict[Who, int] = field(default_factory=dict)
     """Stored review times of the batch's customers (those in ``reviews`` are newer)."""
     """``publishing.processed_ids_limit`` (None: unbounded, a rebuild's or tool's batch)."""
 
-    def forget(self, customer_id: str) -> None:
+    def forget(self, who: Who) -> None:
         """An erasure: drop what this batch was about to write for the customer."""
-        self.erased.add(customer_id)
-        self.dirty.pop(customer_id, None)
-        self.history = [r for r in self.history if r["customer_id"] != customer_id]
-        self.processed = [r for r in self.processed if r["customer_id"] != customer_id]
-        self.raised = {k: r for k, r in self.raised.items() if r["customer_id"] != customer_id}
-        self.resolved = [r for r in self.resolved if r["b_customer_id"] != customer_id]
-        self.seen = {key for key in self.seen if key[0] != customer_id}
-        self.records[customer_id] = CustomerRecord.empty(customer_id)
-        self.reviews[customer_id] = None
 
-    def add_alerts(self, alerts: Sequence[Alert]) -> None:
+        def other(row: Mapping[str, Any]) -> bool:
+            return (row["tenant"], row["customer_id"]) != who
+
+        self.erased.add(who)
+        self.dirty.pop(who, None)
+        self.history = [r for r in self.history if other(r)]
+        self.processed = [r for r in self.processed if other(r)]
+        self.raised = {k: r for k, r in self.raised.items() if other(r)}
+        self.resolved = [r for r in self.resolved if r["b_who"] != who]
+        self.seen = {key for key in self.seen if key[:2] != who}
+        erased = self.records[who]
+        self.records[who] = replace(CustomerRecord.empty(who[1]), key_tenant=erased.key_tenant)
+        self.reviews[who] = None
+
+    def add_alerts(self, tenant: str, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
             if alert.state is AlertState.RAISED:
-                self.raised[alert.alert_id] = _alert_row(alert)
+                self.raised[(tenant, alert.alert_id)] = _alert_row(tenant, alert)
                 continue
-            pending = self.raised.get(alert.alert_id)
+            pending = self.raised.get((tenant, alert.alert_id))
             if pending is not None:  # raised and resolved within this batch
                 pending.update(
                     state=AlertState.RESOLVED.value,
@@ -199,7 +214,9 @@ class _Batch:
                     resolution=alert.message,
                 )
             else:
-                self.resolved.append(_resolution(alert) | {"b_customer_id": alert.customer_id})
+                self.resolved.append(
+                    _resolution(tenant, alert) | {"b_who": (tenant, alert.customer_id)}
+                )
 
     def write(self, conn: Connection, history_limit: int) -> None:
         # Erasures first: rows this batch writes afterwards belong to the fresh state.
@@ -210,11 +227,11 @@ class _Batch:
         store.save_states(
             conn,
             [
-                store.state_row(self.records[cid], scores, event_id)
-                for cid, (scores, event_id) in sorted(self.dirty.items())
+                store.state_row(who[0], self.records[who], scores, event_id)
+                for who, (scores, event_id) in sorted(self.dirty.items())
             ],
         )
-        store.save_trackers(conn, {cid: self.records[cid].tracker for cid in self.dirty})
+        store.save_trackers(conn, {who: self.records[who].tracker for who in self.dirty})
         store.insert_rows(conn, store.score_history, self.history)
         # A customer has at most one history row per event: only those with more events than
         # the bound can have rows to prune (one narrow delete each).
@@ -227,12 +244,12 @@ class _Batch:
         if self.resolved:
             conn.execute(
                 _RESOLVE,
-                [{k: v for k, v in r.items() if k != "b_customer_id"} for r in self.resolved],
+                [{k: v for k, v in r.items() if k != "b_who"} for r in self.resolved],
             )
         store.insert_rows(conn, store.erasures, self.erasures)
-        store.save_erased(
-            conn, ERASURE_TENANT, {self.hashes[c]: self.erased_at[c] for c in self.newly_erased}
-        )
+        for tenant in sorted({tenant for tenant, _ in self.newly_erased}):
+            erased = {w: self.erased_at[w] for w in self.newly_erased if w[0] == tenant}
+            store.save_erased(conn, tenant, {self.hashes[w]: at for w, at in erased.items()})
         store.add_outbox(conn, self.outbox)
 
     def _bound_processed(self, conn: Connection) -> None:
@@ -256,9 +273,6 @@ class _Batch:
         store.set_partition_clock(conn, tp, self.clock)
 
 
-ERASURE_TENANT: Final = DEFAULT_TENANT
-"""The tenant of ``erased_customers`` rows: scoring keeps one tenant until its tables are keyed
-by (tenant, customer) (issue 16), which then uses ``Tenancy.tenant_of``."""
 REVIEW_PREFETCH_US: Final = 86_400_000_000
 """How far ahead of the watermark stored review times are read at once (one day)."""
 RECORD_CACHE_SIZE: Final = 20_000
@@ -277,13 +291,13 @@ class _RecordCache:
 
     def __init__(self, size: int = RECORD_CACHE_SIZE) -> None:
         self._size = size
-        self._records: dict[str, tuple[store.RecordVersion, CustomerRecord]] = {}
+        self._records: dict[Who, tuple[store.RecordVersion, CustomerRecord]] = {}
 
-    def load(self, conn: Connection, customer_ids: Collection[str]) -> dict[str, CustomerRecord]:
-        versions = store.record_versions(conn, customer_ids)
-        found: dict[str, CustomerRecord] = {}
+    def load(self, conn: Connection, customers: Collection[Who]) -> dict[Who, CustomerRecord]:
+        versions = store.record_versions(conn, customers)
+        found: dict[Who, CustomerRecord] = {}
         missing = []
-        for customer in customer_ids:
+        for customer in customers:
             cached = self._records.get(customer)
             if cached is not None and cached[0] == versions.get(customer):
                 found[customer] = cached[1]
@@ -321,16 +335,17 @@ class ScoringHandler:
         limits: ScoringLimits | None = None,
         topic_ids: TopicIds | None = None,
         durable: bool = True,
+        tenancy: Tenancy | None = None,
     ) -> None:
         self._engine = engine
         self._topics = topics
+        self._tenancy = tenancy or Tenancy()
         self._config = config
         self._clock = clock
         self._policy = policy or ErrorPolicy(NAME, topics.dead_letter)
         self._limits = limits or ScoringLimits()
         self._topic_ids = topic_ids
         self._verified: set[TopicPartition] = set()
-        self._config_header = (CONFIG_HASH_HEADER, config.content_hash.encode())
         self._warned_currencies: set[str] = set()
         self._durable = durable
         self._records = _RecordCache()
@@ -429,6 +444,18 @@ class ScoringHandler:
 
     # -- one batch -------------------------------------------------------------------------
 
+    def _tenant(self, inp: ScoringInput) -> str:
+        return self._tenancy.tenant_of(inp.tenant_id)
+
+    def _config_of(self, tenant: str) -> ScoringConfig:
+        """The configuration of a tenant's customers (its overrides, multi-tenant only)."""
+        return self._config.for_tenant(self._tenancy.key_tenant(tenant))
+
+    def _topics_of(self, tenant: str) -> Topics:
+        if self._tenancy.topics_per_tenant:
+            return self._topics.for_tenant(tenant)
+        return self._topics
+
     def _parse(self, record: InRecord) -> ScoringInput:
         try:
             annotated = AnnotatedEvent.model_validate_json(
@@ -438,7 +465,14 @@ class ScoringHandler:
             raise PermanentError(
                 RejectReason.SCHEMA_VIOLATION, describe_validation_error(exc)
             ) from exc
-        inp = to_input(annotated, self._config)
+        tenant = self._tenancy.tenant_of(annotated.event.tenant_id)
+        if self._tenancy.topics_per_tenant and tenant not in self._tenancy.tenants:
+            raise PermanentError(
+                UNKNOWN_TENANT,
+                f"tenant {tenant!r} has no output topics of its own (RAPPORT_TENANCY__TENANTS "
+                "lists the tenants; replay the dead letter after adding it)",
+            )
+        inp = to_input(annotated, self._config_of(tenant))
         check_ranges(inp, record.timestamp_ms, self._limits)
         currency = inp.unconverted_currency
         if currency is not None and currency not in self._warned_currencies:
@@ -453,19 +487,22 @@ class ScoringHandler:
         """Apply fresh records; return what was written (the outbox rows in offset order)."""
         parsed = [(r, self._policy.attempt(r, partial(self._parse, r))) for r in records]
         inputs = [inp for _, inp in parsed if isinstance(inp, ScoringInput)]
-        keys = {(i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure}
+        tenant = self._tenant
+        keys = {
+            (tenant(i), i.signal.customer_id, i.signal.event_id) for i in inputs if not i.is_erasure
+        }
+        customers = {(tenant(i), i.signal.customer_id) for i in inputs}
         work = _Batch(
-            records=self._records.load(conn, {i.signal.customer_id for i in inputs}),
+            records=self._load(conn, customers),
             seen=store.processed_among(conn, keys),
             erased_before=store.erasures_among(
-                conn, {i.signal.event_id for i in inputs if i.is_erasure}
+                conn, {(tenant(i), i.signal.event_id) for i in inputs if i.is_erasure}
             ),
             clock=store.partition_clock_of(conn, tp),
             processed_limit=self._config.publishing.processed_ids_limit,
         )
         # At a batch's start every review time is stored: the partition's next due is theirs.
         work.stored_next_us = work.clock.next_due_us
-        customers = {i.signal.customer_id for i in inputs}
         self._erased_of(conn, work, customers)
         work.stored = store.reviews_of(conn, customers)
         for record, item in parsed:
@@ -568,12 +605,12 @@ class ScoringHandler:
             # watermark step costs more than the few records loaded early.
             unread = ahead.keys() - work.records.keys() - touched.keys()
             if unread:
-                work.records.update(self._records.load(conn, unread))
+                work.records.update(self._load(conn, unread))
         due = {c for c, at in touched.items() if at is not None and at <= watermark}
         due.update(c for c, at in prefetched.items() if at <= watermark and c not in touched)
         missing = due - work.records.keys()
         if missing:
-            work.records.update(self._records.load(conn, missing))
+            work.records.update(self._load(conn, missing))
         outputs: list[OutRecord] = []
         for customer in sorted(due):
             review = touched[customer] if customer in touched else prefetched[customer]
@@ -588,44 +625,54 @@ class ScoringHandler:
         return outputs
 
     def _reviews_before(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
-        customer = inp.signal.customer_id
-        review = work.reviews[customer] if customer in work.reviews else work.stored.get(customer)
+        who = (self._tenant(inp), inp.signal.customer_id)
+        review = work.reviews[who] if who in work.reviews else work.stored.get(who)
         if review is None or review > inp.signal.occurred_us:
             return []
-        return self._review(work, customer, review, inp.signal.occurred_us)
+        return self._review(work, who, review, inp.signal.occurred_us)
 
     def _review(
-        self, work: _Batch, customer: str, review_us: int | None, until_us: int
+        self, work: _Batch, who: Who, review_us: int | None, until_us: int
     ) -> list[OutRecord]:
         """The customer's reviews due by ``until_us`` (``watermark.review_until``), published."""
-        record, published, after = review_until(
-            work.records[customer], review_us, until_us, self._config
-        )
+        tenant = who[0]
+        config = self._config_of(tenant)
+        record, published, after = review_until(work.records[who], review_us, until_us, config)
         outputs: list[OutRecord] = []
         for outcome in published:
             update = outcome.update
             assert update is not None  # review_until returns published outcomes only
-            work.dirty[customer] = (outcome.after, update.caused_by_event_id)
-            work.add_alerts(outcome.alerts)
-            outputs += self._publish([update], outcome.alerts)
-        work.records[customer] = record
-        work.reviews[customer] = after
+            work.dirty[who] = (outcome.after, update.caused_by_event_id)
+            work.add_alerts(tenant, outcome.alerts)
+            outputs += self._publish(tenant, [update], outcome.alerts, config)
+        work.records[who] = record
+        work.reviews[who] = after
         return outputs
 
-    def _erased_of(self, conn: Connection, work: _Batch, customers: Collection[str]) -> None:
+    def _load(self, conn: Connection, customers: Collection[Who]) -> dict[Who, CustomerRecord]:
+        loaded = self._records.load(conn, customers)
+        return {who: self._with_key_tenant(who, record) for who, record in loaded.items()}
+
+    def _with_key_tenant(self, who: Who, record: CustomerRecord) -> CustomerRecord:
+        key_tenant = self._tenancy.key_tenant(who[0])
+        return record if record.key_tenant == key_tenant else replace(record, key_tenant=key_tenant)
+
+    def _erased_of(self, conn: Connection, work: _Batch, customers: Collection[Who]) -> None:
         """The keyed hashes of the batch's customers, and the erasure times of erased ones."""
         if self._hash_key is None:
             self._hash_key = store.erasure_hash_key(conn, self._configured_hash_key)
         key = self._hash_key
-        work.hashes = {c: erasure_mark(c, key, ERASURE_TENANT) for c in customers}
-        by_hash = {digest: c for c, digest in work.hashes.items()}
-        found = store.erased_at_of(conn, ERASURE_TENANT, by_hash)
-        work.erased_at = {by_hash[digest]: at for digest, at in found.items()}
+        work.hashes = {who: erasure_mark(who[1], key, who[0]) for who in customers}
+        for tenant in sorted({tenant for tenant, _ in customers}):
+            by_hash = {digest: who for who, digest in work.hashes.items() if who[0] == tenant}
+            found = store.erased_at_of(conn, tenant, by_hash)
+            work.erased_at.update({by_hash[digest]: at for digest, at in found.items()})
 
     def _score(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal
-        customer = signal.customer_id
-        key = (customer, signal.event_id)
+        tenant = self._tenant(inp)
+        customer = (tenant, signal.customer_id)
+        key = (tenant, signal.customer_id, signal.event_id)
         if key in work.seen:
             return []  # a duplicate event id never counts twice
         occurred = signal.occurred_us
@@ -646,8 +693,9 @@ class ScoringHandler:
             # Back after an erasure: alert ids of their own (``alerts.alert_id``).
             tracker = replace(record.tracker, erased_before_us=erased_at)
             record = replace(record, tracker=tracker)
-        outcome = score_event(record, inp, self._config)
-        outputs = self._outputs(outcome)
+        config = self._config_of(tenant)
+        outcome = score_event(record, inp, config)
+        outputs = self._outputs(tenant, outcome, config)
         # Before anything is kept: outputs that cannot be published make the event a dead
         # letter, and a dead letter must leave no state behind.
         self._policy.check_sizes(outputs)
@@ -655,21 +703,27 @@ class ScoringHandler:
         work.records[customer] = outcome.record
         work.dirty[customer] = (outcome.scores, signal.event_id)
         work.processed.append(
-            {"customer_id": customer, "event_id": signal.event_id, "occurred_us": occurred}
+            {
+                "tenant": tenant,
+                "customer_id": signal.customer_id,
+                "event_id": signal.event_id,
+                "occurred_us": occurred,
+            }
         )
-        work.history.append(self._history_row(inp, outcome))
-        work.add_alerts(outcome.alerts)
-        review = next_review_us(outcome.record, self._config)
+        work.history.append(self._history_row(tenant, inp, outcome))
+        work.add_alerts(tenant, outcome.alerts)
+        review = next_review_us(outcome.record, config)
         work.reviews[customer] = review
         due = work.clock.next_due_us
         if review is not None and (due is None or review < due):
             work.clock = store.PartitionClock(work.clock.watermark_us, review)
         return outputs
 
-    def _history_row(self, inp: ScoringInput, outcome: Outcome) -> dict[str, Any]:
+    def _history_row(self, tenant: str, inp: ScoringInput, outcome: Outcome) -> dict[str, Any]:
         scores = outcome.scores
         explanation = outcome.explanation
         return {
+            "tenant": tenant,
             "customer_id": inp.signal.customer_id,
             "event_id": inp.signal.event_id,
             "event_type": inp.event_type,
@@ -683,41 +737,47 @@ class ScoringHandler:
             "config_version": scores.config_version,
         }
 
-    def _outputs(self, outcome: Outcome) -> list[OutRecord]:
+    def _outputs(self, tenant: str, outcome: Outcome, config: ScoringConfig) -> list[OutRecord]:
         # Time first (deadlines passed before the event: reason "time"), then the event's
         # update unless publishing.material_only holds it back, then the alerts.
         time = outcome.time
         published = [] if time is None or time.update is None else [time.update]
         if outcome.publish:
             published.append(outcome.update)
-        return self._publish(published, outcome.alerts)
+        return self._publish(tenant, published, outcome.alerts, config)
 
     def _publish(
-        self, published: Sequence[ScoreUpdate], alerts: Sequence[Alert]
+        self,
+        tenant: str,
+        published: Sequence[ScoreUpdate],
+        alerts: Sequence[Alert],
+        config: ScoringConfig,
     ) -> list[OutRecord]:
         if not published and not alerts:
             return []
-        key = (published[0] if published else alerts[0]).customer_id.encode()
-        headers = [self._config_header]
+        customer = (published[0] if published else alerts[0]).customer_id
+        key = self._tenancy.customer_key(tenant, customer)
+        headers = [(CONFIG_HASH_HEADER, config.content_hash.encode())]
+        topics = self._topics_of(tenant)
         out = []
         for score_update in published:
             value = score_update.model_dump_json().encode()
-            out.append(OutRecord(self._topics.score_updates, key, value, headers))
-            out.append(OutRecord(self._topics.scores_latest, key, value, headers))
+            out.append(OutRecord(topics.score_updates, key, value, headers))
+            out.append(OutRecord(topics.scores_latest, key, value, headers))
         out.extend(
-            OutRecord(self._topics.alerts, key, alert.model_dump_json().encode())
-            for alert in alerts
+            OutRecord(topics.alerts, key, alert.model_dump_json().encode()) for alert in alerts
         )
         return out
 
     def _erase(self, work: _Batch, inp: ScoringInput) -> list[OutRecord]:
         signal = inp.signal
-        if signal.event_id in work.erased_before:
+        tenant = self._tenant(inp)
+        if (tenant, signal.event_id) in work.erased_before:
             return []  # a re-sent erasure request: done already
-        work.erased_before.add(signal.event_id)
-        work.forget(signal.customer_id)
+        work.erased_before.add((tenant, signal.event_id))
+        customer = (tenant, signal.customer_id)
+        work.forget(customer)
         # Final: events dated up to the request are dropped from now on (the latest request).
-        customer = signal.customer_id
         work.erased_at[customer] = max(signal.occurred_us, work.erased_at.get(customer, 0))
         work.newly_erased.add(customer)
         # Issue 12: the customer's dead-letter keys go too, and the receipt says what went where.
@@ -726,25 +786,28 @@ class ScoringHandler:
             self._policy.sealer,
             self._topics,
             database_tables=ERASED_TABLES,
-            tombstones=(self._topics.scores_latest,),
+            tombstones=(self._topics_of(tenant).scores_latest,),
         )
         work.erasures.append(
             {
+                "tenant": tenant,
                 "event_id": signal.event_id,
                 "request_id": completed.request_id,
                 "requested_at": completed.requested_at,
                 "completed_at": completed.completed_at,
             }
         )
-        key = signal.customer_id.encode()
+        key = self._tenancy.customer_key(tenant, signal.customer_id)
         log.info("erased customer state on request %s", completed.request_id)
         return [
-            OutRecord(self._topics.scores_latest, key, None),  # tombstone
+            OutRecord(self._topics_of(tenant).scores_latest, key, None),  # tombstone
             OutRecord(self._topics.erasure_completed, key, completed.model_dump_json().encode()),
         ]
 
 
-def open_store(database_url: str, config: ScoringConfig) -> Engine:
+def open_store(
+    database_url: str, config: ScoringConfig, default_tenant: str = DEFAULT_TENANT
+) -> Engine:
     """An engine on a migrated database whose states match ``config``. ``TransientError`` while
     the database cannot be reached (start-up waits); ``ConfigurationError`` for a bad URL."""
     try:
@@ -752,7 +815,7 @@ def open_store(database_url: str, config: ScoringConfig) -> Engine:
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigurationError(f"RAPPORT_DATABASE_URL is not usable: {exc}") from exc
     try:
-        store.migrate(engine)
+        store.migrate(engine, default_tenant=default_tenant)
         store.check_config(engine, config.content_hash)
     except OperationalError as exc:
         engine.dispose()
@@ -788,7 +851,7 @@ def build_handler(
     settings: Settings, policy: ErrorPolicy | None = None, config: ScoringConfig | None = None
 ) -> ScoringHandler:
     config = config or ScoringConfig.load(settings.scoring_config)
-    engine = open_store(settings.database_url, config)
+    engine = open_store(settings.database_url, config, settings.tenancy.default_tenant)
     durable = require_durable(engine, accept_non_durable=settings.accept_non_durable_database)
     catalog = (
         TopicCatalog(settings.kafka_bootstrap_servers, **client_security(settings))
@@ -803,6 +866,7 @@ def build_handler(
         limits=settings.scoring,
         topic_ids=catalog.topic_ids if catalog else None,
         durable=durable,
+        tenancy=settings.tenancy,
     )
 
 
@@ -820,15 +884,25 @@ def _readiness(settings: Settings) -> dict[str, ReadinessCheck]:
     return {"database_reachable": database_reachable}
 
 
+def _published_topics(settings: Settings) -> list[Topics]:
+    """The topic sets scoring publishes to: one, or one per tenant (``topics_per_tenant``)."""
+    tenancy = settings.tenancy
+    if tenancy.topics_per_tenant:
+        return [settings.topics.for_tenant(tenant) for tenant in tenancy.tenants]
+    return [settings.topics]
+
+
 def output_topics(settings: Settings) -> list[str]:
-    topics = settings.topics
-    return [
-        topics.score_updates,
-        topics.scores_latest,
-        topics.alerts,
-        topics.erasure_completed,
-        topics.scoring_ticks,
+    names = [
+        name
+        for topics in _published_topics(settings)
+        for name in (topics.score_updates, topics.scores_latest, topics.alerts)
     ]
+    return [*names, settings.topics.erasure_completed, settings.topics.scoring_ticks]
+
+
+def _topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    return {t.scores_latest: dict(LATEST_TOPIC_CONFIG) for t in _published_topics(settings)}
 
 
 SPEC = ServiceSpec(
@@ -838,5 +912,5 @@ SPEC = ServiceSpec(
     output_topics=output_topics,
     build_handler=build_handler,
     readiness=_readiness,
-    topic_configs=lambda s: {s.topics.scores_latest: dict(LATEST_TOPIC_CONFIG)},
+    topic_configs=_topic_configs,
 )

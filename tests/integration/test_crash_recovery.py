@@ -141,6 +141,6 @@ def test_sigkill_mid_stream_then_restart_yields_every_output_exactly_once(
     assert sorted(ids) == sorted(f"ev-{i}" for i in range(N_EVENTS))
     if service == "scoring":
         engine = create_engine(database_url)
-        states = store.all_states(engine)
+        states = store.tenant_states(engine)
         assert sum(s["event_count"] for s in states.values()) == N_EVENTS
-        assert len(store.all_processed(engine)) == N_EVENTS
+        assert len(store.tenant_processed(engine)) == N_EVENTS

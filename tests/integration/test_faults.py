@@ -176,7 +176,7 @@ def test_a_recreated_input_topic_is_refused_and_rebuild_restores_a_correct_state
         produce(kafka_bootstrap, topics.annotated, [(b"k", encode(e)) for e in old])
         wait_until_consumed(kafka_bootstrap, f"{settings.group_prefix}-scoring", [topics.annotated])
     engine = create_engine(settings.database_url)
-    before = store.all_states(engine)
+    before = store.tenant_states(engine)
     assert len(before) == 12
 
     _recreate_topic(kafka_bootstrap, topics.annotated, settings.topic_partitions)
@@ -186,14 +186,14 @@ def test_a_recreated_input_topic_is_refused_and_rebuild_restores_a_correct_state
     def run_until_new_customer() -> None:
         with running(SCORING, settings):
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not store.all_states(engine).get("c-new"):
+            while time.monotonic() < deadline and not store.tenant_states(engine).get("c-new"):
                 time.sleep(0.5)
 
     with pytest.raises(Exception, match="was recreated or the cluster was replaced") as refused:
         run_until_new_customer()
     assert "rapport scores rebuild --apply" in str(refused.value)
     # Refused, not skipped: nothing of the new topic was applied, nothing old re-published.
-    assert store.all_states(engine) == before
+    assert store.tenant_states(engine) == before
     assert len(read_to_end(kafka_bootstrap, [topics.score_updates], timeout=30)) == 12
 
     # The remedy: a rebuild from the topic as it is now, then the service runs again.
@@ -213,7 +213,7 @@ def test_a_recreated_input_topic_is_refused_and_rebuild_restores_a_correct_state
     assert report.topic_recreated
     with running(SCORING, settings):
         wait_until_consumed(bootstrap, f"{settings.group_prefix}-scoring", [topics.annotated])
-    after = store.all_states(engine)
+    after = store.tenant_states(engine)
     assert set(after) == {"c-new"}
     assert after["c-new"]["event_count"] == 3
 
@@ -268,7 +268,7 @@ def test_a_batch_that_fails_as_a_whole_is_redone_record_by_record(
     original = scoring_service._Batch.write
 
     def write(self: Any, conn: Any, history_limit: int) -> None:
-        if "c-poison" in self.dirty:
+        if ("default", "c-poison") in self.dirty:  # (tenant, customer)
             raise RuntimeError("a constraint nobody foresaw")
         original(self, conn, history_limit)
 
@@ -287,7 +287,7 @@ def test_a_batch_that_fails_as_a_whole_is_redone_record_by_record(
         "c-b",
     ]
     assert reasons(letters) == ["unexpected_error"]
-    assert set(store.all_states(create_engine(database_url))) == {"c-a", "c-b"}
+    assert set(store.tenant_states(create_engine(database_url))) == {"c-a", "c-b"}
 
 
 # -- 4. dependencies that appear after the service started ------------------------------------
@@ -640,5 +640,5 @@ def test_a_broker_killed_mid_stream_and_restarted_on_its_data_loses_and_doubles_
     assert sorted(json.loads(r.value)["event_id"] for r in canonical) == expected
     assert sorted(json.loads(r.value)["event"]["event_id"] for r in annotated_out) == expected
     assert sorted(json.loads(r.value)["caused_by_event_id"] for r in updates) == expected
-    processed = store.all_processed(create_engine(settings.database_url))
+    processed = store.tenant_processed(create_engine(settings.database_url))
     assert sorted(event_id for _, event_id in processed) == expected

@@ -83,7 +83,7 @@ def test_annotated_events_to_scores_alerts_and_erasure(
     assert erased[0].key == b"c-gone"
 
     engine = create_engine(database_url)
-    states = store.all_states(engine)
+    states = store.tenant_states(engine)
     assert states["c-gone"]["event_count"] == 1
     assert sorted(states) == ["c-angry", "c-gone", "c-happy"]
 

@@ -220,8 +220,8 @@ def test_three_instances_one_killed_mid_stream_equal_a_single_fold(
 
     # The database equals the single-process fold: states (1e-9), scores, processed ids.
     engine = store.make_engine(settings.database_url)
-    assert_state_rows_match(store.all_states(engine), ref, rel_tol=1e-9)
-    assert store.all_processed(engine) == ref.processed
+    assert_state_rows_match(store.tenant_states(engine), ref, rel_tol=1e-9)
+    assert store.tenant_processed(engine) == ref.processed
     with engine.connect() as conn:
         trackers = {r.customer_id: r.tracker for r in conn.execute(select(store.alert_state))}
         alert_rows = conn.execute(select(store.alerts.c.alert_id)).all()

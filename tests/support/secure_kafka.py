@@ -74,8 +74,22 @@ class SecureBroker:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
+AUTHORIZER = {
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    # The broker's own listeners (inter-broker, controller) are plaintext: ANONYMOUS.
+    "super.users": "User:ANONYMOUS;User:admin",
+    "allow.everyone.if.no.acl.found": "false",
+}
+"""ACLs enforced (KRaft's authorizer): only ``admin`` and the broker itself may do anything
+without an ACL (``start_secure_broker(…, authorizer=True)``)."""
+
+
 def start_secure_broker(
-    users: dict[str, str], timeout: float = 90.0, require_client_certificate: bool = False
+    users: dict[str, str],
+    timeout: float = 90.0,
+    require_client_certificate: bool = False,
+    *,
+    authorizer: bool = False,
 ) -> SecureBroker:
     state = Path(tempfile.mkdtemp(prefix="rapport-secure-kafka-"))
     certs = state / "certs"
@@ -132,6 +146,8 @@ def start_secure_broker(
             "ssl.truststore.location": str(ca_file),
         }
     )
+    if authorizer:
+        base.update(AUTHORIZER)
     properties = state / "server.properties"
     properties.write_text("".join(f"{k}={v}\n" for k, v in base.items()))
 

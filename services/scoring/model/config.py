@@ -537,6 +537,23 @@ class Publishing(_Frozen):
 
 
 _NOT_IN_CONTENT_HASH: Final = frozenset({"version", "content_hash", "alerts", "publishing"})
+_NOT_OVERRIDABLE: Final = frozenset({"version", "content_hash", "tenants"})
+
+
+def _unset_overrides(config: ScoringConfig) -> frozenset[str]:
+    return frozenset() if config.tenants else frozenset({"tenants"})
+
+
+def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` over ``base``: nested mappings merged key by key, anything else replaced."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = _merge(below, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 class ScoringConfig(_Frozen):
@@ -573,6 +590,11 @@ class ScoringConfig(_Frozen):
     """Alert rules of the service (not part of ``content_hash``)."""
     publishing: Publishing = Publishing()
     """When the service publishes (not part of ``content_hash``)."""
+    tenants: dict[str, dict[str, Any]] = {}
+    """Per-tenant overrides (multi-tenant deployments): tenant -> settings merged over the
+    file's (nested mappings key by key, anything else replaced), e.g. other event weights,
+    half-lives or alert thresholds. Part of ``content_hash``: changing an override changes
+    what stored states mean. A tenant's updates are stamped ``<version>+<tenant>``."""
 
     @field_validator("events")
     @classmethod
@@ -594,6 +616,33 @@ class ScoringConfig(_Frozen):
             _require_non_negative(weights)
         return value
 
+    @field_validator("tenants")
+    @classmethod
+    def _overridable(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for tenant, overrides in value.items():
+            fixed = _NOT_OVERRIDABLE & set(overrides)
+            if fixed:
+                raise ValueError(f"tenants.{tenant}: {sorted(fixed)} cannot be set per tenant")
+        return value
+
+    def for_tenant(self, tenant: str | None) -> ScoringConfig:
+        """The configuration a tenant's customers are scored with: this one, with the tenant's
+        overrides (if any) merged in, versioned ``<version>+<tenant>``."""
+        if tenant is None or tenant not in self.tenants:
+            return self
+        found = self._tenant_configs.get(tenant)
+        if found is None:
+            base = self.model_dump(mode="json", exclude={"content_hash", "tenants"})
+            merged = _merge(base, self.tenants[tenant])
+            merged["version"] = f"{self.version}+{tenant}"
+            found = ScoringConfig.from_mapping(merged)
+            self._tenant_configs[tenant] = found
+        return found
+
+    @cached_property
+    def _tenant_configs(self) -> dict[str, ScoringConfig]:
+        return {}
+
     @classmethod
     def load(cls, path: str | Path | None = None) -> ScoringConfig:
         """Read, validate and hash a configuration file (default: the packaged one)."""
@@ -609,13 +658,17 @@ class ScoringConfig(_Frozen):
         if "content_hash" in data:
             raise ValueError("content_hash is computed, not configured")
         draft = cls.model_validate({**data, "content_hash": ""})
-        return draft.model_copy(update={"content_hash": draft._settings_hash()})
+        config = draft.model_copy(update={"content_hash": draft._settings_hash()})
+        for tenant in config.tenants:  # a bad override fails at load, not at a tenant's event
+            config.for_tenant(tenant)
+        return config
 
     def _settings_hash(self) -> str:
         return self._hash(_NOT_IN_CONTENT_HASH)
 
     def _hash(self, exclude: frozenset[str]) -> str:
-        settings = self.model_dump(mode="json", exclude=set(exclude))
+        # Without overrides the hash is the one the file had before tenants existed.
+        settings = self.model_dump(mode="json", exclude=set(exclude | _unset_overrides(self)))
         canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

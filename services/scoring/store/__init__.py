@@ -3,6 +3,10 @@
 The tables (created and changed only by the Alembic migrations in ``migrations/``; ``migrate``
 runs them, at every service start and from ``rapport scores migrate``):
 
+Every table holding customers or events is keyed by the tenant first (``tenant``): a customer is
+(tenant, customer id), an event (tenant, event id); single-tenant deployments keep every row
+under their default tenant (docs/decisions/0001-tenant-keys.md).
+
 * ``customer_state``: one row per customer: the model's ``CustomerState.to_row()`` (the
   decayed evidence sums, event times, count, configuration hash), the scores derived from it,
   the latest events behind the published drivers, the tenant;
@@ -23,7 +27,9 @@ customers, one executemany per table to write them back.
 from __future__ import annotations
 
 from services.scoring.store.customers import (
+    EventOf,
     RecordVersion,
+    Who,
     all_processed,
     all_states,
     customer_view,
@@ -38,6 +44,8 @@ from services.scoring.store.customers import (
     save_states,
     save_trackers,
     state_row,
+    tenant_processed,
+    tenant_states,
     upsert_alerts,
 )
 from services.scoring.store.database import (
@@ -109,9 +117,11 @@ __all__ = [
     "SCORE_COLUMNS",
     "STATE_TABLES",
     "Applied",
+    "EventOf",
     "PartitionClock",
     "RecordVersion",
     "UtcDateTime",
+    "Who",
     "add_outbox",
     "alembic_config",
     "alert_state",
@@ -169,6 +179,8 @@ __all__ = [
     "set_partition_clock",
     "state_row",
     "stored_config_hash",
+    "tenant_processed",
+    "tenant_states",
     "topic_ids_of",
     "upsert_alerts",
     "verify_topic",

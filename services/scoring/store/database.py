@@ -110,13 +110,15 @@ def alembic_config(url: str | None = None) -> Any:
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "head", *, default_tenant: str | None = None) -> None:
     """``alembic upgrade <revision>`` with the migrations shipped in the package.
+    ``default_tenant``: the tenant rows written before tenants existed belong to (the
+    deployment's ``RAPPORT_TENANCY__DEFAULT_TENANT``; the tenant-keys migration reads it).
 
     Safe when several instances start at once: on PostgreSQL an advisory lock serialises the
     upgrades (SQLite's BEGIN IMMEDIATE does the same), and the later ones find nothing to do.
     """
-    _alembic(engine, "upgrade", revision)
+    _alembic(engine, "upgrade", revision, default_tenant)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -124,10 +126,12 @@ def downgrade(engine: Engine, revision: str) -> None:
     _alembic(engine, "downgrade", revision)
 
 
-def _alembic(engine: Engine, action: str, revision: str) -> None:
+def _alembic(engine: Engine, action: str, revision: str, default_tenant: str | None = None) -> None:
     from alembic import command
 
     config = alembic_config()
+    if default_tenant is not None:
+        config.attributes["default_tenant"] = default_tenant
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})

@@ -9,7 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from services.runtime.records import TopicPartition
-from services.scoring.store.database import chunks, upsert
+from services.scoring.store.customers import Who, per_tenant
+from services.scoring.store.database import upsert
 from services.scoring.store.tables import partition_clock, review_schedule
 
 
@@ -47,41 +48,44 @@ def set_partition_clock(conn: Connection, tp: TopicPartition, clock: PartitionCl
     )
 
 
-def reviews_until(conn: Connection, partition: int, until_us: int) -> dict[str, int]:
-    """The stored review times of ``partition`` up to ``until_us`` (an index range read)."""
+def reviews_until(conn: Connection, partition: int, until_us: int) -> dict[Who, int]:
+    """The stored review times of ``partition`` up to ``until_us`` (an index range read), by
+    (tenant, customer)."""
+    t = review_schedule.c
     rows = conn.execute(
-        select(review_schedule.c.customer_id, review_schedule.c.next_review_us).where(
-            review_schedule.c.partition == partition,
-            review_schedule.c.next_review_us <= until_us,
+        select(t.tenant, t.customer_id, t.next_review_us).where(
+            t.partition == partition, t.next_review_us <= until_us
         )
     )
-    return {str(r.customer_id): int(r.next_review_us) for r in rows}
+    return {(str(r.tenant), str(r.customer_id)): int(r.next_review_us) for r in rows}
 
 
-def reviews_of(conn: Connection, customer_ids: Collection[str]) -> dict[str, int]:
+def reviews_of(conn: Connection, customers: Collection[Who]) -> dict[Who, int]:
     """The stored review times of these customers."""
-    found: dict[str, int] = {}
-    for chunk in chunks(sorted(customer_ids)):
+    found: dict[Who, int] = {}
+    t = review_schedule.c
+    for tenant, chunk in per_tenant(customers):
         rows = conn.execute(
-            select(review_schedule.c.customer_id, review_schedule.c.next_review_us).where(
-                review_schedule.c.customer_id.in_(chunk)
+            select(t.customer_id, t.next_review_us).where(
+                t.tenant == tenant, t.customer_id.in_(chunk)
             )
         )
-        found.update((str(r.customer_id), int(r.next_review_us)) for r in rows)
+        found.update(((tenant, str(r.customer_id)), int(r.next_review_us)) for r in rows)
     return found
 
 
-def save_schedule(conn: Connection, partition: int, reviews: Mapping[str, int | None]) -> None:
+def save_schedule(conn: Connection, partition: int, reviews: Mapping[Who, int | None]) -> None:
     """Upsert the review times of these customers (None: nothing to review, row deleted)."""
     upsert(
         conn,
         review_schedule,
         [
-            {"customer_id": cid, "partition": partition, "next_review_us": at}
-            for cid, at in sorted(reviews.items())
+            {"tenant": tenant, "customer_id": cid, "partition": partition, "next_review_us": at}
+            for (tenant, cid), at in sorted(reviews.items())
             if at is not None
         ],
     )
-    gone = sorted(cid for cid, at in reviews.items() if at is None)
-    if gone:
-        conn.execute(delete(review_schedule).where(review_schedule.c.customer_id.in_(gone)))
+    gone = [who for who, at in reviews.items() if at is None]
+    t = review_schedule.c
+    for tenant, chunk in per_tenant(gone):
+        conn.execute(delete(review_schedule).where(t.tenant == tenant, t.customer_id.in_(chunk)))

@@ -45,6 +45,13 @@ def _id(name: str, **kw: Any) -> Column[str]:
     return Column(name, String(128), **kw)
 
 
+def _tenant(**kw: Any) -> Column[str]:
+    """The tenant a row belongs to: with ``customer_id`` (or an event or alert id) its key, so
+    that two tenants' customers (and events) with the same id never meet. Every row of a
+    single-tenant deployment belongs to its default tenant (``Tenancy.tenant_of``)."""
+    return _id("tenant", **kw)
+
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 _BIGSERIAL = BigInteger().with_variant(Integer(), "sqlite")
 ACCUMULATOR_COLUMNS: Final = tuple(accumulator_name(i) for i in range(ACCUMULATORS))
@@ -62,6 +69,7 @@ metadata = MetaData()
 customer_state = Table(
     "customer_state",
     metadata,
+    _tenant(primary_key=True),
     _id("customer_id", primary_key=True),
     # The model's CustomerState.to_row()
     Column("state_version", Integer, nullable=False),
@@ -74,7 +82,8 @@ customer_state = Table(
     # The scores at as_of, derived from the above (for queries, dashboards and rebuild diffs)
     *(Column(name, Double, nullable=False) for name in SCORE_COLUMNS),
     Column("segment", String(16), nullable=False),
-    # Service bookkeeping
+    # Service bookkeeping. `tenant_id`: the upstream tenant_id last seen, as published (in a
+    # single-tenant deployment it may differ from `tenant`, the deployment's one tenant).
     _id("tenant_id"),
     _id("last_event_id", nullable=False),
     Column("recent_events", JSON, nullable=False),
@@ -86,6 +95,7 @@ score_history = Table(
     "score_history",
     metadata,
     Column("id", _BIGSERIAL, primary_key=True, autoincrement=True),
+    _tenant(nullable=False),
     _id("customer_id", nullable=False),
     _id("event_id", nullable=False),
     Column("event_type", String(64), nullable=False),
@@ -97,12 +107,13 @@ score_history = Table(
     Column("loyalty_delta", Double, nullable=False),
     Column("summary", String(200), nullable=False),
     Column("config_version", String(64), nullable=False),
-    Index("ix_score_history_customer", "customer_id", "id"),
-    Index("ux_score_history_event", "customer_id", "event_id", unique=True),
+    Index("ix_score_history_customer", "tenant", "customer_id", "id"),
+    Index("ux_score_history_event", "tenant", "customer_id", "event_id", unique=True),
 )
 processed_events = Table(
     "processed_events",
     metadata,
+    _tenant(primary_key=True),
     _id("customer_id", primary_key=True),
     _id("event_id", primary_key=True),
     # The event's time: a customer's ids beyond ``publishing.processed_ids_limit`` are pruned
@@ -112,12 +123,14 @@ processed_events = Table(
 alert_state = Table(
     "alert_state",
     metadata,
+    _tenant(primary_key=True),
     _id("customer_id", primary_key=True),
     Column("tracker", JSON, nullable=False),
 )
 alerts = Table(
     "alerts",
     metadata,
+    _tenant(primary_key=True),
     Column("alert_id", String(128), primary_key=True),
     _id("customer_id", nullable=False),
     Column("kind", String(32), nullable=False),
@@ -129,11 +142,12 @@ alerts = Table(
     _id("resolved_by_event_id"),
     Column("message", String(200), nullable=False),
     Column("resolution", String(200)),
-    Index("ix_alerts_customer", "customer_id"),
+    Index("ix_alerts_customer", "tenant", "customer_id"),
 )
 erasures = Table(
     "erasures",
     metadata,
+    _tenant(primary_key=True),
     _id("event_id", primary_key=True),
     _id("request_id", nullable=False),
     Column("requested_at", UtcDateTime, nullable=False),
@@ -176,6 +190,7 @@ review_schedule = Table(
     metadata,
     # When a watermark should next look at the customer (domain.next_review_us); indexed per
     # input partition so that a watermark reads the customers it reaches as a range.
+    _tenant(primary_key=True),
     _id("customer_id", primary_key=True),
     Column("partition", Integer, nullable=False),
     Column("next_review_us", BigInteger, nullable=False),

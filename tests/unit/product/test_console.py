@@ -7,10 +7,13 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import pytest
+
+from schemas.identity import Tenancy, TenancyMode
 from schemas.samples import alert_example, score_update_example
 from services.console.service import ConsoleApp
-from services.console.view import ScoreView
-from services.runtime.settings import Topics
+from services.console.view import ScoreView, tenant_topics
+from services.runtime.settings import Settings, Topics
 
 TOPICS = Topics()
 
@@ -103,3 +106,29 @@ def test_an_erased_customer_stays_gone_when_the_other_topics_are_read_again() ->
     latest, history, _ = view.customer("c-gone")
     assert latest is not None
     assert len(history) == 1
+
+
+def test_a_multi_tenant_tombstone_erases_the_customer_of_its_key() -> None:
+    view = ScoreView(TOPICS)
+    value = update("12345", 50.0, 2)
+    view.apply(TOPICS.scores_latest, b"acme|12345", value)
+    assert view.customer("12345")[0] is not None
+    view.apply(TOPICS.scores_latest, b"acme|12345", None)
+    assert view.customer("12345")[0] is None
+
+
+def test_a_view_of_one_tenant_reads_its_topics() -> None:
+    multi = Tenancy(mode=TenancyMode.MULTI)
+    isolated = Tenancy(mode=TenancyMode.MULTI, topics_per_tenant=True, tenants=("acme",))
+    assert tenant_topics(Settings(), None) == Settings().topics
+    assert tenant_topics(Settings(tenancy=multi), "acme") == Settings().topics  # shared, by key
+    assert tenant_topics(Settings(tenancy=isolated), "acme").score_updates == (
+        "rapport.score-updates.acme"
+    )
+    for settings, tenant, reason in (
+        (Settings(), "acme", "multi-tenant"),
+        (Settings(tenancy=isolated), None, "name one"),
+        (Settings(tenancy=isolated), "globex", "not in RAPPORT_TENANCY__TENANTS"),
+    ):
+        with pytest.raises(ValueError, match=reason):
+            tenant_topics(settings, tenant)

@@ -75,7 +75,7 @@ def _per_customer(
         for topic in (scoring.topics.score_updates, scoring.topics.alerts):
             for record in scoring.out(topic):
                 outputs[f"{topic}:{(record.key or b'').decode()}"].append(record.value or b"")
-        states = {c: dict(row) for c, row in store.all_states(scoring.engine).items()}
+        states = {c: dict(row) for c, row in store.tenant_states(scoring.engine).items()}
         scoring.engine.dispose()
     return dict(outputs), states
 

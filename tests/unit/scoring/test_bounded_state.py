@@ -56,8 +56,8 @@ def test_processed_ids_and_history_stay_within_their_bounds(database_url: str) -
         handler.handle_batch(feed.batch((f"e{day}", day)))
         assert _count(engine, store.processed_events) <= LIMIT
         assert _count(engine, store.score_history) <= 3
-    assert store.all_processed(engine) == {("c-1", f"e{d}") for d in range(7, 12)}
-    assert store.all_states(engine)["c-1"]["event_count"] == 12  # the state keeps everything
+    assert store.tenant_processed(engine) == {("c-1", f"e{d}") for d in range(7, 12)}
+    assert store.tenant_states(engine)["c-1"]["event_count"] == 12  # the state keeps everything
 
     def published(batch: PartitionBatch) -> list[ScoreUpdate]:
         return [
@@ -72,5 +72,5 @@ def test_processed_ids_and_history_stay_within_their_bounds(database_url: str) -
     assert published(feed.batch(("e2", 2), ("late-1", 5), ("e9", 9))) == []
     [late] = published(feed.batch(("late-2", 8)))
     assert late.caused_by_event_id == "late-2"
-    assert store.all_states(engine)["c-1"]["event_count"] == 13
+    assert store.tenant_states(engine)["c-1"]["event_count"] == 13
     assert _count(engine, store.processed_events) <= LIMIT

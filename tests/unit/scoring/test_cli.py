@@ -9,10 +9,17 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
+from schemas.identity import Tenancy, TenancyMode
+from services.runtime.records import InRecord, PartitionBatch, TopicPartition
+from services.runtime.settings import Topics
 from services.scoring import store
 from services.scoring.cli import scores_app
-from tests.unit.scoring.events import T0, annotated
+from services.scoring.model import ScoringConfig
+from services.scoring.service import ScoringHandler, open_store
+from tests.unit.scoring.events import T0, annotated, encode
 from tests.unit.scoring.harness import Scoring
+from tests.unit.scoring.test_store import HEAD
+from tests.unit.scoring.test_tenants import as_tenant
 
 
 @pytest.fixture
@@ -25,8 +32,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, database_url: str) -> CliRunner:
 def test_migrate_creates_the_schema(cli: CliRunner, database_url: str) -> None:
     result = cli.invoke(scores_app, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert "revision 0006 (was empty)" in result.output
-    assert store.current_revision(store.make_engine(database_url)) == "0006"
+    assert f"revision {HEAD} (was empty)" in result.output
+    assert store.current_revision(store.make_engine(database_url)) == HEAD
     again = cli.invoke(scores_app, ["migrate"])
     assert again.exit_code == 0
     assert "was" not in again.output
@@ -77,3 +84,31 @@ def test_show_json_is_one_document(cli: CliRunner, database_url: str) -> None:
     assert document["history"][0]["event_id"] == "p-1"
     assert document["history"][0]["occurred_at"] == "2026-03-01T09:00:00Z"
     assert [d["event_id"] for d in document["drivers"]] == ["p-1"]
+
+
+def test_show_names_the_tenant(cli: CliRunner, database_url: str) -> None:
+    config = ScoringConfig.load()
+    engine = open_store(database_url, config)
+    tenancy = Tenancy(mode=TenancyMode.MULTI)
+    handler = ScoringHandler(engine, Topics(), config, tenancy=tenancy)
+    events = [
+        as_tenant(annotated("purchase", "c-9", "p-1", T0), "a"),
+        as_tenant(annotated("purchase", "c-9", "p-1", T0), "b"),
+        as_tenant(annotated("purchase", "c-9", "p-2", T0 + timedelta(hours=1)), "b"),
+    ]
+    tp = TopicPartition(Topics().annotated, 0)
+    handler.handle_batch(
+        PartitionBatch(
+            tp, [InRecord(tp.topic, 0, i, b"k", encode(e)) for i, e in enumerate(events)]
+        )
+    )
+    counts = {}
+    for tenant in ("a", "b"):
+        result = cli.invoke(scores_app, ["show", "c-9", "--tenant", tenant, "--json"])
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.stdout)
+        counts[document["tenant"]] = document["current"]["event_count"]
+    assert counts == {"a": 1, "b": 2}
+    missing = cli.invoke(scores_app, ["show", "c-9"])  # the default tenant has no c-9
+    assert missing.exit_code == 1
+    assert "of tenant 'default'" in missing.output

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from schemas import AlertKind, AlertState
+from schemas.identity import DEFAULT_TENANT
 from services.runtime.records import InRecord
 from services.scoring import rebuild, store
 from services.scoring.alerts import alert_id
 from services.scoring.domain import erasure_mark
 from services.scoring.model.signal import to_us
-from services.scoring.service import ERASURE_TENANT
 from tests.unit.scoring.events import T0, annotated
 from tests.unit.scoring.harness import Scoring
 from tests.unit.scoring.reference import assert_state_rows_match, reference_fold
@@ -49,11 +49,11 @@ def test_events_dated_before_the_erasure_never_bring_the_customer_back(
     scoring.run()
     assert len(scoring.updates()) == before
     assert len(scoring.alerts()) == alerts_before
-    assert "c1" not in store.all_states(scoring.engine)
+    assert "c1" not in store.tenant_states(scoring.engine)
     assert not [r for r in scoring.table("processed_events") if r["customer_id"] == "c1"]
     # What is kept of c1: a keyed hash (not the id) under the tenant, and the erasure time.
     [mark] = scoring.table("erased_customers")
-    assert mark["tenant"] == ERASURE_TENANT
+    assert mark["tenant"] == DEFAULT_TENANT  # a single-tenant deployment's one tenant
     assert mark["erased_at_us"] == to_us(erased_at)
     assert mark["customer_hash"] != erasure_mark("c1", b"")  # keyed
     assert "c1" not in mark.values()
@@ -63,7 +63,7 @@ def test_events_dated_before_the_erasure_never_bring_the_customer_back(
     [fresh] = scoring.updates()[before:]
     assert (fresh.customer_id, fresh.event_count) == ("c1", 1)
     ref = reference_fold(scoring.partition_logs(), scoring.config)
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
 
 
 def test_a_customer_back_after_an_erasure_never_gets_an_old_alert_id(database_url: str) -> None:
@@ -119,4 +119,4 @@ def test_a_rebuild_keeps_the_erasures_final(database_url: str) -> None:
     )
     assert report.equal, report.differences
     assert scoring.table("erased_customers") == marks  # the same key, the same hashes
-    assert store.all_states(scoring.engine)["c1"]["event_count"] == 1
+    assert store.tenant_states(scoring.engine)["c1"]["event_count"] == 1

@@ -30,12 +30,12 @@ def test_a_customer_written_by_another_instance_is_loaded_afresh(database_url: s
     first.handle_batch(_batch(topics, 0, "e1", 0))
     second.handle_batch(_batch(topics, 1, "e2", 1))
     first.handle_batch(_batch(topics, 2, "e3", 2))  # its cached record is one event behind
-    state = store.all_states(engine)["c-1"]
+    state = store.tenant_states(engine)["c-1"]
     assert state["event_count"] == 3
     assert state["last_event_id"] == "e3"
     # And the cache serves the next batch: the same result as a fresh handler would give.
     first.handle_batch(_batch(topics, 3, "e4", 3))
-    assert store.all_states(engine)["c-1"]["event_count"] == 4
+    assert store.tenant_states(engine)["c-1"]["event_count"] == 4
 
 
 def test_an_erased_customer_is_not_served_from_memory(database_url: str) -> None:
@@ -46,9 +46,9 @@ def test_an_erased_customer_is_not_served_from_memory(database_url: str) -> None
     handler.handle_batch(_batch(topics, 0, "e1", 0))
     handler.handle_batch(_batch(topics, 1, "e2", 1))
     with engine.begin() as conn:
-        store.erase_customers(conn, {"c-1"})  # behind the handler's back
+        store.erase_customers(conn, {("default", "c-1")})  # behind the handler's back
     handler.handle_batch(_batch(topics, 2, "e3", 2))
-    assert store.all_states(engine)["c-1"]["event_count"] == 1
+    assert store.tenant_states(engine)["c-1"]["event_count"] == 1
 
 
 def test_the_score_history_keeps_the_newest_rows_up_to_its_bound(database_url: str) -> None:
@@ -67,4 +67,4 @@ def test_the_score_history_keeps_the_newest_rows_up_to_its_bound(database_url: s
         )
         kept = [str(row.event_id) for row in rows]
     assert kept == ["e2", "e3", "e4"]
-    assert store.all_states(engine)["c-1"]["event_count"] == 5  # the state keeps everything
+    assert store.tenant_states(engine)["c-1"]["event_count"] == 5  # the state keeps everything

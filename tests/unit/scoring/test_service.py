@@ -55,8 +55,8 @@ def test_every_event_is_scored_once_and_the_state_equals_a_single_fold(
     assert all(
         (CONFIG_HASH_HEADER, scoring.config.content_hash.encode()) in r.headers for r in latest
     )
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
-    assert store.all_processed(scoring.engine) == ref.processed
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
+    assert store.tenant_processed(scoring.engine) == ref.processed
     trackers = {r["customer_id"]: r["tracker"] for r in scoring.table("alert_state")}
     assert trackers == {c: rec.tracker.to_json() for c, rec in ref.records.items()}
     history = scoring.table("score_history")
@@ -105,7 +105,7 @@ def test_a_crash_after_the_database_commit_republishes_from_the_outbox(
     # The outputs of the lost attempt are published byte for byte (from the outbox).
     lost_updates = [r.value for r in lost if r.topic == scoring.topics.score_updates]
     assert published[: len(lost_updates)] == lost_updates
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
 
 
 def test_a_failed_kafka_commit_is_retried_without_applying_twice(database_url: str) -> None:
@@ -118,7 +118,7 @@ def test_a_failed_kafka_commit_is_retried_without_applying_twice(database_url: s
     # A watermark's time updates share its id ("time:<us>"), one per customer.
     ids = [(u.customer_id, u.caused_by_event_id) for u in updates(scoring)]
     assert len(ids) == len(set(ids)) == len(ref.updates)
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
 
 
 def test_a_partially_overlapping_retry_and_the_outbox_prune(database_url: str) -> None:
@@ -132,7 +132,7 @@ def test_a_partially_overlapping_retry_and_the_outbox_prune(database_url: str) -
     scoring.run()
     ref = reference_fold(scoring.partition_logs(), scoring.config)
     assert len(updates(scoring)) == len(ref.updates)
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
     outbox = scoring.table("outbox")
     assert {r["source_offset"] for r in outbox} <= set(range(50, 60))  # older rows pruned
 
@@ -172,7 +172,7 @@ def test_erasure_deletes_everything_and_later_events_start_afresh(database_url: 
     # dropped (erasure is final), and nothing but a keyed hash and the time is kept of c1.
     c1 = [u for u in updates(scoring) if u.customer_id == "c1"]
     assert [u.event_count for u in c1] == [1, 2, 1]
-    states = store.all_states(scoring.engine)
+    states = store.tenant_states(scoring.engine)
     assert states["c1"]["event_count"] == 1
     assert states["c2"]["event_count"] == 1
     assert {r["event_id"] for r in scoring.table("score_history") if r["customer_id"] == "c1"} == {
@@ -188,7 +188,7 @@ def test_erasure_deletes_everything_and_later_events_start_afresh(database_url: 
     assert "customer_id" not in scoring.table("erasures")[0]
     ref = reference_fold(scoring.partition_logs(), scoring.config)
     assert_state_rows_match(states, ref)
-    assert store.all_processed(scoring.engine) == ref.processed
+    assert store.tenant_processed(scoring.engine) == ref.processed
 
 
 def test_erasure_in_the_middle_of_a_batch(database_url: str) -> None:
@@ -203,9 +203,9 @@ def test_erasure_in_the_middle_of_a_batch(database_url: str) -> None:
         ]
     )
     scoring.run()
-    states = store.all_states(scoring.engine)
+    states = store.tenant_states(scoring.engine)
     assert states["c1"]["event_count"] == 1
-    assert store.all_processed(scoring.engine) == {("c1", "b")}
+    assert store.tenant_processed(scoring.engine) == {("c1", "b")}
     assert [r["event_id"] for r in scoring.table("score_history")] == ["b"]
     assert scoring.table("alerts") == []
     assert_state_rows_match(states, reference_fold(scoring.partition_logs(), scoring.config))
@@ -292,12 +292,12 @@ def test_rebuild_finds_and_repairs_differences(database_url: str) -> None:
     assert run().equal
     assert len(scoring.table("score_history")) == history
     ref = reference_fold(scoring.partition_logs(), scoring.config)
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
     # The service carries on from the rebuilt state.
     scoring.send([annotated("purchase", "cust-0001", "after-rebuild", T0 + timedelta(days=50))])
     scoring.run()
     ref = reference_fold(scoring.partition_logs(), scoring.config)
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
 
 
 def test_the_raised_alerts_are_resolved_in_the_database(database_url: str) -> None:

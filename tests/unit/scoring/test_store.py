@@ -24,6 +24,10 @@ from tests.unit.scoring.strategies import signal_lists
 TP = TopicPartition("annotated", 0)
 
 
+HEAD = "0007"
+"""The newest migration."""
+
+
 @pytest.fixture
 def engine(database_url: str) -> Engine:
     engine = store.make_engine(database_url)
@@ -32,12 +36,12 @@ def engine(database_url: str) -> Engine:
 
 
 def test_migrations_build_exactly_the_schema_the_code_uses(engine: Engine) -> None:
-    assert store.current_revision(engine) == "0006"
+    assert store.current_revision(engine) == HEAD
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, store.metadata) == []
     store.migrate(engine)  # idempotent
-    assert store.current_revision(engine) == "0006"
+    assert store.current_revision(engine) == HEAD
 
 
 def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
@@ -45,7 +49,7 @@ def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
     with engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     store.migrate(engine)
-    assert store.current_revision(engine) == "0006"
+    assert store.current_revision(engine) == HEAD
 
 
 def test_instances_starting_at_once_migrate_once(database_url: str) -> None:
@@ -64,7 +68,7 @@ def test_instances_starting_at_once_migrate_once(database_url: str) -> None:
     for thread in threads:
         thread.join(60)
     assert errors == []
-    assert store.current_revision(engines[0]) == "0006"
+    assert store.current_revision(engines[0]) == HEAD
 
 
 def test_a_walking_skeleton_database_is_refused(database_url: str) -> None:
@@ -92,27 +96,31 @@ def test_a_state_survives_the_database_bit_for_bit(engine: Engine, signals: list
     )
     result = scores(state, config)
     with engine.begin() as conn:
-        store.save_states(conn, [store.state_row(record, result, "e")])
-        store.save_trackers(conn, {state.customer_id: record.tracker})
+        store.save_states(conn, [store.state_row("t", record, result, "e")])
+        store.save_trackers(conn, {("t", state.customer_id): record.tracker})
     with engine.connect() as conn:
-        loaded = store.load_records(conn, [state.customer_id, "nobody"])
-    assert loaded[state.customer_id] == record  # exact: floats, microseconds, JSON
-    assert loaded["nobody"] == CustomerRecord.empty("nobody")
-    row = store.all_states(engine)[state.customer_id]
+        loaded = store.load_records(
+            conn, [("t", state.customer_id), ("t", "nobody"), ("u", state.customer_id)]
+        )
+    assert loaded[("t", state.customer_id)] == record  # exact: floats, microseconds, JSON
+    assert loaded[("t", "nobody")] == CustomerRecord.empty("nobody")
+    # Another tenant's customer of the same id is someone else.
+    assert loaded[("u", state.customer_id)] == CustomerRecord.empty(state.customer_id)
+    row = store.tenant_states(engine, "t")[state.customer_id]
     assert row["trust"] == result.trust
     assert row["as_of"] == state.as_of
 
 
 def test_processed_ids_are_found_in_bulk(engine: Engine) -> None:
-    keys = [(f"c{i % 7}", f"e{i}") for i in range(1200)]
+    keys = [(f"t{i % 2}", f"c{i % 7}", f"e{i}") for i in range(1200)]
     with engine.begin() as conn:
         store.insert_rows(
             conn,
             store.processed_events,
-            [{"customer_id": c, "event_id": e} for c, e in keys[::2]],
+            [{"tenant": t, "customer_id": c, "event_id": e} for t, c, e in keys[::2]],
         )
     with engine.connect() as conn:
-        found = store.processed_among(conn, set(keys) | {("c1", "e0")})
+        found = store.processed_among(conn, set(keys) | {("t0", "c1", "e0"), ("t1", "c0", "e0")})
     assert found == set(keys[::2])
 
 
@@ -153,19 +161,25 @@ def test_erasing_customers_deletes_their_rows_only(engine: Engine) -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     config = ScoringConfig.load()
     with engine.begin() as conn:
-        for customer in ("gone", "kept"):
+        # The same customer id in another tenant is another customer: kept.
+        for tenant, customer in (("t", "gone"), ("t", "kept"), ("u", "gone")):
             record = CustomerRecord.empty(customer)
-            store.save_states(conn, [store.state_row(record, scores(record.state, config), "e")])
-            store.save_trackers(conn, {customer: AlertTracker()})
+            store.save_states(
+                conn, [store.state_row(tenant, record, scores(record.state, config), "e")]
+            )
+            store.save_trackers(conn, {(tenant, customer): AlertTracker()})
             store.insert_rows(
-                conn, store.processed_events, [{"customer_id": customer, "event_id": "e"}]
+                conn,
+                store.processed_events,
+                [{"tenant": tenant, "customer_id": customer, "event_id": "e"}],
             )
             store.insert_rows(
                 conn,
                 store.alerts,
                 [
                     {
-                        "alert_id": f"a-{customer}",
+                        "tenant": tenant,
+                        "alert_id": f"a-{customer}",  # the same in both tenants
                         "customer_id": customer,
                         "kind": "trust_drop",
                         "severity": "warning",
@@ -176,18 +190,19 @@ def test_erasing_customers_deletes_their_rows_only(engine: Engine) -> None:
                     }
                 ],
             )
-        store.erase_customers(conn, ["gone"])
+        store.erase_customers(conn, [("t", "gone")])
     with engine.connect() as conn:
         for table in (
             store.customer_state,
             store.processed_events,
             store.alert_state,
             store.alerts,
-            store.score_history,
         ):
-            customers = {r.customer_id for r in conn.execute(select(table.c.customer_id))}
-            assert "gone" not in customers, table.name
-        assert {r.customer_id for r in conn.execute(select(store.customer_state))} == {"kept"}
+            customers = {
+                (r.tenant, r.customer_id)
+                for r in conn.execute(select(table.c.tenant, table.c.customer_id))
+            }
+            assert customers == {("t", "kept"), ("u", "gone")}, table.name
 
 
 def test_the_configuration_hash_is_recorded_and_checked(engine: Engine) -> None:
@@ -196,7 +211,7 @@ def test_the_configuration_hash_is_recorded_and_checked(engine: Engine) -> None:
     config = ScoringConfig.load()
     record = CustomerRecord.empty("c")
     with engine.begin() as conn:
-        store.save_states(conn, [store.state_row(record, scores(record.state, config), "e")])
+        store.save_states(conn, [store.state_row("t", record, scores(record.state, config), "e")])
     with pytest.raises(FatalError, match="rebuild"):
         store.check_config(engine, "c" * 64)
     store.check_config(engine, "b" * 64)

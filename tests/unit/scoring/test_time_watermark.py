@@ -164,7 +164,7 @@ def test_an_idle_customer_lapses_by_recorded_ticks_alone(database_url: str) -> N
     assert [u.model_dump_json() for u in scoring.updates()] == [
         u.model_dump_json() for u in ref.updates
     ]
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
 
 
 def test_other_customers_events_move_the_watermark_of_their_partition(
@@ -187,7 +187,7 @@ def test_other_customers_events_move_the_watermark_of_their_partition(
     assert idle[-1].churn_risk > 0.5
     ref = reference_fold(scoring.partition_logs(), scoring.config)
     assert len(scoring.updates()) == len(ref.updates)
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
 
 
 def _time_story(scoring: Scoring) -> None:
@@ -293,7 +293,7 @@ def test_a_crash_after_applying_publishes_each_time_update_once(database_url: st
     assert any(u.reason is UpdateReason.TIME for u in updates)
     ref = reference_fold(scoring.partition_logs(), scoring.config)
     assert [u.model_dump_json() for u in updates] == [u.model_dump_json() for u in ref.updates]
-    assert_state_rows_match(store.all_states(scoring.engine), ref)
+    assert_state_rows_match(store.tenant_states(scoring.engine), ref)
 
 
 def test_the_service_writes_ticks_to_idle_partitions_and_reads_them_back(
