@@ -336,7 +336,9 @@ def _raw_customer_key(
     tenant_id: str | None = None
     try:
         document = json.loads(record.value or b"")
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: JSON nested deeper than the interpreter's stack (a fuzzed record the
+        # ingest limits rejected). Whatever the bytes, a dead letter must still be written.
         document = None
     if isinstance(document, dict):
         if isinstance(document.get("customer_id"), str):
@@ -493,7 +495,16 @@ class Shredder:
             # Another instance's erasure tombstoned a key this one may still seal with: a dead
             # letter sealed under an erased key could never be replayed.
             self.refresh()
-        customer = customer_key_of(record, letter, self.settings, self._pseudonymize)
+        try:
+            customer = customer_key_of(record, letter, self.settings, self._pseudonymize)
+        except Exception:
+            # Sealing is on the dead-letter path: if it raised, the record could be neither
+            # processed nor set aside, and its partition would stop. An unknown customer is
+            # sealed under the bucket key instead (readable until the bucket expires).
+            log.warning(
+                "cannot tell whose dead letter this is; sealed under the bucket key", exc_info=True
+            )
+            customer = None
         scope = BUCKET_SCOPE if customer is None else self.wrapper.customer_scope(customer)
         key_id, data_key, wrapped = self.ring.writing_key(scope)
         if wrapped is not None:

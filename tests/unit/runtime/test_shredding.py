@@ -369,3 +369,22 @@ def test_a_local_stack_generates_its_master_key_once_for_its_owner_only(tmp_path
     wrapper = shredding.KeyWrapper(generated)
     assert wrapper.unwrap("k", wrapper.wrap("k", b"0" * 32)) == b"0" * 32
     assert shredding.KeyWrapper(MASTER).unwrap("k", wrapper.wrap("k", b"0" * 32)) is None
+
+
+def test_json_nested_deeper_than_the_stack_is_still_sealed() -> None:
+    """Found by the ingest fuzz test: the customer lookup parsed the record and hit Python's
+    recursion limit, so the dead letter itself failed and the partition stopped. Such bytes are
+    undecodable: the record's Kafka key names the customer, and without one the bucket key
+    seals it."""
+    log = ListKeyLog()
+    shredder = Shredder(settings(), log.reader())
+    nested = b"[" * 200_000 + b"]" * 200_000
+    for key in (b"cust-1", None):
+        record = InRecord("rapport.raw.feedback", 1, 53, key, nested, [])
+        letter = letter_of(shredder, record, reason="record_too_large", message="too large")
+        key_id = dict(letter.headers)[SEALED_KEY].decode()
+        assert key_id.startswith(shredding.BUCKET_SCOPE) is (key is None)
+        result = open_letter(shredder, letter)
+        assert isinstance(result, Opened)
+        assert result.value == nested
+    assert shredder.erase_customer(None, "cust-1") == 1
