@@ -15,12 +15,12 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
 from schemas.downstream import Alert, AlertState, ScoreUpdate
-from schemas.identity import parse_customer_key
+from schemas.identity import TENANT_SEPARATOR, parse_customer_key
 from services.runtime.kafka_security import client_security
 from services.runtime.settings import Settings, Topics
 
@@ -37,6 +37,25 @@ class FeedAlert:
     seq: int
     """Arrival order in this view: the live feed asks for everything after the last it saw."""
     alert: Alert
+
+
+_Named = TypeVar("_Named", ScoreUpdate, Alert)
+
+
+def tenant_qualified_id(key: bytes | None) -> str | None:
+    """``tenant|customer`` when the record key names a tenant (multi-tenant deployments)."""
+    if key is not None and TENANT_SEPARATOR.encode() in key:
+        return key.decode()
+    return None
+
+
+def named_by_key(key: bytes | None, record: _Named) -> _Named:
+    """The record with its customer named as in its key, so that a view of several tenants
+    keeps two tenants' customers of the same id apart (issue 16)."""
+    identity = tenant_qualified_id(key)
+    if identity is None or identity == record.customer_id:
+        return record
+    return record.model_copy(update={"customer_id": identity})
 
 
 @dataclass
@@ -60,8 +79,12 @@ SORT_KEYS: dict[str, Callable[[ScoreUpdate], object]] = {
 class ScoreView:
     """Thread-safe: one consumer thread applies records, HTTP threads read."""
 
-    def __init__(self, topics: Topics) -> None:
+    def __init__(self, topics: Topics, *, qualify_tenants: bool = True) -> None:
         self.topics = topics
+        # A view of several tenants names each customer by their record key, `tenant|customer`:
+        # two tenants' customers of the same id are two customers, never one (issue 16). A view
+        # scoped to one tenant (its subscription filters by key) shows the plain ids.
+        self._qualify_tenants = qualify_tenants
         self._lock = threading.Lock()
         self._customers: dict[str, CustomerRecord] = {}
         self._feed: deque[FeedAlert] = deque(maxlen=ALERT_FEED)
@@ -89,14 +112,14 @@ class ScoreView:
                 if topic == self.topics.scores_latest:
                     self._apply_latest(key, value)
                 elif topic == self.topics.score_updates and value is not None:
-                    update = ScoreUpdate.model_validate_json(value)
+                    update = self._identified(key, ScoreUpdate.model_validate_json(value))
                     if update.customer_id in self._erased:
                         return
                     record = self._customers.setdefault(update.customer_id, CustomerRecord())
                     record.history.append(update)
                     self._recent.append(update)
                 elif topic == self.topics.alerts and value is not None:
-                    alert = Alert.model_validate_json(value)
+                    alert = self._identified(key, Alert.model_validate_json(value))
                     if alert.customer_id in self._erased:
                         return
                     record = self._customers.setdefault(alert.customer_id, CustomerRecord())
@@ -110,14 +133,20 @@ class ScoreView:
     def _apply_latest(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:  # a tombstone: the customer was erased
             if key is not None:  # `customer` or `tenant|customer` (multi-tenant deployments)
-                self._forget(parse_customer_key(key).customer_id)
+                self._forget(self._identity(key) or parse_customer_key(key).customer_id)
             return
-        update = ScoreUpdate.model_validate_json(value)
+        update = self._identified(key, ScoreUpdate.model_validate_json(value))
         # A latest score after the tombstone: the customer came back with new events.
         self._erased.discard(update.customer_id)
         record = self._customers.setdefault(update.customer_id, CustomerRecord())
         if record.latest is None or update.as_of >= record.latest.as_of:
             record.latest = update
+
+    def _identity(self, key: bytes | None) -> str | None:
+        return tenant_qualified_id(key) if self._qualify_tenants else None
+
+    def _identified(self, key: bytes | None, record: _Named) -> _Named:
+        return named_by_key(key, record) if self._qualify_tenants else record
 
     def _forget(self, customer_id: str) -> None:
         """Everything shown of an erased customer, wherever the view holds it (lock held)."""

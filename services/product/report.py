@@ -14,6 +14,7 @@ from html import escape
 from pydantic import ValidationError
 
 from schemas.downstream import Alert, AlertState, ScoreUpdate
+from services.console.view import named_by_key
 from services.product.charts import PALETTE, bar_chart, histogram
 from services.runtime.dlq_tools import DeadLetterStats
 from services.runtime.settings import Topics
@@ -36,6 +37,8 @@ class ReportData:
     updates: list[ScoreUpdate] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     unreadable: int = 0
+    qualify_tenants: bool = True
+    """Name customers ``tenant|customer`` (a report of several tenants; see ``named_by_key``)."""
 
     def apply(
         self, topic: str, key: bytes | None, value: bytes | None, timestamp_ms: int = 0
@@ -46,12 +49,15 @@ class ReportData:
         try:
             if topic == self.topics.score_updates:
                 update = ScoreUpdate.model_validate_json(value)
+                if self.qualify_tenants:
+                    update = named_by_key(key, update)
                 if inside:
                     self.updates.append(update)
                 else:
                     self.before[update.customer_id] = update
             elif topic == self.topics.alerts and inside:
-                self.alerts.append(Alert.model_validate_json(value))
+                alert = Alert.model_validate_json(value)
+                self.alerts.append(named_by_key(key, alert) if self.qualify_tenants else alert)
         except ValidationError:
             self.unreadable += 1
 

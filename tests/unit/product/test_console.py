@@ -112,9 +112,34 @@ def test_a_multi_tenant_tombstone_erases_the_customer_of_its_key() -> None:
     view = ScoreView(TOPICS)
     value = update("12345", 50.0, 2)
     view.apply(TOPICS.scores_latest, b"acme|12345", value)
-    assert view.customer("12345")[0] is not None
+    assert view.customer("acme|12345")[0] is not None
     view.apply(TOPICS.scores_latest, b"acme|12345", None)
-    assert view.customer("12345")[0] is None
+    assert view.customer("acme|12345")[0] is None
+
+
+def test_two_tenants_customers_of_the_same_id_stay_two_customers() -> None:
+    """A view of every tenant names customers by their key; one tenant's erasure leaves the
+    other's customer of the same id (issue 16). A view scoped to one tenant shows plain ids."""
+    view = ScoreView(TOPICS)
+    for tenant, trust in (("acme", 20.0), ("globex", 80.0)):
+        key = f"{tenant}|12345".encode()
+        view.apply(TOPICS.score_updates, key, update("12345", trust, 1))
+        view.apply(TOPICS.scores_latest, key, update("12345", trust, 1))
+        alert = alert_example().model_dump(mode="json") | {
+            "customer_id": "12345",
+            "alert_id": f"{tenant}-a",
+        }
+        view.apply(TOPICS.alerts, key, json.dumps(alert).encode())
+    listed = {u.customer_id: u.trust for u in view.customers()}
+    assert listed == {"acme|12345": 20.0, "globex|12345": 80.0}
+    assert {a.customer_id for a in view.open_alerts()} == {"acme|12345", "globex|12345"}
+    view.apply(TOPICS.scores_latest, b"acme|12345", None)
+    assert [u.customer_id for u in view.customers()] == ["globex|12345"]
+    assert [item.alert.customer_id for item in view.alerts_after(0)] == ["globex|12345"]
+
+    scoped = ScoreView(TOPICS, qualify_tenants=False)
+    scoped.apply(TOPICS.scores_latest, b"acme|12345", update("12345", 20.0, 1))
+    assert [u.customer_id for u in scoped.customers()] == ["12345"]
 
 
 def test_a_view_of_one_tenant_reads_its_topics() -> None:
@@ -132,3 +157,16 @@ def test_a_view_of_one_tenant_reads_its_topics() -> None:
     ):
         with pytest.raises(ValueError, match=reason):
             tenant_topics(settings, tenant)
+
+
+def test_the_report_keeps_two_tenants_customers_of_the_same_id_apart() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from services.product.report import ReportData
+
+    now = datetime.now(UTC)
+    data = ReportData(TOPICS, now - timedelta(hours=1), now + timedelta(hours=1))
+    stamp = int(now.timestamp() * 1000)
+    for tenant in ("acme", "globex"):
+        data.apply(TOPICS.score_updates, f"{tenant}|12345".encode(), update("12345", 50, 1), stamp)
+    assert set(data.latest()) == {"acme|12345", "globex|12345"}
