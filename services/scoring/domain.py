@@ -54,7 +54,7 @@ from services.scoring.model.promises import (
     settle,
     timer_key,
 )
-from services.scoring.model.scores import scores_at
+from services.scoring.model.scores import scores_at, trust_and_loyalty_at
 from services.scoring.model.signal import Signal, SignalKind, from_us, to_us
 from services.scoring.model.state import add_evidence, withdraw_evidence
 from services.scoring.signals import ScoringInput
@@ -335,7 +335,7 @@ def time_event_id(watermark_us: int) -> str:
 
 def _time_summary(
     before: Scores,
-    decayed: Scores,
+    decayed: tuple[float, float],
     after: Scores,
     *,
     fired: tuple[TimerChange, ...],
@@ -343,9 +343,11 @@ def _time_summary(
     config: ScoringConfig,
 ) -> str:
     """``Loyalty fell 6 points over 3 months without events; churn risk 0.64 (high)``."""
+    """``decayed``: trust (0-1) and loyalty after the decay alone, before fired timers."""
+    decayed_trust, decayed_loyalty = decayed
     parts = []
     moved = time_phrase(
-        100.0 * (decayed.trust - before.trust), decayed.loyalty - before.loyalty, config
+        100.0 * (decayed_trust - before.trust), decayed_loyalty - before.loyalty, config
     )
     if moved:
         parts.append(f"Over {duration(elapsed_days)} without events: {moved}")
@@ -353,8 +355,8 @@ def _time_summary(
         parts.append(f"Steady over {duration(elapsed_days)} without events")
     if fired:
         labels = [change.timer.label for change in fired]
-        trust_points = 100.0 * (after.trust - decayed.trust)
-        loyalty_points = after.loyalty - decayed.loyalty
+        trust_points = 100.0 * (after.trust - decayed_trust)
+        loyalty_points = after.loyalty - decayed_loyalty
         kinds = sorted({label.singular for label in labels})
         what = ", ".join(
             f"{d.timer.deadline.kind} {d.timer.deadline.shown} due "
@@ -406,9 +408,15 @@ def advance_to(
     if watermark_us <= clock:
         return None
     before = record.scores_at(clock, config)
-    decayed = scores_at(state, config, watermark_us)
+    unfired = state
     state, book, fired = fire_due(state, tracker.book, watermark_us, config)
-    after = scores_at(state, config, watermark_us) if fired else decayed
+    after = scores_at(state, config, watermark_us)
+    # The decay alone: only its trust and loyalty are read (the summary splits the move).
+    decayed = (
+        trust_and_loyalty_at(unfired, config, watermark_us)
+        if fired
+        else (after.trust, after.loyalty)
+    )
     elapsed_days = (watermark_us - clock) / _US_PER_DAY
     summary = _time_summary(
         before, decayed, after, fired=tuple(fired), elapsed_days=elapsed_days, config=config
@@ -440,7 +448,8 @@ def advance_to(
     if not publish:
         return None
     published = replace(new_tracker, clock_us=watermark_us, published=snapshot(after))
-    new = replace(record, state=state, tracker=published)
+    # The scores at the new clock, for the customer's next event or review to start from.
+    new = CustomerRecord(state, published, record.recent, record.tenant_id, known=(state, after))
     update = build_update(
         record,
         after,

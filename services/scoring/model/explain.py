@@ -161,7 +161,11 @@ def fold(
     check_signal(state, signal, config)
     occurred = signal.occurred_us
     items = evidence_for(signal, config)
-    after_state = add_evidence(state, items, occurred, config)
+    # The passage of time (and the event's own bookkeeping: first seen, event count), no
+    # evidence yet; the event's evidence is added to it: the same state as adding it to
+    # ``state`` directly (the same decayed sums plus the same weights), decayed once.
+    base = add_evidence(state, (), occurred, config)
+    after_state = add_evidence(base, items, occurred, config, count_event=False)
     previous = state.as_of_us
     if clock_us is not None and (previous is None or clock_us > previous):
         previous = clock_us
@@ -171,16 +175,14 @@ def fold(
     after = scores_at(after_state, config, at)
     late = previous is not None and occurred < previous
 
-    # The passage of time (and the event's own bookkeeping: first seen, event count), no
-    # evidence yet. A late event moves no time forward, but one older than the first seen
-    # lengthens the history over which frequency and spend are averaged.
+    # A late event moves no time forward, but one older than the first seen lengthens the
+    # history over which frequency and spend are averaged.
     older_than_history = state.first_seen_us is not None and occurred < state.first_seen_us
     time_key, time_label = (
         (LONGER_HISTORY, LONGER_HISTORY_LABEL)
         if late and older_than_history
         else (ELAPSED_TIME, ELAPSED_TIME_LABEL)
     )
-    base = add_evidence(state, (), occurred, config)
     base_scores = scores_at(base, config, at)
     base_points = _trust_loyalty(base_scores)
     after_points = _trust_loyalty(after)
