@@ -29,7 +29,12 @@ from services.scoring.model.evidence import (
     evidence_for,
     rule_key,
 )
-from services.scoring.model.scores import Scores, scores_at, trust_and_loyalty_at
+from services.scoring.model.scores import (
+    Scores,
+    TrustLoyalty,
+    scores_at,
+    trust_and_loyalty_at,
+)
 from services.scoring.model.signal import Signal, SignalKind
 from services.scoring.model.state import CustomerState, add_evidence, check_signal
 
@@ -92,9 +97,9 @@ class Explanation:
     summary: str
     late: bool
     """True if the event is older than the customer's ``as_of``: it arrived out of order."""
-    base: Scores | None = None
-    """The scores after the passage of time up to the event, before its evidence: ``before``
-    to ``base`` is time, ``base`` to ``after`` is the event."""
+    base: TrustLoyalty | None = None
+    """Trust and loyalty after the passage of time up to the event, before its evidence:
+    ``before`` to ``base`` is time, ``base`` to ``after`` is the event."""
 
     @property
     def trust_points(self) -> float:
@@ -183,8 +188,9 @@ def fold(
         if late and older_than_history
         else (ELAPSED_TIME, ELAPSED_TIME_LABEL)
     )
-    base_scores = scores_at(base, config, at)
-    base_points = _trust_loyalty(base_scores)
+    # Only trust and loyalty are read of it: the rest of the scores would go unread.
+    base_scores = trust_and_loyalty_at(base, config, at)
+    base_points: tuple[float, float] = base_scores
     after_points = _trust_loyalty(after)
     time_driver = _driver(time_key, time_label, _trust_loyalty(before), base_points, signal)
     # The event's evidence, one group per label, attributed from the strongest alone down
@@ -260,7 +266,7 @@ def _summary(
     signal: Signal,
     config: ScoringConfig,
     *,
-    scores: tuple[Scores, Scores, Scores],
+    scores: tuple[Scores, TrustLoyalty, Scores],
     drivers: tuple[Driver, ...],
     time_driver: Driver,
     times: tuple[int | None, int],

@@ -262,9 +262,17 @@ def scores_at(state: CustomerState, config: ScoringConfig, as_of_us: int | None)
     )
 
 
+class TrustLoyalty(NamedTuple):
+    """Trust (0-1) and loyalty (0-100) alone, as ``Scores`` holds them: what an explanation
+    reads of the points it only measures from (a tuple: built several times per event)."""
+
+    trust: float
+    loyalty: float
+
+
 def trust_and_loyalty_at(
     state: CustomerState, config: ScoringConfig, as_of_us: int | None
-) -> tuple[float, float]:
+) -> TrustLoyalty:
     """``scores_at(...)``'s trust and loyalty alone, by the same arithmetic: an explanation
     ranks and measures an event's drivers by these two and evaluates them for every group of
     evidence, where the rest (churn, segment, spreads) would go unread."""
@@ -280,7 +288,7 @@ def trust_and_loyalty_at(
         trust_sd=_beta_stddev(r, s),
         behaviour=_behaviour(state, config),
     )
-    return trust, _loyalty_points(components, config)
+    return TrustLoyalty(trust, _loyalty_points(components, config))
 
 
 def _loyalty_points(components: Mapping[LoyaltyComponent, float], config: ScoringConfig) -> float:
