@@ -196,11 +196,11 @@ def short(text: str, limit: int = SUMMARY_MAX) -> str:
 
 def drivers(recent: tuple[RecentEvent, ...]) -> tuple[ScoreDriver, ...]:
     """The latest events, strongest effect first (latest first among equals)."""
+    # Decorated tuples sort without a key function (once per update, ten events).
     ranked = sorted(
-        range(len(recent)),
-        key=lambda i: (-abs(recent[i].trust_effect) - abs(recent[i].loyalty_effect), -i),
+        [(-abs(e.trust_effect) - abs(e.loyalty_effect), -i, e) for i, e in enumerate(recent)]
     )
-    return tuple(_score_driver(recent[i]) for i in ranked[:MAX_DRIVERS])
+    return tuple([_score_driver(e) for _, _, e in ranked[:MAX_DRIVERS]])
 
 
 @functools.lru_cache(maxsize=8192)
