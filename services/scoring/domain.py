@@ -183,11 +183,11 @@ def _clip(value: float, low: float, high: float) -> float:
 
 def _points(value: float) -> float:
     """Published points: rounded to 4 decimals (the database keeps the exact values)."""
-    return round(_clip(value, 0.0, 100.0), 4)
+    return round(min(100.0, max(0.0, value)), 4)  # ``_clip`` inlined: nine per update
 
 
 def _change(value: float) -> float:
-    return round(_clip(value, -100.0, 100.0), 4)
+    return round(min(100.0, max(-100.0, value)), 4)
 
 
 def short(text: str, limit: int = SUMMARY_MAX) -> str:
