@@ -59,6 +59,7 @@ from services.scoring.model import Scores, SignalKind
 from services.scoring.model.config import Alerts
 from services.scoring.model.explain import duration
 from services.scoring.model.promises import PromiseBook, TimerChange
+from services.scoring.model.scores import TrustLoyalty
 from services.scoring.model.signal import from_us, to_us
 
 _US_PER_DAY: Final = 86_400_000_000
@@ -240,8 +241,8 @@ class AlertContext:
     nps: int | None = None
     case_id: str | None = None
     responds_to_event_id: str | None = None
-    base: Scores | None = None
-    """The scores after the passage of time up to the event, before its evidence (None:
+    base: Scores | TrustLoyalty | None = None
+    """Trust and loyalty after the passage of time up to the event, before its evidence (None:
     ``before``): a trust drop counts only what the event did."""
     late: bool = False
     """The event is older than the customer's clock: it never raises an alert."""
@@ -265,7 +266,7 @@ class AlertContext:
         return self.kind is None
 
     @property
-    def time_base(self) -> Scores:
+    def time_base(self) -> Scores | TrustLoyalty:
         return self.before if self.base is None else self.base
 
 

@@ -54,7 +54,7 @@ from services.scoring.model.promises import (
     settle,
     timer_key,
 )
-from services.scoring.model.scores import scores_at
+from services.scoring.model.scores import scores_at, trust_and_loyalty_at
 from services.scoring.model.signal import Signal, SignalKind, from_us, to_us
 from services.scoring.model.state import add_evidence, withdraw_evidence
 from services.scoring.signals import ScoringInput
@@ -187,11 +187,11 @@ def _clip(value: float, low: float, high: float) -> float:
 
 def _points(value: float) -> float:
     """Published points: rounded to 4 decimals (the database keeps the exact values)."""
-    return round(_clip(value, 0.0, 100.0), 4)
+    return round(min(100.0, max(0.0, value)), 4)  # ``_clip`` inlined: nine per update
 
 
 def _change(value: float) -> float:
-    return round(_clip(value, -100.0, 100.0), 4)
+    return round(min(100.0, max(-100.0, value)), 4)
 
 
 def short(text: str, limit: int = SUMMARY_MAX) -> str:
@@ -200,11 +200,11 @@ def short(text: str, limit: int = SUMMARY_MAX) -> str:
 
 def drivers(recent: tuple[RecentEvent, ...]) -> tuple[ScoreDriver, ...]:
     """The latest events, strongest effect first (latest first among equals)."""
+    # Decorated tuples sort without a key function (once per update, ten events).
     ranked = sorted(
-        range(len(recent)),
-        key=lambda i: (-abs(recent[i].trust_effect) - abs(recent[i].loyalty_effect), -i),
+        [(-abs(e.trust_effect) - abs(e.loyalty_effect), -i, e) for i, e in enumerate(recent)]
     )
-    return tuple(_score_driver(recent[i]) for i in ranked[:MAX_DRIVERS])
+    return tuple([_score_driver(e) for _, _, e in ranked[:MAX_DRIVERS]])
 
 
 @functools.lru_cache(maxsize=8192)
@@ -339,7 +339,7 @@ def time_event_id(watermark_us: int) -> str:
 
 def _time_summary(
     before: Scores,
-    decayed: Scores,
+    decayed: tuple[float, float],
     after: Scores,
     *,
     fired: tuple[TimerChange, ...],
@@ -347,9 +347,11 @@ def _time_summary(
     config: ScoringConfig,
 ) -> str:
     """``Loyalty fell 6 points over 3 months without events; churn risk 0.64 (high)``."""
+    """``decayed``: trust (0-1) and loyalty after the decay alone, before fired timers."""
+    decayed_trust, decayed_loyalty = decayed
     parts = []
     moved = time_phrase(
-        100.0 * (decayed.trust - before.trust), decayed.loyalty - before.loyalty, config
+        100.0 * (decayed_trust - before.trust), decayed_loyalty - before.loyalty, config
     )
     if moved:
         parts.append(f"Over {duration(elapsed_days)} without events: {moved}")
@@ -357,8 +359,8 @@ def _time_summary(
         parts.append(f"Steady over {duration(elapsed_days)} without events")
     if fired:
         labels = [change.timer.label for change in fired]
-        trust_points = 100.0 * (after.trust - decayed.trust)
-        loyalty_points = after.loyalty - decayed.loyalty
+        trust_points = 100.0 * (after.trust - decayed_trust)
+        loyalty_points = after.loyalty - decayed_loyalty
         kinds = sorted({label.singular for label in labels})
         what = ", ".join(
             f"{d.timer.deadline.kind} {d.timer.deadline.shown} due "
@@ -410,9 +412,15 @@ def advance_to(
     if watermark_us <= clock:
         return None
     before = record.scores_at(clock, config)
-    decayed = scores_at(state, config, watermark_us)
+    unfired = state
     state, book, fired = fire_due(state, tracker.book, watermark_us, config)
-    after = scores_at(state, config, watermark_us) if fired else decayed
+    after = scores_at(state, config, watermark_us)
+    # The decay alone: only its trust and loyalty are read (the summary splits the move).
+    decayed = (
+        trust_and_loyalty_at(unfired, config, watermark_us)
+        if fired
+        else (after.trust, after.loyalty)
+    )
     elapsed_days = (watermark_us - clock) / _US_PER_DAY
     summary = _time_summary(
         before, decayed, after, fired=tuple(fired), elapsed_days=elapsed_days, config=config
@@ -445,7 +453,8 @@ def advance_to(
     if not publish:
         return None
     published = replace(new_tracker, clock_us=watermark_us, published=snapshot(after))
-    new = replace(record, state=state, tracker=published)
+    # The scores at the new clock, for the customer's next event or review to start from.
+    new = CustomerRecord(state, published, record.recent, record.tenant_id, known=(state, after))
     update = build_update(
         record,
         after,

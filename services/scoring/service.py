@@ -49,7 +49,7 @@ from services.runtime.exceptions import (
     StateConflictError,
     TransientError,
 )
-from services.runtime.handlers import with_origin
+from services.runtime.handlers import ORIGIN_HEADER, with_origin
 from services.runtime.health import ReadinessCheck
 from services.runtime.kafka_io import TopicCatalog
 from services.runtime.kafka_security import client_security
@@ -271,6 +271,22 @@ class _Batch:
         # After ``write``'s erasures, which delete the erased customers' review rows.
         store.save_schedule(conn, tp.partition, self.reviews)
         store.set_partition_clock(conn, tp, self.clock)
+
+
+def _with_origin(outputs: Sequence[OutRecord], source: InRecord) -> list[OutRecord]:
+    """``handlers.with_origin`` of each output of one record, built directly: about three
+    outputs per event, and ``dataclasses.replace`` costs several times a constructor."""
+    origin = (ORIGIN_HEADER, f"{source.topic}:{source.partition}:{source.offset}".encode())
+    return [
+        OutRecord(
+            out.topic,
+            out.key,
+            out.value,
+            [*(h for h in out.headers if h[0] != ORIGIN_HEADER), origin],
+            out.partition,
+        )
+        for out in outputs
+    ]
 
 
 REVIEW_PREFETCH_US: Final = 86_400_000_000
@@ -520,9 +536,7 @@ class ScoringHandler:
             if seen_us is not None:
                 # The watermark's time updates go out under the record that moved it.
                 outputs = outputs + self._advance_watermark(conn, tp, work, seen_us)
-            work.outbox += store.outbox_rows(
-                tp, record.offset, [with_origin(out, record) for out in outputs]
-            )
+            work.outbox += store.outbox_rows(tp, record.offset, _with_origin(outputs, record))
         work.write(conn, self._config.publishing.history_limit)
         work.write_clock(conn, tp)
         return work

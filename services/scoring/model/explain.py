@@ -29,7 +29,12 @@ from services.scoring.model.evidence import (
     evidence_for,
     rule_key,
 )
-from services.scoring.model.scores import Scores, scores_at, trust_and_loyalty_at
+from services.scoring.model.scores import (
+    Scores,
+    TrustLoyalty,
+    scores_at,
+    trust_and_loyalty_at,
+)
 from services.scoring.model.signal import Signal, SignalKind
 from services.scoring.model.state import CustomerState, add_evidence, check_signal
 
@@ -92,9 +97,9 @@ class Explanation:
     summary: str
     late: bool
     """True if the event is older than the customer's ``as_of``: it arrived out of order."""
-    base: Scores | None = None
-    """The scores after the passage of time up to the event, before its evidence: ``before``
-    to ``base`` is time, ``base`` to ``after`` is the event."""
+    base: TrustLoyalty | None = None
+    """Trust and loyalty after the passage of time up to the event, before its evidence:
+    ``before`` to ``base`` is time, ``base`` to ``after`` is the event."""
 
     @property
     def trust_points(self) -> float:
@@ -161,7 +166,11 @@ def fold(
     check_signal(state, signal, config)
     occurred = signal.occurred_us
     items = evidence_for(signal, config)
-    after_state = add_evidence(state, items, occurred, config)
+    # The passage of time (and the event's own bookkeeping: first seen, event count), no
+    # evidence yet; the event's evidence is added to it: the same state as adding it to
+    # ``state`` directly (the same decayed sums plus the same weights), decayed once.
+    base = add_evidence(state, (), occurred, config)
+    after_state = add_evidence(base, items, occurred, config, count_event=False)
     previous = state.as_of_us
     if clock_us is not None and (previous is None or clock_us > previous):
         previous = clock_us
@@ -171,18 +180,17 @@ def fold(
     after = scores_at(after_state, config, at)
     late = previous is not None and occurred < previous
 
-    # The passage of time (and the event's own bookkeeping: first seen, event count), no
-    # evidence yet. A late event moves no time forward, but one older than the first seen
-    # lengthens the history over which frequency and spend are averaged.
+    # A late event moves no time forward, but one older than the first seen lengthens the
+    # history over which frequency and spend are averaged.
     older_than_history = state.first_seen_us is not None and occurred < state.first_seen_us
     time_key, time_label = (
         (LONGER_HISTORY, LONGER_HISTORY_LABEL)
         if late and older_than_history
         else (ELAPSED_TIME, ELAPSED_TIME_LABEL)
     )
-    base = add_evidence(state, (), occurred, config)
-    base_scores = scores_at(base, config, at)
-    base_points = _trust_loyalty(base_scores)
+    # Only trust and loyalty are read of it: the rest of the scores would go unread.
+    base_scores = trust_and_loyalty_at(base, config, at)
+    base_points: tuple[float, float] = base_scores
     after_points = _trust_loyalty(after)
     time_driver = _driver(time_key, time_label, _trust_loyalty(before), base_points, signal)
     # The event's evidence, one group per label, attributed from the strongest alone down
@@ -258,7 +266,7 @@ def _summary(
     signal: Signal,
     config: ScoringConfig,
     *,
-    scores: tuple[Scores, Scores, Scores],
+    scores: tuple[Scores, TrustLoyalty, Scores],
     drivers: tuple[Driver, ...],
     time_driver: Driver,
     times: tuple[int | None, int],

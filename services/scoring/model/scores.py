@@ -220,11 +220,13 @@ def scores_at(state: CustomerState, config: ScoringConfig, as_of_us: int | None)
     components, uncertainties, spreads = _loyalty_components(
         state, config, trust=trust, trust_u=trust_u, trust_sd=trust_sd, behaviour=behaviour
     )
-    loyalty = _loyalty_points(components, config)
-    loyalty_u = variance = 0.0
+    # ``_loyalty_points`` inlined in the same loop (the same sum in the same order).
+    loyalty = loyalty_u = variance = 0.0
     for name, weight in config.loyalty.weights.items():
+        loyalty += weight * components[name]
         loyalty_u += weight * uncertainties[name]
         variance += (weight * spreads[name]) ** 2
+    loyalty = min(100.0, max(0.0, 100.0 * loyalty))
     loyalty_sd = math.sqrt(variance)
     pooled = attitude(state)
     churn_risk = _churn_risk(behaviour, trust, pooled[0], components, config)
@@ -262,9 +264,17 @@ def scores_at(state: CustomerState, config: ScoringConfig, as_of_us: int | None)
     )
 
 
+class TrustLoyalty(NamedTuple):
+    """Trust (0-1) and loyalty (0-100) alone, as ``Scores`` holds them: what an explanation
+    reads of the points it only measures from (a tuple: built several times per event)."""
+
+    trust: float
+    loyalty: float
+
+
 def trust_and_loyalty_at(
     state: CustomerState, config: ScoringConfig, as_of_us: int | None
-) -> tuple[float, float]:
+) -> TrustLoyalty:
     """``scores_at(...)``'s trust and loyalty alone, by the same arithmetic: an explanation
     ranks and measures an event's drivers by these two and evaluates them for every group of
     evidence, where the rest (churn, segment, spreads) would go unread."""
@@ -279,8 +289,9 @@ def trust_and_loyalty_at(
         trust_u=beta_uncertainty(r, s),
         trust_sd=_beta_stddev(r, s),
         behaviour=_behaviour(state, config),
+        spreads=False,
     )
-    return trust, _loyalty_points(components, config)
+    return TrustLoyalty(trust, _loyalty_points(components, config))
 
 
 def _loyalty_points(components: Mapping[LoyaltyComponent, float], config: ScoringConfig) -> float:
@@ -338,9 +349,12 @@ def _loyalty_components(
     trust_u: float,
     trust_sd: float,
     behaviour: Behaviour,
+    spreads: bool = True,
 ) -> tuple[
     dict[LoyaltyComponent, float], dict[LoyaltyComponent, float], dict[LoyaltyComponent, float]
 ]:
+    """Each component's value, uncertainty and spread (``spreads=False``: the values alone,
+    the other two empty, for a caller that reads trust and loyalty only)."""
     half_lives = config.half_life_days
     loyalty = config.loyalty
     span_days = 0.0
@@ -376,6 +390,10 @@ def _loyalty_components(
         LoyaltyComponent.MONETARY: monetary,
         LoyaltyComponent.TRUST: trust,
     }
+    if not spreads:
+        for component, i in _BETA_COMPONENTS_AT:
+            values[component] = (sums[i] + 1.0) / (sums[i] + sums[i + 1] + 2.0)
+        return values, {}, {}
     uncertainties = {
         LoyaltyComponent.RECENCY: recency_u,
         LoyaltyComponent.FREQUENCY: frequency_u,
@@ -384,7 +402,7 @@ def _loyalty_components(
     }
     # Spread of each component: a Beta posterior's standard deviation, or, for the rates,
     # the uniform prior's spread times the share of the rate that still rests on the prior.
-    spreads = {
+    spread = {
         LoyaltyComponent.RECENCY: _UNIFORM_SD * recency_u,
         LoyaltyComponent.FREQUENCY: _UNIFORM_SD * frequency_u,
         LoyaltyComponent.MONETARY: _UNIFORM_SD * monetary_u,
@@ -399,8 +417,8 @@ def _loyalty_components(
         b = negative + 1.0
         values[component] = a / total
         uncertainties[component] = 2.0 / total
-        spreads[component] = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
-    return values, uncertainties, spreads
+        spread[component] = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
+    return values, uncertainties, spread
 
 
 _BETA_COMPONENTS: Final = {

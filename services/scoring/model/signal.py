@@ -135,10 +135,13 @@ class Signal:
     received_at: datetime | None = None
     """Processing time: when Rapport received the event. Carried for lag metrics only; the
     model never reads it (decay and recency use ``occurred_at``)."""
+    _occurred_us: int = field(init=False, repr=False, compare=False)
+    """``occurred_at`` converted once: read several times per event (fold, timers, alerts)."""
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:
             raise ValueError("occurred_at must be timezone-aware")
+        object.__setattr__(self, "_occurred_us", to_us(self.occurred_at))
         object.__setattr__(self, "kind", SignalKind(self.kind))
         _check_range("nps", self.nps, 0, 10)
         _check_range("csat", self.csat, 1, 5)
@@ -169,7 +172,7 @@ class Signal:
     @property
     def occurred_us(self) -> int:
         """``occurred_at`` in integer microseconds since the Unix epoch (exact)."""
-        return to_us(self.occurred_at)
+        return self._occurred_us
 
 
 def to_us(moment: datetime) -> int:
