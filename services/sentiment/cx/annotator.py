@@ -48,8 +48,9 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
@@ -164,7 +165,7 @@ class _Candidate:
     candidate per pattern part, shared by every token that can start it.
     """
 
-    __slots__ = ("anchor", "anchor_mask", "entry", "regex")
+    __slots__ = ("anchor", "anchor_mask", "entry", "match", "regex")
 
     def __init__(
         self,
@@ -174,6 +175,11 @@ class _Candidate:
         anchor_mask: int,
     ) -> None:
         self.regex = regex
+        # The regex's bound ``match``, looked up once: compiled, ``regex.match(...)`` is a
+        # method call that finds the method on the pattern object every time.
+        self.match: Callable[[str, int], re.Match[str] | None] | None = (
+            None if regex is None else regex.match
+        )
         self.anchor = anchor
         self.anchor_mask = anchor_mask
         self.entry = entry
@@ -383,7 +389,7 @@ class _TokenInfo(VaderToken):
                 candidate = _Candidate(
                     entry,
                     None if part.exact_pair else part.regex,
-                    anchor,
+                    None if anchor is None else frozenset(map(sys.intern, anchor)),
                     0 if anchor is None else _key_mask(anchor),
                 )
                 candidates[id(entry), id(part)] = candidate
@@ -397,7 +403,7 @@ class _TokenInfo(VaderToken):
                 any_next.append(candidate)
             else:
                 for following in second:
-                    by_next.setdefault(following, []).append(candidate)
+                    by_next.setdefault(sys.intern(following), []).append(candidate)
         self.singles = tuple(singles)
         self.checked = tuple(checked)
         self.any_next = tuple(any_next)
@@ -450,7 +456,9 @@ class _TokenTable(dict[str, _TokenInfo]):
     def __missing__(self, raw: str) -> _TokenInfo:
         # Emoticons VADER knows (":D", "<3") stay whole; words lose edge punctuation.
         lower = raw.lower()
-        key = lower if lower in self._vader_lexicon else (lower.strip(_STRIP) or lower)
+        # Interned: the matcher looks keys up in the (interned) keys of by_next and the
+        # anchor sets, where the same object compares equal without reading the text.
+        key = sys.intern(lower if lower in self._vader_lexicon else (lower.strip(_STRIP) or lower))
         same_key = self._by_key.get(key)
         same_facts: _TokenInfo | None = None
         signature: list[tuple[int, int, bool]] = []
@@ -690,8 +698,8 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             continue
         found: list[_Hit] | None = [(entry, i, i + 1) for entry in checked] if checked else None
         for candidate in multi:
-            regex = candidate.regex
-            if regex is None:
+            match = candidate.match
+            if match is None:
                 end = i + 2
             else:
                 anchor = candidate.anchor
@@ -709,7 +717,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                     key_text = _KeyText(infos, sentences)
                 text = key_text.text or key_text.build()
                 start = key_text.offset(i)
-                m = regex.match(text, start)
+                m = match(text, start)
                 if m is None:
                     continue
                 # A match covers whole tokens (it ends before " ", a line break or
@@ -1405,18 +1413,27 @@ def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> lis
     """:meth:`CxAnnotator._sentences` for one line with single spaces, tokens its words."""
     sentences: list[_Sentence] = []
     lo = 0
+    # The text is its tokens joined by single spaces: a sentence's text is a slice of it
+    # (``start``: where token ``lo`` begins; ``offset``: the end of token ``k``), not a
+    # join of a slice of the tokens.
+    start = 0
+    offset = 0
     for k in range(len(tokens) - 1):
-        end = tokens[k][-1]
+        token = tokens[k]
+        offset += len(token)
+        end = token[-1]
         if end == "." or end == "!" or end == "?":  # noqa: PLR1714 - compiled: no tuple
-            piece = " ".join(tokens[lo : k + 1])
+            piece = normalized[start:offset]
             sentences.append(
                 _Sentence(len(sentences), piece, lo, k + 1, piece.count("!"), piece.count("?"))
             )
             lo = k + 1
+            start = offset + 1
+        offset += 1
     if not sentences:
         # One sentence: its "!"/"?" counts are the text's.
         return [_Sentence(0, normalized, 0, len(tokens), ep, qm)] if tokens else []
-    piece = " ".join(tokens[lo:])
+    piece = normalized[start:]
     sentences.append(
         _Sentence(len(sentences), piece, lo, len(tokens), piece.count("!"), piece.count("?"))
     )
