@@ -89,7 +89,7 @@ from services.sentiment.fastvader import (
     punctuation_amplifier,
     round3,
     round4,
-    score_parts,
+    score_range,
     vader_label,
 )
 from services.sentiment.language import ENGLISH, LanguageDetector, is_foreign_word, latin_script
@@ -228,11 +228,13 @@ _NEUTRAL: Final = build_vader_scores(0.0, 0.0, 1.0, 0.0)
 _EMPTY: Final = build_vader_scores(0.0, 0.0, 0.0, 0.0)
 
 
-def _vader_scores(values: Sequence[float], n_tokens: int, ep: int, qm: int) -> VaderScores:
-    """VADER's scores of ``n_tokens`` tokens with non-zero valences ``values``."""
-    if not values:
+def _vader_scores(  # noqa: PLR0917 - private
+    values: list[float], lo: int, hi: int, n_tokens: int, ep: int, qm: int
+) -> VaderScores:
+    """VADER's scores of ``n_tokens`` tokens with non-zero valences ``values[lo:hi]``."""
+    if lo >= hi:
         return _NEUTRAL if n_tokens else _EMPTY
-    neg, neu, pos, compound = score_parts(values, n_tokens, ep, qm)
+    neg, neu, pos, compound = score_range(values, lo, hi, n_tokens, ep, qm)
     return build_vader_scores(compound, pos, neu, neg)
 
 
@@ -1571,7 +1573,7 @@ class CxAnnotator:
             scored = " ".join(tokens)
             ep, qm = scored.count("!"), scored.count("?")
         n = len(tokens)
-        vader = _vader_scores(values, n, ep, qm)
+        vader = _vader_scores(values, 0, len(values), n, ep, qm)
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
         sentences = self._sentences(normalized, tokens, words, word_ends, ep, qm)
@@ -1651,7 +1653,7 @@ class CxAnnotator:
                 first = last
                 if first < n_values and positions[first] < hi:
                     last = bisect_left(positions, hi, first)
-                    s_vader = _vader_scores(values[first:last], hi - lo, sentence.ep, sentence.qm)
+                    s_vader = _vader_scores(values, first, last, hi - lo, sentence.ep, sentence.qm)
                 else:
                     s_vader = _NEUTRAL  # no sentiment word: VADER's neutral result
                 if sentence.applied:
