@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import re
 import string
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -53,6 +54,7 @@ __all__ = [
     "round3",
     "round4",
     "score_parts",
+    "score_range",
     "score_valences",
     "vader_label",
 ]
@@ -770,24 +772,42 @@ def score_parts(
     text's "!" and "?" counts. Empty ``values`` give VADER's all-neutral
     result when there are tokens and its all-zero result when there are none.
     """
-    if not values:
-        return (0.0, 1.0, 0.0, 0.0) if n_tokens else (0.0, 0.0, 0.0, 0.0)
-    # Builtin sum() like the reference, so both get this interpreter's summation
-    # algorithm (plain in 3.11, compensated from 3.12). The zeros the reference
-    # also sums are omitted: adding 0 to that accumulator is a no-op in both.
-    amplifier = punctuation_amplifier(ep, qm)
-    compound = compound_of(float(sum(values)), amplifier)
+    return score_range(list(values), 0, len(values), n_tokens, ep, qm)
 
+
+# Builtin sum() adds floats left to right up to Python 3.11 and with compensation from
+# 3.12; the reference uses it, so a plain loop gives its result only before 3.12.
+_PLAIN_SUM: Final = sys.version_info < (3, 12)
+
+
+def score_range(  # noqa: PLR0917 - the hot path's form of score_parts
+    values: list[float], lo: int, hi: int, n_tokens: int, ep: int, qm: int
+) -> tuple[float, float, float, float]:
+    """:func:`score_parts` of ``values[lo:hi]``, without the slice (a list, indexed
+    directly when compiled: the annotator scores each sentence's range of the text's
+    valences)."""
+    if lo >= hi:
+        return (0.0, 1.0, 0.0, 0.0) if n_tokens else (0.0, 0.0, 0.0, 0.0)
+    amplifier = punctuation_amplifier(ep, qm)
     pos_sum = 0.0
     neg_sum = 0.0
-    for value in values:
+    total = 0.0
+    for k in range(lo, hi):
+        value = values[k]
+        total += value
         # Reference: pos_sum += (float(s) + 1). float() is dropped: values are
         # floats or small ints, for which s + 1 converts to the same float.
         if value > 0:
             pos_sum += value + 1
         else:
             neg_sum += value - 1
-    neu_count = n_tokens - len(values)
+    # Builtin sum() like the reference where it differs from the loop's left-to-right
+    # sum (see _PLAIN_SUM). The zeros the reference also sums are omitted: adding 0 to
+    # that accumulator is a no-op in both.
+    if not _PLAIN_SUM:
+        total = float(sum(values[lo:hi]))
+    compound = compound_of(total, amplifier)
+    neu_count = n_tokens - (hi - lo)
 
     abs_neg = math.fabs(neg_sum)
     if pos_sum > abs_neg:

@@ -48,8 +48,9 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
@@ -88,7 +89,7 @@ from services.sentiment.fastvader import (
     punctuation_amplifier,
     round3,
     round4,
-    score_parts,
+    score_range,
     vader_label,
 )
 from services.sentiment.language import ENGLISH, LanguageDetector, is_foreign_word, latin_script
@@ -164,7 +165,7 @@ class _Candidate:
     candidate per pattern part, shared by every token that can start it.
     """
 
-    __slots__ = ("anchor", "anchor_mask", "entry", "regex")
+    __slots__ = ("anchor", "anchor_mask", "entry", "match", "regex")
 
     def __init__(
         self,
@@ -174,6 +175,11 @@ class _Candidate:
         anchor_mask: int,
     ) -> None:
         self.regex = regex
+        # The regex's bound ``match``, looked up once: compiled, ``regex.match(...)`` is a
+        # method call that finds the method on the pattern object every time.
+        self.match: Callable[[str, int], re.Match[str] | None] | None = (
+            None if regex is None else regex.match
+        )
         self.anchor = anchor
         self.anchor_mask = anchor_mask
         self.entry = entry
@@ -222,11 +228,13 @@ _NEUTRAL: Final = build_vader_scores(0.0, 0.0, 1.0, 0.0)
 _EMPTY: Final = build_vader_scores(0.0, 0.0, 0.0, 0.0)
 
 
-def _vader_scores(values: Sequence[float], n_tokens: int, ep: int, qm: int) -> VaderScores:
-    """VADER's scores of ``n_tokens`` tokens with non-zero valences ``values``."""
-    if not values:
+def _vader_scores(  # noqa: PLR0917 - private
+    values: list[float], lo: int, hi: int, n_tokens: int, ep: int, qm: int
+) -> VaderScores:
+    """VADER's scores of ``n_tokens`` tokens with non-zero valences ``values[lo:hi]``."""
+    if lo >= hi:
         return _NEUTRAL if n_tokens else _EMPTY
-    neg, neu, pos, compound = score_parts(values, n_tokens, ep, qm)
+    neg, neu, pos, compound = score_range(values, lo, hi, n_tokens, ep, qm)
     return build_vader_scores(compound, pos, neu, neg)
 
 
@@ -383,7 +391,7 @@ class _TokenInfo(VaderToken):
                 candidate = _Candidate(
                     entry,
                     None if part.exact_pair else part.regex,
-                    anchor,
+                    None if anchor is None else frozenset(map(sys.intern, anchor)),
                     0 if anchor is None else _key_mask(anchor),
                 )
                 candidates[id(entry), id(part)] = candidate
@@ -397,7 +405,7 @@ class _TokenInfo(VaderToken):
                 any_next.append(candidate)
             else:
                 for following in second:
-                    by_next.setdefault(following, []).append(candidate)
+                    by_next.setdefault(sys.intern(following), []).append(candidate)
         self.singles = tuple(singles)
         self.checked = tuple(checked)
         self.any_next = tuple(any_next)
@@ -450,7 +458,9 @@ class _TokenTable(dict[str, _TokenInfo]):
     def __missing__(self, raw: str) -> _TokenInfo:
         # Emoticons VADER knows (":D", "<3") stay whole; words lose edge punctuation.
         lower = raw.lower()
-        key = lower if lower in self._vader_lexicon else (lower.strip(_STRIP) or lower)
+        # Interned: the matcher looks keys up in the (interned) keys of by_next and the
+        # anchor sets, where the same object compares equal without reading the text.
+        key = sys.intern(lower if lower in self._vader_lexicon else (lower.strip(_STRIP) or lower))
         same_key = self._by_key.get(key)
         same_facts: _TokenInfo | None = None
         signature: list[tuple[int, int, bool]] = []
@@ -690,8 +700,8 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             continue
         found: list[_Hit] | None = [(entry, i, i + 1) for entry in checked] if checked else None
         for candidate in multi:
-            regex = candidate.regex
-            if regex is None:
+            match = candidate.match
+            if match is None:
                 end = i + 2
             else:
                 anchor = candidate.anchor
@@ -709,7 +719,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                     key_text = _KeyText(infos, sentences)
                 text = key_text.text or key_text.build()
                 start = key_text.offset(i)
-                m = regex.match(text, start)
+                m = match(text, start)
                 if m is None:
                     continue
                 # A match covers whole tokens (it ends before " ", a line break or
@@ -1405,18 +1415,27 @@ def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> lis
     """:meth:`CxAnnotator._sentences` for one line with single spaces, tokens its words."""
     sentences: list[_Sentence] = []
     lo = 0
+    # The text is its tokens joined by single spaces: a sentence's text is a slice of it
+    # (``start``: where token ``lo`` begins; ``offset``: the end of token ``k``), not a
+    # join of a slice of the tokens.
+    start = 0
+    offset = 0
     for k in range(len(tokens) - 1):
-        end = tokens[k][-1]
+        token = tokens[k]
+        offset += len(token)
+        end = token[-1]
         if end == "." or end == "!" or end == "?":  # noqa: PLR1714 - compiled: no tuple
-            piece = " ".join(tokens[lo : k + 1])
+            piece = normalized[start:offset]
             sentences.append(
                 _Sentence(len(sentences), piece, lo, k + 1, piece.count("!"), piece.count("?"))
             )
             lo = k + 1
+            start = offset + 1
+        offset += 1
     if not sentences:
         # One sentence: its "!"/"?" counts are the text's.
         return [_Sentence(0, normalized, 0, len(tokens), ep, qm)] if tokens else []
-    piece = " ".join(tokens[lo:])
+    piece = normalized[start:]
     sentences.append(
         _Sentence(len(sentences), piece, lo, len(tokens), piece.count("!"), piece.count("?"))
     )
@@ -1554,7 +1573,7 @@ class CxAnnotator:
             scored = " ".join(tokens)
             ep, qm = scored.count("!"), scored.count("?")
         n = len(tokens)
-        vader = _vader_scores(values, n, ep, qm)
+        vader = _vader_scores(values, 0, len(values), n, ep, qm)
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
         sentences = self._sentences(normalized, tokens, words, word_ends, ep, qm)
@@ -1634,7 +1653,7 @@ class CxAnnotator:
                 first = last
                 if first < n_values and positions[first] < hi:
                     last = bisect_left(positions, hi, first)
-                    s_vader = _vader_scores(values[first:last], hi - lo, sentence.ep, sentence.qm)
+                    s_vader = _vader_scores(values, first, last, hi - lo, sentence.ep, sentence.qm)
                 else:
                     s_vader = _NEUTRAL  # no sentiment word: VADER's neutral result
                 if sentence.applied:
