@@ -454,7 +454,14 @@ def advance_to(
         return None
     published = replace(new_tracker, clock_us=watermark_us, published=snapshot(after))
     # The scores at the new clock, for the customer's next event or review to start from.
-    new = CustomerRecord(state, published, record.recent, record.tenant_id, known=(state, after))
+    new = CustomerRecord(
+        state,
+        published,
+        record.recent,
+        record.tenant_id,
+        known=(state, after),
+        key_tenant=record.key_tenant,
+    )
     update = build_update(
         record,
         after,
@@ -495,7 +502,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     and opens its promise timers, and evaluates the alert rules. Raises
     ``StateMismatchError`` if the record was built with another configuration.
     """
-    signal = _response_time(inp, record.tracker.book)
+    signal, record = _with_response_time(record, inp, config)
     occurred = signal.occurred_us
     # Settling first: a delivery that arrives after its deadline settles the timer without
     # firing it (the late delivery is its own evidence), whatever the arrival order.
@@ -538,7 +545,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         raise ValueError(f"event {signal.event_id} makes the state non-finite")
     book = tracker.book
     if inp.opens is not None:
-        state = _response_time_of_late_feedback(state, inp, book, config)
+        state, book = _response_time_of_late_feedback(state, inp, book, config)
         book = open_deadline(book, inp.opens, signal.event_id, occurred)
     # A promise whose opening arrived after its deadline had passed fires at once (at its
     # deadline), exactly as it would have, had it arrived in time.
@@ -617,44 +624,94 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     return Outcome(new, explanation, update, [*time_alerts, *alerts], time, publish)
 
 
-def _response_time(inp: ScoringInput, book: PromiseBook) -> Signal:
-    """A response to feedback learns how long the customer waited (while the feedback's
-    response timer runs; a response to feedback that owed none carries no time)."""
+def _with_response_time(
+    record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
+) -> tuple[Signal, CustomerRecord]:
+    signal, state, book = _response_time(inp, record.tracker.book, record.state, config)
+    if book is record.tracker.book:
+        return signal, record
+    return signal, replace(record, state=state, tracker=replace(record.tracker, book=book))
+
+
+def _response_time(
+    inp: ScoringInput, book: PromiseBook, state: ModelState, config: ScoringConfig
+) -> tuple[Signal, ModelState, PromiseBook]:
+    """A response to feedback learns how long the customer waited: the earliest response to
+    the feedback in event time is scored by the wait (``fast`` or ``slow``), any other one is
+    plain. A response that arrives after a later one was scored by the wait takes the rule
+    over: the later one is rescored plain, at its own time, so the state is the one of the
+    event-time order (a response to feedback that owed none carries no time)."""
     signal = inp.signal
     if signal.kind is not SignalKind.FEEDBACK_RESPONSE or inp.responds_to_event_id is None:
-        return signal
-    timer = book.timers.get(timer_key("response", inp.responds_to_event_id))
-    if timer is None or timer.opened_us > signal.occurred_us:
-        return signal
-    waited = (signal.occurred_us - timer.opened_us) / _US_PER_HOUR
-    return replace(signal, response_hours=waited)
+        return signal, state, book
+    key = timer_key("response", inp.responds_to_event_id)
+    occurred = signal.occurred_us
+    timer = book.timers.get(key)
+    if timer is not None:
+        if timer.opened_us > occurred:
+            return signal, state, book
+        opened_us = timer.opened_us
+    else:
+        held = book.timed_responses.get(key)
+        if held is None or not held[0] <= occurred < held[1]:
+            return signal, state, book
+        opened_us, held_us = held
+        state = _rescore_response(
+            state,
+            key=key,
+            at_us=held_us,
+            was_hours=(held_us - opened_us) / _US_PER_HOUR,
+            now_hours=None,
+            config=config,
+        )
+    timed = {**book.timed_responses, key: (opened_us, occurred)}
+    signal = replace(signal, response_hours=(occurred - opened_us) / _US_PER_HOUR)
+    return signal, state, replace(book, timed_responses=timed)
 
 
-def _response_time_of_late_feedback(
-    state: ModelState, inp: ScoringInput, book: PromiseBook, config: ScoringConfig
+def _rescore_response(
+    state: ModelState,
+    *,
+    key: str,
+    at_us: int,
+    was_hours: float | None,
+    now_hours: float | None,
+    config: ScoringConfig,
 ) -> ModelState:
-    """Feedback that arrives after the response to it: the response was scored without knowing
-    how long the customer waited. Book the difference between its timed rule (``fast`` or
-    ``slow``) and the plain one now, at the response's time, so that the state is the same as
-    in the other arrival order."""
-    opens = inp.opens
-    if opens is None or opens.kind != "response":
-        return state
-    settled_us = book.settled.get(opens.key)
-    if settled_us is None or settled_us < inp.signal.occurred_us:
-        return state
-    plain = Signal(
-        f"{opens.key}:plain", state.customer_id, from_us(settled_us), SignalKind.FEEDBACK_RESPONSE
+    """Swap a response's rule at its time: by the wait (hours) or plain (None). The sums are
+    linear, so withdrawing one rule and adding the other is exact."""
+    base = Signal(
+        f"{key}:rescored", state.customer_id, from_us(at_us), SignalKind.FEEDBACK_RESPONSE
     )
-    waited = (settled_us - inp.signal.occurred_us) / _US_PER_HOUR
-    timed = replace(plain, response_hours=waited)
-    before, after = evidence_for(plain, config), evidence_for(timed, config)
+    before = evidence_for(replace(base, response_hours=was_hours), config)
+    after = evidence_for(replace(base, response_hours=now_hours), config)
     if [(e.key, e.channel, e.weight) for e in before] == [
         (e.key, e.channel, e.weight) for e in after
     ]:
         return state
-    state = withdraw_evidence(state, before, settled_us, config)
-    return add_evidence(state, after, settled_us, config, count_event=False)
+    state = withdraw_evidence(state, before, at_us, config)
+    return add_evidence(state, after, at_us, config, count_event=False)
+
+
+def _response_time_of_late_feedback(
+    state: ModelState, inp: ScoringInput, book: PromiseBook, config: ScoringConfig
+) -> tuple[ModelState, PromiseBook]:
+    """Feedback that arrives after the responses to it: they were scored without knowing how
+    long the customer waited. The earliest of them (the first settlement) takes the timed rule
+    (``fast`` or ``slow``) instead of the plain one, at its time, so that the state is the same
+    as in the other arrival order."""
+    opens = inp.opens
+    if opens is None or opens.kind != "response":
+        return state, book
+    settled_us = book.settled.get(opens.key)
+    if settled_us is None or settled_us < inp.signal.occurred_us:
+        return state, book
+    waited = (settled_us - inp.signal.occurred_us) / _US_PER_HOUR
+    state = _rescore_response(
+        state, key=opens.key, at_us=settled_us, was_hours=None, now_hours=waited, config=config
+    )
+    timed = {**book.timed_responses, opens.key: (inp.signal.occurred_us, settled_us)}
+    return state, replace(book, timed_responses=timed)
 
 
 ERASURE_MARK_KEY_BYTES: Final = 32

@@ -96,7 +96,11 @@ class PromiseBook:
 
     timers: Mapping[str, Timer] = field(default_factory=dict)
     settled: Mapping[str, int] = field(default_factory=dict)
-    """Timer key -> event time of its settlement (for openings that arrive late)."""
+    """Timer key -> event time of its first settlement (for openings that arrive late)."""
+    timed_responses: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """Response timer key -> (the feedback's time, the time of the response holding the timed
+    rule): the earliest response to a feedback is the one scored by how long the customer
+    waited, whatever the order the responses arrive in."""
 
     @property
     def overdue(self) -> list[Timer]:
@@ -109,6 +113,11 @@ class PromiseBook:
         return {
             "timers": {key: timer.to_json() for key, timer in sorted(self.timers.items())},
             "settled": dict(sorted(self.settled.items())),
+            **(
+                {"timed_responses": {k: list(v) for k, v in sorted(self.timed_responses.items())}}
+                if self.timed_responses
+                else {}
+            ),
         }
 
     @classmethod
@@ -118,6 +127,9 @@ class PromiseBook:
         return cls(
             timers={key: Timer.from_json(v) for key, v in data.get("timers", {}).items()},
             settled={key: int(v) for key, v in data.get("settled", {}).items()},
+            timed_responses={
+                key: (int(v[0]), int(v[1])) for key, v in data.get("timed_responses", {}).items()
+            },
         )
 
 
@@ -171,7 +183,8 @@ def settle(
     changes = []
     for key in keys:
         timer = timers.pop(key, None)
-        settled[key] = max(settled.get(key, at_us), at_us)
+        # The first settlement in event time, whatever the arrival order: what ended the wait.
+        settled[key] = min(settled.get(key, at_us), at_us)
         if timer is not None and timer.fired:
             items = overdue_evidence(timer.deadline.kind, config)
             state = withdraw_evidence(state, items, timer.deadline.due_us, config)
@@ -181,7 +194,10 @@ def settle(
         # Keep the most recent settlements (ties by key, so the bound is deterministic).
         kept = sorted(settled.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         settled = dict(kept)
-    return state, replace(book, timers=timers, settled=settled), changes
+    timed = book.timed_responses
+    if any(key not in settled for key in timed):
+        timed = {key: v for key, v in timed.items() if key in settled}
+    return state, replace(book, timers=timers, settled=settled, timed_responses=timed), changes
 
 
 def open_deadline(

@@ -7,6 +7,7 @@ the direction and rough size of the scores, the words of the summary, and the al
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -618,3 +619,15 @@ def test_the_shuffled_backfill(
     # Replaying the same arrival order gives the same alerts, ids included.
     again = _replay(shuffled, config, watermark)[1]
     assert [x.model_dump() for x in again] == [x.model_dump() for x in alerts_b]
+
+
+def test_two_responses_to_one_feedback_in_any_arrival_order(config: ScoringConfig) -> None:
+    """The earliest response in event time is scored by how long the customer waited, the
+    other one plainly, whatever arrives first (hypothesis found this order dependence: the
+    first to *arrive* took the timed rule). The feedback itself may arrive last."""
+    inputs = _inputs([("order", 0, 0), ("nps_bad", 0, 0), ("response", 1, 1), ("response", 0, 1)])
+    watermark = START + 90 * DAY
+    reference, _, _ = _replay(sorted(inputs, key=lambda i: i.signal.occurred_us), config, watermark)
+    for order in itertools.permutations(inputs):
+        record, _, _ = _replay(list(order), config, watermark)
+        assert record.state.isclose(reference.state), [i.signal.event_id for i in order]
