@@ -232,7 +232,7 @@ def run_console(settings: Settings) -> None:
     except ValueError as exc:
         log.error("console: RAPPORT_CONSOLE_TENANT: %s", exc)
         raise SystemExit(2) from exc
-    view = ScoreView(topics, qualify_tenants=tenant is None)
+    view = ScoreView(topics)
     subscription = Subscription(
         bootstrap_servers(settings), view, f"{settings.group_prefix}-console", tenant=tenant
     ).start()

@@ -79,12 +79,8 @@ SORT_KEYS: dict[str, Callable[[ScoreUpdate], object]] = {
 class ScoreView:
     """Thread-safe: one consumer thread applies records, HTTP threads read."""
 
-    def __init__(self, topics: Topics, *, qualify_tenants: bool = True) -> None:
+    def __init__(self, topics: Topics) -> None:
         self.topics = topics
-        # A view of several tenants names each customer by their record key, `tenant|customer`:
-        # two tenants' customers of the same id are two customers, never one (issue 16). A view
-        # scoped to one tenant (its subscription filters by key) shows the plain ids.
-        self._qualify_tenants = qualify_tenants
         self._lock = threading.Lock()
         self._customers: dict[str, CustomerRecord] = {}
         self._feed: deque[FeedAlert] = deque(maxlen=ALERT_FEED)
@@ -142,11 +138,11 @@ class ScoreView:
         if record.latest is None or update.as_of >= record.latest.as_of:
             record.latest = update
 
-    def _identity(self, key: bytes | None) -> str | None:
-        return tenant_qualified_id(key) if self._qualify_tenants else None
-
-    def _identified(self, key: bytes | None, record: _Named) -> _Named:
-        return named_by_key(key, record) if self._qualify_tenants else record
+    # A view of several tenants names each customer by their record key, `tenant|customer`:
+    # two tenants' customers of the same id are two customers, never one (issue 16). A
+    # subscription scoped to one tenant hands the view plain customer ids as keys.
+    _identity = staticmethod(tenant_qualified_id)
+    _identified = staticmethod(named_by_key)
 
     def _forget(self, customer_id: str) -> None:
         """Everything shown of an erased customer, wherever the view holds it (lock held)."""
@@ -351,9 +347,13 @@ class Subscription:
         while not self._stop.is_set():
             for batch in consumer.poll(timeout_ms=500, max_records=2000).values():
                 for message in batch:
-                    if self._tenant is not None and not _of_tenant(message.key, self._tenant):
-                        continue
-                    self._view.apply(message.topic, message.key, message.value, message.timestamp)
+                    key = message.key
+                    if self._tenant is not None:
+                        if not _of_tenant(key, self._tenant):
+                            continue
+                        # One tenant's view names its customers by their own ids.
+                        key = parse_customer_key(key).customer_id.encode()
+                    self._view.apply(message.topic, key, message.value, message.timestamp)
             if not self._view.caught_up and all(
                 consumer.position(tp) >= end for tp, end in ends.items()
             ):

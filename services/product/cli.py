@@ -427,7 +427,7 @@ def watch_command(
     directory = state_dir(state)
     record = UpRecord.read(directory.up_file)
     topics = topics_or_exit(Settings(), tenant)
-    view = ScoreView(topics, qualify_tenants=tenant is None)
+    view = ScoreView(topics)
     subscription = Subscription(servers, view, "rapport-watch", tenant=tenant).start()
     screen = WatchScreen(view, record if record and record.alive() else None)
     out = Console()
@@ -472,7 +472,7 @@ def report_command(
     settings = Settings()
     end = utc(until) or datetime.now(UTC)
     start = utc(since) or end - timedelta(hours=24)
-    data = ReportData(topics_or_exit(settings, tenant), start, end, qualify_tenants=tenant is None)
+    data = ReportData(topics_or_exit(settings, tenant), start, end)
     with err.status("reading the published topics…"):
         subscription = Subscription(servers, data, "rapport-report", tenant=tenant).start()
         try:

@@ -37,8 +37,6 @@ class ReportData:
     updates: list[ScoreUpdate] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     unreadable: int = 0
-    qualify_tenants: bool = True
-    """Name customers ``tenant|customer`` (a report of several tenants; see ``named_by_key``)."""
 
     def apply(
         self, topic: str, key: bytes | None, value: bytes | None, timestamp_ms: int = 0
@@ -49,15 +47,14 @@ class ReportData:
         try:
             if topic == self.topics.score_updates:
                 update = ScoreUpdate.model_validate_json(value)
-                if self.qualify_tenants:
-                    update = named_by_key(key, update)
+                update = named_by_key(key, update)  # a report of several tenants
                 if inside:
                     self.updates.append(update)
                 else:
                     self.before[update.customer_id] = update
             elif topic == self.topics.alerts and inside:
                 alert = Alert.model_validate_json(value)
-                self.alerts.append(named_by_key(key, alert) if self.qualify_tenants else alert)
+                self.alerts.append(named_by_key(key, alert))
         except ValidationError:
             self.unreadable += 1
 
