@@ -27,6 +27,18 @@ def find_bootstrap(explicit: str | None, settings: Settings) -> str | None:
     return running.bootstrap_servers if running else None
 
 
+def find_database_url(settings: Settings) -> str:
+    """RAPPORT_DATABASE_URL when set, else the database of the local stack running from the
+    state directory (``rapport up``), else the default: the tools read what the services
+    write, like ``find_bootstrap`` finds their broker."""
+    if "database_url" in settings.model_fields_set:
+        return settings.database_url
+    record = UpRecord.read(StateDir(settings.state_dir).up_file)
+    if record is not None and record.alive() and record.database_url:
+        return record.database_url
+    return settings.database_url
+
+
 def require_bootstrap(explicit: str | None, settings: Settings, timeout: float = 3.0) -> str:
     """The bootstrap address, checked to accept connections, or ``BrokerUnreachableError`` with a
     one-line message (instead of 30 s of retries and a traceback from the client library)."""

@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.product.cli import BootstrapOption, bootstrap_or_exit
+from services.product.connect import find_database_url
 from services.runtime.settings import Settings
 
 scores_app = typer.Typer(
@@ -49,7 +51,7 @@ def migrate_command(
     from services.scoring import store
 
     settings = Settings()
-    engine = store.make_engine(settings.database_url)
+    engine = store.make_engine(find_database_url(settings))
     before = store.current_revision(engine)
     store.migrate(engine, revision, default_tenant=settings.tenancy.default_tenant)
     after = store.current_revision(engine)
@@ -69,6 +71,7 @@ def rebuild_command(
     ] = 1e-6,
     show: Annotated[int, typer.Option(help="differences to list", min=0)] = 20,
     tenant: TenantOption = None,
+    bootstrap_servers: BootstrapOption = None,
 ) -> None:
     """Recompute every customer's state from the annotated topic; report the differences.
 
@@ -80,12 +83,10 @@ def rebuild_command(
     from services.scoring.model import ScoringConfig
 
     settings = Settings()
-    if not settings.kafka_bootstrap_servers:
-        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS (e.g. $(rapport kafka start))")
-    bootstrap = settings.kafka_bootstrap_servers
+    bootstrap = bootstrap_or_exit(bootstrap_servers)
     topic = settings.topics.annotated
     config = ScoringConfig.load(settings.scoring_config)
-    engine = store.make_engine(settings.database_url)
+    engine = store.make_engine(find_database_url(settings))
     store.migrate(engine, default_tenant=settings.tenancy.default_tenant)
     with _err.status(f"Reading {topic} and folding…"):
         security = client_security(settings)
@@ -166,7 +167,7 @@ def show_command(
     from services.scoring.model.signal import from_us
 
     settings = Settings()
-    engine = store.make_engine(settings.database_url)
+    engine = store.make_engine(find_database_url(settings))
     who = (tenant or settings.tenancy.default_tenant, customer)
     row, rows, alerts = store.customer_view(engine, who, history)
     if row is None:

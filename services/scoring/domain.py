@@ -346,17 +346,19 @@ def _time_summary(
     elapsed_days: float,
     config: ScoringConfig,
 ) -> str:
-    """``Loyalty fell 6 points over 3 months without events; churn risk 0.64 (high)``."""
-    """``decayed``: trust (0-1) and loyalty after the decay alone, before fired timers."""
+    """``Over 3 months without events: loyalty -6; churn risk 0.64 (high)``, or, when promises
+    fell due, ``An overdue delivery (delivery o-1 due 04 Dec): trust -12``: the overdue promise
+    leads, since it is what moved the scores (the decay is named only if it moved them too).
+    ``decayed``: trust (0-1) and loyalty after the decay alone, before fired timers."""
     decayed_trust, decayed_loyalty = decayed
     parts = []
     moved = time_phrase(
         100.0 * (decayed_trust - before.trust), decayed_loyalty - before.loyalty, config
     )
     if moved:
-        parts.append(f"Over {duration(elapsed_days)} without events: {moved}")
-    else:
-        parts.append(f"Steady over {duration(elapsed_days)} without events")
+        parts.append(f"over {duration(elapsed_days)} without events: {moved}")
+    elif not fired:
+        parts.append(f"steady over {duration(elapsed_days)} without events")
     if fired:
         labels = [change.timer.label for change in fired]
         trust_points = 100.0 * (after.trust - decayed_trust)
@@ -368,10 +370,11 @@ def _time_summary(
             for d in fired[:2]
         )
         moved_by = time_phrase(trust_points, loyalty_points, config) or "steady"
-        parts.append(f"{' and '.join(kinds)} ({what}): {moved_by}")
+        parts.insert(0, f"{' and '.join(kinds)} ({what}): {moved_by}")
     if after.churn_level != before.churn_level:
         parts.append(f"churn risk {after.churn_risk:.2f} ({after.churn_level.value})")
     text = "; ".join(parts)
+    text = text[:1].upper() + text[1:]
     text += segment_note(
         before,
         after,
