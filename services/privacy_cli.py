@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.product.cli import BootstrapOption, JsonOption, TimeOption, bootstrap_or_exit, utc
+from services.runtime import deadletter
 from services.runtime.settings import Settings
 
 erasure_app = typer.Typer(help="What an erasure removed, and what remains until when.")
@@ -130,7 +131,7 @@ def dlq_show(
                 "origin_topic": letter.origin_topic,
                 "readable": readable,
                 "unreadable_because": None if readable else str(letter.unreadable),
-                "message": letter.dlq_headers.get("rapport.dlq.message") if readable else None,
+                "message": letter.dlq_headers.get(deadletter.MESSAGE) if readable else None,
                 "key": _text(letter.key) if readable else None,
                 "value": _text(letter.value) if readable else None,
                 "headers": {k: _text(v) for k, v in letter.original_headers} if readable else {},

@@ -108,14 +108,14 @@ class ScoreView:
                 if topic == self.topics.scores_latest:
                     self._apply_latest(key, value)
                 elif topic == self.topics.score_updates and value is not None:
-                    update = self._identified(key, ScoreUpdate.model_validate_json(value))
+                    update = named_by_key(key, ScoreUpdate.model_validate_json(value))
                     if update.customer_id in self._erased:
                         return
                     record = self._customers.setdefault(update.customer_id, CustomerRecord())
                     record.history.append(update)
                     self._recent.append(update)
                 elif topic == self.topics.alerts and value is not None:
-                    alert = self._identified(key, Alert.model_validate_json(value))
+                    alert = named_by_key(key, Alert.model_validate_json(value))
                     if alert.customer_id in self._erased:
                         return
                     record = self._customers.setdefault(alert.customer_id, CustomerRecord())
@@ -129,20 +129,14 @@ class ScoreView:
     def _apply_latest(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:  # a tombstone: the customer was erased
             if key is not None:  # `customer` or `tenant|customer` (multi-tenant deployments)
-                self._forget(self._identity(key) or parse_customer_key(key).customer_id)
+                self._forget(tenant_qualified_id(key) or parse_customer_key(key).customer_id)
             return
-        update = self._identified(key, ScoreUpdate.model_validate_json(value))
+        update = named_by_key(key, ScoreUpdate.model_validate_json(value))
         # A latest score after the tombstone: the customer came back with new events.
         self._erased.discard(update.customer_id)
         record = self._customers.setdefault(update.customer_id, CustomerRecord())
         if record.latest is None or update.as_of >= record.latest.as_of:
             record.latest = update
-
-    # A view of several tenants names each customer by their record key, `tenant|customer`:
-    # two tenants' customers of the same id are two customers, never one (issue 16). A
-    # subscription scoped to one tenant hands the view plain customer ids as keys.
-    _identity = staticmethod(tenant_qualified_id)
-    _identified = staticmethod(named_by_key)
 
     def _forget(self, customer_id: str) -> None:
         """Everything shown of an erased customer, wherever the view holds it (lock held)."""
@@ -349,10 +343,13 @@ class Subscription:
                 for message in batch:
                     key = message.key
                     if self._tenant is not None:
-                        if not _of_tenant(key, self._tenant):
+                        if key is None:
+                            continue
+                        owner = parse_customer_key(key)
+                        if owner.tenant_id != self._tenant:
                             continue
                         # One tenant's view names its customers by their own ids.
-                        key = parse_customer_key(key).customer_id.encode()
+                        key = owner.customer_id.encode()
                     self._view.apply(message.topic, key, message.value, message.timestamp)
             if not self._view.caught_up and all(
                 consumer.position(tp) >= end for tp, end in ends.items()
@@ -409,10 +406,6 @@ class Subscription:
             self.error = "waiting for the scoring service to create its topics"
             self._stop.wait(1.0)
         return None
-
-
-def _of_tenant(key: bytes | None, tenant: str) -> bool:
-    return key is not None and parse_customer_key(key).tenant_id == tenant
 
 
 def tenant_topics(settings: Settings, tenant: str | None) -> Topics:

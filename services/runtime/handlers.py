@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 
 from services.runtime.policy import ErrorPolicy
@@ -19,7 +18,15 @@ ORIGIN_HEADER = "rapport.origin"
 def with_origin(output: OutRecord, source: InRecord) -> OutRecord:
     origin = f"{source.topic}:{source.partition}:{source.offset}".encode()
     headers = [(k, v) for k, v in output.headers if k != ORIGIN_HEADER]
-    return replace(output, headers=[*headers, (ORIGIN_HEADER, origin)])
+    # Built directly: a few outputs per event, and ``dataclasses.replace`` costs several
+    # times a constructor.
+    return OutRecord(
+        output.topic,
+        output.key,
+        output.value,
+        [*headers, (ORIGIN_HEADER, origin)],
+        output.partition,
+    )
 
 
 class RecordHandler:

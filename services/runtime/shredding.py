@@ -55,7 +55,7 @@ from services.runtime import deadletter
 from services.runtime.kafka_io import translate_kafka_errors
 from services.runtime.records import Headers, InRecord, OutRecord
 from services.runtime.settings import Settings
-from services.runtime.topic_configs import TOPICS, bounds, declared_configs
+from services.runtime.topic_configs import dead_letter_bound_ms
 
 log = logging.getLogger(__name__)
 
@@ -543,12 +543,6 @@ class Shredder:
         return self.wrapper.customer_scope(
             self.settings.tenancy.customer_key(tenant_id, customer_id)
         )
-
-
-def dead_letter_bound_ms(settings: Settings) -> int:
-    """How long a dead letter stays readable after it was written (docs/privacy.md)."""
-    declaration = next(d for d in TOPICS if d.field == "dead_letter")
-    return bounds(declared_configs(declaration, settings)).readable_ms
 
 
 def ingest_pseudonymizer(settings: Settings) -> Callable[[str], str] | None:

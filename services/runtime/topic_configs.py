@@ -186,13 +186,17 @@ def declared_configs(declaration: TopicDeclaration, settings: Settings) -> dict[
     return configs
 
 
+def dead_letter_bound_ms(settings: Settings) -> int:
+    """How long a dead letter stays readable after it was written (docs/privacy.md)."""
+    dead_letter = next(d for d in TOPICS if d.field == "dead_letter")
+    return bounds(declared_configs(dead_letter, settings)).readable_ms
+
+
 def key_lifetime_ms(settings: Settings) -> int:
     """How long a dead-letter data key is kept after its period starts: the period (the key
     seals dead letters written during it) plus the dead-letter topic's bound (the last of them
     is readable that long), so no key goes before its ciphertext."""
-    dead_letter = next(d for d in TOPICS if d.field == "dead_letter")
-    period = _ms(hours=settings.privacy.key_period_hours)
-    return period + bounds(declared_configs(dead_letter, settings)).readable_ms
+    return _ms(hours=settings.privacy.key_period_hours) + dead_letter_bound_ms(settings)
 
 
 def compaction_bound_ms(configs: dict[str, str]) -> int:

@@ -49,7 +49,7 @@ from services.runtime.exceptions import (
     StateConflictError,
     TransientError,
 )
-from services.runtime.handlers import ORIGIN_HEADER, with_origin
+from services.runtime.handlers import with_origin
 from services.runtime.health import ReadinessCheck
 from services.runtime.kafka_io import TopicCatalog
 from services.runtime.kafka_security import client_security
@@ -83,14 +83,6 @@ from services.scoring.watermark import (
 NAME = "scoring"
 CONFIG_HASH_HEADER: Final = "rapport.scoring.config-hash"
 # What store.erase_customers deletes from, for the erasure receipt.
-ERASED_TABLES: Final = (
-    "customer_state",
-    "score_history",
-    "processed_events",
-    "alert_state",
-    "alerts",
-    "review_schedule",
-)
 LATEST_TOPIC_CONFIG: Final = {"cleanup.policy": "compact"}
 """The latest-scores topic keeps the latest record per customer (and tombstones of erasures)."""
 UNKNOWN_TENANT: Final = "unknown_tenant"
@@ -179,9 +171,9 @@ class _Batch:
     """(tenant, customer) -> time of their last erasure, for erased customers of the batch."""
     newly_erased: set[Who] = field(default_factory=set)
     processed_limit: int | None = None
+    """``publishing.processed_ids_limit`` (None: unbounded, a rebuild's or tool's batch)."""
     stored: dict[Who, int] = field(default_factory=dict)
     """Stored review times of the batch's customers (those in ``reviews`` are newer)."""
-    """``publishing.processed_ids_limit`` (None: unbounded, a rebuild's or tool's batch)."""
 
     def forget(self, who: Who) -> None:
         """An erasure: drop what this batch was about to write for the customer."""
@@ -258,7 +250,9 @@ class _Batch:
         limit = self.processed_limit
         if limit is None:
             return
-        over = [c for c in self.dirty if self.records[c].state.event_count > limit]
+        # Only customers with new ids in this batch: a time review adds none to prune.
+        added = {(row["tenant"], row["customer_id"]) for row in self.processed}
+        over = [c for c in sorted(added) if self.records[c].state.event_count > limit]
         for customer, bound in store.prune_processed(conn, over, limit).items():
             record = self.records[customer]
             tracker = record.tracker
@@ -271,22 +265,6 @@ class _Batch:
         # After ``write``'s erasures, which delete the erased customers' review rows.
         store.save_schedule(conn, tp.partition, self.reviews)
         store.set_partition_clock(conn, tp, self.clock)
-
-
-def _with_origin(outputs: Sequence[OutRecord], source: InRecord) -> list[OutRecord]:
-    """``handlers.with_origin`` of each output of one record, built directly: about three
-    outputs per event, and ``dataclasses.replace`` costs several times a constructor."""
-    origin = (ORIGIN_HEADER, f"{source.topic}:{source.partition}:{source.offset}".encode())
-    return [
-        OutRecord(
-            out.topic,
-            out.key,
-            out.value,
-            [*(h for h in out.headers if h[0] != ORIGIN_HEADER), origin],
-            out.partition,
-        )
-        for out in outputs
-    ]
 
 
 REVIEW_PREFETCH_US: Final = 86_400_000_000
@@ -536,7 +514,9 @@ class ScoringHandler:
             if seen_us is not None:
                 # The watermark's time updates go out under the record that moved it.
                 outputs = outputs + self._advance_watermark(conn, tp, work, seen_us)
-            work.outbox += store.outbox_rows(tp, record.offset, _with_origin(outputs, record))
+            work.outbox += store.outbox_rows(
+                tp, record.offset, [with_origin(out, record) for out in outputs]
+            )
         work.write(conn, self._config.publishing.history_limit)
         work.write_clock(conn, tp)
         return work
@@ -799,7 +779,7 @@ class ScoringHandler:
             erasure_completed(inp, self._clock()),
             self._policy.sealer,
             self._topics,
-            database_tables=ERASED_TABLES,
+            database_tables=tuple(t.name for t in store.ERASED_TABLES),
             tombstones=(self._topics_of(tenant).scores_latest,),
         )
         work.erasures.append(

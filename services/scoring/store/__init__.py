@@ -27,6 +27,7 @@ customers, one executemany per table to write them back.
 from __future__ import annotations
 
 from services.scoring.store.customers import (
+    ERASED_TABLES,
     EventOf,
     RecordVersion,
     Who,
@@ -113,6 +114,7 @@ from services.scoring.store.tables import (
 
 __all__ = [
     "ACCUMULATOR_COLUMNS",
+    "ERASED_TABLES",
     "MIGRATIONS_DIR",
     "SCORE_COLUMNS",
     "STATE_TABLES",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, delete, select, tuple_
 from sqlalchemy.engine import Connection
@@ -217,17 +217,21 @@ def upsert_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:
     upsert(conn, alerts, rows)
 
 
+ERASED_TABLES: Final = (
+    customer_state,
+    score_history,
+    processed_events,
+    alert_state,
+    alerts,
+    review_schedule,
+)
+"""Every table an erasure deletes the customer's rows from (the erasure receipt names them)."""
+
+
 def erase_customers(conn: Connection, customers: Collection[Who]) -> None:
     """Delete everything held about these customers (the erasures table holds no customer)."""
     for tenant, chunk in per_tenant(customers):
-        for table in (
-            customer_state,
-            score_history,
-            processed_events,
-            alert_state,
-            alerts,
-            review_schedule,
-        ):
+        for table in ERASED_TABLES:
             conn.execute(delete(table).where(*_of(table, tenant, chunk)))
 
 

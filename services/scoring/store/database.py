@@ -209,9 +209,6 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
 @dataclass(frozen=True, slots=True)
 class _DriverInsert:
     sql: str
-    columns: tuple[str, ...]
-    """Row keys in the statement's parameter order."""
-    processors: tuple[Callable[[Any], Any] | None, ...]
     getter: Callable[[dict[str, Any]], tuple[Any, ...]]
     """A row's values in parameter order, as a tuple (also for a single column)."""
     converted: tuple[tuple[int, Callable[[Any], Any]], ...]
@@ -246,7 +243,7 @@ def _driver_insert(
     else:
         getter = cast(Callable[[dict[str, Any]], tuple[Any, ...]], operator.itemgetter(*order))
     converted = tuple((i, p) for i, p in enumerate(processors) if p is not None)
-    plan = _DriverInsert(compiled.string, order, processors, getter, converted)
+    plan = _DriverInsert(compiled.string, getter, converted)
     _DRIVER_INSERTS[key] = plan
     return plan
 
