@@ -165,7 +165,12 @@ class EventWriter:
         }
         self._rng = rng
         self._shift = shift
+        # Per customer: their cases, orders and promises are numbered, so that a delivery names
+        # the customer's latest order and a kept promise their latest promise (the templates'
+        # ids would make every customer's orders one order and every promise one promise).
         self._cases: dict[str, int] = Counter()
+        self._orders: dict[str, int] = Counter()
+        self._promises: dict[str, int] = Counter()
 
     def event(self, signal: Signal) -> AnyUpstreamEvent:
         event_type = _TYPE_OF_KIND.get(signal.kind, signal.kind.value)
@@ -187,10 +192,24 @@ class EventWriter:
     ) -> dict[str, Any]:
         rng = self._rng
         money = None if signal.amount is None else Decimal(f"{signal.amount:.2f}")
-        case_id = f"{signal.customer_id}-case-{self._cases[signal.customer_id]}"
+        customer = signal.customer_id
+        case_id = f"{customer}-case-{self._cases[customer]}"
         match signal.kind:
-            case SignalKind.PURCHASE | SignalKind.RENEWAL | SignalKind.BILLING_ERROR:
+            case SignalKind.PURCHASE:
+                self._orders[customer] += 1
+                order = f"{customer}-order-{self._orders[customer]}"
+                return {"amount": money or Decimal("30.00"), "currency": "EUR", "order_id": order}
+            case SignalKind.RENEWAL | SignalKind.BILLING_ERROR:
                 return {"amount": money or Decimal("30.00"), "currency": "EUR"}
+            case (
+                SignalKind.DELIVERY_ON_TIME | SignalKind.DELIVERY_LATE | SignalKind.DELIVERY_FAILED
+            ):
+                return {"order_id": f"{customer}-order-{max(1, self._orders[customer])}"}
+            case SignalKind.PROMISE_MADE:
+                self._promises[customer] += 1
+                return {"promise_id": f"{customer}-promise-{self._promises[customer]}"}
+            case SignalKind.PROMISE_KEPT | SignalKind.PROMISE_BROKEN:
+                return {"promise_id": f"{customer}-promise-{max(1, self._promises[customer])}"}
             case SignalKind.PRICE_CHANGE:
                 return {
                     "old_amount": Decimal(f"{signal.previous_amount or 30:.2f}"),
