@@ -119,6 +119,18 @@ class TopicRetention(BaseModel):
     tombstone_hours: float = Field(default=24.0, gt=0)
 
 
+# --- Sentiment (issue 15) ------------------------------------------------------------------------
+
+
+class SentimentSettings(BaseModel):
+    """What the sentiment service reads, e.g. ``RAPPORT_SENTIMENT__FOREIGN_LANGUAGES='["fr"]'``."""
+
+    # Languages besides English scored with their own lexicon (sentiment only, no emotions or
+    # aspects; docs/sentiment.md "Language"). Text in any other language is published with
+    # annotated=false, reason unsupported_language. []: English only.
+    foreign_languages: frozenset[Literal["fr", "pt"]] = frozenset()
+
+
 # --- Crypto-shredding of dead letters (issue 12) ------------------------------------------------
 
 
@@ -261,6 +273,7 @@ class Settings(BaseSettings):
     stuck_partition_seconds: float = Field(default=120.0, gt=0)
 
     ingest: IngestSettings = IngestSettings()
+    sentiment: SentimentSettings = SentimentSettings()
     # Issue 12: retention and compaction of the topics Rapport creates (docs/privacy.md).
     retention: TopicRetention = TopicRetention()
     # Issue 12: the keys that seal dead letters (crypto-shredding on erasure).

@@ -16,6 +16,7 @@ from schemas.downstream import (
 )
 from schemas.feedback import ConversationFeedback
 from services.sentiment.cx import CxAnnotator, TextAnnotation
+from services.sentiment.foreign import FOREIGN_LANGUAGES, ForeignScorer, ForeignSentiment
 from services.sentiment.language import ENGLISH, LanguageDetector
 
 _TRENDS = {
@@ -27,11 +28,21 @@ _TRENDS = {
 
 class Annotator:
     def __init__(
-        self, annotator: CxAnnotator | None = None, languages: LanguageDetector | None = None
+        self,
+        annotator: CxAnnotator | None = None,
+        languages: LanguageDetector | None = None,
+        foreign_languages: frozenset[str] = frozenset(),
     ) -> None:
         # Loading and compiling the lexicons takes a moment: once per process, not per event.
         self._cx = annotator or CxAnnotator()
         self._languages = languages or LanguageDetector()
+        unknown = foreign_languages - FOREIGN_LANGUAGES
+        if unknown:
+            raise ValueError(
+                f"no lexicon for {sorted(unknown)}; known: {sorted(FOREIGN_LANGUAGES)}"
+            )
+        # Loaded on the first text in the language: most deployments never see one.
+        self._foreign_languages = foreign_languages
 
     @property
     def model_version(self) -> str:
@@ -48,6 +59,8 @@ class Annotator:
         language, result = self._cx.annotate_english(
             event.text, event.text.split(), self._languages
         )
+        if result is None and language in self._foreign_languages:
+            return self._annotate_foreign(event, ForeignScorer.load(language).score(event.text))
         if result is None:
             # The lexicon is English: scored anyway, most foreign text reads as neutral, and
             # neutral would count as evidence in the scores.
@@ -92,6 +105,33 @@ class Annotator:
             aspects=aspects,
             conversation=conversation,
             model_version=self.model_version,
+        )
+
+    @staticmethod
+    def _annotate_foreign(event: CanonicalEvent, result: ForeignSentiment) -> AnnotatedEvent:
+        """Sentiment only: emotions, aspects and conversation trends are read in English."""
+        return AnnotatedEvent(
+            event=event,
+            annotated=True,
+            language=result.language,
+            sentiment=Sentiment(
+                compound=result.compound,
+                positive=result.positive,
+                neutral=result.neutral,
+                negative=result.negative,
+                sentences=tuple(
+                    SentenceSentiment(
+                        start=s.start,
+                        end=s.end,
+                        compound=s.compound,
+                        positive=s.positive,
+                        neutral=s.neutral,
+                        negative=s.negative,
+                    )
+                    for s in result.sentences
+                ),
+            ),
+            model_version=ForeignScorer.load(result.language).model_version,
         )
 
 

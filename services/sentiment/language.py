@@ -59,7 +59,9 @@ _FOREIGN_WORDS: Final = frozenset(
     el los las y es un una por para muy pero mis está lo del se su gracias hola pedido
     nada todavía hace dónde cuándo porque también
     o os um não é com muito mas meu minha foi obrigado obrigada olá ainda você em ao
-    encomenda
+    encomenda nao voce vc vcs pq tb tbm mto td pra isso esse essa esta ja aqui agora hoje
+    ontem quando nunca sempre mais ele ela eles pelo pela estou tenho comprei chegou
+    atendimento entrega dinheiro obg kkk kkkk
     il gli di che è non della nel mio mia molto sono ho grazie ciao ancora ordine
     het een niet ik mijn voor zeer maar ook nog bij wij zijn heb heeft geen al dank
     bedankt alstublieft graag te op dat

@@ -66,7 +66,7 @@ class SentimentHandler(RecordHandler):
 
 
 def make_process(settings: Settings, texts: TextCounter | None = None) -> RecordFunction:
-    annotator = Annotator()
+    annotator = Annotator(foreign_languages=frozenset(settings.sentiment.foreign_languages))
     # The pure-Python build gives the same results about 2.5x slower: say which one runs.
     log.info("annotator %s, %s build", annotator.model_version, implementation())
 

@@ -17,9 +17,12 @@ last recorded evaluation, so every change to them is measured here before it lan
 
 * **VADER**: ``vaderSentiment``'s ``polarity_scores(text)["compound"]`` with the standard
   thresholds (>= 0.05 positive, <= -0.05 negative, else neutral), on every text.
-* **Rapport**: what the sentiment service publishes. A text detected as not English is not
-  annotated (no sentiment evidence): it counts as ``neutral`` with no emotions. Otherwise
-  ``CxAnnotator().annotate(text).label``, and the emotions it reports (any intensity > 0).
+* **Rapport**: what the sentiment service publishes with its default settings. A text detected
+  as a language turned on in ``RAPPORT_SENTIMENT__FOREIGN_LANGUAGES`` (none by default) is scored
+  with that language's lexicon (``services.sentiment.foreign``; sentiment, no emotions); a text
+  detected as another language is not annotated (no sentiment evidence): it counts as
+  ``neutral`` with no emotions. Otherwise ``CxAnnotator().annotate(text).label``, and the
+  emotions it reports (any intensity > 0).
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ from evaluation.sentiment.metrics import (  # noqa: E402
     pct,
     precision_recall_f1,
 )
+from services.runtime.settings import SentimentSettings  # noqa: E402
 from services.sentiment.cx import EMOTIONS, CxAnnotator, label_for  # noqa: E402
+from services.sentiment.foreign import ForeignScorer  # noqa: E402
 from services.sentiment.language import ENGLISH, LanguageDetector  # noqa: E402
 
 HERE: Final = Path(__file__).resolve().parent
@@ -85,6 +90,8 @@ RULE_SOURCES: Final = (
     "services/sentiment/cx",
     "services/sentiment/fastvader.py",
     "services/sentiment/language.py",
+    "services/sentiment/foreign.py",
+    "services/sentiment/lexicons",
 )
 
 
@@ -130,7 +137,9 @@ def rules_fingerprint(root: Path = _REPO_ROOT) -> str:
         path = root / source
         if path.is_dir():
             files += [
-                p for p in path.rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".txt"}
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix in {".py", ".yaml", ".txt", ".tsv"}
             ]
         elif path.exists():
             files.append(path)
@@ -171,12 +180,16 @@ def predict(examples: Sequence[Example]) -> list[Prediction]:
     vader = SentimentIntensityAnalyzer()
     annotator = CxAnnotator()
     detector = LanguageDetector()
+    # The service's default: French and Portuguese are read only where an operator turns them on.
+    foreign = SentimentSettings().foreign_languages
     predictions = []
     for example in examples:
         language = detector.language_of(example.text)
         if language == ENGLISH:
             annotation = annotator.annotate(example.text)
             rapport, emotions = annotation.label, frozenset(annotation.emotions)
+        elif language in foreign:
+            rapport, emotions = ForeignScorer.load(language).score(example.text).label, frozenset()
         else:
             rapport, emotions = "neutral", frozenset()
         predictions.append(
