@@ -58,6 +58,7 @@ from services.sentiment.cx.hashtags import segment_hashtag
 from services.sentiment.cx.loader import (
     POSITIVE_EMOTIONS,
     SPAN_PRIORITY,
+    WORKING_EMOTIONS,
     Entry,
     Lexicon,
     load_lexicon,
@@ -116,6 +117,11 @@ _CAPS_BOOST: Final = 1.25
 _SHOUTING_ANGER: Final = 0.5
 # Emotions a neutral text can carry: its neutral terms do not mute them.
 _NEUTRAL_EMOTIONS: Final = frozenset({"confusion", "anxiety", "surprise"})
+# A single word of repetition ("again", "tried"): the weight of the lexicon's repetition entries.
+_REPETITION_WEIGHT: Final = 0.4
+# _TokenInfo.effort_word: a word of cues.yaml's repetition or effort_hints list.
+_REPETITION_WORD: Final = 1
+_EFFORT_HINT_WORD: Final = 2
 _EXCLAMATION_STEP: Final = 0.15
 # Emotion emphasis by the sentence's "!" count (capped at 3): the same floats as
 # computing 1.0 + step * min(count, 3) each time.
@@ -268,6 +274,7 @@ class _TokenInfo(VaderToken):
         "caps",
         "checked",
         "clause_end",
+        "effort_word",
         "expansion",
         "foreign",
         "joinable",
@@ -299,6 +306,7 @@ class _TokenInfo(VaderToken):
     title_lex: bool
     clause_end: bool
     neg: int
+    effort_word: int
     key: str
     singles: tuple[tuple[int, Entry], ...]
     checked: tuple[Entry, ...]
@@ -360,6 +368,13 @@ class _TokenInfo(VaderToken):
             self.neg = _NEG_PASS
         self.word = any(ch.isalnum() for ch in key)
         self.preamble = key in lexicon.preamble
+        # The frustration rule's single words (cues.yaml): read per text without a dict look-up.
+        if key in lexicon.repetition_words:
+            self.effort_word = _REPETITION_WORD
+        elif key in lexicon.effort_hint_words:
+            self.effort_word = _EFFORT_HINT_WORD
+        else:
+            self.effort_word = 0
         self.starter = key in _CLAUSE_STARTERS
         self.boost = BOOSTER_DICT.get(key, 0.0)
         if isinstance(cands, _TokenInfo):
@@ -1286,6 +1301,65 @@ def _neutralise_names(
                 )
 
 
+def _resolve_frustration(
+    emotions: dict[str, float], label: str, infos: list[_TokenInfo]
+) -> dict[str, float]:
+    """Frustration from what the text says and how it reads as a whole.
+
+    Complaint phrases, negative verdicts and sarcasm imply ``complaint_frustration``; it counts
+    in a text read as negative, not in one read as neutral or positive ("a day late but I love
+    the dress"). Blocked effort in so many words (``effort``: "still no", "third time", "sends
+    me back to") is frustration in any text not read as positive (a factual complaint read as
+    neutral is still stuck); repetition ("again", "twice", "tried", "three times") in a
+    negative text, or in a neutral one beside a complaint or another sign of effort: "I ordered
+    again last week" is a story. A positive text has none: "they fixed it after I called twice,
+    thank you" is a happy ending. The working labels (``loader.WORKING_EMOTIONS``) are never
+    published.
+
+    Called for texts read as negative, and for others with emotions. The single words are a
+    fact of each token (``_TokenInfo.effort_word``, set once per distinct token) rather than
+    lexicon entries the matcher would try in every text: "still", "again" and "can't" are
+    common.
+    """
+    implied = effort = repetition = 0.0
+    if emotions:
+        implied = emotions.get("complaint_frustration", 0.0)
+        effort = emotions.get("effort", 0.0)
+        repetition = emotions.get("repetition", 0.0)
+    if label == "positive":
+        if implied > 0 or effort > 0 or repetition > 0 or "frustration" in emotions:
+            emotions = dict(emotions)
+            for name in ("frustration", *WORKING_EMOTIONS):
+                emotions.pop(name, None)
+        return emotions
+    if label != "negative" and not (implied > 0 or effort > 0 or repetition > 0):
+        # Neutral without a complaint or effort: single words cannot make it frustration.
+        return emotions
+    hint = False
+    for k, info in enumerate(infos):
+        word = info.effort_word
+        if word:
+            if word == _EFFORT_HINT_WORD:
+                hint = True
+            # "never again", "won't book again": a verdict, not a repetition.
+            elif _negator_before(infos, k, 0) is None:
+                repetition = 1.0 - (1.0 - repetition) * (1.0 - _REPETITION_WEIGHT)
+    if not (implied > 0 or effort > 0 or repetition > 0):
+        return emotions
+    acc = dict(emotions)
+    for name in WORKING_EMOTIONS:
+        acc.pop(name, None)
+    if effort > 0:
+        _add_emotion(acc, "frustration", effort)
+    if repetition > 0 and (label == "negative" or effort > 0 or implied > 0 or hint):
+        _add_emotion(acc, "frustration", repetition)
+    if implied > 0 and label == "negative":
+        _add_emotion(acc, "frustration", implied)
+    if "frustration" in acc:
+        acc["frustration"] = round3(acc["frustration"])
+    return acc
+
+
 def _shouted(emotions: dict[str, float]) -> dict[str, float]:
     acc = dict(emotions)
     _add_emotion(acc, "anger", _SHOUTING_ANGER)
@@ -1636,6 +1710,8 @@ class CxAnnotator:
             compound = _compound(_total(work, 0, n), punctuation_amplifier(ep, qm))
 
         label = vader_label(compound)
+        if emotions or label == "negative":
+            emotions = _resolve_frustration(emotions, label, infos)
         if label == "negative" and n > 1 and normalized.isupper():
             # A negative text in capitals is shouted: anger, whatever its words.
             emotions = _shouted(emotions)

@@ -56,6 +56,17 @@ EMOTIONS: Final[tuple[str, ...]] = (
     "surprise",
 )
 POSITIVE_EMOTIONS: Final[frozenset[str]] = frozenset({"joy", "satisfaction", "gratitude", "trust"})
+# Working labels the lexicon may use and the annotator resolves into ``frustration`` once the
+# text's label is known; never published (annotator._resolve_frustration, issue 15):
+# * complaint_frustration: what a complaint, a negative verdict or sarcasm implies; it counts
+#   in a text read as negative, not in a neutral or positive one;
+# * effort: blocked or repeated effort in so many words ("still no", "third time", "sends me
+#   back to", "what do I have to do"); frustration in any text not read as positive;
+# * repetition: repetition that also tells stories ("three times", "every time"; the single
+#   words, "again", "twice", "tried", are the cue file's ``repetition`` list): frustration in a
+#   negative text, and in a neutral one beside a complaint or other effort (the cue file's
+#   ``effort_hints``: "still", "waiting", "nobody", "can't").
+WORKING_EMOTIONS: Final[tuple[str, ...]] = ("complaint_frustration", "effort", "repetition")
 ASPECTS: Final[tuple[str, ...]] = (
     "customer_service",
     "product_quality",
@@ -156,6 +167,9 @@ class Lexicon:
     preamble: frozenset[str]
     replacements: Mapping[str, str]
     digest: str
+    # Single words read by the frustration rule (cues.yaml, issue 15); see WORKING_EMOTIONS.
+    repetition_words: frozenset[str]
+    effort_hint_words: frozenset[str]
     files: tuple[str, ...]
 
     def family(self, name: str) -> tuple[Entry, ...]:
@@ -208,7 +222,7 @@ def _emotions(value: object, source: str, what: str) -> tuple[tuple[str, float],
     mapping = _as_mapping(value, source, what)
     result = []
     for label, weight in mapping.items():
-        _choice(label, source, f"{what} label", EMOTIONS)
+        _choice(label, source, f"{what} label", EMOTIONS + WORKING_EMOTIONS)
         result.append((label, _number(weight, source, f"{what}.{label}", 0.0, 1.0)))
     return tuple(result)
 
@@ -294,7 +308,7 @@ def _read_entries(family: str, document: dict[str, Any], source: str) -> list[En
         raise _fail(source, f"unknown default key(s) {sorted(unknown_defaults)}")
     if family in ("emotion", "aspect"):
         labels = _as_mapping(document.get("labels"), source, "labels")
-        expected = EMOTIONS if family == "emotion" else ASPECTS
+        expected = EMOTIONS + WORKING_EMOTIONS if family == "emotion" else ASPECTS
         if tuple(labels) != expected:
             raise _fail(source, f"labels must be exactly, in order: {', '.join(expected)}")
         entries = []
@@ -332,6 +346,8 @@ def _parse(files: Mapping[str, bytes]) -> Lexicon:
     negators: frozenset[str] = frozenset()
     stoppers: frozenset[str] = frozenset()
     preamble: frozenset[str] = frozenset()
+    repetition: frozenset[str] = frozenset()
+    hints: frozenset[str] = frozenset()
     for family, name in FAMILIES.items():
         try:
             document = yaml.load(files[name], Loader=_Loader)
@@ -342,7 +358,9 @@ def _parse(files: Mapping[str, bytes]) -> Lexicon:
             raise _fail(name, f"family must be {family!r}")
         allowed = {"family", "description", "defaults", "entries", "labels"}
         if family == "cue":
-            allowed |= {"negators", "negation_stoppers", "preamble"}
+            allowed |= {"negators", "negation_stoppers", "preamble", "repetition", "effort_hints"}
+            repetition = _word_list(document, "repetition", name)
+            hints = _word_list(document, "effort_hints", name)
             negators = _word_list(document, "negators", name)
             stoppers = _word_list(document, "negation_stoppers", name)
             preamble = _word_list(document, "preamble", name)
@@ -382,6 +400,8 @@ def _parse(files: Mapping[str, bytes]) -> Lexicon:
         replacements={k.lower(): v for k, v in replacements.items()},
         digest=digest.hexdigest(),
         files=tuple(sorted(files)),
+        repetition_words=repetition,
+        effort_hint_words=hints,
     )
 
 

@@ -1,4 +1,4 @@
-"""The second blind set (issue 15): frozen texts, and its recorded evaluation is the current one."""
+"""The emotion sets (issue 15): frozen texts, and their recorded evaluation is the current one."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_recorded_numbers_are_what_the_evaluation_computes() -> None:
 
 def test_the_set_is_well_formed() -> None:
     examples = evaluate.load()
-    assert len(examples) == 640
+    assert len(examples) == 1280
     assert len({e.id for e in examples}) == len(examples)
     assert all(e.emotions <= set(EMOTIONS) for e in examples)
     assert {e.language for e in examples} == {"en"}
