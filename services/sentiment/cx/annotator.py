@@ -63,7 +63,15 @@ from services.sentiment.cx.loader import (
     load_lexicon,
 )
 from services.sentiment.cx.normalize import Normalizer
-from services.sentiment.cx.patterns import PLACEHOLDER_SECOND, PatternPart, placeholder_single
+from services.sentiment.cx.patterns import (
+    PLACEHOLDER_SECOND,
+    STEP_ALT,
+    STEP_ANY,
+    STEP_ONE,
+    PatternPart,
+    TokenStep,
+    placeholder_single,
+)
 from services.sentiment.cx.results import (
     Adjustment,
     AspectSentiment,
@@ -156,8 +164,9 @@ _Hit = tuple[Entry, int, int]
 
 class _Candidate:
     """A multi-token pattern part a token can start: its entry, its regex (None for an
-    exact pair, where the look-up by the next key is the match), its anchor words (None
-    if it has none) and their key bits.
+    exact pair, where the look-up by the next key is the match), its token steps (None
+    when the regex must run: a part with a placeholder), its anchor words (None if it
+    has none) and their key bits.
 
     A class rather than a tuple: compiled, a tuple's items are type-checked when it is
     unpacked, which reads each item's object; the matcher rejects most candidates by the
@@ -165,16 +174,18 @@ class _Candidate:
     candidate per pattern part, shared by every token that can start it.
     """
 
-    __slots__ = ("anchor", "anchor_mask", "entry", "match", "regex")
+    __slots__ = ("anchor", "anchor_mask", "entry", "match", "regex", "steps")
 
     def __init__(
         self,
         entry: Entry,
         regex: re.Pattern[str] | None,
+        steps: TokenStep | None,
         anchor: frozenset[str] | None,
         anchor_mask: int,
     ) -> None:
         self.regex = regex
+        self.steps = steps
         # The regex's bound ``match``, looked up once: compiled, ``regex.match(...)`` is a
         # method call that finds the method on the pattern object every time.
         self.match: Callable[[str, int], re.Match[str] | None] | None = (
@@ -391,6 +402,7 @@ class _TokenInfo(VaderToken):
                 candidate = _Candidate(
                     entry,
                     None if part.exact_pair else part.regex,
+                    None if part.exact_pair else part.steps,
                     None if anchor is None else frozenset(map(sys.intern, anchor)),
                     0 if anchor is None else _key_mask(anchor),
                 )
@@ -715,16 +727,23 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                         infos, lo, hi, anchor, anchor_mask
                     ):
                         continue
-                if key_text is None:
-                    key_text = _KeyText(infos, sentences)
-                text = key_text.text or key_text.build()
-                start = key_text.offset(i)
-                m = match(text, start)
-                if m is None:
-                    continue
-                # A match covers whole tokens (it ends before " ", a line break or
-                # the end) and keys contain no blanks, so its spaces count its tokens.
-                end = i + 1 + text.count(" ", start, m.end())
+                steps = candidate.steps
+                if steps is not None:
+                    # The regex's match, found token by token (no key string needed).
+                    end = _token_match(steps, infos, i, hi)
+                    if end < 0:
+                        continue
+                else:
+                    if key_text is None:
+                        key_text = _KeyText(infos, sentences)
+                    text = key_text.text or key_text.build()
+                    start = key_text.offset(i)
+                    m = match(text, start)
+                    if m is None:
+                        continue
+                    # A match covers whole tokens (it ends before " ", a line break or
+                    # the end) and keys contain no blanks, so its spaces count its tokens.
+                    end = i + 1 + text.count(" ", start, m.end())
             entry = candidate.entry
             if found is None:
                 found = [(entry, i, end)]
@@ -750,6 +769,51 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
         s.buckets = buckets
         matched.append(s)
     return matched
+
+
+def _token_match(step: TokenStep | None, infos: list[_TokenInfo], pos: int, hi: int) -> int:
+    """Where the match of ``step`` and the steps after it from token ``pos`` ends (tokens
+    ``pos:hi`` of one sentence), or -1: the end of the part's regex match, the first one
+    in the regex's order of trying alternatives (see :class:`TokenStep`)."""
+    while step is not None:
+        kind = step.kind
+        if kind == STEP_ONE:
+            if pos >= hi:
+                return -1
+            key = infos[pos].key
+            if key not in step.keys:
+                found = False
+                for prefix in step.prefixes:
+                    if key.startswith(prefix):
+                        found = True
+                        break
+                if not found:
+                    return -1
+        elif kind == STEP_ALT:
+            for alt in step.alts:
+                end = _token_match(alt, infos, pos, hi)
+                if end >= 0:
+                    return end
+            if not step.optional:
+                return -1
+            step = step.next
+            continue
+        elif kind == STEP_ANY:
+            if pos >= hi:
+                return -1
+        else:
+            # A run of [_]: as many tokens as there are (up to run) first.
+            count = step.run if step.run < hi - pos else hi - pos
+            following = step.next
+            while count >= 0:
+                end = _token_match(following, infos, pos + count, hi)
+                if end >= 0:
+                    return end
+                count -= 1
+            return -1
+        pos += 1
+        step = step.next
+    return pos
 
 
 def _has_anchor(

@@ -34,16 +34,23 @@ proportional to the number of tokens rather than the number of patterns.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import product
 from typing import Final
 
 __all__ = [
     "PLACEHOLDERS",
     "PLACEHOLDER_SECOND",
+    "STEP_ALT",
+    "STEP_ANY",
+    "STEP_ANY_RUN",
+    "STEP_ONE",
     "CompiledPattern",
     "PatternError",
     "PatternPart",
+    "TokenStep",
     "Trigger",
     "compile_pattern",
     "placeholder_single",
@@ -148,6 +155,46 @@ class Trigger:
     regex: str | None
 
 
+# Kinds of TokenStep.
+STEP_ONE: Final = 0
+STEP_ANY: Final = 1
+STEP_ANY_RUN: Final = 2
+STEP_ALT: Final = 3
+
+
+class TokenStep:
+    """One step of a pattern part matched token by token, the regex's equivalent for a part
+    without placeholders (the annotator's ``_token_match`` runs it; no key string needed).
+
+    ``STEP_ONE``: one token whose key is one of ``keys`` or starts with one of
+    ``prefixes`` (a literal, a stem, or an alternation of them: each alternative is
+    one token followed by the same steps, so which one matched changes nothing);
+    ``STEP_ANY``: any one token (``_``); ``STEP_ANY_RUN``: up to ``run`` tokens, the most
+    first (a run of ``[_]``, the regex's greedy ``(?: \\S++){0,run}``); ``STEP_ALT``:
+    the first of ``alts`` (each a chain of steps ending in ``next``) that leads to a
+    match, then, if ``optional``, ``next`` itself: the regex's order of trying
+    alternatives, so the match found is the regex's.
+    """
+
+    def __init__(  # noqa: PLR0917 - private
+        self,
+        kind: int,
+        keys: frozenset[str],
+        prefixes: tuple[str, ...],
+        run: int,
+        alts: tuple[TokenStep, ...],
+        optional: bool,
+        following: TokenStep | None,
+    ) -> None:
+        self.kind = kind
+        self.keys = keys
+        self.prefixes = prefixes
+        self.run = run
+        self.alts = alts
+        self.optional = optional
+        self.next = following
+
+
 @dataclass(frozen=True, slots=True)
 class PatternPart:
     """One independently triggered part of a pattern (see :class:`CompiledPattern`).
@@ -174,6 +221,9 @@ class PatternPart:
     is not a one-token form of it (``a`` for ``{duration}``) can only start a
     multi-token form, so the second token must be one of that form's
     (:data:`PLACEHOLDER_SECOND`), whatever ``second`` says."""
+    steps: TokenStep | None = None
+    """The regex as token steps (:class:`TokenStep`), or None when the part has a
+    placeholder (whose forms span several tokens): then the regex runs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,7 +527,103 @@ def _compile_part(pattern: str, seq: list[_Element]) -> PatternPart:
         _anchor(seq),
         exact_pair=len(seq) == 2 and _is_single_literal(seq[0]) and _is_single_literal(seq[1]),
         placeholder=str(seq[0][1]) if seq[0][0] == "ph" else None,
+        steps=None if _has_placeholder(seq) else _token_chain(seq, None),
     )
+
+
+# ------------------------------------------------------------- token steps
+# The regex of a part without placeholders, as steps over tokens (see TokenStep). Each
+# element of the regex matches whole tokens: a literal or stem is followed by " ", the
+# line break between sentences or the end, and ``\\S++`` is one token; so trying the
+# elements' alternatives in the regex's order, token by token, finds the regex's match.
+
+
+def _has_placeholder(seq: list[_Element]) -> bool:
+    for element in seq:
+        if element[0] == "ph":
+            return True
+        if element[0] == "alt":
+            alternatives = element[1]
+            assert isinstance(alternatives, list)
+            for alt in alternatives:
+                if _has_placeholder(alt):
+                    return True
+    return False
+
+
+def _literal_variants(word: str) -> frozenset[str]:
+    """The keys :func:`_literal_regex` matches: the word with any of its apostrophes left out."""
+    parts = word.split("'")
+    variants = set()
+    for kept in product(("'", ""), repeat=len(parts) - 1):
+        joined = "".join(k + p for k, p in zip(kept, parts[1:], strict=True))
+        variants.add(sys.intern(parts[0] + joined))
+    return frozenset(variants)
+
+
+def _one_token(element: _Element) -> tuple[set[str], list[str]] | None:
+    """(keys, prefixes) of an element that is exactly one literal or stem token (or a
+    required alternation of such), else None."""
+    kind = element[0]
+    if kind == "lit":
+        return set(_literal_variants(str(element[1]))), []
+    if kind == "stem":
+        return set(), [str(element[1])]
+    if kind == "alt" and not element[2]:
+        alternatives = element[1]
+        assert isinstance(alternatives, list)
+        keys: set[str] = set()
+        prefixes: list[str] = []
+        for alt in alternatives:
+            one = _one_token(alt[0]) if len(alt) == 1 else None
+            if one is None:
+                return None
+            keys |= one[0]
+            prefixes += [p for p in one[1] if p not in prefixes]
+        return keys, prefixes
+    return None
+
+
+def _token_chain(seq: list[_Element], following: TokenStep | None) -> TokenStep:
+    """The steps of ``seq`` followed by ``following`` (mirrors :func:`_seq_regex`)."""
+    items: list[_Element | int] = []  # an element, or the length of a run of [_]
+    k = 0
+    while k < len(seq):
+        if k and _is_optional_any(seq[k]):
+            run = 1
+            while k + run < len(seq) and _is_optional_any(seq[k + run]):
+                run += 1
+            items.append(run)
+            k += run
+            continue
+        items.append(seq[k])
+        k += 1
+    step = following
+    for item in reversed(items):
+        step = _token_step(item, step)
+    assert step is not None
+    return step
+
+
+def _token_step(item: _Element | int, following: TokenStep | None) -> TokenStep:
+    if isinstance(item, int):
+        return TokenStep(STEP_ANY_RUN, frozenset(), (), item, (), False, following)
+    if item[0] == "any":
+        return TokenStep(STEP_ANY, frozenset(), (), 0, (), False, following)
+    one = _one_token(item)
+    if one is not None:
+        return TokenStep(STEP_ONE, frozenset(one[0]), tuple(one[1]), 0, (), False, following)
+    assert item[0] == "alt"
+    alternatives = item[1]
+    assert isinstance(alternatives, list)
+    if item[2]:
+        # [a|b]: the alternatives' one-token form, if they have one, as one step.
+        one = _one_token(("alt", alternatives, False))
+        if one is not None:
+            step = TokenStep(STEP_ONE, frozenset(one[0]), tuple(one[1]), 0, (), False, following)
+            return TokenStep(STEP_ALT, frozenset(), (), 0, (step,), True, following)
+    alts = tuple(_token_chain(alt, following) for alt in alternatives)
+    return TokenStep(STEP_ALT, frozenset(), (), 0, alts, bool(item[2]), following)
 
 
 @lru_cache(maxsize=64)
