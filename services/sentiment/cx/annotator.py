@@ -70,6 +70,9 @@ from services.sentiment.cx.patterns import (
     STEP_ONE,
     PatternPart,
     TokenStep,
+    first_char_bit,
+    key_bit,
+    key_mask,
     placeholder_single,
 )
 from services.sentiment.cx.results import (
@@ -196,25 +199,6 @@ class _Candidate:
         self.entry = entry
 
 
-# Each key has one bit of a small int (from its hash), a set of keys the OR of its
-# keys' bits: when two such masks share no bit, the sets share no key, which settles
-# most of the matcher's "is the next key one of these?" and "does the sentence contain
-# an anchor word?" questions with an AND instead of a dict or set look-up. Below 63
-# bits, so that compiled code keeps the masks as machine integers.
-_KEY_BITS: Final = 60
-
-
-def _key_bit(key: str) -> int:
-    return 1 << (hash(key) % _KEY_BITS)
-
-
-def _key_mask(keys: Collection[str]) -> int:
-    mask = 0
-    for key in keys:
-        mask |= _key_bit(key)
-    return mask
-
-
 # A span rule match after negation: (entry, start, end, target valence, negated).
 _Span = tuple[Entry, int, int, float, bool]
 
@@ -280,6 +264,7 @@ class _TokenInfo(VaderToken):
         "checked",
         "clause_end",
         "expansion",
+        "first_bit",
         "foreign",
         "joinable",
         "key",
@@ -306,6 +291,7 @@ class _TokenInfo(VaderToken):
     foreign: bool
     matchable: bool
     key_bit: int
+    first_bit: int
     next_mask: int
     title_lex: bool
     clause_end: bool
@@ -330,6 +316,8 @@ class _TokenInfo(VaderToken):
     ) -> None:
         super().__init__(raw, vader_lexicon)
         self.key = key
+        self.first_bit = first_char_bit(key)
+        """The bit of the key's first character (see ``TokenStep.prefix_mask``)."""
         self.foreign = foreign
         """A foreign function word (the language gate's test, ``is_foreign_word``)."""
         output, self.joinable = rewrite
@@ -381,7 +369,7 @@ class _TokenInfo(VaderToken):
             self.any_next = cands.any_next
             self.by_next = cands.by_next
             self.next_mask = cands.next_mask
-            self.key_bit = _key_bit(key)
+            self.key_bit = key_bit(key)
             self.matchable = cands.matchable
             return
         singles: list[tuple[int, Entry]] = []
@@ -404,7 +392,7 @@ class _TokenInfo(VaderToken):
                     None if part.exact_pair else part.regex,
                     None if part.exact_pair else part.steps,
                     None if anchor is None else frozenset(map(sys.intern, anchor)),
-                    0 if anchor is None else _key_mask(anchor),
+                    0 if anchor is None else key_mask(anchor),
                 )
                 candidates[id(entry), id(part)] = candidate
             second = part.second
@@ -422,9 +410,9 @@ class _TokenInfo(VaderToken):
         self.checked = tuple(checked)
         self.any_next = tuple(any_next)
         self.by_next = {k: (*v, *any_next) for k, v in by_next.items()}
-        self.next_mask = _key_mask(by_next)
-        """The key bits of ``by_next``'s keys (see _KEY_BITS)."""
-        self.key_bit = _key_bit(key)
+        self.next_mask = key_mask(by_next)
+        """The key bits of ``by_next``'s keys (see patterns.key_bit)."""
+        self.key_bit = key_bit(key)
         self.matchable = bool(singles or checked or by_next or any_next)
 
 
@@ -771,6 +759,14 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     return matched
 
 
+def _one_token(step: TokenStep, info: _TokenInfo) -> bool:
+    """Whether the token ``info`` is one the ``STEP_ONE`` step accepts (its key bits first:
+    most keys are rejected by an AND)."""
+    if info.key_bit & step.key_mask and info.key in step.keys:
+        return True
+    return (info.first_bit & step.prefix_mask) != 0 and step.has_prefix(info.key)
+
+
 def _token_match(step: TokenStep | None, infos: list[_TokenInfo], pos: int, hi: int) -> int:
     """Where the match of ``step`` and the steps after it from token ``pos`` ends (tokens
     ``pos:hi`` of one sentence), or -1: the end of the part's regex match, the first one
@@ -778,22 +774,29 @@ def _token_match(step: TokenStep | None, infos: list[_TokenInfo], pos: int, hi: 
     while step is not None:
         kind = step.kind
         if kind == STEP_ONE:
-            if pos >= hi:
+            if pos >= hi or not _one_token(step, infos[pos]):
                 return -1
-            key = infos[pos].key
-            if key not in step.keys:
-                found = False
-                for prefix in step.prefixes:
-                    if key.startswith(prefix):
-                        found = True
-                        break
-                if not found:
-                    return -1
         elif kind == STEP_ALT:
-            for alt in step.alts:
-                end = _token_match(alt, infos, pos, hi)
-                if end >= 0:
-                    return end
+            # Every alternative starts with a required element (one token or more), so
+            # one that starts with a rejected token is skipped without trying the rest.
+            if pos < hi:
+                info = infos[pos]
+                if not (
+                    info.key_bit & step.first_key_mask or info.first_bit & step.first_prefix_mask
+                ):
+                    if not step.optional:
+                        return -1
+                    step = step.next
+                    continue
+                for alt in step.alts:
+                    if alt.kind == STEP_ONE:
+                        if not _one_token(alt, info):
+                            continue
+                        end = _token_match(alt.next, infos, pos + 1, hi)
+                    else:
+                        end = _token_match(alt, infos, pos, hi)
+                    if end >= 0:
+                        return end
             if not step.optional:
                 return -1
             step = step.next

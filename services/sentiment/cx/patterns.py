@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
@@ -53,6 +54,9 @@ __all__ = [
     "TokenStep",
     "Trigger",
     "compile_pattern",
+    "first_char_bit",
+    "key_bit",
+    "key_mask",
     "placeholder_single",
 ]
 
@@ -155,6 +159,32 @@ class Trigger:
     regex: str | None
 
 
+# Each key has one bit of a small int (from its hash), a set of keys the OR of its keys'
+# bits: when two such masks share no bit, the sets share no key, a test of one AND instead
+# of a dict or set look-up (the annotator's matcher and TokenStep). Below 63 bits, so that
+# compiled code keeps the masks as machine integers.
+KEY_BITS: Final = 60
+
+
+def key_bit(key: str) -> int:
+    return 1 << (hash(key) % KEY_BITS)
+
+
+def key_mask(keys: Collection[str]) -> int:
+    mask = 0
+    for key in keys:
+        mask |= key_bit(key)
+    return mask
+
+
+def first_char_bit(key: str) -> int:
+    """A bit for the key's first character (keys are never empty), as :func:`key_bit`."""
+    return 1 << (ord(key[0]) % KEY_BITS)
+
+
+# Distinct keys a TokenStep remembers its stems' verdict for; cleared when full.
+_STEM_MEMO_LIMIT: Final = 20_000
+
 # Kinds of TokenStep.
 STEP_ONE: Final = 0
 STEP_ANY: Final = 1
@@ -188,11 +218,46 @@ class TokenStep:
     ) -> None:
         self.kind = kind
         self.keys = keys
+        self.key_mask = key_mask(keys)
         self.prefixes = prefixes
+        self.prefix_mask = 0
+        for prefix in prefixes:
+            self.prefix_mask |= first_char_bit(prefix)
+        # Whether a key starts with one of the prefixes, per key: a stem alternation can
+        # have twenty stems, and the same keys come back.
+        self.stem_memo: dict[str, bool] = {}
         self.run = run
         self.alts = alts
         self.optional = optional
         self.next = following
+        # For STEP_ALT: the key and first-character bits of the one-token steps its
+        # alternatives start with, and whether one starts otherwise (then -1, all bits):
+        # a token with none of these bits starts no alternative.
+        self.first_key_mask = 0
+        self.first_prefix_mask = 0
+        for alt in alts:
+            if alt.kind == STEP_ONE:
+                self.first_key_mask |= alt.key_mask
+                self.first_prefix_mask |= alt.prefix_mask
+            else:
+                self.first_key_mask = -1
+                self.first_prefix_mask = -1
+                break
+
+    def has_prefix(self, key: str) -> bool:
+        """Whether ``key`` starts with one of :attr:`prefixes` (memoised per key)."""
+        found = self.stem_memo.get(key)
+        if found is None:
+            found = False
+            for prefix in self.prefixes:
+                if key.startswith(prefix):
+                    found = True
+                    break
+            memo = self.stem_memo
+            if len(memo) >= _STEM_MEMO_LIMIT:
+                memo.clear()
+            memo[key] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,14 +681,27 @@ def _token_step(item: _Element | int, following: TokenStep | None) -> TokenStep:
     assert item[0] == "alt"
     alternatives = item[1]
     assert isinstance(alternatives, list)
-    if item[2]:
-        # [a|b]: the alternatives' one-token form, if they have one, as one step.
-        one = _one_token(("alt", alternatives, False))
+    # Consecutive one-token alternatives become one step: each is one token followed by
+    # the same steps, so the first of them that accepts the token leads to the same match
+    # as any other would (``(arrive*|receiv*|came back|...)``: one test of the token).
+    alts: list[TokenStep] = []
+    run: list[list[_Element]] = []
+    for alt in [*alternatives, None]:
+        one = _one_token(alt[0]) if alt is not None and len(alt) == 1 else None
         if one is not None:
-            step = TokenStep(STEP_ONE, frozenset(one[0]), tuple(one[1]), 0, (), False, following)
-            return TokenStep(STEP_ALT, frozenset(), (), 0, (step,), True, following)
-    alts = tuple(_token_chain(alt, following) for alt in alternatives)
-    return TokenStep(STEP_ALT, frozenset(), (), 0, alts, bool(item[2]), following)
+            assert alt is not None
+            run.append(alt)
+            continue
+        if run:
+            merged = _one_token(("alt", run, False))
+            assert merged is not None
+            alts.append(
+                TokenStep(STEP_ONE, frozenset(merged[0]), tuple(merged[1]), 0, (), False, following)
+            )
+            run = []
+        if alt is not None:
+            alts.append(_token_chain(alt, following))
+    return TokenStep(STEP_ALT, frozenset(), (), 0, tuple(alts), bool(item[2]), following)
 
 
 @lru_cache(maxsize=64)
