@@ -265,11 +265,11 @@ class _TokenInfo(VaderToken):
         "clause_end",
         "expansion",
         "first_bit",
-        "foreign",
         "joinable",
         "key",
         "key_bit",
         "matchable",
+        "needs_detector",
         "neg",
         "next_mask",
         "plain",
@@ -288,7 +288,7 @@ class _TokenInfo(VaderToken):
     # fields are laid out in this order, so these share the object's first cache lines
     # (a token table of many thousand tokens does not stay in the CPU's caches).
     plain: bool
-    foreign: bool
+    needs_detector: bool
     matchable: bool
     key_bit: int
     first_bit: int
@@ -312,14 +312,16 @@ class _TokenInfo(VaderToken):
         vader_lexicon: Mapping[str, float],
         rewrite: tuple[str, bool],
         expansion: tuple[str, ...],
-        foreign: bool,
+        needs_detector: bool,
     ) -> None:
         super().__init__(raw, vader_lexicon)
         self.key = key
         self.first_bit = first_char_bit(key)
         """The bit of the key's first character (see ``TokenStep.prefix_mask``)."""
-        self.foreign = foreign
-        """A foreign function word (the language gate's test, ``is_foreign_word``)."""
+        self.needs_detector = needs_detector
+        """A text with this word goes to the language detector: the word is a foreign
+        function word or has a letter of a script other than Latin (the language gate's
+        tests, ``language.is_foreign_word`` and ``language.latin_script``)."""
         output, self.joinable = rewrite
         """Whether the normaliser's output for the token is joinable
         (:meth:`Normalizer.rewrite`)."""
@@ -500,7 +502,7 @@ class _TokenTable(dict[str, _TokenInfo]):
             self._vader_lexicon,
             self._normalizer.rewrite(raw),
             self._vader.expansion(raw),
-            is_foreign_word(raw),
+            is_foreign_word(raw) or not latin_script(raw),
         )
         if len(self) >= self._limit:
             self.clear()
@@ -1546,7 +1548,7 @@ def _words_sentence(  # noqa: PLR0917 - private
 
 # What CxAnnotator._read makes of a text: (normalized, tokens, infos, normalized
 # words, where each word's tokens end or None when the tokens are the words, whether
-# a word of the text is a foreign function word).
+# a word of the text needs the language detector: _TokenInfo.needs_detector).
 _Reading = tuple[str, list[str], list[_TokenInfo], list[str], list[int] | None, bool]
 
 
@@ -1617,13 +1619,15 @@ class CxAnnotator:
         for English text, :meth:`annotate`'s result (None for another language).
 
         ``words`` must be ``text.split()``. The annotator's token table knows which words
-        are foreign function words (``language.is_foreign_word``), so text with none of
-        them in Latin script, which ``languages.language_of`` would call English without
-        its detector, is recognised by the same look-up per word that reads it; only the
-        other texts are handed to ``languages``.
+        are foreign function words (``language.is_foreign_word``) or have a letter of
+        another script (``language.latin_script``), so text with none of them, which
+        ``languages.language_of`` would call English without its detector, is recognised
+        by the same look-up per word that reads it; only the other texts are handed to
+        ``languages``. A text's letters are its words' (the two blanks ``latin_script``
+        counts as letters of another script are checked in the text).
         """
         reading = self._read(text, words)
-        if reading[5] or not (text.isascii() or latin_script(text)):
+        if reading[5] or (not text.isascii() and ("\u1680" in text or "\u3000" in text)):
             language = languages.language_of(text, words)
             if language != ENGLISH:
                 return language, None
@@ -1674,11 +1678,15 @@ class CxAnnotator:
             work = [0.0] * n
             for value, position in zip(values, positions):  # noqa: B905 - equal by construction
                 work[position] = value
+            # The first token whose key is "but", if the text spells it "but", "But" or
+            # "BUT" somewhere (a token loop first: most texts have none, and keys are
+            # interned, so a compare is mostly a pointer compare).
             but = None
-            if "but" in normalized or "But" in normalized or "BUT" in normalized:
-                keys = [info.key for info in infos]
-                if "but" in keys:
-                    but = keys.index("but")
+            for k in range(n):
+                if infos[k].key == "but":
+                    if "but" in normalized or "But" in normalized or "BUT" in normalized:
+                        but = k
+                    break
             if flags & (_F_POLITENESS | _F_SARCASM | _F_REQUEST):
                 complaint = _decide(sentences, matched, infos, values, positions, flags)
                 for sentence in matched:
@@ -1750,12 +1758,12 @@ class CxAnnotator:
         )
 
     def _read(self, text: str, words: list[str]) -> _Reading:
-        """``(normalized, tokens, infos, normalized_words, word_ends, foreign)`` of a text
+        """``(normalized, tokens, infos, normalized_words, word_ends, needs_detector)`` of a text
         and its ``words`` (``text.split()``): the noise-normalised text, the tokens VADER
         scores (its words, emoji substituted), their facts, the normalised text's words,
         for each of them the index of the token after its last (None when there is no
-        emoji and the tokens are the words), and whether one of ``words`` is a foreign
-        function word (for :meth:`annotate_english`).
+        emoji and the tokens are the words), and whether one of ``words`` needs the
+        language detector (for :meth:`annotate_english`).
 
         Exactly what ``Normalizer.normalize_split`` and ``FastVader.split`` give, from
         the facts memoised per word: a plain text (the common case) costs one table
@@ -1766,18 +1774,18 @@ class CxAnnotator:
         table = self._tokens
         infos: list[_TokenInfo] = []
         n = len(words)
-        foreign = False
+        needs_detector = False
         k = 0
         while k < n:
             info = table[words[k]]
             if not info.plain:
                 break
-            if info.foreign:
-                foreign = True
+            if info.needs_detector:
+                needs_detector = True
             infos.append(info)
             k += 1
         if k == n:
-            return text, words, infos, words, None, foreign
+            return text, words, infos, words, None, needs_detector
         # From word k on, normalisation changes a word or a word holds an emoji.
         outputs: list[str] = words[:k]
         out_infos: list[_TokenInfo] = infos
@@ -1786,8 +1794,8 @@ class CxAnnotator:
         for t in range(k, n):
             word = words[t]
             info = table[word]
-            if info.foreign:
-                foreign = True
+            if info.needs_detector:
+                needs_detector = True
             rewritten = info.rewritten
             if len(rewritten) == 1 and rewritten[0] == word:
                 outputs.append(word)
@@ -1802,16 +1810,16 @@ class CxAnnotator:
                 normalized, outputs = self._normalize.normalize_split(text, words)
                 out_infos = [table[output] for output in outputs]
                 for rest in range(t + 1, n):
-                    if table[words[rest]].foreign:
-                        foreign = True
-                return self._expand(normalized, outputs, out_infos, foreign)
+                    if table[words[rest]].needs_detector:
+                        needs_detector = True
+                return self._expand(normalized, outputs, out_infos, needs_detector)
         if changed:
             # What normalize_split's one-line path returns: the output words joined by spaces.
-            return self._expand(" ".join(outputs), outputs, out_infos, foreign)
-        return self._expand(text, outputs, out_infos, foreign)
+            return self._expand(" ".join(outputs), outputs, out_infos, needs_detector)
+        return self._expand(text, outputs, out_infos, needs_detector)
 
     def _expand(
-        self, normalized: str, words: list[str], infos: list[_TokenInfo], foreign: bool
+        self, normalized: str, words: list[str], infos: list[_TokenInfo], needs_detector: bool
     ) -> _Reading:
         """:meth:`_read`'s result for the normalised text's ``words`` and their facts:
         the words with each emoji replaced by the tokens of its description."""
@@ -1821,7 +1829,7 @@ class CxAnnotator:
                 as_is = False
                 break
         if as_is:
-            return normalized, words, infos, words, None, foreign
+            return normalized, words, infos, words, None, needs_detector
         table = self._tokens
         tokens: list[str] = []
         token_infos: list[_TokenInfo] = []
@@ -1836,7 +1844,7 @@ class CxAnnotator:
                     tokens.append(token)
                     token_infos.append(table[token])
             ends.append(len(tokens))
-        return normalized, tokens, token_infos, words, ends, foreign
+        return normalized, tokens, token_infos, words, ends, needs_detector
 
     def _sentences(  # noqa: PLR0917 - private
         self,
