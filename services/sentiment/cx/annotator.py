@@ -86,6 +86,8 @@ from services.sentiment.cx.results import (
     VaderScores,
     build_adjustment,
     build_aspect_sentiment,
+    build_one_sentence_text,
+    build_scored_one_sentence_text,
     build_sentence_annotation,
     build_text_annotation,
     build_vader_scores,
@@ -1644,7 +1646,14 @@ class CxAnnotator:
             scored = " ".join(tokens)
             ep, qm = scored.count("!"), scored.count("?")
         n = len(tokens)
-        vader = _vader_scores(values, 0, len(values), n, ep, qm)
+        # The text's VADER scores; their result object is built with the text's (one call
+        # to the interpreted builders for a one-sentence text), unless it is a shared one.
+        vader: VaderScores | None = None
+        scores = (0.0, 1.0 if n else 0.0, 0.0, 0.0)
+        if values:
+            scores = score_range(values, 0, len(values), n, ep, qm)
+        else:
+            vader = _NEUTRAL if n else _EMPTY
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
         sentences = self._sentences(normalized, tokens, words, word_ends, ep, qm)
@@ -1655,7 +1664,7 @@ class CxAnnotator:
         aspects: dict[str, AspectSentiment] = {}
         # Until a rule changes a valence, the adjusted sum is VADER's sum, and the
         # compound (the same formula on it) is VADER's compound.
-        compound = vader.compound
+        compound = scores[3]
         # Shared empty lists until needed (neither is changed while empty): two fewer
         # allocations for the many texts without names or rules.
         work = _NO_VALUES
@@ -1715,10 +1724,36 @@ class CxAnnotator:
             # A negative text in capitals is shouted: anger, whatever its words.
             emotions = _shouted(emotions)
         if len(sentences) == 1:
-            sentence_results: tuple[SentenceAnnotation, ...] = (
-                build_sentence_annotation(sentences[0].text, vader, compound, label),
+            if vader is None:
+                return build_scored_one_sentence_text(
+                    text,
+                    normalized,
+                    scores,
+                    sentences[0].text,
+                    compound,
+                    label,
+                    emotions,
+                    aspects,
+                    tuple(adjustments),
+                    self.model_version,
+                )
+            return build_one_sentence_text(
+                text,
+                normalized,
+                vader,
+                sentences[0].text,
+                compound,
+                label,
+                emotions,
+                aspects,
+                tuple(adjustments),
+                self.model_version,
             )
-        else:
+        if vader is None:
+            neg, neu, pos, vader_compound = scores
+            vader = build_vader_scores(vader_compound, pos, neu, neg)
+        sentence_results: tuple[SentenceAnnotation, ...] = ()
+        if sentences:
             results = []
             n_values = len(values)
             last = 0
