@@ -663,7 +663,7 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     the same sentence) and the sentence contains one of its anchor words; then
     its regex runs on the text's key string from the token's offset.
     """
-    matched: list[_Sentence] = []
+    matched = _NO_SENTENCES  # a list of its own from the first sentence with a match
     key_text: _KeyText | None = None  # built for the first regex (most texts run none)
     index = 0
     s = sentences[0]
@@ -679,7 +679,10 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             # The next sentence with a matchable token.
             if buckets is not None:
                 s.buckets = buckets
-                matched.append(s)
+                if matched is _NO_SENTENCES:
+                    matched = [s]
+                else:
+                    matched.append(s)
                 buckets = None
             sentence_mask = -1
             index += 1
@@ -759,7 +762,10 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             _add_hit(buckets, _BUCKET[entry.family], hit)
     if buckets is not None:
         s.buckets = buckets
-        matched.append(s)
+        if matched is _NO_SENTENCES:
+            matched = [s]
+        else:
+            matched.append(s)
     return matched
 
 
@@ -840,6 +846,10 @@ def _has_anchor(
 # buckets, and the others then cost no allocation. Only _add_hit adds hits; every other
 # step reads the buckets or replaces a bucket by a new list, never changes one in place.
 _NO_HITS: Final[list[_Hit]] = []
+# Likewise shared, never changed: _match's result for a text without a match, and the
+# adjustments of a text no rule touches.
+_NO_SENTENCES: Final[list[_Sentence]] = []
+_NO_ADJUSTMENTS: Final[list[Adjustment]] = []
 _NO_VALUES: Final[list[float]] = []
 _NO_NAMES: Final[list[int]] = []
 _N_BUCKETS: Final = 7
@@ -1658,10 +1668,11 @@ class CxAnnotator:
         # Sentences are token ranges of the text (see SentenceAnnotation).
         sentences = self._sentences(normalized, tokens, words, word_ends, ep, qm)
 
-        matched = _match(infos, sentences) if sentences else None
-        adjustments: list[Adjustment] = []
-        emotions: dict[str, float] = {}
-        aspects: dict[str, AspectSentiment] = {}
+        matched = _match(infos, sentences) if sentences else _NO_SENTENCES
+        # Allocated when a text needs them (most texts have no rule, emotion or aspect).
+        adjustments = _NO_ADJUSTMENTS
+        emotions: dict[str, float] | None = None
+        aspects: dict[str, AspectSentiment] | None = None
         # Until a rule changes a valence, the adjusted sum is VADER's sum, and the
         # compound (the same formula on it) is VADER's compound.
         compound = scores[3]
@@ -1678,6 +1689,7 @@ class CxAnnotator:
             for value, position in zip(values, positions):  # noqa: B905 - equal by construction
                 work[position] = value
         if matched:
+            adjustments = []
             flags = 0
             for sentence in matched:
                 flags |= _prepare(sentence, infos)
@@ -1715,7 +1727,13 @@ class CxAnnotator:
                 # changes nothing, and each sentence's rules only touch its own tokens.
                 emotions, aspects = _spans_emotions_aspects(matched, infos, work, but, adjustments)
         if names:
+            if adjustments is _NO_ADJUSTMENTS:
+                adjustments = []
             _neutralise_names(work, names, infos, sentences, adjustments)
+        if emotions is None:
+            emotions = {}
+        if aspects is None:
+            aspects = {}
         if adjustments:
             compound = _compound(_total(work, 0, n), punctuation_amplifier(ep, qm))
 
