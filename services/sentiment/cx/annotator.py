@@ -293,7 +293,6 @@ class _TokenInfo(VaderToken):
     needs_detector: bool
     matchable: bool
     key_bit: int
-    first_bit: int
     next_mask: int
     title_lex: bool
     clause_end: bool
@@ -303,6 +302,7 @@ class _TokenInfo(VaderToken):
     checked: tuple[Entry, ...]
     any_next: tuple[_Candidate, ...]
     by_next: dict[str, tuple[_Candidate, ...]]
+    first_bit: int  # read by the token steps only, so not among the first
 
     def __init__(  # noqa: PLR0915, PLR0917 - private, one fact per statement
         self,
