@@ -641,14 +641,51 @@ def _non_overlapping(hits: list[_Hit]) -> list[_Hit]:
         previous_end = j
     else:
         return hits
-    taken: set[int] = set()
-    kept = []
-    for hit in sorted(hits, key=lambda h: (h[1] - h[2], h[1])):
-        span = range(hit[1], hit[2])
-        if taken.isdisjoint(span):
-            taken.update(span)
-            kept.append(hit)
-    kept.sort(key=lambda h: h[1])
+    n = len(hits)
+    starts = [hit[1] for hit in hits]
+    ends = [hit[2] for hit in hits]
+    return [hits[k] for k in _keep_disjoint(starts, ends, [0] * n)]
+
+
+def _keep_disjoint(starts: list[int], ends: list[int], ranks: list[int]) -> list[int]:
+    """Which of the spans ``starts[k]:ends[k]`` to keep, as indices in start order: the
+    spans taken longest first, then by ``ranks``, then leftmost (a stable sort by
+    ``(start - end, rank, start)``), each kept when it shares no token with one kept
+    before it; the order a stable ``sort(key=start)`` gives the kept ones.
+
+    What ``sorted`` with that key, a set of taken tokens and ``range`` objects would
+    give, without them: a sentence's spans are few, so insertion sorts and interval
+    tests of small ints (compiled, no key calls, sets or ranges).
+    """
+    order: list[int] = []
+    for n in range(len(starts)):
+        length = starts[n] - ends[n]
+        rank = ranks[n]
+        start = starts[n]
+        k = len(order)
+        while k > 0:
+            m = order[k - 1]
+            other = starts[m] - ends[m]
+            if other < length or (
+                other == length and (ranks[m] < rank or (ranks[m] == rank and starts[m] <= start))
+            ):
+                break
+            k -= 1
+        order.insert(k, n)
+    kept: list[int] = []
+    for n in order:
+        start, end = starts[n], ends[n]
+        free = True
+        for m in kept:
+            # Spans share a token when they overlap and neither is empty.
+            if start < ends[m] and starts[m] < end and start < end and starts[m] < ends[m]:
+                free = False
+                break
+        if free:
+            k = len(kept)
+            while k > 0 and starts[kept[k - 1]] > start:
+                k -= 1
+            kept.insert(k, n)
     return kept
 
 
@@ -925,16 +962,11 @@ def _resolve_spans(hits: list[_Hit], infos: list[_TokenInfo], lo: int) -> list[_
         previous_end = span[2]
     else:
         return candidates
-    candidates.sort(key=lambda s: (s[1] - s[2], -SPAN_PRIORITY[s[0].family], s[1]))
-    taken: set[int] = set()
-    kept = []
-    for span in candidates:
-        tokens = range(span[1], span[2])
-        if taken.isdisjoint(tokens):
-            taken.update(tokens)
-            kept.append(span)
-    kept.sort(key=lambda s: s[1])
-    return kept
+    # Longest first, then by the families' priority, then leftmost (_keep_disjoint).
+    starts = [span[1] for span in candidates]
+    ends = [span[2] for span in candidates]
+    ranks = [-SPAN_PRIORITY[span[0].family] for span in candidates]
+    return [candidates[k] for k in _keep_disjoint(starts, ends, ranks)]
 
 
 # What _prepare found in a sentence (bit flags), so the text-level steps can
