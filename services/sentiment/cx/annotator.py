@@ -1008,9 +1008,11 @@ def _prepare(s: _Sentence, infos: list[_TokenInfo]) -> int:
         if len(buckets[6]) > 1:
             buckets[6] = _non_overlapping(buckets[6])
     if buckets[4]:
-        covered = _covered_positive(s)
+        sentence_spans = s.spans
         for entry, i, _ in buckets[4]:
-            if i in covered or (entry.negatable and _negator_before(infos, i, s.lo) is not None):
+            if _in_positive_span(sentence_spans, i) or (
+                entry.negatable and _negator_before(infos, i, s.lo) is not None
+            ):
                 continue
             if entry.kind == "problem":
                 s.complaint = True
@@ -1021,13 +1023,13 @@ def _prepare(s: _Sentence, infos: list[_TokenInfo]) -> int:
     return flags
 
 
-def _covered_positive(s: _Sentence) -> set[int]:
-    """Tokens of the sentence's non-negative spans (they are not cues of a complaint)."""
-    covered: set[int] = set()
-    for span in s.spans:
-        if span[3] >= 0:
-            covered.update(range(span[1], span[2]))
-    return covered
+def _in_positive_span(spans: Sequence[_Span], k: int) -> bool:
+    """Whether token ``k`` is in one of the sentence's non-negative spans (their tokens are
+    not cues of a complaint)."""
+    for span in spans:  # noqa: SIM110 - compiled, a loop beats a generator
+        if span[3] >= 0 and span[1] <= k < span[2]:
+            return True
+    return False
 
 
 # -------------------------------------------------------------------- deciding
@@ -1058,9 +1060,9 @@ def _decide(  # noqa: PLR0917 - one pass per rule kind
                 if infos[k].quoted:
                     s.quoted = True
                     break
-            covered = _covered_positive(s) if s.spans else set()
+            spans = s.spans
             for k in range(bisect_left(positions, lo), bisect_left(positions, hi)):
-                if values[k] <= _SARCASM_VADER_CUE and positions[k] not in covered:
+                if values[k] <= _SARCASM_VADER_CUE and not _in_positive_span(spans, positions[k]):
                     s.vader_negative = True
                     break
             text_cue = text_cue or s.vader_negative or s.marker
@@ -1304,17 +1306,21 @@ def _word_intensity(  # noqa: PLR0917 - private
     return intensity
 
 
-def _neutral_tokens(s: _Sentence) -> set[int] | None:
-    """Tokens of the sentence's neutral terms: their words express no feeling ("free
-    shipping", "good luck", "unfortunately I need to change my booking"), except puzzlement
-    and worry, which neutral text carries too."""
-    tokens: set[int] | None = None
-    for span in s.spans:
-        if span[0].family == "neutral_term":
-            if tokens is None:
-                tokens = set()
-            tokens.update(range(span[1], span[2]))
-    return tokens
+def _in_neutral_term(spans: Sequence[_Span], i: int, j: int) -> bool:
+    """Whether tokens ``i:j`` share a token with one of the sentence's neutral terms: their
+    words express no feeling ("free shipping", "good luck", "unfortunately I need to change
+    my booking"), except puzzlement and worry, which neutral text carries too. (Interval
+    tests: no set of the terms' tokens.)"""
+    for span in spans:
+        if (
+            span[0].family == "neutral_term"
+            and span[1] < j
+            and i < span[2]
+            and span[1] < span[2]
+            and i < j
+        ):
+            return True
+    return False
 
 
 def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, float]:
@@ -1334,7 +1340,7 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
         if emotion_hits:
             lo = s.lo
             suppressed = s.suppressed
-            neutral = _neutral_tokens(s) if s.spans else None
+            sentence_spans = s.spans
             # A request or information question is not praise ("would love to know when").
             literal = s.damp is not None
             for entry, i, j in emotion_hits:
@@ -1342,9 +1348,9 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
                 if label is None:
                     continue
                 if (
-                    neutral is not None
+                    sentence_spans
                     and label not in _NEUTRAL_EMOTIONS
-                    and not neutral.isdisjoint(range(i, j))
+                    and _in_neutral_term(sentence_spans, i, j)
                 ):
                     continue
                 if label in POSITIVE_EMOTIONS and (
@@ -1494,16 +1500,11 @@ def _spans_emotions_aspects(
         emotion_hits = buckets[5]
         if emotion_hits or spans:
             emphasis = _EMPHASIS[s.ep if s.ep < 3 else 3]
-            neutral = _neutral_tokens(s) if spans else None
             for entry, i, j in emotion_hits:
                 label = _word_label(entry, infos, i, lo)
                 if label is None:
                     continue
-                if (
-                    neutral is not None
-                    and label not in _NEUTRAL_EMOTIONS
-                    and not neutral.isdisjoint(range(i, j))
-                ):
+                if spans and label not in _NEUTRAL_EMOTIONS and _in_neutral_term(spans, i, j):
                     continue
                 _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
             for span in spans:
