@@ -88,6 +88,7 @@ from services.sentiment.cx.results import (
     build_aspect_sentiment,
     build_one_sentence_text,
     build_scored_one_sentence_text,
+    build_scored_sentence_annotation,
     build_sentence_annotation,
     build_text_annotation,
     build_vader_scores,
@@ -223,16 +224,6 @@ def _compound(raw_sum: float, amplifier: float) -> float:
 # Shared: the results are immutable, and most sentences have no sentiment word.
 _NEUTRAL: Final = build_vader_scores(0.0, 0.0, 1.0, 0.0)
 _EMPTY: Final = build_vader_scores(0.0, 0.0, 0.0, 0.0)
-
-
-def _vader_scores(  # noqa: PLR0917 - private
-    values: list[float], lo: int, hi: int, n_tokens: int, ep: int, qm: int
-) -> VaderScores:
-    """VADER's scores of ``n_tokens`` tokens with non-zero valences ``values[lo:hi]``."""
-    if lo >= hi:
-        return _NEUTRAL if n_tokens else _EMPTY
-    neg, neu, pos, compound = score_range(values, lo, hi, n_tokens, ep, qm)
-    return build_vader_scores(compound, pos, neu, neg)
 
 
 # ---------------------------------------------------------------------- tokens
@@ -1812,22 +1803,27 @@ class CxAnnotator:
                 lo, hi = sentence.lo, sentence.hi
                 # This sentence's VADER valences: values[first:last] (positions ascend).
                 first = last
+                s_scores: tuple[float, float, float, float] | None = None
                 if first < n_values and positions[first] < hi:
                     last = bisect_left(positions, hi, first)
-                    s_vader = _vader_scores(values, first, last, hi - lo, sentence.ep, sentence.qm)
+                    s_scores = score_range(values, first, last, hi - lo, sentence.ep, sentence.qm)
+                    s_compound = s_scores[3]
                 else:
-                    s_vader = _NEUTRAL  # no sentiment word: VADER's neutral result
+                    s_compound = 0.0  # no sentiment word: VADER's neutral result, shared
                 if sentence.applied:
                     s_sum = _total(work, lo, hi)
                     s_compound = _compound(s_sum, punctuation_amplifier(sentence.ep, sentence.qm))
-                else:
-                    # No rule changed the sentence's valences: its compound is VADER's.
-                    s_compound = s_vader.compound
-                results.append(
-                    build_sentence_annotation(
-                        sentence.text, s_vader, s_compound, vader_label(s_compound)
+                # Else no rule changed the sentence's valences: its compound is VADER's.
+                if s_scores is None:
+                    one = build_sentence_annotation(
+                        sentence.text, _NEUTRAL, s_compound, vader_label(s_compound)
                     )
-                )
+                else:
+                    # Its VaderScores and SentenceAnnotation in one call.
+                    one = build_scored_sentence_annotation(
+                        sentence.text, s_scores, s_compound, vader_label(s_compound)
+                    )
+                results.append(one)
             sentence_results = tuple(results)
 
         return build_text_annotation(

@@ -245,6 +245,23 @@ def build_sentence_annotation(
     return draft  # type: ignore[return-value]
 
 
+def build_scored_sentence_annotation(
+    text: str, scores: tuple[float, float, float, float], compound: float, label: Label
+) -> SentenceAnnotation:
+    """``build_sentence_annotation`` with its ``VaderScores`` built from ``scores`` =
+    ``(neg, neu, pos, compound)`` (``fastvader.score_range``'s order), in one call."""
+    vader = _VaderScoresDraft()
+    vader.neg, vader.neu, vader.pos, vader.compound = scores  # type: ignore[attr-defined]
+    vader.__class__ = VaderScores  # type: ignore[assignment]
+    draft = _SentenceAnnotationDraft()
+    draft.text = text  # type: ignore[attr-defined]
+    draft.vader = vader  # type: ignore[attr-defined]
+    draft.compound = compound  # type: ignore[attr-defined]
+    draft.label = label  # type: ignore[attr-defined]
+    draft.__class__ = SentenceAnnotation  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
+
+
 def build_aspect_sentiment(sentiment: float, mentions: int, label: Label) -> AspectSentiment:
     """``AspectSentiment(...)``, built fast (see the module doc)."""
     draft = _AspectSentimentDraft()

@@ -36,6 +36,7 @@ from services.sentiment.cx.results import (
     build_aspect_sentiment,
     build_one_sentence_text,
     build_scored_one_sentence_text,
+    build_scored_sentence_annotation,
     build_sentence_annotation,
     build_text_annotation,
     build_vader_scores,
@@ -154,6 +155,10 @@ _BUILT: list[tuple[object, object]] = [
     ),
     (
         build_sentence_annotation("t", _VADER, 0.5, "positive"),
+        SentenceAnnotation("t", _VADER, 0.5, "positive"),
+    ),
+    (
+        build_scored_sentence_annotation("t", (0.4, 0.3, 0.2, 0.1), 0.5, "positive"),
         SentenceAnnotation("t", _VADER, 0.5, "positive"),
     ),
     (build_aspect_sentiment(-0.2, 2, "negative"), AspectSentiment(-0.2, 2, "negative")),
