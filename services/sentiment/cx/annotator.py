@@ -1360,12 +1360,22 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
             for label, weight in hit[0].emotions:
                 intensity = weight * emphasis
                 _add_emotion(acc, label, intensity)
-    result = {}
+    return _rounded(acc)
+
+
+def _rounded(acc: dict[str, float]) -> dict[str, float]:
+    """The emotions of ``acc`` with intensities rounded to 3 decimals, those that round to
+    0 left out, in ``acc``'s order: ``acc`` itself, rounded in place (a value replaced,
+    no key added or removed while iterating), unless one is left out."""
+    dropped = False
     for label, value in acc.items():
         rounded = round3(value)
-        if rounded > 0:
-            result[label] = rounded
-    return result
+        acc[label] = rounded
+        if not rounded > 0:
+            dropped = True
+    if dropped:
+        return {label: value for label, value in acc.items() if value > 0}
+    return acc
 
 
 def _mute_names(s: _Sentence, names: list[int]) -> None:
@@ -1477,7 +1487,7 @@ def _spans_emotions_aspects(
     sentence, emotion words before spans.
     """
     acc: dict[str, float] = {}
-    scores: dict[str, list[float]] = {}
+    scores: dict[str, list[float]] | None = None  # allocated for the first aspect
     for s in matched:
         buckets = s.buckets
         assert buckets is not None
@@ -1503,17 +1513,15 @@ def _spans_emotions_aspects(
                     intensity = weight * emphasis
                     _add_emotion(acc, label, intensity)
         if buckets[6]:
+            if scores is None:
+                scores = {}
             _clause_scores(s, infos, work, scores)
-    emotions = {}
-    for label, value in acc.items():
-        rounded = round3(value)
-        if rounded > 0:
-            emotions[label] = rounded
     aspects = {}
-    for aspect, values in scores.items():
-        sentiment = round4(_total(values, 0, len(values)) / len(values))
-        aspects[aspect] = build_aspect_sentiment(sentiment, len(values), vader_label(sentiment))
-    return emotions, aspects
+    if scores is not None:
+        for aspect, values in scores.items():
+            sentiment = round4(_total(values, 0, len(values)) / len(values))
+            aspects[aspect] = build_aspect_sentiment(sentiment, len(values), vader_label(sentiment))
+    return _rounded(acc), aspects
 
 
 def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> list[_Sentence]:
