@@ -270,6 +270,7 @@ class _TokenInfo(VaderToken):
         "quoted",
         "rewritten",
         "scored_as_is",
+        "sentence_end",
         "singles",
         "starter",
         "title",
@@ -287,6 +288,7 @@ class _TokenInfo(VaderToken):
     next_mask: int
     title_lex: bool
     clause_end: bool
+    sentence_end: bool
     neg: int
     key: str
     singles: tuple[tuple[int, Entry], ...]
@@ -337,6 +339,8 @@ class _TokenInfo(VaderToken):
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
+        self.sentence_end = raw[-1] in ".!?"
+        """The token ends in . ! or ?: a sentence break follows it (see _word_sentences)."""
         self.quoted = key.isalpha() and (raw[0] in _QUOTE_CHARS or raw[-1] in _QUOTE_CHARS)
         self.caps = len(key) > 1 and raw.isupper()
         self.title = raw[:1].isupper() and not raw.isupper()
@@ -1524,8 +1528,11 @@ def _spans_emotions_aspects(
     return _rounded(acc), aspects
 
 
-def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> list[_Sentence]:
-    """:meth:`CxAnnotator._sentences` for one line with single spaces, tokens its words."""
+def _word_sentences(
+    normalized: str, tokens: list[str], infos: list[_TokenInfo], ep: int, qm: int
+) -> list[_Sentence]:
+    """:meth:`CxAnnotator._sentences` for one line with single spaces, tokens its words
+    (``infos`` their facts: ``sentence_end`` says whether a token ends in . ! or ?)."""
     sentences: list[_Sentence] = []
     lo = 0
     # The text is its tokens joined by single spaces: a sentence's text is a slice of it
@@ -1534,10 +1541,8 @@ def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> lis
     start = 0
     offset = 0
     for k in range(len(tokens) - 1):
-        token = tokens[k]
-        offset += len(token)
-        end = token[-1]
-        if end == "." or end == "!" or end == "?":  # noqa: PLR1714 - compiled: no tuple
+        offset += len(tokens[k])
+        if infos[k].sentence_end:
             piece = normalized[start:offset]
             sentences.append(
                 _Sentence(len(sentences), piece, lo, k + 1, piece.count("!"), piece.count("?"))
@@ -1698,7 +1703,7 @@ class CxAnnotator:
             vader = _NEUTRAL if n else _EMPTY
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
-        sentences = self._sentences(normalized, tokens, words, word_ends, ep, qm)
+        sentences = self._sentences(normalized, tokens, infos, words, word_ends, ep, qm)
 
         matched = _match(infos, sentences) if sentences else _NO_SENTENCES
         # Allocated when a text needs them (most texts have no rule, emotion or aspect).
@@ -1940,6 +1945,7 @@ class CxAnnotator:
         self,
         normalized: str,
         tokens: list[str],
+        infos: list[_TokenInfo],
         words: list[str],
         word_ends: list[int] | None,
         ep: int,
@@ -1948,8 +1954,9 @@ class CxAnnotator:
         """The text's sentences as ranges of its VADER ``tokens``, split like
         FastVader's ``iter_sentences`` (line breaks, and blanks after . ! ?).
 
-        ``words`` are ``normalized.split()`` and ``word_ends`` where each word's
-        tokens end (None: the tokens are the words, no emoji to expand).
+        ``infos`` are the tokens' facts, ``words`` are ``normalized.split()`` and
+        ``word_ends`` where each word's tokens end (None: the tokens are the words, no
+        emoji to expand).
         """
         n = len(tokens)
         # One line with single spaces: the words and one space between each two make up
@@ -1965,7 +1972,7 @@ class CxAnnotator:
                 # The common case: one line with single spaces (a printable text's only
                 # blank is U+0020) whose tokens are its words, so its sentence breaks
                 # follow the tokens ending in . ! or ?.
-                return _word_sentences(normalized, tokens, ep, qm)
+                return _word_sentences(normalized, tokens, infos, ep, qm)
             # The same with emoji, whose descriptions VADER reads as words: the breaks
             # follow the words ending in . ! or ? (the pieces a split at ". ", "! " and
             # "? " gives), each word spanning its tokens.
