@@ -693,7 +693,8 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     order). Only tokens that can start a pattern are visited. A multi-token
     pattern is tried only if its second-token filter accepts the next token (in
     the same sentence) and the sentence contains one of its anchor words; then
-    its regex runs on the text's key string from the token's offset.
+    its token steps run from the token (:func:`_token_match`), or for a part with a
+    placeholder its regex on the text's key string from the token's offset.
     """
     matched = _NO_SENTENCES  # a list of its own from the first sentence with a match
     key_text: _KeyText | None = None  # built for the first regex (most texts run none)

@@ -1,4 +1,6 @@
-"""Compile the lexicon's phrase patterns into regular expressions over token keys.
+"""Compile the lexicon's phrase patterns into regular expressions over token keys; a
+pattern part without a placeholder also into token steps, which find the same match
+token by token (:class:`TokenStep`).
 
 Patterns are matched against a *key string*: the text's tokens, each
 lower-cased and stripped of surrounding punctuation, joined by single spaces
