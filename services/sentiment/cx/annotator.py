@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 import string
 import sys
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
@@ -532,7 +532,7 @@ class _Sentence:
     marker: bool = False
     sarcasm_fired: Sequence[_Hit] = ()
     damp: float | None = None
-    suppressed: set[int] | None = None
+    suppressed: list[_Hit] | None = None
     courtesy: bool = False
     applied: bool = False
 
@@ -1019,6 +1019,14 @@ def _prepare(s: _Sentence, infos: list[_TokenInfo]) -> int:
     return flags
 
 
+def _overlaps_a_hit(hits: list[_Hit], i: int, j: int) -> bool:
+    """Whether tokens ``i:j`` share a token with one of the ``hits`` (interval tests)."""
+    for _, start, end in hits:  # noqa: SIM110 - compiled, a loop beats a generator
+        if start < j and i < end and start < end and i < j:
+            return True
+    return False
+
+
 def _in_positive_span(spans: Sequence[_Span], k: int) -> bool:
     """Whether token ``k`` is in one of the sentence's non-negative spans (their tokens are
     not cues of a complaint)."""
@@ -1116,12 +1124,14 @@ def _decide_politeness_and_requests(matched: list[_Sentence], complaint: bool, f
             s.courtesy = courtesy
             # Positive emotions of dampened politeness do not count ("have a good one" is not
             # satisfaction, "thanks for nothing" not gratitude).
-            suppressed: set[int] = set()
-            for entry, i, j in buckets[1]:
-                if entry.scope == "always" or complaint or courtesy:
-                    suppressed.update(range(i, j))
-            if suppressed:
-                s.suppressed = suppressed
+            suppressed: list[_Hit] | None = None
+            for hit in buckets[1]:
+                if hit[0].scope == "always" or complaint or courtesy:
+                    if suppressed is None:
+                        suppressed = [hit]
+                    else:
+                        suppressed.append(hit)
+            s.suppressed = suppressed
         if buckets[3] and not complaint:
             s.damp = min(entry.factor for entry, _, _ in buckets[3])
 
@@ -1352,7 +1362,7 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
                 if label in POSITIVE_EMOTIONS and (
                     sarcasm
                     or literal
-                    or (suppressed is not None and not suppressed.isdisjoint(range(i, j)))
+                    or (suppressed is not None and _overlaps_a_hit(suppressed, i, j))
                 ):
                     continue
                 _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
@@ -1426,27 +1436,31 @@ def _clause_scores(
     # A mention's clause runs from the token after the previous clause end
     # (, ; : . ! ?) or from the last clause starter ("but", "however", ...) up to
     # the next clause end or the token before the next starter, within the
-    # sentence: found by bisection in the sentence's clause ends and starters.
+    # sentence: found by scanning from the mention (no lists of the sentence's
+    # clause ends and starters: a sentence has about one mention).
     lo, hi = s.lo, s.hi
-    ends: list[int] = []
-    starters: list[int] = []
-    for k in range(lo, hi):
-        info = infos[k]
-        if info.clause_end:
-            ends.append(k)
-        if info.starter:
-            starters.append(k)
     sentence_sum: float | None = None
     for entry, i, _ in s.buckets[6]:
-        k = bisect_left(ends, i)
-        first = ends[k - 1] + 1 if k else lo
-        last = ends[k] if k < len(ends) else hi - 1
-        if starters:
-            k = bisect_right(starters, i)
-            if k and starters[k - 1] > first:
-                first = starters[k - 1]
-            if k < len(starters) and starters[k] - 1 < last:
-                last = starters[k] - 1
+        first = lo  # after the last clause end before the mention
+        for k in range(i - 1, lo - 1, -1):
+            if infos[k].clause_end:
+                first = k + 1
+                break
+        last = hi - 1  # the first clause end from the mention on
+        for k in range(i, hi):
+            if infos[k].clause_end:
+                last = k
+                break
+        for k in range(i, lo - 1, -1):
+            if infos[k].starter:  # the last starter up to the mention
+                if k > first:  # noqa: PLR1730 - compiled: no call of the builtin
+                    first = k
+                break
+        for k in range(i + 1, hi):
+            if infos[k].starter:  # the first starter after it
+                if k - 1 < last:  # noqa: PLR1730 - compiled: no call of the builtin
+                    last = k - 1
+                break
         value = _total(work, first, last + 1)
         if value == 0:
             if sentence_sum is None:
