@@ -415,13 +415,18 @@ class _TokenInfo(VaderToken):
         self.matchable = bool(singles or checked or by_next or any_next)
 
 
-class _TokenTable(dict[str, _TokenInfo]):
-    """Raw token -> facts; cleared (not evicted) when full, since entries are pure."""
+class _TokenTable:
+    """Raw token -> facts (``table[raw]``); cleared (not evicted) when full, since entries
+    are pure.
+
+    ``infos`` is the table itself, an exact dict: the hot loop of :meth:`CxAnnotator._read`
+    looks words up in it with ``get`` and calls :meth:`learn` for a new one (compiled, a
+    look-up in a dict subclass goes through the generic item protocol)."""
 
     def __init__(
         self, lexicon: Lexicon, vader: FastVader, normalizer: Normalizer, limit: int
     ) -> None:
-        super().__init__()
+        self.infos: dict[str, _TokenInfo] = {}
         self._lexicon = lexicon
         self._vader = vader
         self._normalizer = normalizer
@@ -454,7 +459,12 @@ class _TokenTable(dict[str, _TokenInfo]):
         # same patterns, the words of one alternation): one copy of the facts each.
         self._by_facts: dict[tuple[tuple[int, int, bool], ...], _TokenInfo] = {}
 
-    def __missing__(self, raw: str) -> _TokenInfo:
+    def __getitem__(self, raw: str) -> _TokenInfo:
+        info = self.infos.get(raw)
+        return self.learn(raw) if info is None else info
+
+    def learn(self, raw: str) -> _TokenInfo:
+        """The facts of a token not in the table yet, added to it."""
         # Emoticons VADER knows (":D", "<3") stay whole; words lose edge punctuation.
         lower = raw.lower()
         # Interned: the matcher looks keys up in the (interned) keys of by_next and the
@@ -501,11 +511,11 @@ class _TokenTable(dict[str, _TokenInfo]):
             self._vader.expansion(raw),
             is_foreign_word(raw) or not latin_script(raw),
         )
-        if len(self) >= self._limit:
-            self.clear()
+        if len(self.infos) >= self._limit:
+            self.infos.clear()
             self._by_key.clear()
             self._by_facts.clear()
-        self[raw] = info
+        self.infos[raw] = info
         if same_key is None:
             self._by_key[key] = info
             if same_facts is None:
@@ -1882,12 +1892,15 @@ class CxAnnotator:
         punctuation take the normaliser's general path.
         """
         table = self._tokens
+        known = table.infos
         infos: list[_TokenInfo] = []
         n = len(words)
         needs_detector = False
         k = 0
         while k < n:
-            info = table[words[k]]
+            word = words[k]
+            found = known.get(word)
+            info = table.learn(word) if found is None else found
             if not info.plain:
                 break
             if info.needs_detector:
