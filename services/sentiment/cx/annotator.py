@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 import string
 import sys
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
@@ -64,7 +64,18 @@ from services.sentiment.cx.loader import (
     load_lexicon,
 )
 from services.sentiment.cx.normalize import Normalizer
-from services.sentiment.cx.patterns import PLACEHOLDER_SECOND, PatternPart, placeholder_single
+from services.sentiment.cx.patterns import (
+    PLACEHOLDER_SECOND,
+    STEP_ALT,
+    STEP_ANY,
+    STEP_ONE,
+    PatternPart,
+    TokenStep,
+    first_char_bit,
+    key_bit,
+    key_mask,
+    placeholder_single,
+)
 from services.sentiment.cx.results import (
     Adjustment,
     AspectSentiment,
@@ -76,6 +87,9 @@ from services.sentiment.cx.results import (
     VaderScores,
     build_adjustment,
     build_aspect_sentiment,
+    build_one_sentence_text,
+    build_scored_one_sentence_text,
+    build_scored_sentence_annotation,
     build_sentence_annotation,
     build_text_annotation,
     build_vader_scores,
@@ -162,8 +176,9 @@ _Hit = tuple[Entry, int, int]
 
 class _Candidate:
     """A multi-token pattern part a token can start: its entry, its regex (None for an
-    exact pair, where the look-up by the next key is the match), its anchor words (None
-    if it has none) and their key bits.
+    exact pair, where the look-up by the next key is the match), its token steps (None
+    when the regex must run: a part with a placeholder), its anchor words (None if it
+    has none) and their key bits.
 
     A class rather than a tuple: compiled, a tuple's items are type-checked when it is
     unpacked, which reads each item's object; the matcher rejects most candidates by the
@@ -171,16 +186,18 @@ class _Candidate:
     candidate per pattern part, shared by every token that can start it.
     """
 
-    __slots__ = ("anchor", "anchor_mask", "entry", "match", "regex")
+    __slots__ = ("anchor", "anchor_mask", "entry", "match", "regex", "steps")
 
     def __init__(
         self,
         entry: Entry,
         regex: re.Pattern[str] | None,
+        steps: TokenStep | None,
         anchor: frozenset[str] | None,
         anchor_mask: int,
     ) -> None:
         self.regex = regex
+        self.steps = steps
         # The regex's bound ``match``, looked up once: compiled, ``regex.match(...)`` is a
         # method call that finds the method on the pattern object every time.
         self.match: Callable[[str, int], re.Match[str] | None] | None = (
@@ -189,25 +206,6 @@ class _Candidate:
         self.anchor = anchor
         self.anchor_mask = anchor_mask
         self.entry = entry
-
-
-# Each key has one bit of a small int (from its hash), a set of keys the OR of its
-# keys' bits: when two such masks share no bit, the sets share no key, which settles
-# most of the matcher's "is the next key one of these?" and "does the sentence contain
-# an anchor word?" questions with an AND instead of a dict or set look-up. Below 63
-# bits, so that compiled code keeps the masks as machine integers.
-_KEY_BITS: Final = 60
-
-
-def _key_bit(key: str) -> int:
-    return 1 << (hash(key) % _KEY_BITS)
-
-
-def _key_mask(keys: Collection[str]) -> int:
-    mask = 0
-    for key in keys:
-        mask |= _key_bit(key)
-    return mask
 
 
 # A span rule match after negation: (entry, start, end, target valence, negated).
@@ -232,16 +230,6 @@ def _compound(raw_sum: float, amplifier: float) -> float:
 # Shared: the results are immutable, and most sentences have no sentiment word.
 _NEUTRAL: Final = build_vader_scores(0.0, 0.0, 1.0, 0.0)
 _EMPTY: Final = build_vader_scores(0.0, 0.0, 0.0, 0.0)
-
-
-def _vader_scores(  # noqa: PLR0917 - private
-    values: list[float], lo: int, hi: int, n_tokens: int, ep: int, qm: int
-) -> VaderScores:
-    """VADER's scores of ``n_tokens`` tokens with non-zero valences ``values[lo:hi]``."""
-    if lo >= hi:
-        return _NEUTRAL if n_tokens else _EMPTY
-    neg, neu, pos, compound = score_range(values, lo, hi, n_tokens, ep, qm)
-    return build_vader_scores(compound, pos, neu, neg)
 
 
 # ---------------------------------------------------------------------- tokens
@@ -276,11 +264,12 @@ class _TokenInfo(VaderToken):
         "clause_end",
         "effort_word",
         "expansion",
-        "foreign",
+        "first_bit",
         "joinable",
         "key",
         "key_bit",
         "matchable",
+        "needs_detector",
         "neg",
         "next_mask",
         "plain",
@@ -288,6 +277,7 @@ class _TokenInfo(VaderToken):
         "quoted",
         "rewritten",
         "scored_as_is",
+        "sentence_end",
         "singles",
         "starter",
         "title",
@@ -299,12 +289,13 @@ class _TokenInfo(VaderToken):
     # fields are laid out in this order, so these share the object's first cache lines
     # (a token table of many thousand tokens does not stay in the CPU's caches).
     plain: bool
-    foreign: bool
+    needs_detector: bool
     matchable: bool
     key_bit: int
     next_mask: int
     title_lex: bool
     clause_end: bool
+    sentence_end: bool
     neg: int
     effort_word: int
     key: str
@@ -312,6 +303,7 @@ class _TokenInfo(VaderToken):
     checked: tuple[Entry, ...]
     any_next: tuple[_Candidate, ...]
     by_next: dict[str, tuple[_Candidate, ...]]
+    first_bit: int  # read by the token steps only, so not among the first
 
     def __init__(  # noqa: PLR0915, PLR0917 - private, one fact per statement
         self,
@@ -323,12 +315,16 @@ class _TokenInfo(VaderToken):
         vader_lexicon: Mapping[str, float],
         rewrite: tuple[str, bool],
         expansion: tuple[str, ...],
-        foreign: bool,
+        needs_detector: bool,
     ) -> None:
         super().__init__(raw, vader_lexicon)
         self.key = key
-        self.foreign = foreign
-        """A foreign function word (the language gate's test, ``is_foreign_word``)."""
+        self.first_bit = first_char_bit(key)
+        """The bit of the key's first character (see ``TokenStep.prefix_mask``)."""
+        self.needs_detector = needs_detector
+        """A text with this word goes to the language detector: the word is a foreign
+        function word or has a letter of a script other than Latin (the language gate's
+        tests, ``language.is_foreign_word`` and ``language.latin_script``)."""
         output, self.joinable = rewrite
         """Whether the normaliser's output for the token is joinable
         (:meth:`Normalizer.rewrite`)."""
@@ -351,6 +347,8 @@ class _TokenInfo(VaderToken):
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
+        self.sentence_end = raw[-1] in ".!?"
+        """The token ends in . ! or ?: a sentence break follows it (see _word_sentences)."""
         self.quoted = key.isalpha() and (raw[0] in _QUOTE_CHARS or raw[-1] in _QUOTE_CHARS)
         self.caps = len(key) > 1 and raw.isupper()
         self.title = raw[:1].isupper() and not raw.isupper()
@@ -385,7 +383,7 @@ class _TokenInfo(VaderToken):
             self.any_next = cands.any_next
             self.by_next = cands.by_next
             self.next_mask = cands.next_mask
-            self.key_bit = _key_bit(key)
+            self.key_bit = key_bit(key)
             self.matchable = cands.matchable
             return
         singles: list[tuple[int, Entry]] = []
@@ -406,8 +404,9 @@ class _TokenInfo(VaderToken):
                 candidate = _Candidate(
                     entry,
                     None if part.exact_pair else part.regex,
+                    None if part.exact_pair else part.steps,
                     None if anchor is None else frozenset(map(sys.intern, anchor)),
-                    0 if anchor is None else _key_mask(anchor),
+                    0 if anchor is None else key_mask(anchor),
                 )
                 candidates[id(entry), id(part)] = candidate
             second = part.second
@@ -425,19 +424,24 @@ class _TokenInfo(VaderToken):
         self.checked = tuple(checked)
         self.any_next = tuple(any_next)
         self.by_next = {k: (*v, *any_next) for k, v in by_next.items()}
-        self.next_mask = _key_mask(by_next)
-        """The key bits of ``by_next``'s keys (see _KEY_BITS)."""
-        self.key_bit = _key_bit(key)
+        self.next_mask = key_mask(by_next)
+        """The key bits of ``by_next``'s keys (see patterns.key_bit)."""
+        self.key_bit = key_bit(key)
         self.matchable = bool(singles or checked or by_next or any_next)
 
 
-class _TokenTable(dict[str, _TokenInfo]):
-    """Raw token -> facts; cleared (not evicted) when full, since entries are pure."""
+class _TokenTable:
+    """Raw token -> facts (``table[raw]``); cleared (not evicted) when full, since entries
+    are pure.
+
+    ``infos`` is the table itself, an exact dict: the hot loop of :meth:`CxAnnotator._read`
+    looks words up in it with ``get`` and calls :meth:`learn` for a new one (compiled, a
+    look-up in a dict subclass goes through the generic item protocol)."""
 
     def __init__(
         self, lexicon: Lexicon, vader: FastVader, normalizer: Normalizer, limit: int
     ) -> None:
-        super().__init__()
+        self.infos: dict[str, _TokenInfo] = {}
         self._lexicon = lexicon
         self._vader = vader
         self._normalizer = normalizer
@@ -470,7 +474,12 @@ class _TokenTable(dict[str, _TokenInfo]):
         # same patterns, the words of one alternation): one copy of the facts each.
         self._by_facts: dict[tuple[tuple[int, int, bool], ...], _TokenInfo] = {}
 
-    def __missing__(self, raw: str) -> _TokenInfo:
+    def __getitem__(self, raw: str) -> _TokenInfo:
+        info = self.infos.get(raw)
+        return self.learn(raw) if info is None else info
+
+    def learn(self, raw: str) -> _TokenInfo:
+        """The facts of a token not in the table yet, added to it."""
         # Emoticons VADER knows (":D", "<3") stay whole; words lose edge punctuation.
         lower = raw.lower()
         # Interned: the matcher looks keys up in the (interned) keys of by_next and the
@@ -515,13 +524,13 @@ class _TokenTable(dict[str, _TokenInfo]):
             self._vader_lexicon,
             self._normalizer.rewrite(raw),
             self._vader.expansion(raw),
-            is_foreign_word(raw),
+            is_foreign_word(raw) or not latin_script(raw),
         )
-        if len(self) >= self._limit:
-            self.clear()
+        if len(self.infos) >= self._limit:
+            self.infos.clear()
             self._by_key.clear()
             self._by_facts.clear()
-        self[raw] = info
+        self.infos[raw] = info
         if same_key is None:
             self._by_key[key] = info
             if same_facts is None:
@@ -548,7 +557,7 @@ class _Sentence:
     marker: bool = False
     sarcasm_fired: Sequence[_Hit] = ()
     damp: float | None = None
-    suppressed: set[int] | None = None
+    suppressed: list[_Hit] | None = None
     courtesy: bool = False
     applied: bool = False
 
@@ -652,14 +661,51 @@ def _non_overlapping(hits: list[_Hit]) -> list[_Hit]:
         previous_end = j
     else:
         return hits
-    taken: set[int] = set()
-    kept = []
-    for hit in sorted(hits, key=lambda h: (h[1] - h[2], h[1])):
-        span = range(hit[1], hit[2])
-        if taken.isdisjoint(span):
-            taken.update(span)
-            kept.append(hit)
-    kept.sort(key=lambda h: h[1])
+    n = len(hits)
+    starts = [hit[1] for hit in hits]
+    ends = [hit[2] for hit in hits]
+    return [hits[k] for k in _keep_disjoint(starts, ends, [0] * n)]
+
+
+def _keep_disjoint(starts: list[int], ends: list[int], ranks: list[int]) -> list[int]:
+    """Which of the spans ``starts[k]:ends[k]`` to keep, as indices in start order: the
+    spans taken longest first, then by ``ranks``, then leftmost (a stable sort by
+    ``(start - end, rank, start)``), each kept when it shares no token with one kept
+    before it; the order a stable ``sort(key=start)`` gives the kept ones.
+
+    What ``sorted`` with that key, a set of taken tokens and ``range`` objects would
+    give, without them: a sentence's spans are few, so insertion sorts and interval
+    tests of small ints (compiled, no key calls, sets or ranges).
+    """
+    order: list[int] = []
+    for n in range(len(starts)):
+        length = starts[n] - ends[n]
+        rank = ranks[n]
+        start = starts[n]
+        k = len(order)
+        while k > 0:
+            m = order[k - 1]
+            other = starts[m] - ends[m]
+            if other < length or (
+                other == length and (ranks[m] < rank or (ranks[m] == rank and starts[m] <= start))
+            ):
+                break
+            k -= 1
+        order.insert(k, n)
+    kept: list[int] = []
+    for n in order:
+        start, end = starts[n], ends[n]
+        free = True
+        for m in kept:
+            # Spans share a token when they overlap and neither is empty.
+            if start < ends[m] and starts[m] < end and start < end and starts[m] < ends[m]:
+                free = False
+                break
+        if free:
+            k = len(kept)
+            while k > 0 and starts[kept[k - 1]] > start:
+                k -= 1
+            kept.insert(k, n)
     return kept
 
 
@@ -672,9 +718,10 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     order). Only tokens that can start a pattern are visited. A multi-token
     pattern is tried only if its second-token filter accepts the next token (in
     the same sentence) and the sentence contains one of its anchor words; then
-    its regex runs on the text's key string from the token's offset.
+    its token steps run from the token (:func:`_token_match`), or for a part with a
+    placeholder its regex on the text's key string from the token's offset.
     """
-    matched: list[_Sentence] = []
+    matched = _NO_SENTENCES  # a list of its own from the first sentence with a match
     key_text: _KeyText | None = None  # built for the first regex (most texts run none)
     index = 0
     s = sentences[0]
@@ -690,7 +737,10 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             # The next sentence with a matchable token.
             if buckets is not None:
                 s.buckets = buckets
-                matched.append(s)
+                if matched is _NO_SENTENCES:
+                    matched = [s]
+                else:
+                    matched.append(s)
                 buckets = None
             sentence_mask = -1
             index += 1
@@ -730,16 +780,23 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                         infos, lo, hi, anchor, anchor_mask
                     ):
                         continue
-                if key_text is None:
-                    key_text = _KeyText(infos, sentences)
-                text = key_text.text or key_text.build()
-                start = key_text.offset(i)
-                m = match(text, start)
-                if m is None:
-                    continue
-                # A match covers whole tokens (it ends before " ", a line break or
-                # the end) and keys contain no blanks, so its spaces count its tokens.
-                end = i + 1 + text.count(" ", start, m.end())
+                steps = candidate.steps
+                if steps is not None:
+                    # The regex's match, found token by token (no key string needed).
+                    end = _token_match(steps, infos, i, hi)
+                    if end < 0:
+                        continue
+                else:
+                    if key_text is None:
+                        key_text = _KeyText(infos, sentences)
+                    text = key_text.text or key_text.build()
+                    start = key_text.offset(i)
+                    m = match(text, start)
+                    if m is None:
+                        continue
+                    # A match covers whole tokens (it ends before " ", a line break or
+                    # the end) and keys contain no blanks, so its spaces count its tokens.
+                    end = i + 1 + text.count(" ", start, m.end())
             entry = candidate.entry
             if found is None:
                 found = [(entry, i, end)]
@@ -763,8 +820,71 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             _add_hit(buckets, _BUCKET[entry.family], hit)
     if buckets is not None:
         s.buckets = buckets
-        matched.append(s)
+        if matched is _NO_SENTENCES:
+            matched = [s]
+        else:
+            matched.append(s)
     return matched
+
+
+def _one_token(step: TokenStep, info: _TokenInfo) -> bool:
+    """Whether the token ``info`` is one the ``STEP_ONE`` step accepts (its key bits first:
+    most keys are rejected by an AND)."""
+    if info.key_bit & step.key_mask and info.key in step.keys:
+        return True
+    return (info.first_bit & step.prefix_mask) != 0 and step.has_prefix(info.key)
+
+
+def _token_match(step: TokenStep | None, infos: list[_TokenInfo], pos: int, hi: int) -> int:
+    """Where the match of ``step`` and the steps after it from token ``pos`` ends (tokens
+    ``pos:hi`` of one sentence), or -1: the end of the part's regex match, the first one
+    in the regex's order of trying alternatives (see :class:`TokenStep`)."""
+    while step is not None:
+        kind = step.kind
+        if kind == STEP_ONE:
+            if pos >= hi or not _one_token(step, infos[pos]):
+                return -1
+        elif kind == STEP_ALT:
+            # Every alternative starts with a required element (one token or more), so
+            # one that starts with a rejected token is skipped without trying the rest.
+            if pos < hi:
+                info = infos[pos]
+                if not (
+                    info.key_bit & step.first_key_mask or info.first_bit & step.first_prefix_mask
+                ):
+                    if not step.optional:
+                        return -1
+                    step = step.next
+                    continue
+                for alt in step.alts:
+                    if alt.kind == STEP_ONE:
+                        if not _one_token(alt, info):
+                            continue
+                        end = _token_match(alt.next, infos, pos + 1, hi)
+                    else:
+                        end = _token_match(alt, infos, pos, hi)
+                    if end >= 0:
+                        return end
+            if not step.optional:
+                return -1
+            step = step.next
+            continue
+        elif kind == STEP_ANY:
+            if pos >= hi:
+                return -1
+        else:
+            # A run of [_]: as many tokens as there are (up to run) first.
+            count = step.run if step.run < hi - pos else hi - pos
+            following = step.next
+            while count >= 0:
+                end = _token_match(following, infos, pos + count, hi)
+                if end >= 0:
+                    return end
+                count -= 1
+            return -1
+        pos += 1
+        step = step.next
+    return pos
 
 
 def _has_anchor(
@@ -784,6 +904,10 @@ def _has_anchor(
 # buckets, and the others then cost no allocation. Only _add_hit adds hits; every other
 # step reads the buckets or replaces a bucket by a new list, never changes one in place.
 _NO_HITS: Final[list[_Hit]] = []
+# Likewise shared, never changed: _match's result for a text without a match, and the
+# adjustments of a text no rule touches.
+_NO_SENTENCES: Final[list[_Sentence]] = []
+_NO_ADJUSTMENTS: Final[list[Adjustment]] = []
 _NO_VALUES: Final[list[float]] = []
 _NO_NAMES: Final[list[int]] = []
 _N_BUCKETS: Final = 7
@@ -859,16 +983,11 @@ def _resolve_spans(hits: list[_Hit], infos: list[_TokenInfo], lo: int) -> list[_
         previous_end = span[2]
     else:
         return candidates
-    candidates.sort(key=lambda s: (s[1] - s[2], -SPAN_PRIORITY[s[0].family], s[1]))
-    taken: set[int] = set()
-    kept = []
-    for span in candidates:
-        tokens = range(span[1], span[2])
-        if taken.isdisjoint(tokens):
-            taken.update(tokens)
-            kept.append(span)
-    kept.sort(key=lambda s: s[1])
-    return kept
+    # Longest first, then by the families' priority, then leftmost (_keep_disjoint).
+    starts = [span[1] for span in candidates]
+    ends = [span[2] for span in candidates]
+    ranks = [-SPAN_PRIORITY[span[0].family] for span in candidates]
+    return [candidates[k] for k in _keep_disjoint(starts, ends, ranks)]
 
 
 # What _prepare found in a sentence (bit flags), so the text-level steps can
@@ -910,9 +1029,11 @@ def _prepare(s: _Sentence, infos: list[_TokenInfo]) -> int:
         if len(buckets[6]) > 1:
             buckets[6] = _non_overlapping(buckets[6])
     if buckets[4]:
-        covered = _covered_positive(s)
+        sentence_spans = s.spans
         for entry, i, _ in buckets[4]:
-            if i in covered or (entry.negatable and _negator_before(infos, i, s.lo) is not None):
+            if _in_positive_span(sentence_spans, i) or (
+                entry.negatable and _negator_before(infos, i, s.lo) is not None
+            ):
                 continue
             if entry.kind == "problem":
                 s.complaint = True
@@ -923,13 +1044,21 @@ def _prepare(s: _Sentence, infos: list[_TokenInfo]) -> int:
     return flags
 
 
-def _covered_positive(s: _Sentence) -> set[int]:
-    """Tokens of the sentence's non-negative spans (they are not cues of a complaint)."""
-    covered: set[int] = set()
-    for span in s.spans:
-        if span[3] >= 0:
-            covered.update(range(span[1], span[2]))
-    return covered
+def _overlaps_a_hit(hits: list[_Hit], i: int, j: int) -> bool:
+    """Whether tokens ``i:j`` share a token with one of the ``hits`` (interval tests)."""
+    for _, start, end in hits:  # noqa: SIM110 - compiled, a loop beats a generator
+        if start < j and i < end and start < end and i < j:
+            return True
+    return False
+
+
+def _in_positive_span(spans: Sequence[_Span], k: int) -> bool:
+    """Whether token ``k`` is in one of the sentence's non-negative spans (their tokens are
+    not cues of a complaint)."""
+    for span in spans:  # noqa: SIM110 - compiled, a loop beats a generator
+        if span[3] >= 0 and span[1] <= k < span[2]:
+            return True
+    return False
 
 
 # -------------------------------------------------------------------- deciding
@@ -960,9 +1089,9 @@ def _decide(  # noqa: PLR0917 - one pass per rule kind
                 if infos[k].quoted:
                     s.quoted = True
                     break
-            covered = _covered_positive(s) if s.spans else set()
+            spans = s.spans
             for k in range(bisect_left(positions, lo), bisect_left(positions, hi)):
-                if values[k] <= _SARCASM_VADER_CUE and positions[k] not in covered:
+                if values[k] <= _SARCASM_VADER_CUE and not _in_positive_span(spans, positions[k]):
                     s.vader_negative = True
                     break
             text_cue = text_cue or s.vader_negative or s.marker
@@ -1020,12 +1149,14 @@ def _decide_politeness_and_requests(matched: list[_Sentence], complaint: bool, f
             s.courtesy = courtesy
             # Positive emotions of dampened politeness do not count ("have a good one" is not
             # satisfaction, "thanks for nothing" not gratitude).
-            suppressed: set[int] = set()
-            for entry, i, j in buckets[1]:
-                if entry.scope == "always" or complaint or courtesy:
-                    suppressed.update(range(i, j))
-            if suppressed:
-                s.suppressed = suppressed
+            suppressed: list[_Hit] | None = None
+            for hit in buckets[1]:
+                if hit[0].scope == "always" or complaint or courtesy:
+                    if suppressed is None:
+                        suppressed = [hit]
+                    else:
+                        suppressed.append(hit)
+            s.suppressed = suppressed
         if buckets[3] and not complaint:
             s.damp = min(entry.factor for entry, _, _ in buckets[3])
 
@@ -1206,17 +1337,21 @@ def _word_intensity(  # noqa: PLR0917 - private
     return intensity
 
 
-def _neutral_tokens(s: _Sentence) -> set[int] | None:
-    """Tokens of the sentence's neutral terms: their words express no feeling ("free
-    shipping", "good luck", "unfortunately I need to change my booking"), except puzzlement
-    and worry, which neutral text carries too."""
-    tokens: set[int] | None = None
-    for span in s.spans:
-        if span[0].family == "neutral_term":
-            if tokens is None:
-                tokens = set()
-            tokens.update(range(span[1], span[2]))
-    return tokens
+def _in_neutral_term(spans: Sequence[_Span], i: int, j: int) -> bool:
+    """Whether tokens ``i:j`` share a token with one of the sentence's neutral terms: their
+    words express no feeling ("free shipping", "good luck", "unfortunately I need to change
+    my booking"), except puzzlement and worry, which neutral text carries too. (Interval
+    tests: no set of the terms' tokens.)"""
+    for span in spans:
+        if (
+            span[0].family == "neutral_term"
+            and span[1] < j
+            and i < span[2]
+            and span[1] < span[2]
+            and i < j
+        ):
+            return True
+    return False
 
 
 def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, float]:
@@ -1236,7 +1371,7 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
         if emotion_hits:
             lo = s.lo
             suppressed = s.suppressed
-            neutral = _neutral_tokens(s) if s.spans else None
+            sentence_spans = s.spans
             # A request or information question is not praise ("would love to know when").
             literal = s.damp is not None
             for entry, i, j in emotion_hits:
@@ -1244,15 +1379,15 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
                 if label is None:
                     continue
                 if (
-                    neutral is not None
+                    sentence_spans
                     and label not in _NEUTRAL_EMOTIONS
-                    and not neutral.isdisjoint(range(i, j))
+                    and _in_neutral_term(sentence_spans, i, j)
                 ):
                     continue
                 if label in POSITIVE_EMOTIONS and (
                     sarcasm
                     or literal
-                    or (suppressed is not None and not suppressed.isdisjoint(range(i, j)))
+                    or (suppressed is not None and _overlaps_a_hit(suppressed, i, j))
                 ):
                     continue
                 _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
@@ -1265,12 +1400,22 @@ def _emotions(matched: list[_Sentence], infos: list[_TokenInfo]) -> dict[str, fl
             for label, weight in hit[0].emotions:
                 intensity = weight * emphasis
                 _add_emotion(acc, label, intensity)
-    result = {}
+    return _rounded(acc)
+
+
+def _rounded(acc: dict[str, float]) -> dict[str, float]:
+    """The emotions of ``acc`` with intensities rounded to 3 decimals, those that round to
+    0 left out, in ``acc``'s order: ``acc`` itself, rounded in place (a value replaced,
+    no key added or removed while iterating), unless one is left out."""
+    dropped = False
     for label, value in acc.items():
         rounded = round3(value)
-        if rounded > 0:
-            result[label] = rounded
-    return result
+        acc[label] = rounded
+        if not rounded > 0:
+            dropped = True
+    if dropped:
+        return {label: value for label, value in acc.items() if value > 0}
+    return acc
 
 
 def _mute_names(s: _Sentence, names: list[int]) -> None:
@@ -1375,27 +1520,31 @@ def _clause_scores(
     # A mention's clause runs from the token after the previous clause end
     # (, ; : . ! ?) or from the last clause starter ("but", "however", ...) up to
     # the next clause end or the token before the next starter, within the
-    # sentence: found by bisection in the sentence's clause ends and starters.
+    # sentence: found by scanning from the mention (no lists of the sentence's
+    # clause ends and starters: a sentence has about one mention).
     lo, hi = s.lo, s.hi
-    ends: list[int] = []
-    starters: list[int] = []
-    for k in range(lo, hi):
-        info = infos[k]
-        if info.clause_end:
-            ends.append(k)
-        if info.starter:
-            starters.append(k)
     sentence_sum: float | None = None
     for entry, i, _ in s.buckets[6]:
-        k = bisect_left(ends, i)
-        first = ends[k - 1] + 1 if k else lo
-        last = ends[k] if k < len(ends) else hi - 1
-        if starters:
-            k = bisect_right(starters, i)
-            if k and starters[k - 1] > first:
-                first = starters[k - 1]
-            if k < len(starters) and starters[k] - 1 < last:
-                last = starters[k] - 1
+        first = lo  # after the last clause end before the mention
+        for k in range(i - 1, lo - 1, -1):
+            if infos[k].clause_end:
+                first = k + 1
+                break
+        last = hi - 1  # the first clause end from the mention on
+        for k in range(i, hi):
+            if infos[k].clause_end:
+                last = k
+                break
+        for k in range(i, lo - 1, -1):
+            if infos[k].starter:  # the last starter up to the mention
+                if k > first:  # noqa: PLR1730 - compiled: no call of the builtin
+                    first = k
+                break
+        for k in range(i + 1, hi):
+            if infos[k].starter:  # the first starter after it
+                if k - 1 < last:  # noqa: PLR1730 - compiled: no call of the builtin
+                    last = k - 1
+                break
         value = _total(work, first, last + 1)
         if value == 0:
             if sentence_sum is None:
@@ -1441,7 +1590,7 @@ def _spans_emotions_aspects(
     sentence, emotion words before spans.
     """
     acc: dict[str, float] = {}
-    scores: dict[str, list[float]] = {}
+    scores: dict[str, list[float]] | None = None  # allocated for the first aspect
     for s in matched:
         buckets = s.buckets
         assert buckets is not None
@@ -1455,16 +1604,11 @@ def _spans_emotions_aspects(
         emotion_hits = buckets[5]
         if emotion_hits or spans:
             emphasis = _EMPHASIS[s.ep if s.ep < 3 else 3]
-            neutral = _neutral_tokens(s) if spans else None
             for entry, i, j in emotion_hits:
                 label = _word_label(entry, infos, i, lo)
                 if label is None:
                     continue
-                if (
-                    neutral is not None
-                    and label not in _NEUTRAL_EMOTIONS
-                    and not neutral.isdisjoint(range(i, j))
-                ):
+                if spans and label not in _NEUTRAL_EMOTIONS and _in_neutral_term(spans, i, j):
                     continue
                 _add_emotion(acc, label, _word_intensity(entry, infos, i, j, lo, s.hi, emphasis))
             for span in spans:
@@ -1472,21 +1616,22 @@ def _spans_emotions_aspects(
                     intensity = weight * emphasis
                     _add_emotion(acc, label, intensity)
         if buckets[6]:
+            if scores is None:
+                scores = {}
             _clause_scores(s, infos, work, scores)
-    emotions = {}
-    for label, value in acc.items():
-        rounded = round3(value)
-        if rounded > 0:
-            emotions[label] = rounded
     aspects = {}
-    for aspect, values in scores.items():
-        sentiment = round4(_total(values, 0, len(values)) / len(values))
-        aspects[aspect] = build_aspect_sentiment(sentiment, len(values), vader_label(sentiment))
-    return emotions, aspects
+    if scores is not None:
+        for aspect, values in scores.items():
+            sentiment = round4(_total(values, 0, len(values)) / len(values))
+            aspects[aspect] = build_aspect_sentiment(sentiment, len(values), vader_label(sentiment))
+    return _rounded(acc), aspects
 
 
-def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> list[_Sentence]:
-    """:meth:`CxAnnotator._sentences` for one line with single spaces, tokens its words."""
+def _word_sentences(
+    normalized: str, tokens: list[str], infos: list[_TokenInfo], ep: int, qm: int
+) -> list[_Sentence]:
+    """:meth:`CxAnnotator._sentences` for one line with single spaces, tokens its words
+    (``infos`` their facts: ``sentence_end`` says whether a token ends in . ! or ?)."""
     sentences: list[_Sentence] = []
     lo = 0
     # The text is its tokens joined by single spaces: a sentence's text is a slice of it
@@ -1495,10 +1640,8 @@ def _word_sentences(normalized: str, tokens: list[str], ep: int, qm: int) -> lis
     start = 0
     offset = 0
     for k in range(len(tokens) - 1):
-        token = tokens[k]
-        offset += len(token)
-        end = token[-1]
-        if end == "." or end == "!" or end == "?":  # noqa: PLR1714 - compiled: no tuple
+        offset += len(tokens[k])
+        if infos[k].sentence_end:
             piece = normalized[start:offset]
             sentences.append(
                 _Sentence(len(sentences), piece, lo, k + 1, piece.count("!"), piece.count("?"))
@@ -1553,7 +1696,7 @@ def _words_sentence(  # noqa: PLR0917 - private
 
 # What CxAnnotator._read makes of a text: (normalized, tokens, infos, normalized
 # words, where each word's tokens end or None when the tokens are the words, whether
-# a word of the text is a foreign function word).
+# a word of the text needs the language detector: _TokenInfo.needs_detector).
 _Reading = tuple[str, list[str], list[_TokenInfo], list[str], list[int] | None, bool]
 
 
@@ -1624,13 +1767,15 @@ class CxAnnotator:
         for English text, :meth:`annotate`'s result (None for another language).
 
         ``words`` must be ``text.split()``. The annotator's token table knows which words
-        are foreign function words (``language.is_foreign_word``), so text with none of
-        them in Latin script, which ``languages.language_of`` would call English without
-        its detector, is recognised by the same look-up per word that reads it; only the
-        other texts are handed to ``languages``.
+        are foreign function words (``language.is_foreign_word``) or have a letter of
+        another script (``language.latin_script``), so text with none of them, which
+        ``languages.language_of`` would call English without its detector, is recognised
+        by the same look-up per word that reads it; only the other texts are handed to
+        ``languages``. A text's letters are its words' (the two blanks ``latin_script``
+        counts as letters of another script are checked in the text).
         """
         reading = self._read(text, words)
-        if reading[5] or not (text.isascii() or latin_script(text)):
+        if reading[5] or (not text.isascii() and ("\u1680" in text or "\u3000" in text)):
             language = languages.language_of(text, words)
             if language != ENGLISH:
                 return language, None
@@ -1647,18 +1792,26 @@ class CxAnnotator:
             scored = " ".join(tokens)
             ep, qm = scored.count("!"), scored.count("?")
         n = len(tokens)
-        vader = _vader_scores(values, 0, len(values), n, ep, qm)
+        # The text's VADER scores; their result object is built with the text's (one call
+        # to the interpreted builders for a one-sentence text), unless it is a shared one.
+        vader: VaderScores | None = None
+        scores = (0.0, 1.0 if n else 0.0, 0.0, 0.0)
+        if values:
+            scores = score_range(values, 0, len(values), n, ep, qm)
+        else:
+            vader = _NEUTRAL if n else _EMPTY
 
         # Sentences are token ranges of the text (see SentenceAnnotation).
-        sentences = self._sentences(normalized, tokens, words, word_ends, ep, qm)
+        sentences = self._sentences(normalized, tokens, infos, words, word_ends, ep, qm)
 
-        matched = _match(infos, sentences) if sentences else None
-        adjustments: list[Adjustment] = []
-        emotions: dict[str, float] = {}
-        aspects: dict[str, AspectSentiment] = {}
+        matched = _match(infos, sentences) if sentences else _NO_SENTENCES
+        # Allocated when a text needs them (most texts have no rule, emotion or aspect).
+        adjustments = _NO_ADJUSTMENTS
+        emotions: dict[str, float] | None = None
+        aspects: dict[str, AspectSentiment] | None = None
         # Until a rule changes a valence, the adjusted sum is VADER's sum, and the
         # compound (the same formula on it) is VADER's compound.
-        compound = vader.compound
+        compound = scores[3]
         # Shared empty lists until needed (neither is changed while empty): two fewer
         # allocations for the many texts without names or rules.
         work = _NO_VALUES
@@ -1672,6 +1825,7 @@ class CxAnnotator:
             for value, position in zip(values, positions):  # noqa: B905 - equal by construction
                 work[position] = value
         if matched:
+            adjustments = []
             flags = 0
             for sentence in matched:
                 flags |= _prepare(sentence, infos)
@@ -1681,11 +1835,15 @@ class CxAnnotator:
             work = [0.0] * n
             for value, position in zip(values, positions):  # noqa: B905 - equal by construction
                 work[position] = value
+            # The first token whose key is "but", if the text spells it "but", "But" or
+            # "BUT" somewhere (a token loop first: most texts have none, and keys are
+            # interned, so a compare is mostly a pointer compare).
             but = None
-            if "but" in normalized or "But" in normalized or "BUT" in normalized:
-                keys = [info.key for info in infos]
-                if "but" in keys:
-                    but = keys.index("but")
+            for k in range(n):
+                if infos[k].key == "but":
+                    if "but" in normalized or "But" in normalized or "BUT" in normalized:
+                        but = k
+                    break
             if flags & (_F_POLITENESS | _F_SARCASM | _F_REQUEST):
                 complaint = _decide(sentences, matched, infos, values, positions, flags)
                 for sentence in matched:
@@ -1705,7 +1863,13 @@ class CxAnnotator:
                 # changes nothing, and each sentence's rules only touch its own tokens.
                 emotions, aspects = _spans_emotions_aspects(matched, infos, work, but, adjustments)
         if names:
+            if adjustments is _NO_ADJUSTMENTS:
+                adjustments = []
             _neutralise_names(work, names, infos, sentences, adjustments)
+        if emotions is None:
+            emotions = {}
+        if aspects is None:
+            aspects = {}
         if adjustments:
             compound = _compound(_total(work, 0, n), punctuation_amplifier(ep, qm))
 
@@ -1716,10 +1880,36 @@ class CxAnnotator:
             # A negative text in capitals is shouted: anger, whatever its words.
             emotions = _shouted(emotions)
         if len(sentences) == 1:
-            sentence_results: tuple[SentenceAnnotation, ...] = (
-                build_sentence_annotation(sentences[0].text, vader, compound, label),
+            if vader is None:
+                return build_scored_one_sentence_text(
+                    text,
+                    normalized,
+                    scores,
+                    sentences[0].text,
+                    compound,
+                    label,
+                    emotions,
+                    aspects,
+                    tuple(adjustments),
+                    self.model_version,
+                )
+            return build_one_sentence_text(
+                text,
+                normalized,
+                vader,
+                sentences[0].text,
+                compound,
+                label,
+                emotions,
+                aspects,
+                tuple(adjustments),
+                self.model_version,
             )
-        else:
+        if vader is None:
+            neg, neu, pos, vader_compound = scores
+            vader = build_vader_scores(vader_compound, pos, neu, neg)
+        sentence_results: tuple[SentenceAnnotation, ...] = ()
+        if sentences:
             results = []
             n_values = len(values)
             last = 0
@@ -1727,22 +1917,27 @@ class CxAnnotator:
                 lo, hi = sentence.lo, sentence.hi
                 # This sentence's VADER valences: values[first:last] (positions ascend).
                 first = last
+                s_scores: tuple[float, float, float, float] | None = None
                 if first < n_values and positions[first] < hi:
                     last = bisect_left(positions, hi, first)
-                    s_vader = _vader_scores(values, first, last, hi - lo, sentence.ep, sentence.qm)
+                    s_scores = score_range(values, first, last, hi - lo, sentence.ep, sentence.qm)
+                    s_compound = s_scores[3]
                 else:
-                    s_vader = _NEUTRAL  # no sentiment word: VADER's neutral result
+                    s_compound = 0.0  # no sentiment word: VADER's neutral result, shared
                 if sentence.applied:
                     s_sum = _total(work, lo, hi)
                     s_compound = _compound(s_sum, punctuation_amplifier(sentence.ep, sentence.qm))
-                else:
-                    # No rule changed the sentence's valences: its compound is VADER's.
-                    s_compound = s_vader.compound
-                results.append(
-                    build_sentence_annotation(
-                        sentence.text, s_vader, s_compound, vader_label(s_compound)
+                # Else no rule changed the sentence's valences: its compound is VADER's.
+                if s_scores is None:
+                    one = build_sentence_annotation(
+                        sentence.text, _NEUTRAL, s_compound, vader_label(s_compound)
                     )
-                )
+                else:
+                    # Its VaderScores and SentenceAnnotation in one call.
+                    one = build_scored_sentence_annotation(
+                        sentence.text, s_scores, s_compound, vader_label(s_compound)
+                    )
+                results.append(one)
             sentence_results = tuple(results)
 
         return build_text_annotation(
@@ -1759,12 +1954,12 @@ class CxAnnotator:
         )
 
     def _read(self, text: str, words: list[str]) -> _Reading:
-        """``(normalized, tokens, infos, normalized_words, word_ends, foreign)`` of a text
+        """``(normalized, tokens, infos, normalized_words, word_ends, needs_detector)`` of a text
         and its ``words`` (``text.split()``): the noise-normalised text, the tokens VADER
         scores (its words, emoji substituted), their facts, the normalised text's words,
         for each of them the index of the token after its last (None when there is no
-        emoji and the tokens are the words), and whether one of ``words`` is a foreign
-        function word (for :meth:`annotate_english`).
+        emoji and the tokens are the words), and whether one of ``words`` needs the
+        language detector (for :meth:`annotate_english`).
 
         Exactly what ``Normalizer.normalize_split`` and ``FastVader.split`` give, from
         the facts memoised per word: a plain text (the common case) costs one table
@@ -1773,20 +1968,23 @@ class CxAnnotator:
         punctuation take the normaliser's general path.
         """
         table = self._tokens
+        known = table.infos
         infos: list[_TokenInfo] = []
         n = len(words)
-        foreign = False
+        needs_detector = False
         k = 0
         while k < n:
-            info = table[words[k]]
+            word = words[k]
+            found = known.get(word)
+            info = table.learn(word) if found is None else found
             if not info.plain:
                 break
-            if info.foreign:
-                foreign = True
+            if info.needs_detector:
+                needs_detector = True
             infos.append(info)
             k += 1
         if k == n:
-            return text, words, infos, words, None, foreign
+            return text, words, infos, words, None, needs_detector
         # From word k on, normalisation changes a word or a word holds an emoji.
         outputs: list[str] = words[:k]
         out_infos: list[_TokenInfo] = infos
@@ -1795,8 +1993,8 @@ class CxAnnotator:
         for t in range(k, n):
             word = words[t]
             info = table[word]
-            if info.foreign:
-                foreign = True
+            if info.needs_detector:
+                needs_detector = True
             rewritten = info.rewritten
             if len(rewritten) == 1 and rewritten[0] == word:
                 outputs.append(word)
@@ -1811,16 +2009,16 @@ class CxAnnotator:
                 normalized, outputs = self._normalize.normalize_split(text, words)
                 out_infos = [table[output] for output in outputs]
                 for rest in range(t + 1, n):
-                    if table[words[rest]].foreign:
-                        foreign = True
-                return self._expand(normalized, outputs, out_infos, foreign)
+                    if table[words[rest]].needs_detector:
+                        needs_detector = True
+                return self._expand(normalized, outputs, out_infos, needs_detector)
         if changed:
             # What normalize_split's one-line path returns: the output words joined by spaces.
-            return self._expand(" ".join(outputs), outputs, out_infos, foreign)
-        return self._expand(text, outputs, out_infos, foreign)
+            return self._expand(" ".join(outputs), outputs, out_infos, needs_detector)
+        return self._expand(text, outputs, out_infos, needs_detector)
 
     def _expand(
-        self, normalized: str, words: list[str], infos: list[_TokenInfo], foreign: bool
+        self, normalized: str, words: list[str], infos: list[_TokenInfo], needs_detector: bool
     ) -> _Reading:
         """:meth:`_read`'s result for the normalised text's ``words`` and their facts:
         the words with each emoji replaced by the tokens of its description."""
@@ -1830,7 +2028,7 @@ class CxAnnotator:
                 as_is = False
                 break
         if as_is:
-            return normalized, words, infos, words, None, foreign
+            return normalized, words, infos, words, None, needs_detector
         table = self._tokens
         tokens: list[str] = []
         token_infos: list[_TokenInfo] = []
@@ -1845,12 +2043,13 @@ class CxAnnotator:
                     tokens.append(token)
                     token_infos.append(table[token])
             ends.append(len(tokens))
-        return normalized, tokens, token_infos, words, ends, foreign
+        return normalized, tokens, token_infos, words, ends, needs_detector
 
     def _sentences(  # noqa: PLR0917 - private
         self,
         normalized: str,
         tokens: list[str],
+        infos: list[_TokenInfo],
         words: list[str],
         word_ends: list[int] | None,
         ep: int,
@@ -1859,8 +2058,9 @@ class CxAnnotator:
         """The text's sentences as ranges of its VADER ``tokens``, split like
         FastVader's ``iter_sentences`` (line breaks, and blanks after . ! ?).
 
-        ``words`` are ``normalized.split()`` and ``word_ends`` where each word's
-        tokens end (None: the tokens are the words, no emoji to expand).
+        ``infos`` are the tokens' facts, ``words`` are ``normalized.split()`` and
+        ``word_ends`` where each word's tokens end (None: the tokens are the words, no
+        emoji to expand).
         """
         n = len(tokens)
         # One line with single spaces: the words and one space between each two make up
@@ -1876,7 +2076,7 @@ class CxAnnotator:
                 # The common case: one line with single spaces (a printable text's only
                 # blank is U+0020) whose tokens are its words, so its sentence breaks
                 # follow the tokens ending in . ! or ?.
-                return _word_sentences(normalized, tokens, ep, qm)
+                return _word_sentences(normalized, tokens, infos, ep, qm)
             # The same with emoji, whose descriptions VADER reads as words: the breaks
             # follow the words ending in . ! or ? (the pieces a split at ". ", "! " and
             # "? " gives), each word spanning its tokens.

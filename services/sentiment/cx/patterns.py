@@ -1,4 +1,6 @@
-"""Compile the lexicon's phrase patterns into regular expressions over token keys.
+"""Compile the lexicon's phrase patterns into regular expressions over token keys; a
+pattern part without a placeholder also into token steps, which find the same match
+token by token (:class:`TokenStep`).
 
 Patterns are matched against a *key string*: the text's tokens, each
 lower-cased and stripped of surrounding punctuation, joined by single spaces
@@ -34,18 +36,29 @@ proportional to the number of tokens rather than the number of patterns.
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import product
 from typing import Final
 
 __all__ = [
     "PLACEHOLDERS",
     "PLACEHOLDER_SECOND",
+    "STEP_ALT",
+    "STEP_ANY",
+    "STEP_ANY_RUN",
+    "STEP_ONE",
     "CompiledPattern",
     "PatternError",
     "PatternPart",
+    "TokenStep",
     "Trigger",
     "compile_pattern",
+    "first_char_bit",
+    "key_bit",
+    "key_mask",
     "placeholder_single",
 ]
 
@@ -148,6 +161,107 @@ class Trigger:
     regex: str | None
 
 
+# Each key has one bit of a small int (from its hash), a set of keys the OR of its keys'
+# bits: when two such masks share no bit, the sets share no key, a test of one AND instead
+# of a dict or set look-up (the annotator's matcher and TokenStep). Below 63 bits, so that
+# compiled code keeps the masks as machine integers.
+KEY_BITS: Final = 60
+
+
+def key_bit(key: str) -> int:
+    return 1 << (hash(key) % KEY_BITS)
+
+
+def key_mask(keys: Collection[str]) -> int:
+    mask = 0
+    for key in keys:
+        mask |= key_bit(key)
+    return mask
+
+
+def first_char_bit(key: str) -> int:
+    """A bit for the key's first character (keys are never empty), as :func:`key_bit`."""
+    return 1 << (ord(key[0]) % KEY_BITS)
+
+
+# Distinct keys a TokenStep remembers its stems' verdict for; cleared when full.
+_STEM_MEMO_LIMIT: Final = 20_000
+
+# Kinds of TokenStep.
+STEP_ONE: Final = 0
+STEP_ANY: Final = 1
+STEP_ANY_RUN: Final = 2
+STEP_ALT: Final = 3
+
+
+class TokenStep:
+    """One step of a pattern part matched token by token, the regex's equivalent for a part
+    without placeholders (the annotator's ``_token_match`` runs it; no key string needed).
+
+    ``STEP_ONE``: one token whose key is one of ``keys`` or starts with one of
+    ``prefixes`` (a literal, a stem, or an alternation of them: each alternative is
+    one token followed by the same steps, so which one matched changes nothing);
+    ``STEP_ANY``: any one token (``_``); ``STEP_ANY_RUN``: up to ``run`` tokens, the most
+    first (a run of ``[_]``, the regex's greedy ``(?: \\S++){0,run}``); ``STEP_ALT``:
+    the first of ``alts`` (each a chain of steps ending in ``next``) that leads to a
+    match, then, if ``optional``, ``next`` itself: the regex's order of trying
+    alternatives, so the match found is the regex's.
+    """
+
+    def __init__(  # noqa: PLR0917 - private
+        self,
+        kind: int,
+        keys: frozenset[str],
+        prefixes: tuple[str, ...],
+        run: int,
+        alts: tuple[TokenStep, ...],
+        optional: bool,
+        following: TokenStep | None,
+    ) -> None:
+        self.kind = kind
+        self.keys = keys
+        self.key_mask = key_mask(keys)
+        self.prefixes = prefixes
+        self.prefix_mask = 0
+        for prefix in prefixes:
+            self.prefix_mask |= first_char_bit(prefix)
+        # Whether a key starts with one of the prefixes, per key: a stem alternation can
+        # have twenty stems, and the same keys come back.
+        self.stem_memo: dict[str, bool] = {}
+        self.run = run
+        self.alts = alts
+        self.optional = optional
+        self.next = following
+        # For STEP_ALT: the key and first-character bits of the one-token steps its
+        # alternatives start with, and whether one starts otherwise (then -1, all bits):
+        # a token with none of these bits starts no alternative.
+        self.first_key_mask = 0
+        self.first_prefix_mask = 0
+        for alt in alts:
+            if alt.kind == STEP_ONE:
+                self.first_key_mask |= alt.key_mask
+                self.first_prefix_mask |= alt.prefix_mask
+            else:
+                self.first_key_mask = -1
+                self.first_prefix_mask = -1
+                break
+
+    def has_prefix(self, key: str) -> bool:
+        """Whether ``key`` starts with one of :attr:`prefixes` (memoised per key)."""
+        found = self.stem_memo.get(key)
+        if found is None:
+            found = False
+            for prefix in self.prefixes:
+                if key.startswith(prefix):
+                    found = True
+                    break
+            memo = self.stem_memo
+            if len(memo) >= _STEM_MEMO_LIMIT:
+                memo.clear()
+            memo[key] = found
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class PatternPart:
     """One independently triggered part of a pattern (see :class:`CompiledPattern`).
@@ -174,6 +288,9 @@ class PatternPart:
     is not a one-token form of it (``a`` for ``{duration}``) can only start a
     multi-token form, so the second token must be one of that form's
     (:data:`PLACEHOLDER_SECOND`), whatever ``second`` says."""
+    steps: TokenStep | None = None
+    """The regex as token steps (:class:`TokenStep`), or None when the part has a
+    placeholder (whose forms span several tokens): then the regex runs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,7 +594,116 @@ def _compile_part(pattern: str, seq: list[_Element]) -> PatternPart:
         _anchor(seq),
         exact_pair=len(seq) == 2 and _is_single_literal(seq[0]) and _is_single_literal(seq[1]),
         placeholder=str(seq[0][1]) if seq[0][0] == "ph" else None,
+        steps=None if _has_placeholder(seq) else _token_chain(seq, None),
     )
+
+
+# ------------------------------------------------------------- token steps
+# The regex of a part without placeholders, as steps over tokens (see TokenStep). Each
+# element of the regex matches whole tokens: a literal or stem is followed by " ", the
+# line break between sentences or the end, and ``\\S++`` is one token; so trying the
+# elements' alternatives in the regex's order, token by token, finds the regex's match.
+
+
+def _has_placeholder(seq: list[_Element]) -> bool:
+    for element in seq:
+        if element[0] == "ph":
+            return True
+        if element[0] == "alt":
+            alternatives = element[1]
+            assert isinstance(alternatives, list)
+            for alt in alternatives:
+                if _has_placeholder(alt):
+                    return True
+    return False
+
+
+def _literal_variants(word: str) -> frozenset[str]:
+    """The keys :func:`_literal_regex` matches: the word with any of its apostrophes left out."""
+    parts = word.split("'")
+    variants = set()
+    for kept in product(("'", ""), repeat=len(parts) - 1):
+        joined = "".join(k + p for k, p in zip(kept, parts[1:], strict=True))
+        variants.add(sys.intern(parts[0] + joined))
+    return frozenset(variants)
+
+
+def _one_token(element: _Element) -> tuple[set[str], list[str]] | None:
+    """(keys, prefixes) of an element that is exactly one literal or stem token (or a
+    required alternation of such), else None."""
+    kind = element[0]
+    if kind == "lit":
+        return set(_literal_variants(str(element[1]))), []
+    if kind == "stem":
+        return set(), [str(element[1])]
+    if kind == "alt" and not element[2]:
+        alternatives = element[1]
+        assert isinstance(alternatives, list)
+        keys: set[str] = set()
+        prefixes: list[str] = []
+        for alt in alternatives:
+            one = _one_token(alt[0]) if len(alt) == 1 else None
+            if one is None:
+                return None
+            keys |= one[0]
+            prefixes += [p for p in one[1] if p not in prefixes]
+        return keys, prefixes
+    return None
+
+
+def _token_chain(seq: list[_Element], following: TokenStep | None) -> TokenStep:
+    """The steps of ``seq`` followed by ``following`` (mirrors :func:`_seq_regex`)."""
+    items: list[_Element | int] = []  # an element, or the length of a run of [_]
+    k = 0
+    while k < len(seq):
+        if k and _is_optional_any(seq[k]):
+            run = 1
+            while k + run < len(seq) and _is_optional_any(seq[k + run]):
+                run += 1
+            items.append(run)
+            k += run
+            continue
+        items.append(seq[k])
+        k += 1
+    step = following
+    for item in reversed(items):
+        step = _token_step(item, step)
+    assert step is not None
+    return step
+
+
+def _token_step(item: _Element | int, following: TokenStep | None) -> TokenStep:
+    if isinstance(item, int):
+        return TokenStep(STEP_ANY_RUN, frozenset(), (), item, (), False, following)
+    if item[0] == "any":
+        return TokenStep(STEP_ANY, frozenset(), (), 0, (), False, following)
+    one = _one_token(item)
+    if one is not None:
+        return TokenStep(STEP_ONE, frozenset(one[0]), tuple(one[1]), 0, (), False, following)
+    assert item[0] == "alt"
+    alternatives = item[1]
+    assert isinstance(alternatives, list)
+    # Consecutive one-token alternatives become one step: each is one token followed by
+    # the same steps, so the first of them that accepts the token leads to the same match
+    # as any other would (``(arrive*|receiv*|came back|...)``: one test of the token).
+    alts: list[TokenStep] = []
+    run: list[list[_Element]] = []
+    for alt in [*alternatives, None]:
+        one = _one_token(alt[0]) if alt is not None and len(alt) == 1 else None
+        if one is not None:
+            assert alt is not None
+            run.append(alt)
+            continue
+        if run:
+            merged = _one_token(("alt", run, False))
+            assert merged is not None
+            alts.append(
+                TokenStep(STEP_ONE, frozenset(merged[0]), tuple(merged[1]), 0, (), False, following)
+            )
+            run = []
+        if alt is not None:
+            alts.append(_token_chain(alt, following))
+    return TokenStep(STEP_ALT, frozenset(), (), 0, tuple(alts), bool(item[2]), following)
 
 
 @lru_cache(maxsize=64)

@@ -245,6 +245,23 @@ def build_sentence_annotation(
     return draft  # type: ignore[return-value]
 
 
+def build_scored_sentence_annotation(
+    text: str, scores: tuple[float, float, float, float], compound: float, label: Label
+) -> SentenceAnnotation:
+    """``build_sentence_annotation`` with its ``VaderScores`` built from ``scores`` =
+    ``(neg, neu, pos, compound)`` (``fastvader.score_range``'s order), in one call."""
+    vader = _VaderScoresDraft()
+    vader.neg, vader.neu, vader.pos, vader.compound = scores  # type: ignore[attr-defined]
+    vader.__class__ = VaderScores  # type: ignore[assignment]
+    draft = _SentenceAnnotationDraft()
+    draft.text = text  # type: ignore[attr-defined]
+    draft.vader = vader  # type: ignore[attr-defined]
+    draft.compound = compound  # type: ignore[attr-defined]
+    draft.label = label  # type: ignore[attr-defined]
+    draft.__class__ = SentenceAnnotation  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
+
+
 def build_aspect_sentiment(sentiment: float, mentions: int, label: Label) -> AspectSentiment:
     """``AspectSentiment(...)``, built fast (see the module doc)."""
     draft = _AspectSentimentDraft()
@@ -274,6 +291,82 @@ def build_text_annotation(  # noqa: PLR0917 - mirrors the dataclass fields
     draft.vader = vader  # type: ignore[attr-defined]
     draft.vader_normalized = vader  # type: ignore[attr-defined]
     draft.sentences = sentences  # type: ignore[attr-defined]
+    draft.compound = compound  # type: ignore[attr-defined]
+    draft.label = label  # type: ignore[attr-defined]
+    draft.emotions = emotions  # type: ignore[attr-defined]
+    draft.aspects = aspects  # type: ignore[attr-defined]
+    draft.adjustments = adjustments  # type: ignore[attr-defined]
+    draft.model_version = model_version  # type: ignore[attr-defined]
+    draft.__class__ = TextAnnotation  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
+
+
+def build_one_sentence_text(  # noqa: PLR0917 - the fields of two results
+    text: str,
+    normalized_text: str,
+    vader: VaderScores,
+    sentence: str,
+    compound: float,
+    label: Label,
+    emotions: dict[str, float],
+    aspects: dict[str, AspectSentiment],
+    adjustments: tuple[Adjustment, ...],
+    model_version: str,
+) -> TextAnnotation:
+    """``build_text_annotation`` of a text with the one sentence ``sentence``, whose
+    scores are the text's: both results in one call (most texts are one sentence)."""
+    one = _SentenceAnnotationDraft()
+    one.text = sentence  # type: ignore[attr-defined]
+    one.vader = vader  # type: ignore[attr-defined]
+    one.compound = compound  # type: ignore[attr-defined]
+    one.label = label  # type: ignore[attr-defined]
+    one.__class__ = SentenceAnnotation  # type: ignore[assignment]
+    draft = _TextAnnotationDraft()
+    draft.text = text  # type: ignore[attr-defined]
+    draft.normalized_text = normalized_text  # type: ignore[attr-defined]
+    draft.vader = vader  # type: ignore[attr-defined]
+    draft.vader_normalized = vader  # type: ignore[attr-defined]
+    draft.sentences = (one,)  # type: ignore[attr-defined]
+    draft.compound = compound  # type: ignore[attr-defined]
+    draft.label = label  # type: ignore[attr-defined]
+    draft.emotions = emotions  # type: ignore[attr-defined]
+    draft.aspects = aspects  # type: ignore[attr-defined]
+    draft.adjustments = adjustments  # type: ignore[attr-defined]
+    draft.model_version = model_version  # type: ignore[attr-defined]
+    draft.__class__ = TextAnnotation  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
+
+
+def build_scored_one_sentence_text(  # noqa: PLR0917 - the fields of three results
+    text: str,
+    normalized_text: str,
+    scores: tuple[float, float, float, float],
+    sentence: str,
+    compound: float,
+    label: Label,
+    emotions: dict[str, float],
+    aspects: dict[str, AspectSentiment],
+    adjustments: tuple[Adjustment, ...],
+    model_version: str,
+) -> TextAnnotation:
+    """:func:`build_one_sentence_text` with the text's ``VaderScores`` built from
+    ``scores`` = ``(neg, neu, pos, compound)`` (``fastvader.score_range``'s order)."""
+    vader = _VaderScoresDraft()
+    vader.neg, vader.neu, vader.pos, vader.compound = scores  # type: ignore[attr-defined]
+    vader.__class__ = VaderScores  # type: ignore[assignment]
+    # build_one_sentence_text's body (a second call would cost what this one saves).
+    one = _SentenceAnnotationDraft()
+    one.text = sentence  # type: ignore[attr-defined]
+    one.vader = vader  # type: ignore[attr-defined]
+    one.compound = compound  # type: ignore[attr-defined]
+    one.label = label  # type: ignore[attr-defined]
+    one.__class__ = SentenceAnnotation  # type: ignore[assignment]
+    draft = _TextAnnotationDraft()
+    draft.text = text  # type: ignore[attr-defined]
+    draft.normalized_text = normalized_text  # type: ignore[attr-defined]
+    draft.vader = vader  # type: ignore[attr-defined]
+    draft.vader_normalized = vader  # type: ignore[attr-defined]
+    draft.sentences = (one,)  # type: ignore[attr-defined]
     draft.compound = compound  # type: ignore[attr-defined]
     draft.label = label  # type: ignore[attr-defined]
     draft.emotions = emotions  # type: ignore[attr-defined]

@@ -34,6 +34,9 @@ from services.sentiment.cx.results import (
     AspectSentiment,
     build_adjustment,
     build_aspect_sentiment,
+    build_one_sentence_text,
+    build_scored_one_sentence_text,
+    build_scored_sentence_annotation,
     build_sentence_annotation,
     build_text_annotation,
     build_vader_scores,
@@ -154,10 +157,48 @@ _BUILT: list[tuple[object, object]] = [
         build_sentence_annotation("t", _VADER, 0.5, "positive"),
         SentenceAnnotation("t", _VADER, 0.5, "positive"),
     ),
+    (
+        build_scored_sentence_annotation("t", (0.4, 0.3, 0.2, 0.1), 0.5, "positive"),
+        SentenceAnnotation("t", _VADER, 0.5, "positive"),
+    ),
     (build_aspect_sentiment(-0.2, 2, "negative"), AspectSentiment(-0.2, 2, "negative")),
     (
         build_text_annotation("t", "t", _VADER, (), 0.1, "positive", {}, {}, (), "v"),
         TextAnnotation("t", "t", _VADER, _VADER, (), 0.1, "positive", {}, {}, (), "v"),
+    ),
+    (
+        build_one_sentence_text("t!", "t", _VADER, "t", 0.1, "positive", {}, {}, (), "v"),
+        TextAnnotation(
+            "t!",
+            "t",
+            _VADER,
+            _VADER,
+            (SentenceAnnotation("t", _VADER, 0.1, "positive"),),
+            0.1,
+            "positive",
+            {},
+            {},
+            (),
+            "v",
+        ),
+    ),
+    (
+        build_scored_one_sentence_text(
+            "t", "t", (0.4, 0.3, 0.2, 0.1), "t", -0.5, "negative", {"anger": 0.5}, {}, (), "v"
+        ),
+        TextAnnotation(
+            "t",
+            "t",
+            _VADER,
+            _VADER,
+            (SentenceAnnotation("t", _VADER, -0.5, "negative"),),
+            -0.5,
+            "negative",
+            {"anger": 0.5},
+            {},
+            (),
+            "v",
+        ),
     ),
 ]
 
