@@ -58,7 +58,6 @@ from services.sentiment.cx.hashtags import segment_hashtag
 from services.sentiment.cx.loader import (
     POSITIVE_EMOTIONS,
     SPAN_PRIORITY,
-    WORKING_EMOTIONS,
     Entry,
     Lexicon,
     load_lexicon,
@@ -1294,7 +1293,9 @@ def _span_emotions(span: _Span) -> Sequence[tuple[str, float]]:
 
 def _add_emotion(acc: dict[str, float], label: str, intensity: float) -> None:
     """Noisy-or: several hits of a label reinforce each other without exceeding 1."""
-    acc[label] = 1.0 - (1.0 - acc.get(label, 0.0)) * (1.0 - (intensity if intensity < 1.0 else 1.0))
+    # A membership test, not acc.get(label, 0.0): compiled, the default would be boxed per call.
+    previous = acc[label] if label in acc else 0.0  # noqa: SIM401 - see above
+    acc[label] = 1.0 - (1.0 - previous) * (1.0 - (intensity if intensity < 1.0 else 1.0))
 
 
 # Loops, not any()/all() over a generator: compiled, a loop is a few machine instructions
@@ -1446,9 +1447,7 @@ def _neutralise_names(
                 )
 
 
-def _resolve_frustration(
-    emotions: dict[str, float], label: str, infos: list[_TokenInfo]
-) -> dict[str, float]:
+def _resolve_frustration(emotions: dict[str, float], label: str, infos: list[_TokenInfo]) -> None:
     """Frustration from what the text says and how it reads as a whole.
 
     Complaint phrases, negative verdicts and sarcasm imply ``complaint_frustration``; it counts
@@ -1461,25 +1460,32 @@ def _resolve_frustration(
     thank you" is a happy ending. The working labels (``loader.WORKING_EMOTIONS``) are never
     published.
 
-    Called for texts read as negative, and for others with emotions. The single words are a
+    Resolves ``emotions``, the text's own fresh dict, in place (no copy per text). Called for
+    texts read as negative, and for others with emotions. The single words are a
     fact of each token (``_TokenInfo.effort_word``, set once per distinct token) rather than
     lexicon entries the matcher would try in every text: "still", "again" and "can't" are
     common.
     """
+    # Membership tests and ``del``, not ``dict.pop(key, default)``: compiled, pop with a
+    # default is a generic method call and boxes the default (most texts have none of these).
     implied = effort = repetition = 0.0
     if emotions:
-        implied = emotions.get("complaint_frustration", 0.0)
-        effort = emotions.get("effort", 0.0)
-        repetition = emotions.get("repetition", 0.0)
+        if "complaint_frustration" in emotions:
+            implied = emotions["complaint_frustration"]
+            del emotions["complaint_frustration"]
+        if "effort" in emotions:
+            effort = emotions["effort"]
+            del emotions["effort"]
+        if "repetition" in emotions:
+            repetition = emotions["repetition"]
+            del emotions["repetition"]
     if label == "positive":
-        if implied > 0 or effort > 0 or repetition > 0 or "frustration" in emotions:
-            emotions = dict(emotions)
-            for name in ("frustration", *WORKING_EMOTIONS):
-                emotions.pop(name, None)
-        return emotions
-    if label != "negative" and not (implied > 0 or effort > 0 or repetition > 0):
-        # Neutral without a complaint or effort: single words cannot make it frustration.
-        return emotions
+        if "frustration" in emotions:
+            del emotions["frustration"]  # noqa: RUF051 - pop is a generic call compiled
+        return
+    negative = label == "negative"
+    if not negative and not (implied > 0 or effort > 0 or repetition > 0):
+        return
     hint = False
     for k, info in enumerate(infos):
         word = info.effort_word
@@ -1489,20 +1495,18 @@ def _resolve_frustration(
             # "never again", "won't book again": a verdict, not a repetition.
             elif _negator_before(infos, k, 0) is None:
                 repetition = 1.0 - (1.0 - repetition) * (1.0 - _REPETITION_WEIGHT)
-    if not (implied > 0 or effort > 0 or repetition > 0):
-        return emotions
-    acc = dict(emotions)
-    for name in WORKING_EMOTIONS:
-        acc.pop(name, None)
+    changed = False
     if effort > 0:
-        _add_emotion(acc, "frustration", effort)
-    if repetition > 0 and (label == "negative" or effort > 0 or implied > 0 or hint):
-        _add_emotion(acc, "frustration", repetition)
-    if implied > 0 and label == "negative":
-        _add_emotion(acc, "frustration", implied)
-    if "frustration" in acc:
-        acc["frustration"] = round3(acc["frustration"])
-    return acc
+        _add_emotion(emotions, "frustration", effort)
+        changed = True
+    if repetition > 0 and (negative or effort > 0 or implied > 0 or hint):
+        _add_emotion(emotions, "frustration", repetition)
+        changed = True
+    if implied > 0 and negative:
+        _add_emotion(emotions, "frustration", implied)
+        changed = True
+    if changed:
+        emotions["frustration"] = round3(emotions["frustration"])
 
 
 def _shouted(emotions: dict[str, float]) -> dict[str, float]:
@@ -1875,7 +1879,7 @@ class CxAnnotator:
 
         label = vader_label(compound)
         if emotions or label == "negative":
-            emotions = _resolve_frustration(emotions, label, infos)
+            _resolve_frustration(emotions, label, infos)
         if label == "negative" and n > 1 and normalized.isupper():
             # A negative text in capitals is shouted: anger, whatever its words.
             emotions = _shouted(emotions)
