@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
-from collections.abc import Iterable, Sequence
-from typing import Final
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Final
 
 LABELS: Final = ("negative", "neutral", "positive")
 
@@ -50,3 +53,25 @@ def precision_recall_f1(
 
 def pct(value: float) -> str:
     return "-" if math.isnan(value) else f"{100 * value:.1f}"
+
+
+def print_and_record(
+    argv: Sequence[str] | None,
+    description: str,
+    evaluate: Callable[[], dict[str, Any]],
+    markdown: Callable[[dict[str, Any]], str],
+    results: tuple[Path, Path],
+) -> int:
+    """The ``main`` of an evaluation module: print its tables; with ``--record`` also write
+    ``results`` (the JSON of the result, the tables as Markdown)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--record", action="store_true", help="write results.json and .md")
+    args = parser.parse_args(argv)
+    result = evaluate()
+    text = markdown(result)
+    print(text, end="")
+    if args.record:
+        results_json, results_md = results
+        results_json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", "utf-8")
+        results_md.write_text(text, "utf-8")
+    return 0

@@ -16,7 +16,7 @@ from schemas.downstream import (
 )
 from schemas.feedback import ConversationFeedback
 from services.sentiment.cx import CxAnnotator, TextAnnotation
-from services.sentiment.foreign import FOREIGN_LANGUAGES, ForeignScorer, ForeignSentiment
+from services.sentiment.foreign import FOREIGN_LANGUAGES, ForeignScorer
 from services.sentiment.language import ENGLISH, LanguageDetector
 
 _TRENDS = {
@@ -60,7 +60,7 @@ class Annotator:
             event.text, event.text.split(), self._languages
         )
         if result is None and language in self._foreign_languages:
-            return self._annotate_foreign(event, ForeignScorer.load(language).score(event.text))
+            return self._annotate_foreign(event, ForeignScorer.load(language))
         if result is None:
             # The lexicon is English: scored anyway, most foreign text reads as neutral, and
             # neutral would count as evidence in the scores.
@@ -108,8 +108,10 @@ class Annotator:
         )
 
     @staticmethod
-    def _annotate_foreign(event: CanonicalEvent, result: ForeignSentiment) -> AnnotatedEvent:
+    def _annotate_foreign(event: CanonicalEvent, scorer: ForeignScorer) -> AnnotatedEvent:
         """Sentiment only: emotions, aspects and conversation trends are read in English."""
+        assert event.text is not None
+        result = scorer.score(event.text)
         return AnnotatedEvent(
             event=event,
             annotated=True,
@@ -131,7 +133,7 @@ class Annotator:
                     for s in result.sentences
                 ),
             ),
-            model_version=ForeignScorer.load(result.language).model_version,
+            model_version=scorer.model_version,
         )
 
 

@@ -20,7 +20,6 @@ VADER and Rapport as in ``evaluation.sentiment.blindset.evaluate`` (every text h
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -32,7 +31,7 @@ if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
 from evaluation.sentiment.blindset import evaluate as blind  # noqa: E402
-from evaluation.sentiment.metrics import pct  # noqa: E402
+from evaluation.sentiment.metrics import pct, print_and_record  # noqa: E402
 
 HERE: Final = Path(__file__).resolve().parent
 PARTS: Final = ("part-a.jsonl", "part-b.jsonl", "part-c.jsonl", "part-d.jsonl")
@@ -106,16 +105,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--record", action="store_true", help="write results.json and .md")
-    args = parser.parse_args(argv)
-    result = evaluate()
-    text = markdown(result)
-    print(text, end="")
-    if args.record:
-        RESULTS_JSON.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", "utf-8")
-        RESULTS_MD.write_text(text, "utf-8")
-    return 0
+    description = __doc__.split("\n\n")[0]
+    return print_and_record(argv, description, evaluate, markdown, (RESULTS_JSON, RESULTS_MD))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ Three readings of each text, with VADER's ±0.05 thresholds:
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -39,7 +38,7 @@ if str(_REPO_ROOT) not in sys.path:
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
 from evaluation.sentiment.blindset import evaluate as blind  # noqa: E402
-from evaluation.sentiment.metrics import accuracy, macro_f1, pct  # noqa: E402
+from evaluation.sentiment.metrics import accuracy, macro_f1, pct, print_and_record  # noqa: E402
 from services.sentiment.cx import CxAnnotator, label_for  # noqa: E402
 from services.sentiment.foreign import FOREIGN_LANGUAGES, ForeignScorer  # noqa: E402
 from services.sentiment.language import ENGLISH, LanguageDetector  # noqa: E402
@@ -138,16 +137,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--record", action="store_true", help="write results.json and .md")
-    args = parser.parse_args(argv)
-    result = evaluate()
-    text = markdown(result)
-    print(text, end="")
-    if args.record:
-        RESULTS_JSON.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", "utf-8")
-        RESULTS_MD.write_text(text, "utf-8")
-    return 0
+    description = __doc__.split("\n\n")[0]
+    return print_and_record(argv, description, evaluate, markdown, (RESULTS_JSON, RESULTS_MD))
 
 
 if __name__ == "__main__":
