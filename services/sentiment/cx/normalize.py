@@ -126,20 +126,19 @@ class Normalizer:
             return text, tokens
         # The side sets describe every token of the text unless the memo was cleared
         # (it was full) while the outputs were looked up.
-        if (
-            clears == self._clears
-            and "\n" not in text
-            and "\r" not in text
-            and self._attach.isdisjoint(tokens)
-        ):
-            # One line, nothing to attach: every blank run becomes one space, so the
-            # result is the kept outputs joined by spaces (what the loop in _rejoin
-            # builds). When each is one word they are also its tokens, with their
-            # hashes already computed.
-            words = [output for output in outputs if output]
-            if self._several.isdisjoint(tokens):
-                return " ".join(words), words
-            normalized = " ".join(words).strip()
+        if clears == self._clears and "\n" not in text and "\r" not in text:
+            # One line: every blank run becomes one space, so the result is built from the
+            # outputs just looked up (what the loop in _rejoin builds from the text's pieces,
+            # without splitting the text again).
+            if not self._attach.isdisjoint(tokens):
+                normalized = _attached(tokens, outputs)
+            else:
+                # Nothing to attach: the kept outputs joined by spaces. When each is one
+                # word they are also its tokens, with their hashes already computed.
+                words = [output for output in outputs if output]
+                if self._several.isdisjoint(tokens):
+                    return " ".join(words), words
+                normalized = " ".join(words).strip()
         else:
             normalized = self._rejoin(text)
         return normalized, normalized.split()
@@ -224,3 +223,21 @@ class Normalizer:
         if len(words) == 1 and words[0] not in self._vader_lexicon and self._segment is not None:
             return " ".join(self._segment(words[0]))
         return " ".join(words)
+
+
+def _attached(tokens: list[str], outputs: list[str]) -> str:
+    """:meth:`Normalizer._rejoin`'s result for a one-line text from its ``tokens`` and their
+    normalised ``outputs``: kept and rewritten outputs in order, an output that is only
+    punctuation attached to the output before it, removed ones dropped, single spaces
+    between (a blank run without a line break collapses to one space there too)."""
+    out: list[str] = []
+    for token, output in zip(tokens, outputs):  # noqa: B905 - equal by construction
+        if output == token or output.strip(_EDGE):
+            out.append(output)
+        elif output:
+            # Only punctuation is left: attach it to the previous word.
+            if out:
+                out[-1] += output
+            else:
+                out.append(output)
+    return " ".join(out).strip()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.sentiment.cx import CxAnnotator
 
@@ -79,3 +81,62 @@ def test_noise_does_not_change_the_label() -> None:
     clean = ANNOTATOR.annotate("thanks a lot for ruining our trip")
     noisy = ANNOTATOR.annotate("thanks a lot @SkyAir for ruining our trip https://t.co/x #travel")
     assert clean.label == noisy.label == "negative"
+
+
+# Tokens of every kind the normaliser treats differently: kept, rewritten, removed, several
+# words, and reduced to punctuation that attaches to the word before it.
+_PIECES = (
+    "thanks",
+    "Order",
+    "ref",
+    "still",
+    "no",
+    "reply",
+    "!",
+    "?!",
+    ":)",
+    "—",
+    "...",
+    "(ok)",
+    "88231:",
+    "#A12345.",
+    "A77102,",
+    "7781-AX:",
+    "@ShopMonde",
+    "@x,",
+    "https://t.co/Q1,",
+    "www.example.com",
+    "#NeverAgain",
+    "#fail!",
+    "ur",
+    "pls",
+    "gr8",
+    "didn’t",
+    "#AL118,",
+    "Ticket",
+    "88231",
+    "(#A55120)",
+    ":",
+    ",",
+    "“quoted”",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12),
+    st.lists(st.sampled_from((" ", "  ", "\t", " \u00a0")), min_size=12, max_size=12),
+)
+def test_one_line_normalisation_is_the_general_rebuild(
+    tokens: list[str], blanks: list[str]
+) -> None:
+    """The one-line path (built from the tokens' outputs) gives what the general rebuild of
+    the text's pieces gives, punctuation to attach included (blanks between pieces of one
+    line collapse to one space either way)."""
+    # A blank before each token (the first may be a leading blank), and one at the end.
+    text = "".join(b + t for b, t in zip(blanks, tokens, strict=False)) + blanks[-1]
+    normalizer = CxAnnotator()._normalize
+    normalized, words = normalizer.normalize_split(text, text.split())
+    assert words == normalized.split()
+    if normalized is not text:  # else nothing to normalise: the text itself, by design
+        assert normalized == normalizer._rejoin(text)
