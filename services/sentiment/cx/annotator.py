@@ -62,7 +62,7 @@ from services.sentiment.cx.loader import (
     Lexicon,
     load_lexicon,
 )
-from services.sentiment.cx.normalize import Normalizer
+from services.sentiment.cx.normalize import Normalizer, attaches
 from services.sentiment.cx.patterns import (
     PLACEHOLDER_SECOND,
     STEP_ALT,
@@ -256,6 +256,7 @@ class _TokenInfo(VaderToken):
 
     __slots__ = (
         "any_next",
+        "attaches",
         "boost",
         "by_next",
         "caps",
@@ -327,6 +328,9 @@ class _TokenInfo(VaderToken):
         output, self.joinable = rewrite
         """Whether the normaliser's output for the token is joinable
         (:meth:`Normalizer.rewrite`)."""
+        self.attaches = attaches(raw, output)
+        """The normaliser leaves only punctuation of the token, attached to the word before
+        it (``normalize.attaches``)."""
         self.expansion = expansion
         """The tokens VADER's emoji substitution makes of the token."""
         self.scored_as_is = len(expansion) == 1 and expansion[0] == raw
@@ -1967,9 +1971,10 @@ class CxAnnotator:
 
         Exactly what ``Normalizer.normalize_split`` and ``FastVader.split`` give, from
         the facts memoised per word: a plain text (the common case) costs one table
-        look-up per word; a text with noise or emoji, one more per changed word. Only
-        multi-line text and tokens the normaliser replaces by several words or by bare
-        punctuation take the normaliser's general path.
+        look-up per word; a text with noise or emoji, one more per changed word (bare
+        punctuation left of a token joins the word before it). Only multi-line text and
+        tokens whose output is neither single-spaced words nor bare punctuation take the
+        normaliser's general path.
         """
         table = self._tokens
         known = table.infos
@@ -2008,6 +2013,18 @@ class CxAnnotator:
                 for output in rewritten:
                     outputs.append(output)
                     out_infos.append(table[output])
+            elif one_line and info.attaches:
+                # Only punctuation is left of the token ("88231:" -> ":"): it joins the word
+                # before it, as normalize_split's one-line rebuild does (one word: an
+                # attaching output has no blank).
+                changed = True
+                if outputs:
+                    attached = outputs[-1] + rewritten[0]
+                    outputs[-1] = attached
+                    out_infos[-1] = table[attached]
+                else:
+                    outputs.append(rewritten[0])
+                    out_infos.append(table[rewritten[0]])
             else:
                 # The normaliser's general path (line breaks, punctuation to attach).
                 normalized, outputs = self._normalize.normalize_split(text, words)

@@ -186,7 +186,7 @@ class Normalizer:
         self._memo[token] = result
         if result is token:
             self._clean.add(token)
-        elif result and not result.strip(_EDGE):
+        elif attaches(token, result):
             self._attach.add(token)
         if result and result.split() != [result]:
             self._several.add(token)
@@ -223,6 +223,12 @@ class Normalizer:
         if len(words) == 1 and words[0] not in self._vader_lexicon and self._segment is not None:
             return " ".join(self._segment(words[0]))
         return " ".join(words)
+
+
+def attaches(token: str, output: str) -> bool:
+    """Whether normalisation leaves only punctuation of ``token`` (its ``output``), which then
+    attaches to the word before it ("Ticket 88231: late" -> "Ticket: late")."""
+    return output != token and bool(output) and not output.strip(_EDGE)
 
 
 def _attached(tokens: list[str], outputs: list[str]) -> str:

@@ -132,11 +132,15 @@ def test_one_line_normalisation_is_the_general_rebuild(
 ) -> None:
     """The one-line path (built from the tokens' outputs) gives what the general rebuild of
     the text's pieces gives, punctuation to attach included (blanks between pieces of one
-    line collapse to one space either way)."""
+    line collapse to one space either way), and so does the annotator's reading."""
     # A blank before each token (the first may be a leading blank), and one at the end.
     text = "".join(b + t for b, t in zip(blanks, tokens, strict=False)) + blanks[-1]
-    normalizer = CxAnnotator()._normalize
+    annotator = CxAnnotator()
+    normalizer = annotator._normalize
     normalized, words = normalizer.normalize_split(text, text.split())
     assert words == normalized.split()
     if normalized is not text:  # else nothing to normalise: the text itself, by design
         assert normalized == normalizer._rejoin(text)
+    # The annotator reads the text from its per-token facts (attaching bare punctuation
+    # itself): the same normalised text.
+    assert annotator.annotate(text).normalized_text == normalized
