@@ -24,7 +24,7 @@ setup: $(VENV)/.installed
 
 # The install compiles the sentiment annotator's hot modules (setup.py), so an edit to any of
 # them re-runs it (until then the stale build is not used: services/sentiment/native.py).
-$(VENV)/.installed: pyproject.toml setup.py $(wildcard services/sentiment/*.py services/sentiment/cx/*.py) | system-deps
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard services/sentiment/*.py services/sentiment/cx/*.py services/sentiment/cx/*.c) | system-deps
 	@echo "installing Rapport into $(VENV) and compiling the sentiment annotator (about 2 minutes)…"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

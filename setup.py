@@ -19,7 +19,7 @@ import os
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 COMPILED_SOURCES = [
     "services/sentiment/fastvader.py",
@@ -28,6 +28,8 @@ COMPILED_SOURCES = [
     "services/sentiment/cx/loader.py",
     "services/sentiment/cx/patterns.py",
 ]
+C_MODULE = "services.sentiment.cx._construct"
+C_MODULE_SOURCE = "services/sentiment/cx/_construct.c"
 MANIFEST = Path("services/sentiment/native-build.json")
 
 ext_modules = []
@@ -39,6 +41,8 @@ if os.environ.get("RAPPORT_PURE_PYTHON", "").strip().lower() in {"1", "true", "y
             Path(path.removesuffix(".py") + suffix).unlink(missing_ok=True)
     for library in Path().glob("rapport_sentiment__mypyc*"):
         library.unlink()
+    for suffix in EXTENSION_SUFFIXES:
+        Path(C_MODULE_SOURCE.removesuffix(".c") + suffix).unlink(missing_ok=True)
 else:
     from mypyc.build import mypycify
 
@@ -51,9 +55,14 @@ else:
         opt_level="3",
         group_name="rapport_sentiment",
     )
+    # The result classes' C constructors (services/sentiment/cx/_construct.c says why C),
+    # used only together with the mypyc modules.
+    ext_modules.append(
+        Extension(C_MODULE, [C_MODULE_SOURCE], extra_compile_args=["-O2", "-Werror", "-Wall"])
+    )
     sources = {}
-    for path in COMPILED_SOURCES:
-        module = path.removesuffix(".py").replace("/", ".")
+    for path in [*COMPILED_SOURCES, C_MODULE_SOURCE]:
+        module = path.rpartition(".")[0].replace("/", ".")
         sources[module] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     MANIFEST.write_text(json.dumps({"compiler": "mypyc", "sources": sources}, indent=2) + "\n")
 

@@ -46,15 +46,18 @@ def _truthy(value: str | None) -> bool:
 
 
 def _extension_modules() -> dict[str, Path]:
-    """Module name -> ``.py`` source, for every source that has a compiled extension beside it."""
+    """Module name -> source, for every source that has a compiled extension beside it: a
+    ``.py`` compiled by mypyc, or the ``.c`` of a C module (``cx/_construct.c``)."""
     found: dict[str, Path] = {}
     for directory in (_PACKAGE_DIR, *(p for p in _PACKAGE_DIR.iterdir() if p.is_dir())):
         for suffix in importlib.machinery.EXTENSION_SUFFIXES:
             for extension in directory.glob(f"*{suffix}"):
-                source = extension.with_name(extension.name[: -len(suffix)] + ".py")
-                if source.is_file():
-                    relative = source.relative_to(_PACKAGE_DIR).with_suffix("")
-                    found[".".join((_PACKAGE, *relative.parts))] = source
+                stem = extension.name[: -len(suffix)]
+                for source in (extension.with_name(stem + ".py"), extension.with_name(stem + ".c")):
+                    if source.is_file():
+                        relative = source.relative_to(_PACKAGE_DIR).with_suffix("")
+                        found[".".join((_PACKAGE, *relative.parts))] = source
+                        break
     return found
 
 
@@ -105,10 +108,13 @@ def select() -> Implementation:
             "beside them; running the pure-Python sources (about 2.5x slower). "
             "Rebuild with `make setup` (or `pip install -e .`)."
         )
-    already = sorted(name for name in modules if name in sys.modules)
+    # The Python sources load instead of their extensions; a C module has none and is not
+    # imported in the pure-Python build (cx/results.py asks implementation() first).
+    python_sources = {name: path for name, path in modules.items() if path.suffix == ".py"}
+    already = sorted(name for name in python_sources if name in sys.modules)
     if already:  # pragma: no cover - only if something imported them around the package
         raise ImportError(f"cannot switch to the pure-Python sources of imported {already}")
-    sys.meta_path.insert(0, _SourcesFirst(modules))
+    sys.meta_path.insert(0, _SourcesFirst(python_sources))
     if reason is not None:
         warnings.warn(reason, RuntimeWarning, stacklevel=2)
     _selected = "python"

@@ -86,9 +86,6 @@ from services.sentiment.cx.results import (
     VaderScores,
     build_adjustment,
     build_aspect_sentiment,
-    build_one_sentence_text,
-    build_scored_one_sentence_text,
-    build_scored_sentence_annotation,
     build_sentence_annotation,
     build_text_annotation,
     build_vader_scores,
@@ -1800,8 +1797,8 @@ class CxAnnotator:
             scored = " ".join(tokens)
             ep, qm = scored.count("!"), scored.count("?")
         n = len(tokens)
-        # The text's VADER scores; their result object is built with the text's (one call
-        # to the interpreted builders for a one-sentence text), unless it is a shared one.
+        # The text's VADER scores; their result object is built with the others at the end,
+        # unless it is a shared one.
         vader: VaderScores | None = None
         scores = (0.0, 1.0 if n else 0.0, 0.0, 0.0)
         if values:
@@ -1887,37 +1884,16 @@ class CxAnnotator:
         if label == "negative" and n > 1 and normalized.isupper():
             # A negative text in capitals is shouted: anger, whatever its words.
             emotions = _shouted(emotions)
-        if len(sentences) == 1:
-            if vader is None:
-                return build_scored_one_sentence_text(
-                    text,
-                    normalized,
-                    scores,
-                    sentences[0].text,
-                    compound,
-                    label,
-                    emotions,
-                    aspects,
-                    tuple(adjustments),
-                    self.model_version,
-                )
-            return build_one_sentence_text(
-                text,
-                normalized,
-                vader,
-                sentences[0].text,
-                compound,
-                label,
-                emotions,
-                aspects,
-                tuple(adjustments),
-                self.model_version,
-            )
         if vader is None:
             neg, neu, pos, vader_compound = scores
             vader = build_vader_scores(vader_compound, pos, neu, neg)
         sentence_results: tuple[SentenceAnnotation, ...] = ()
-        if sentences:
+        if len(sentences) == 1:
+            # One sentence (most texts): its scores are the text's.
+            sentence_results = (
+                build_sentence_annotation(sentences[0].text, vader, compound, label),
+            )
+        elif sentences:
             results = []
             n_values = len(values)
             last = 0
@@ -1937,15 +1913,15 @@ class CxAnnotator:
                     s_compound = _compound(s_sum, punctuation_amplifier(sentence.ep, sentence.qm))
                 # Else no rule changed the sentence's valences: its compound is VADER's.
                 if s_scores is None:
-                    one = build_sentence_annotation(
-                        sentence.text, _NEUTRAL, s_compound, vader_label(s_compound)
-                    )
+                    s_vader = _NEUTRAL
                 else:
-                    # Its VaderScores and SentenceAnnotation in one call.
-                    one = build_scored_sentence_annotation(
-                        sentence.text, s_scores, s_compound, vader_label(s_compound)
+                    s_neg, s_neu, s_pos, s_vader_compound = s_scores
+                    s_vader = build_vader_scores(s_vader_compound, s_pos, s_neu, s_neg)
+                results.append(
+                    build_sentence_annotation(
+                        sentence.text, s_vader, s_compound, vader_label(s_compound)
                     )
-                results.append(one)
+                )
             sentence_results = tuple(results)
 
         return build_text_annotation(

@@ -6,22 +6,25 @@ so results compare exactly across runs and serialise without surprises.
 them as read-only (the dataclasses are frozen, their dicts are not copied).
 
 The classes are frozen dataclasses with ``__slots__``. The annotator builds
-the per-text ones with the ``build_*`` functions below rather than the
+the per-text ones with the ``build_*`` builders below rather than the
 generated ``__init__``, which calls ``object.__setattr__`` once per field: at
 several objects per text that was a measurable share of the annotator's
-cost. A builder fills a *draft*, a plain class with the same slots, with
-ordinary attribute stores, then gives it the frozen class by assigning
-``__class__`` (allowed because the two layouts are identical). The result is
-indistinguishable from ``Cls(...)``: same type, fields, equality, hash, repr,
-pickling, and it is frozen; the tests check this.
+cost. In the compiled build (``setup.py``) a builder is a C constructor
+(``_construct.c``) that allocates the instance and fills its slots; otherwise
+it fills a *draft*, a plain class with the same slots, with ordinary attribute
+stores, then gives it the frozen class by assigning ``__class__`` (allowed
+because the two layouts are identical). Either result is indistinguishable
+from ``Cls(...)``: same type, fields, equality, hash, repr, pickling, and it is
+frozen; the tests check both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
+from services.sentiment import native
 from services.sentiment.fastvader import VaderLabel, vader_label
 
 __all__ = [
@@ -177,9 +180,12 @@ class ConversationAnnotation:
 
 
 # --------------------------------------------------------------------- builders
-# Drafts: plain classes with exactly the slots of the frozen class they stand in
-# for (same names, same order), so the two layouts are identical and assigning
-# ``__class__`` turns a filled draft into the real thing (see the module doc).
+# Two implementations of the same five builders. In the compiled build (setup.py), C
+# constructors (_construct.c): an instance of the class with its slots filled from the
+# arguments, no Python code run. Otherwise drafts: plain classes with exactly the slots of
+# the frozen class they stand in for (same names, same order), so the two layouts are
+# identical and assigning ``__class__`` turns a filled draft into the real thing (see the
+# module doc). Either gives the object the class's constructor gives (the tests check both).
 
 
 class _VaderScoresDraft:
@@ -206,8 +212,8 @@ class _TextAnnotationDraft:
 # on each store; each builder returns the draft once it is the frozen class.
 
 
-def build_vader_scores(compound: float, pos: float, neu: float, neg: float) -> VaderScores:
-    """``VaderScores(compound, pos, neu, neg)``, built fast (see the module doc)."""
+def draft_vader_scores(compound: float, pos: float, neu: float, neg: float) -> VaderScores:
+    """``VaderScores(compound, pos, neu, neg)``, built from a draft (see the module doc)."""
     draft = _VaderScoresDraft()
     draft.compound = compound  # type: ignore[attr-defined]
     draft.pos = pos  # type: ignore[attr-defined]
@@ -217,10 +223,10 @@ def build_vader_scores(compound: float, pos: float, neu: float, neg: float) -> V
     return draft  # type: ignore[return-value]
 
 
-def build_adjustment(  # noqa: PLR0917 - mirrors the dataclass fields
+def draft_adjustment(  # noqa: PLR0917 - mirrors the dataclass fields
     rule: str, pattern: str, source: str, matched: str, sentence: int, contribution: float
 ) -> Adjustment:
-    """``Adjustment(...)``, built fast (see the module doc)."""
+    """``Adjustment(...)``, built from a draft (see the module doc)."""
     draft = _AdjustmentDraft()
     draft.rule = rule  # type: ignore[attr-defined]
     draft.pattern = pattern  # type: ignore[attr-defined]
@@ -232,10 +238,10 @@ def build_adjustment(  # noqa: PLR0917 - mirrors the dataclass fields
     return draft  # type: ignore[return-value]
 
 
-def build_sentence_annotation(
+def draft_sentence_annotation(
     text: str, vader: VaderScores, compound: float, label: Label
 ) -> SentenceAnnotation:
-    """``SentenceAnnotation(...)``, built fast (see the module doc)."""
+    """``SentenceAnnotation(...)``, built from a draft (see the module doc)."""
     draft = _SentenceAnnotationDraft()
     draft.text = text  # type: ignore[attr-defined]
     draft.vader = vader  # type: ignore[attr-defined]
@@ -245,25 +251,8 @@ def build_sentence_annotation(
     return draft  # type: ignore[return-value]
 
 
-def build_scored_sentence_annotation(
-    text: str, scores: tuple[float, float, float, float], compound: float, label: Label
-) -> SentenceAnnotation:
-    """``build_sentence_annotation`` with its ``VaderScores`` built from ``scores`` =
-    ``(neg, neu, pos, compound)`` (``fastvader.score_range``'s order), in one call."""
-    vader = _VaderScoresDraft()
-    vader.neg, vader.neu, vader.pos, vader.compound = scores  # type: ignore[attr-defined]
-    vader.__class__ = VaderScores  # type: ignore[assignment]
-    draft = _SentenceAnnotationDraft()
-    draft.text = text  # type: ignore[attr-defined]
-    draft.vader = vader  # type: ignore[attr-defined]
-    draft.compound = compound  # type: ignore[attr-defined]
-    draft.label = label  # type: ignore[attr-defined]
-    draft.__class__ = SentenceAnnotation  # type: ignore[assignment]
-    return draft  # type: ignore[return-value]
-
-
-def build_aspect_sentiment(sentiment: float, mentions: int, label: Label) -> AspectSentiment:
-    """``AspectSentiment(...)``, built fast (see the module doc)."""
+def draft_aspect_sentiment(sentiment: float, mentions: int, label: Label) -> AspectSentiment:
+    """``AspectSentiment(...)``, built from a draft (see the module doc)."""
     draft = _AspectSentimentDraft()
     draft.sentiment = sentiment  # type: ignore[attr-defined]
     draft.mentions = mentions  # type: ignore[attr-defined]
@@ -272,7 +261,7 @@ def build_aspect_sentiment(sentiment: float, mentions: int, label: Label) -> Asp
     return draft  # type: ignore[return-value]
 
 
-def build_text_annotation(  # noqa: PLR0917 - mirrors the dataclass fields
+def draft_text_annotation(  # noqa: PLR0917 - mirrors the dataclass fields
     text: str,
     normalized_text: str,
     vader: VaderScores,
@@ -284,7 +273,7 @@ def build_text_annotation(  # noqa: PLR0917 - mirrors the dataclass fields
     adjustments: tuple[Adjustment, ...],
     model_version: str,
 ) -> TextAnnotation:
-    """``TextAnnotation(...)``, ``vader_normalized`` = ``vader``, built fast (see module doc)."""
+    """``TextAnnotation(...)``, ``vader_normalized`` = ``vader``, built from a draft."""
     draft = _TextAnnotationDraft()
     draft.text = text  # type: ignore[attr-defined]
     draft.normalized_text = normalized_text  # type: ignore[attr-defined]
@@ -301,77 +290,83 @@ def build_text_annotation(  # noqa: PLR0917 - mirrors the dataclass fields
     return draft  # type: ignore[return-value]
 
 
-def build_one_sentence_text(  # noqa: PLR0917 - the fields of two results
-    text: str,
-    normalized_text: str,
-    vader: VaderScores,
-    sentence: str,
-    compound: float,
-    label: Label,
-    emotions: dict[str, float],
-    aspects: dict[str, AspectSentiment],
-    adjustments: tuple[Adjustment, ...],
-    model_version: str,
-) -> TextAnnotation:
-    """``build_text_annotation`` of a text with the one sentence ``sentence``, whose
-    scores are the text's: both results in one call (most texts are one sentence)."""
-    one = _SentenceAnnotationDraft()
-    one.text = sentence  # type: ignore[attr-defined]
-    one.vader = vader  # type: ignore[attr-defined]
-    one.compound = compound  # type: ignore[attr-defined]
-    one.label = label  # type: ignore[attr-defined]
-    one.__class__ = SentenceAnnotation  # type: ignore[assignment]
-    draft = _TextAnnotationDraft()
-    draft.text = text  # type: ignore[attr-defined]
-    draft.normalized_text = normalized_text  # type: ignore[attr-defined]
-    draft.vader = vader  # type: ignore[attr-defined]
-    draft.vader_normalized = vader  # type: ignore[attr-defined]
-    draft.sentences = (one,)  # type: ignore[attr-defined]
-    draft.compound = compound  # type: ignore[attr-defined]
-    draft.label = label  # type: ignore[attr-defined]
-    draft.emotions = emotions  # type: ignore[attr-defined]
-    draft.aspects = aspects  # type: ignore[attr-defined]
-    draft.adjustments = adjustments  # type: ignore[attr-defined]
-    draft.model_version = model_version  # type: ignore[attr-defined]
-    draft.__class__ = TextAnnotation  # type: ignore[assignment]
-    return draft  # type: ignore[return-value]
+def _argument_order(
+    cls: type[Any], arguments: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """``cls``'s slots and, for each, the index of the builder argument that fills it (the
+    builder's arguments are ``arguments``, a field name each; ``vader`` also fills
+    ``vader_normalized``)."""
+    slots: tuple[str, ...] = cls.__slots__
+    index = {name: k for k, name in enumerate(arguments)}
+    return slots, tuple(index["vader" if slot == "vader_normalized" else slot] for slot in slots)
 
 
-def build_scored_one_sentence_text(  # noqa: PLR0917 - the fields of three results
-    text: str,
-    normalized_text: str,
-    scores: tuple[float, float, float, float],
-    sentence: str,
-    compound: float,
-    label: Label,
-    emotions: dict[str, float],
-    aspects: dict[str, AspectSentiment],
-    adjustments: tuple[Adjustment, ...],
-    model_version: str,
-) -> TextAnnotation:
-    """:func:`build_one_sentence_text` with the text's ``VaderScores`` built from
-    ``scores`` = ``(neg, neu, pos, compound)`` (``fastvader.score_range``'s order)."""
-    vader = _VaderScoresDraft()
-    vader.neg, vader.neu, vader.pos, vader.compound = scores  # type: ignore[attr-defined]
-    vader.__class__ = VaderScores  # type: ignore[assignment]
-    # build_one_sentence_text's body (a second call would cost what this one saves).
-    one = _SentenceAnnotationDraft()
-    one.text = sentence  # type: ignore[attr-defined]
-    one.vader = vader  # type: ignore[attr-defined]
-    one.compound = compound  # type: ignore[attr-defined]
-    one.label = label  # type: ignore[attr-defined]
-    one.__class__ = SentenceAnnotation  # type: ignore[assignment]
-    draft = _TextAnnotationDraft()
-    draft.text = text  # type: ignore[attr-defined]
-    draft.normalized_text = normalized_text  # type: ignore[attr-defined]
-    draft.vader = vader  # type: ignore[attr-defined]
-    draft.vader_normalized = vader  # type: ignore[attr-defined]
-    draft.sentences = (one,)  # type: ignore[attr-defined]
-    draft.compound = compound  # type: ignore[attr-defined]
-    draft.label = label  # type: ignore[attr-defined]
-    draft.emotions = emotions  # type: ignore[attr-defined]
-    draft.aspects = aspects  # type: ignore[attr-defined]
-    draft.adjustments = adjustments  # type: ignore[attr-defined]
-    draft.model_version = model_version  # type: ignore[attr-defined]
-    draft.__class__ = TextAnnotation  # type: ignore[assignment]
-    return draft  # type: ignore[return-value]
+def _c_constructors() -> Any:
+    """The C constructors module, if this process runs the compiled build and it was built."""
+    if native.implementation() != "mypyc":
+        return None
+    try:
+        # Imported only here: the pure-Python build runs no compiled code.
+        from services.sentiment.cx import _construct
+    except ImportError:  # pragma: no cover - a compiled build without the C module
+        return None
+    return _construct
+
+
+_C: Final = _c_constructors()
+BUILDERS: Final = "c" if _C is not None else "draft"
+"""Which builders this process uses: ``"c"`` (the compiled build) or ``"draft"``."""
+
+build_vader_scores: Final[Callable[[float, float, float, float], VaderScores]] = (
+    draft_vader_scores
+    if _C is None
+    else _C.constructor(
+        VaderScores, *_argument_order(VaderScores, ("compound", "pos", "neu", "neg"))
+    )
+)
+build_adjustment: Final[Callable[[str, str, str, str, int, float], Adjustment]] = (
+    draft_adjustment
+    if _C is None
+    else _C.constructor(Adjustment, *_argument_order(Adjustment, field_names(Adjustment)))
+)
+build_sentence_annotation: Final[Callable[[str, VaderScores, float, Label], SentenceAnnotation]] = (
+    draft_sentence_annotation
+    if _C is None
+    else _C.constructor(
+        SentenceAnnotation, *_argument_order(SentenceAnnotation, field_names(SentenceAnnotation))
+    )
+)
+build_aspect_sentiment: Final[Callable[[float, int, Label], AspectSentiment]] = (
+    draft_aspect_sentiment
+    if _C is None
+    else _C.constructor(
+        AspectSentiment, *_argument_order(AspectSentiment, field_names(AspectSentiment))
+    )
+)
+build_text_annotation: Final[
+    Callable[
+        [
+            str,
+            str,
+            VaderScores,
+            tuple[SentenceAnnotation, ...],
+            float,
+            Label,
+            dict[str, float],
+            dict[str, AspectSentiment],
+            tuple[Adjustment, ...],
+            str,
+        ],
+        TextAnnotation,
+    ]
+] = (
+    draft_text_annotation
+    if _C is None
+    else _C.constructor(
+        TextAnnotation,
+        *_argument_order(
+            TextAnnotation,
+            tuple(name for name in field_names(TextAnnotation) if name != "vader_normalized"),
+        ),
+    )
+)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from services.sentiment import native
 from services.sentiment.cx import (
     ASPECTS,
     EMOTIONS,
@@ -26,22 +27,11 @@ from services.sentiment.cx import (
     TextAnnotation,
     VaderScores,
     label_for,
+    results,
 )
 from services.sentiment.cx import annotator as cx_annotator
 from services.sentiment.cx.loader import Entry
-from services.sentiment.cx.results import (
-    Adjustment,
-    AspectSentiment,
-    build_adjustment,
-    build_aspect_sentiment,
-    build_one_sentence_text,
-    build_scored_one_sentence_text,
-    build_scored_sentence_annotation,
-    build_sentence_annotation,
-    build_text_annotation,
-    build_vader_scores,
-    field_names,
-)
+from services.sentiment.cx.results import Adjustment, AspectSentiment, field_names
 from services.sentiment.fastvader import FastVader, score_valences
 
 ANNOTATOR = CxAnnotator()
@@ -147,63 +137,64 @@ def test_annotation_is_deterministic_and_immutable() -> None:
 
 
 _VADER = VaderScores(0.1, 0.2, 0.3, 0.4)
-_BUILT: list[tuple[object, object]] = [
-    (build_vader_scores(0.1, 0.2, 0.3, 0.4), _VADER),
-    (
-        build_adjustment("complaint", "p", "s", "m", 0, -1.5),
-        Adjustment("complaint", "p", "s", "m", 0, -1.5),
+_SENTENCE = SentenceAnnotation("t", _VADER, 0.5, "positive")
+# The builders the annotator uses (the C constructors in the compiled build) and the
+# pure-Python draft builders, which the pure-Python build uses.
+_IMPLEMENTATIONS = {
+    results.BUILDERS: (
+        results.build_vader_scores,
+        results.build_adjustment,
+        results.build_sentence_annotation,
+        results.build_aspect_sentiment,
+        results.build_text_annotation,
     ),
-    (
-        build_sentence_annotation("t", _VADER, 0.5, "positive"),
-        SentenceAnnotation("t", _VADER, 0.5, "positive"),
+    "draft": (
+        results.draft_vader_scores,
+        results.draft_adjustment,
+        results.draft_sentence_annotation,
+        results.draft_aspect_sentiment,
+        results.draft_text_annotation,
     ),
-    (
-        build_scored_sentence_annotation("t", (0.4, 0.3, 0.2, 0.1), 0.5, "positive"),
-        SentenceAnnotation("t", _VADER, 0.5, "positive"),
-    ),
-    (build_aspect_sentiment(-0.2, 2, "negative"), AspectSentiment(-0.2, 2, "negative")),
-    (
-        build_text_annotation("t", "t", _VADER, (), 0.1, "positive", {}, {}, (), "v"),
-        TextAnnotation("t", "t", _VADER, _VADER, (), 0.1, "positive", {}, {}, (), "v"),
-    ),
-    (
-        build_one_sentence_text("t!", "t", _VADER, "t", 0.1, "positive", {}, {}, (), "v"),
-        TextAnnotation(
-            "t!",
-            "t",
-            _VADER,
-            _VADER,
-            (SentenceAnnotation("t", _VADER, 0.1, "positive"),),
-            0.1,
-            "positive",
-            {},
-            {},
-            (),
-            "v",
-        ),
-    ),
-    (
-        build_scored_one_sentence_text(
-            "t", "t", (0.4, 0.3, 0.2, 0.1), "t", -0.5, "negative", {"anger": 0.5}, {}, (), "v"
-        ),
-        TextAnnotation(
-            "t",
-            "t",
-            _VADER,
-            _VADER,
-            (SentenceAnnotation("t", _VADER, -0.5, "negative"),),
-            -0.5,
-            "negative",
-            {"anger": 0.5},
-            {},
-            (),
-            "v",
-        ),
-    ),
-]
+}
 
 
-@pytest.mark.parametrize(("built", "constructed"), _BUILT)
+def _built(implementation: str) -> list[tuple[object, object]]:
+    vader, adjustment, sentence, aspect, text = _IMPLEMENTATIONS[implementation]
+    return [
+        (vader(0.1, 0.2, 0.3, 0.4), _VADER),
+        (
+            adjustment("complaint", "p", "s", "m", 0, -1.5),
+            Adjustment("complaint", "p", "s", "m", 0, -1.5),
+        ),
+        (sentence("t", _VADER, 0.5, "positive"), _SENTENCE),
+        (aspect(-0.2, 2, "negative"), AspectSentiment(-0.2, 2, "negative")),
+        (
+            text("t", "t", _VADER, (), 0.1, "positive", {}, {}, (), "v"),
+            TextAnnotation("t", "t", _VADER, _VADER, (), 0.1, "positive", {}, {}, (), "v"),
+        ),
+        (
+            text("t!", "t", _VADER, (_SENTENCE,), -0.5, "negative", {"anger": 0.5}, {}, (), "v"),
+            TextAnnotation(
+                "t!",
+                "t",
+                _VADER,
+                _VADER,
+                (_SENTENCE,),
+                -0.5,
+                "negative",
+                {"anger": 0.5},
+                {},
+                (),
+                "v",
+            ),
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("built", "constructed"),
+    [case for implementation in sorted(_IMPLEMENTATIONS) for case in _built(implementation)],
+)
 def test_fast_builders_are_indistinguishable_from_the_constructor(
     built: object, constructed: object
 ) -> None:
@@ -214,9 +205,25 @@ def test_fast_builders_are_indistinguishable_from_the_constructor(
     if not isinstance(built, TextAnnotation):  # its dicts make it unhashable, like the original
         assert hash(built) == hash(constructed)
     names = field_names(type(constructed))
-    assert all(hasattr(built, name) for name in names)
+    assert all(
+        getattr(built, name) is getattr(constructed, name)
+        or getattr(built, name) == getattr(constructed, name)
+        for name in names
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(built, names[0], None)
+
+
+def test_text_annotation_builder_shares_vader_with_vader_normalized() -> None:
+    for implementation in _IMPLEMENTATIONS:
+        built = _built(implementation)[4][0]
+        assert isinstance(built, TextAnnotation)
+        assert built.vader_normalized is built.vader is _VADER
+
+
+def test_the_compiled_build_uses_the_c_constructors() -> None:
+    expected = "c" if native.implementation() == "mypyc" else "draft"
+    assert expected == results.BUILDERS
 
 
 _WORDS = [

@@ -117,7 +117,10 @@ def test_compiled_and_pure_python_builds_give_identical_results() -> None:
 
 
 @compiled_only
-def test_an_edited_source_is_run_instead_of_its_stale_compiled_module(tmp_path: Path) -> None:
+@pytest.mark.parametrize("edited", ["normalize.py", "_construct.c"])
+def test_an_edited_source_is_run_instead_of_its_stale_compiled_module(
+    tmp_path: Path, edited: str
+) -> None:
     shutil.copytree(
         REPO / "services", tmp_path / "services", ignore=shutil.ignore_patterns("__pycache__")
     )
@@ -126,7 +129,8 @@ def test_an_edited_source_is_run_instead_of_its_stale_compiled_module(tmp_path: 
         shutil.copy2(library, tmp_path)
     probe = (
         "import services.sentiment.cx.annotator as m, services.sentiment.native as n; "
-        "print(n.implementation(), m.__file__)"
+        "import services.sentiment.cx.results as r; "
+        "print(n.implementation(), r.BUILDERS, m.__file__)"
     )
 
     def run() -> subprocess.CompletedProcess[str]:
@@ -141,13 +145,65 @@ def test_an_edited_source_is_run_instead_of_its_stale_compiled_module(tmp_path: 
         )
 
     intact = run()
-    assert intact.stdout.startswith("mypyc "), intact.stdout + intact.stderr
+    assert intact.stdout.startswith("mypyc c "), intact.stdout + intact.stderr
     assert intact.stdout.strip().endswith(".so")
     assert "RuntimeWarning" not in intact.stderr
 
-    source = tmp_path / "services" / "sentiment" / "cx" / "normalize.py"
-    source.write_text(source.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    # A Python source or the C constructors' source: either makes the whole build stale.
+    source = tmp_path / "services" / "sentiment" / "cx" / edited
+    comment = "\n# edited\n" if edited.endswith(".py") else "\n/* edited */\n"
+    source.write_text(source.read_text(encoding="utf-8") + comment, encoding="utf-8")
     stale = run()
-    assert stale.stdout.startswith("python "), stale.stdout + stale.stderr
+    assert stale.stdout.startswith("python draft "), stale.stdout + stale.stderr
     assert stale.stdout.strip().endswith("annotator.py")
     assert "built from other sources" in stale.stderr
+
+
+@compiled_only
+def test_the_c_constructors_check_their_arguments() -> None:
+    from services.sentiment.cx import _construct
+    from services.sentiment.cx.results import VaderScores, build_vader_scores
+
+    with pytest.raises(TypeError, match="takes 4 positional arguments"):
+        build_vader_scores(0.1, 0.2, 0.3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        build_vader_scores(0.1, 0.2, 0.3, neg=0.4)  # type: ignore[call-arg]
+
+    class Unslotted:
+        pass
+
+    for cls in (dict, Unslotted):
+        with pytest.raises(TypeError, match="not a slotted class"):
+            _construct.constructor(cls, ("a",), (0,))
+    slots = ("compound", "pos", "neu", "neg")
+    for names, args, message in [
+        (slots[:3], (0, 1, 2), "has 4 slots, 3 given"),
+        (("compound", "pos", "neu", "nope"), (0, 1, 2, 3), "no slot nope"),
+        (("compound", "compound", "neu", "neg"), (0, 1, 2, 3), "no slot compound"),
+        (slots, (0, 1, 2, 5), "bad argument index"),
+        (slots, (0, 0, 1, 3), "argument 2 fills no slot"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            _construct.constructor(VaderScores, names, args)
+
+
+@compiled_only
+def test_the_c_constructors_own_exactly_one_reference_per_slot() -> None:
+    from services.sentiment.cx.results import (
+        SentenceAnnotation,
+        build_sentence_annotation,
+        build_vader_scores,
+    )
+
+    text = "".join(["a sentence of its own"])  # a new object, referenced only here
+    vader = build_vader_scores(0.1, 0.2, 0.3, 0.4)
+    before = (sys.getrefcount(text), sys.getrefcount(vader), sys.getrefcount(SentenceAnnotation))
+    built = [build_sentence_annotation(text, vader, 0.5, "positive") for _ in range(100)]
+    after = (sys.getrefcount(text), sys.getrefcount(vader), sys.getrefcount(SentenceAnnotation))
+    assert after == tuple(count + 100 for count in before)
+    del built
+    assert (
+        sys.getrefcount(text),
+        sys.getrefcount(vader),
+        sys.getrefcount(SentenceAnnotation),
+    ) == before
