@@ -213,16 +213,17 @@ def dlq_stats(
 
     settings = Settings()
     servers = bootstrap_or_exit(bootstrap)
-    stats = summarize(
-        read_dead_letters(
-            servers,
-            settings.topics.dead_letter,
-            utc(since),
-            utc(until),
-            privacy_cli.dead_letter_keys(settings, servers),  # issue 12: sealed dead letters
-            **client_security(settings),
+    with privacy_cli.dead_letter_keys(settings, servers) as keys:  # issue 12: sealed letters
+        stats = summarize(
+            read_dead_letters(
+                servers,
+                settings.topics.dead_letter,
+                utc(since),
+                utc(until),
+                keys,
+                **client_security(settings),
+            )
         )
-    )
     if as_json:
         document = {
             "topic": settings.topics.dead_letter,
@@ -285,17 +286,18 @@ def dlq_replay(
 
     settings = Settings()
     servers = bootstrap_or_exit(bootstrap)
-    report = replay(
-        servers,
-        settings.topics.dead_letter,
-        reasons=set(reason or []),
-        since=utc(since),
-        until=utc(until),
-        limit=limit,
-        dry_run=dry_run,
-        shredder=privacy_cli.dead_letter_keys(settings, servers),  # issue 12
-        **client_security(settings),
-    )
+    with privacy_cli.dead_letter_keys(settings, servers) as keys:  # issue 12
+        report = replay(
+            servers,
+            settings.topics.dead_letter,
+            reasons=set(reason or []),
+            since=utc(since),
+            until=utc(until),
+            limit=limit,
+            dry_run=dry_run,
+            shredder=keys,
+            **client_security(settings),
+        )
     verb = "would replay" if dry_run else "replayed"
     total = sum(report.replayed.values())
     console.print(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,12 +19,18 @@ from services.runtime.settings import Settings
 erasure_app = typer.Typer(help="What an erasure removed, and what remains until when.")
 
 
-def dead_letter_keys(settings: Settings, servers: str) -> Any:
-    """The deployment's dead-letter keys, read from the key topic (a ``Shredder``)."""
+@contextmanager
+def dead_letter_keys(settings: Settings, servers: str) -> Iterator[Any]:
+    """The deployment's dead-letter keys, read from the key topic (a ``Shredder``), closed
+    (its key-topic consumer with it) when the command is done with them."""
     from services.runtime import shredding
     from services.runtime.kafka_security import client_security
 
-    return shredding.connect(settings, servers, **client_security(settings))
+    shredder = shredding.connect(settings, servers, **client_security(settings))
+    try:
+        yield shredder
+    finally:
+        shredder.close()
 
 
 @erasure_app.command("status")
@@ -50,14 +58,15 @@ def erasure_status(
     # With topics per tenant (hard isolation) the tenant's tombstone is on its own topic.
     isolated = settings.tenancy.topics_per_tenant and tenant is not None
     latest = settings.topics.for_tenant(tenant) if isolated and tenant else settings.topics
-    found = status(
-        settings,
-        customer,
-        tenant,
-        erasure_records=records(settings.topics.erasure_completed),
-        latest_records=records(latest.scores_latest),
-        shredder=dead_letter_keys(settings, servers),
-    )
+    with dead_letter_keys(settings, servers) as keys:
+        found = status(
+            settings,
+            customer,
+            tenant,
+            erasure_records=records(settings.topics.erasure_completed),
+            latest_records=records(latest.scores_latest),
+            shredder=keys,
+        )
     now = datetime.now(UTC)
     if as_json:
         typer.echo(json.dumps(found.as_json(now), indent=2))
@@ -109,34 +118,37 @@ def dlq_show(
     settings = Settings()
     servers = bootstrap_or_exit(bootstrap)
     shown: list[dict[str, Any]] = []
-    letters = read_dead_letters(
-        servers,
-        settings.topics.dead_letter,
-        utc(since),
-        utc(until),
-        dead_letter_keys(settings, servers),
-        **client_security(settings),
-    )
-    for letter in letters:
-        if len(shown) >= limit:
-            break
-        readable = letter.unreadable is None
-        shown.append(
-            {
-                "partition": letter.partition,
-                "offset": letter.offset,
-                "failed_at": letter.failed_at.isoformat(),
-                "service": letter.service,
-                "reason": letter.reason,
-                "origin_topic": letter.origin_topic,
-                "readable": readable,
-                "unreadable_because": None if readable else str(letter.unreadable),
-                "message": letter.dlq_headers.get(deadletter.MESSAGE) if readable else None,
-                "key": _text(letter.key) if readable else None,
-                "value": _text(letter.value) if readable else None,
-                "headers": {k: _text(v) for k, v in letter.original_headers} if readable else {},
-            }
+    with dead_letter_keys(settings, servers) as keys:
+        letters = read_dead_letters(
+            servers,
+            settings.topics.dead_letter,
+            utc(since),
+            utc(until),
+            keys,
+            **client_security(settings),
         )
+        for letter in letters:
+            if len(shown) >= limit:
+                break
+            readable = letter.unreadable is None
+            shown.append(
+                {
+                    "partition": letter.partition,
+                    "offset": letter.offset,
+                    "failed_at": letter.failed_at.isoformat(),
+                    "service": letter.service,
+                    "reason": letter.reason,
+                    "origin_topic": letter.origin_topic,
+                    "readable": readable,
+                    "unreadable_because": None if readable else str(letter.unreadable),
+                    "message": letter.dlq_headers.get(deadletter.MESSAGE) if readable else None,
+                    "key": _text(letter.key) if readable else None,
+                    "value": _text(letter.value) if readable else None,
+                    "headers": {k: _text(v) for k, v in letter.original_headers}
+                    if readable
+                    else {},
+                }
+            )
     if as_json:
         typer.echo(json.dumps(shown, indent=2))
         return

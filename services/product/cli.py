@@ -481,16 +481,17 @@ def report_command(
                 raise typer.Exit(2)
         finally:
             subscription.stop()
-        dead = summarize(
-            read_dead_letters(
-                servers,
-                settings.topics.dead_letter,
-                start,
-                end,
-                dead_letter_keys(settings, servers),  # issue 12: sealed dead letters
-                **client_security(settings),
+        with dead_letter_keys(settings, servers) as keys:  # issue 12: sealed dead letters
+            dead = summarize(
+                read_dead_letters(
+                    servers,
+                    settings.topics.dead_letter,
+                    start,
+                    end,
+                    keys,
+                    **client_security(settings),
+                )
             )
-        )
     path = output or Path(f"rapport-report-{end:%Y%m%d-%H%M}.html")
     path.write_text(render(data, dead), encoding="utf-8")
     err.print(f"wrote {path} ({len(data.updates)} score updates, {len(data.alerts)} alerts)")

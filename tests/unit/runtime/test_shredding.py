@@ -388,3 +388,29 @@ def test_json_nested_deeper_than_the_stack_is_still_sealed() -> None:
         assert isinstance(result, Opened)
         assert result.value == nested
     assert shredder.erase_customer(None, "cust-1") == 1
+
+
+def test_cli_commands_close_the_key_topic_consumer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rapport dlq show|stats|replay``, ``erasure status`` and ``report`` read the key topic
+    through ``privacy_cli.dead_letter_keys``: its shredder (and its consumer) is closed when
+    the command is done, also when the command fails."""
+    from services import privacy_cli
+    from services.runtime.settings import Settings
+
+    closed: list[str] = []
+
+    class Recorder:
+        def close(self) -> None:
+            closed.append("closed")
+
+    monkeypatch.setattr(shredding, "connect", lambda *args, **kwargs: Recorder())
+    with privacy_cli.dead_letter_keys(Settings(), "localhost:9092") as keys:
+        assert isinstance(keys, Recorder)
+        assert closed == []
+    assert closed == ["closed"]
+    with (
+        pytest.raises(RuntimeError, match="the command failed"),
+        privacy_cli.dead_letter_keys(Settings(), "localhost:9092"),
+    ):
+        raise RuntimeError("the command failed")
+    assert closed == ["closed", "closed"]
