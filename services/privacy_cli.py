@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -118,15 +118,21 @@ def dlq_show(
     settings = Settings()
     servers = bootstrap_or_exit(bootstrap)
     shown: list[dict[str, Any]] = []
-    with dead_letter_keys(settings, servers) as keys:
-        letters = read_dead_letters(
-            servers,
-            settings.topics.dead_letter,
-            utc(since),
-            utc(until),
-            keys,
-            **client_security(settings),
-        )
+    with (
+        dead_letter_keys(settings, servers) as keys,
+        # Closed here, not when collected: the loop stops at --limit, and the reader must be
+        # done before the keys it opens letters with are closed.
+        closing(
+            read_dead_letters(
+                servers,
+                settings.topics.dead_letter,
+                utc(since),
+                utc(until),
+                keys,
+                **client_security(settings),
+            )
+        ) as letters,
+    ):
         for letter in letters:
             if len(shown) >= limit:
                 break

@@ -11,7 +11,7 @@ destroyed by an erasure (or expired) is reported as such and never replayed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -69,9 +69,11 @@ def read_dead_letters(
     until: datetime | None = None,
     shredder: Shredder | None = None,
     **client_config: Any,
-) -> Iterator[DeadLetter]:
+) -> Generator[DeadLetter, None, None]:
     """Dead letters committed so far, oldest first per partition, within [since, until); sealed
-    ones opened with ``shredder``'s keys where they still live (else marked ``unreadable``)."""
+    ones opened with ``shredder``'s keys where they still live (else marked ``unreadable``).
+    A generator: a caller that stops early closes it (``contextlib.closing``) so that the
+    reader is done before ``shredder`` is."""
     chunks = read_to_end(
         bootstrap_servers,
         topic,

@@ -15,8 +15,9 @@
  * constructor(cls, slots, args) checks, once, that cls is a heap type deriving directly
  * from object whose slots are exactly `slots` (plain object slots, no __dict__ to fill), and
  * returns a callable that takes max(args) + 1 positional arguments and stores argument
- * args[i] in slot slots[i] (an argument may fill several slots: TextAnnotation's `vader`
- * and `vader_normalized`).
+ * args[i] (an int) in slot slots[i] (an argument may fill several slots: TextAnnotation's
+ * `vader` and `vader_normalized`). Slot names are as stored, that is after name mangling
+ * (a slot `__x` of class C is `_C__x`); the result classes have no private slots.
  *
  * Built by setup.py with the mypyc modules; used only when those are (services/sentiment/
  * native.py), so RAPPORT_PURE_PYTHON=1 runs no compiled code at all.
@@ -44,7 +45,12 @@ constructor_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
 {
     Constructor *self = (Constructor *)callable;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (nargs != self->nargs || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) {
+        PyErr_Format(PyExc_TypeError, "the %s constructor takes no keyword arguments",
+                     self->cls->tp_name);
+        return NULL;
+    }
+    if (nargs != self->nargs) {
         PyErr_Format(PyExc_TypeError,
                      "the %s constructor takes %zd positional arguments (%zd given)",
                      self->cls->tp_name, self->nargs, nargs);
@@ -65,18 +71,35 @@ constructor_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
     return obj;
 }
 
+/* Garbage-collected: a constructor refers to its class, whose methods' globals (the
+   results module) refer to the constructor, a cycle the collector must be able to see. */
+static int
+constructor_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    Py_VISIT(((Constructor *)op)->cls);
+    return 0;
+}
+
+static int
+constructor_clear(PyObject *op)
+{
+    Py_CLEAR(((Constructor *)op)->cls);
+    return 0;
+}
+
 static void
 constructor_dealloc(PyObject *op)
 {
-    Constructor *self = (Constructor *)op;
-    Py_DECREF(self->cls);
-    PyObject_Free(op);
+    PyObject_GC_UnTrack(op);
+    constructor_clear(op);
+    PyObject_GC_Del(op);
 }
 
 static PyObject *
 constructor_repr(PyObject *op)
 {
-    return PyUnicode_FromFormat("<constructor of %s>", ((Constructor *)op)->cls->tp_name);
+    PyTypeObject *cls = ((Constructor *)op)->cls;
+    return PyUnicode_FromFormat("<constructor of %s>", cls == NULL ? "?" : cls->tp_name);
 }
 
 static PyTypeObject ConstructorType = {
@@ -87,7 +110,9 @@ static PyTypeObject ConstructorType = {
     .tp_vectorcall_offset = offsetof(Constructor, vectorcall),
     .tp_repr = constructor_repr,
     .tp_call = PyVectorcall_Call,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = constructor_traverse,
+    .tp_clear = constructor_clear,
     .tp_doc = "Builds an instance of one slotted class from positional arguments.",
 };
 
@@ -128,7 +153,7 @@ make_constructor(PyObject *module, PyObject *args)
                      nslots);
         return NULL;
     }
-    Constructor *self = PyObject_New(Constructor, &ConstructorType);
+    Constructor *self = PyObject_GC_New(Constructor, &ConstructorType);
     if (self == NULL) {
         return NULL;
     }
@@ -158,7 +183,8 @@ make_constructor(PyObject *module, PyObject *args)
                 self->offset[i] = -1; /* a slot named twice */
             }
         }
-        Py_ssize_t arg = PyLong_AsSsize_t(PyTuple_GET_ITEM(arg_of_slot, i));
+        PyObject *index = PyTuple_GET_ITEM(arg_of_slot, i);
+        Py_ssize_t arg = PyLong_CheckExact(index) ? PyLong_AsSsize_t(index) : -1;
         if (self->offset[i] < 0 || arg < 0 || arg >= nslots) {
             if (!PyErr_Occurred()) {
                 PyErr_Format(PyExc_ValueError, "%s: no slot %s, or a bad argument index",
@@ -184,6 +210,7 @@ make_constructor(PyObject *module, PyObject *args)
             return NULL;
         }
     }
+    PyObject_GC_Track((PyObject *)self);
     return (PyObject *)self;
 }
 

@@ -3,11 +3,13 @@ never stale (``setup.py``, ``services/sentiment/native.py``)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -166,7 +168,7 @@ def test_the_c_constructors_check_their_arguments() -> None:
 
     with pytest.raises(TypeError, match="takes 4 positional arguments"):
         build_vader_scores(0.1, 0.2, 0.3)  # type: ignore[call-arg]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="takes no keyword arguments"):
         build_vader_scores(0.1, 0.2, 0.3, neg=0.4)  # type: ignore[call-arg]
 
     class Unslotted:
@@ -182,6 +184,7 @@ def test_the_c_constructors_check_their_arguments() -> None:
         (("compound", "compound", "neu", "neg"), (0, 1, 2, 3), "no slot compound"),
         (slots, (0, 1, 2, 5), "bad argument index"),
         (slots, (0, 0, 1, 3), "argument 2 fills no slot"),
+        (slots, (0, 1, 2, True), "bad argument index"),  # an index is an int, not a bool
     ]:
         with pytest.raises(ValueError, match=message):
             _construct.constructor(VaderScores, names, args)
@@ -207,3 +210,21 @@ def test_the_c_constructors_own_exactly_one_reference_per_slot() -> None:
         sys.getrefcount(vader),
         sys.getrefcount(SentenceAnnotation),
     ) == before
+
+
+@compiled_only
+def test_a_constructor_and_its_class_are_collected_together() -> None:
+    """A constructor refers to its class, and a class can refer back to it (through its
+    module's globals): the garbage collector sees that cycle."""
+    from services.sentiment.cx import _construct
+
+    class Point:
+        __slots__ = ("x", "y")
+
+    point_class = weakref.ref(Point)
+    Point.make = _construct.constructor(Point, ("x", "y"), (0, 1))  # type: ignore[attr-defined]
+    point = Point.make(1, 2)  # type: ignore[attr-defined]
+    assert (type(point), point.x, point.y) == (Point, 1, 2)
+    del Point, point
+    gc.collect()
+    assert point_class() is None
