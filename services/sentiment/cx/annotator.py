@@ -34,8 +34,8 @@ are calls back into the interpreter). Hence also:
   plain text costs one table look-up per word, and matching code runs only
   for the few tokens that can start a pattern;
 * all token indices are indices into the whole text (sentences are ``lo:hi``
-  ranges, nothing is sliced or copied per sentence), and the key string the
-  pattern regexes run on is built once per text;
+  ranges, nothing is sliced or copied per sentence), and patterns are matched
+  token by token (their token steps), with no key string built per text;
 * work a text does not need is skipped (no decisions without matches, no
   sarcasm cues without a sarcasm frame, no clause bounds without an aspect);
 * results are built without the frozen dataclasses' per-field ``__setattr__``.

@@ -1,11 +1,10 @@
-"""Compile the lexicon's phrase patterns into regular expressions over token keys; a
-pattern part without a placeholder also into token steps, which find the same match
-token by token (:class:`TokenStep`).
+"""Compile the lexicon's phrase patterns into regular expressions over token keys, and
+into token steps, which find the same match token by token (:class:`TokenStep`; the
+annotator runs only the steps, the regexes define them and tests compare the two).
 
-Patterns are matched against a *key string*: the text's tokens, each
+Patterns are defined as regexes over a *key string*: the text's tokens, each
 lower-cased and stripped of surrounding punctuation, joined by single spaces
-within a sentence and by a line break between sentences (see
-:class:`services.sentiment.cx.annotator._KeyText`); no element matches a blank,
+within a sentence and by a line break between sentences; no element matches a blank,
 so a match never crosses a sentence boundary. A pattern is a sequence of
 space-separated elements:
 
