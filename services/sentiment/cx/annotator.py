@@ -34,8 +34,8 @@ are calls back into the interpreter). Hence also:
   plain text costs one table look-up per word, and matching code runs only
   for the few tokens that can start a pattern;
 * all token indices are indices into the whole text (sentences are ``lo:hi``
-  ranges, nothing is sliced or copied per sentence), and the key string the
-  pattern regexes run on is built once per text;
+  ranges, nothing is sliced or copied per sentence), and patterns are matched
+  token by token (their token steps), with no key string built per text;
 * work a text does not need is skipped (no decisions without matches, no
   sarcasm cues without a sarcasm frame, no clause bounds without an aspect);
 * results are built without the frozen dataclasses' per-field ``__setattr__``.
@@ -50,7 +50,7 @@ import re
 import string
 import sys
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
@@ -171,10 +171,10 @@ _Hit = tuple[Entry, int, int]
 
 
 class _Candidate:
-    """A multi-token pattern part a token can start: its entry, its regex (None for an
-    exact pair, where the look-up by the next key is the match), its token steps (None
-    when the regex must run: a part with a placeholder), its anchor words (None if it
-    has none) and their key bits.
+    """A multi-token pattern part a token can start: its entry, its regex and the token
+    steps the matcher runs in its place (both None for an exact pair, where the look-up by
+    the next key is the match; the regex is kept for tests that compare the two), its
+    anchor words (None if it has none) and their key bits.
 
     A class rather than a tuple: compiled, a tuple's items are type-checked when it is
     unpacked, which reads each item's object; the matcher rejects most candidates by the
@@ -182,7 +182,7 @@ class _Candidate:
     candidate per pattern part, shared by every token that can start it.
     """
 
-    __slots__ = ("anchor", "anchor_mask", "entry", "match", "regex", "steps")
+    __slots__ = ("anchor", "anchor_mask", "entry", "regex", "steps")
 
     def __init__(
         self,
@@ -194,11 +194,6 @@ class _Candidate:
     ) -> None:
         self.regex = regex
         self.steps = steps
-        # The regex's bound ``match``, looked up once: compiled, ``regex.match(...)`` is a
-        # method call that finds the method on the pattern object every time.
-        self.match: Callable[[str, int], re.Match[str] | None] | None = (
-            None if regex is None else regex.match
-        )
         self.anchor = anchor
         self.anchor_mask = anchor_mask
         self.entry = entry
@@ -573,43 +568,6 @@ class _Sentence:
         self.qm = qm
 
 
-class _KeyText:
-    """The text's token keys as one string for the pattern regexes, built on first use.
-
-    Keys are joined by a space within a sentence and by a line break between
-    sentences: a pattern's elements are joined by literal spaces and no element
-    matches a line break, so no match can run into the next sentence. Either
-    separator is one character, so token i starts at the key lengths before it
-    plus i; that offset is summed when a regex runs (one or two a text) rather
-    than listed for every token.
-    """
-
-    __slots__ = ("infos", "sentences", "text")
-
-    def __init__(self, infos: list[_TokenInfo], sentences: list[_Sentence]) -> None:
-        self.infos = infos
-        self.sentences = sentences
-        self.text: str | None = None
-
-    def build(self) -> str:
-        infos = self.infos
-        keys = [info.key for info in infos]
-        if len(self.sentences) == 1:
-            text = " ".join(keys)
-        else:
-            text = "\n".join([" ".join(keys[s.lo : s.hi]) for s in self.sentences])
-        self.text = text
-        return text
-
-    def offset(self, i: int) -> int:
-        """Where token ``i`` starts in :attr:`text`."""
-        infos = self.infos
-        total = i
-        for k in range(i):
-            total += len(infos[k].key)
-        return total
-
-
 def _proper_nouns(infos: list[_TokenInfo], sentences: list[_Sentence]) -> list[int]:
     """Lexicon words that are part of a name mid-sentence: "switched to Happy Paws", "my
     Super Saver fare". A capitalised word counts when it is not the first of its sentence
@@ -718,11 +676,9 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
     order). Only tokens that can start a pattern are visited. A multi-token
     pattern is tried only if its second-token filter accepts the next token (in
     the same sentence) and the sentence contains one of its anchor words; then
-    its token steps run from the token (:func:`_token_match`), or for a part with a
-    placeholder its regex on the text's key string from the token's offset.
+    its token steps run from the token (:func:`_token_match`).
     """
     matched = _NO_SENTENCES  # a list of its own from the first sentence with a match
-    key_text: _KeyText | None = None  # built for the first regex (most texts run none)
     index = 0
     s = sentences[0]
     lo, hi = 0, s.hi
@@ -765,8 +721,8 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
             continue
         found: list[_Hit] | None = [(entry, i, i + 1) for entry in checked] if checked else None
         for candidate in multi:
-            match = candidate.match
-            if match is None:
+            steps = candidate.steps
+            if steps is None:
                 end = i + 2
             else:
                 anchor = candidate.anchor
@@ -780,23 +736,10 @@ def _match(  # noqa: PLR0915 - the matcher's hot loop, kept in one piece
                         infos, lo, hi, anchor, anchor_mask
                     ):
                         continue
-                steps = candidate.steps
-                if steps is not None:
-                    # The regex's match, found token by token (no key string needed).
-                    end = _token_match(steps, infos, i, hi)
-                    if end < 0:
-                        continue
-                else:
-                    if key_text is None:
-                        key_text = _KeyText(infos, sentences)
-                    text = key_text.text or key_text.build()
-                    start = key_text.offset(i)
-                    m = match(text, start)
-                    if m is None:
-                        continue
-                    # A match covers whole tokens (it ends before " ", a line break or
-                    # the end) and keys contain no blanks, so its spaces count its tokens.
-                    end = i + 1 + text.count(" ", start, m.end())
+                # The regex's match, found token by token (no key string needed).
+                end = _token_match(steps, infos, i, hi)
+                if end < 0:
+                    continue
             entry = candidate.entry
             if found is None:
                 found = [(entry, i, end)]

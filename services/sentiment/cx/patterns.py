@@ -1,11 +1,10 @@
-"""Compile the lexicon's phrase patterns into regular expressions over token keys; a
-pattern part without a placeholder also into token steps, which find the same match
-token by token (:class:`TokenStep`).
+"""Compile the lexicon's phrase patterns into regular expressions over token keys, and
+into token steps, which find the same match token by token (:class:`TokenStep`; the
+annotator runs only the steps, the regexes define them and tests compare the two).
 
-Patterns are matched against a *key string*: the text's tokens, each
+Patterns are defined as regexes over a *key string*: the text's tokens, each
 lower-cased and stripped of surrounding punctuation, joined by single spaces
-within a sentence and by a line break between sentences (see
-:class:`services.sentiment.cx.annotator._KeyText`); no element matches a blank,
+within a sentence and by a line break between sentences; no element matches a blank,
 so a match never crosses a sentence boundary. A pattern is a sequence of
 space-separated elements:
 
@@ -79,9 +78,27 @@ _UNIT: Final = (
 _LONG_UNIT: Final = r"(?:hrs?|hours?|days?|wks?|weeks?|mths?|months?|yrs?|years?)"
 _COMPACT: Final = r"\d+(?:[.,]\d+)?(?:mins?|m|hrs?|h|d|days?|wks?)"
 _BARE: Final = r"(?:hours|days|weeks|months|ages|forever)"
-_LONG_MINUTES: Final = (
-    r"(?:(?:[2-9]\d|\d{3,}|twenty|thirty|forty|forty-five|fifty|sixty|ninety) (?:mins?|minutes)"
-    r"|(?:[2-9]\d|\d{3,})mins?)"
+_MINUTE_COUNT: Final = r"(?:[2-9]\d|\d{3,}|twenty|thirty|forty|forty-five|fifty|sixty|ninety)"
+_MINUTE_COMPACT: Final = r"(?:[2-9]\d|\d{3,})mins?"
+_LONG_MINUTES: Final = "(?:" + _MINUTE_COUNT + " (?:mins?|minutes)|" + _MINUTE_COMPACT + ")"
+_LONG_COMPACT: Final = r"\d+(?:[.,]\d+)?(?:hrs?|h|d|days?|wks?)"
+_ORDINAL: Final = (
+    r"(?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+    r"|umpteenth|nth)"
+)
+_SIGNED_AMOUNT: Final = r"[£€]\d[\d,]*(?:\.\d+)?"
+_AMOUNT: Final = r"\d[\d,]*(?:\.\d+)?"
+_CURRENCY: Final = r"(?:eur|euros?|gbp|usd|dollars?|pounds?|quid|bucks)"
+_DETERMINERS: Final = (
+    *("a", "an", "the", "my", "our", "your", "his", "her", "their", "this", "that", "these"),
+    *("those", "some", "any", "its"),
+)
+_BE_WORDS: Final = (
+    *("is", "are", "was", "were", "be", "been", "being", "got", "get", "gets", "getting"),
+)
+_BE_PHRASES: Final = (
+    *("has been", "have been", "had been", "is still", "was still", "are still"),
+    *("were still", "has still been", "have still been"),
 )
 
 _UNIT_WORDS: Final = frozenset(
@@ -120,33 +137,22 @@ PLACEHOLDERS: Final[dict[str, tuple[str, str]]] = {
     ),
     "long_duration": (
         rf"(?:{_LONG_MINUTES}|{_QUANT}(?: and a half)? {_LONG_UNIT}(?: and a half)?"
-        rf"|\d+(?:[.,]\d+)?(?:hrs?|h|d|days?|wks?)|{_BARE})",
+        rf"|{_LONG_COMPACT}|{_BARE})",
         rf"(?:[2-9]\d|\d{{3,}}|[2-9]\dmins?|\d{{3,}}mins?|twenty|thirty|forty|forty-five|fifty"
-        rf"|sixty|ninety|a|an|half|couple|{_NUMBER}|\d+(?:[.,]\d+)?(?:hrs?|h|d|days?|wks?)|{_BARE})",
+        rf"|sixty|ninety|a|an|half|couple|{_NUMBER}|{_LONG_COMPACT}|{_BARE})",
     ),
-    "ordinal": (
-        r"(?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
-        r"|umpteenth|nth)",
-        r"(?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
-        r"|umpteenth|nth)",
-    ),
+    "ordinal": (_ORDINAL, _ORDINAL),
     "times": (
         rf"(?:twice|(?:{_NUMBER}|a few|so many|countless|many) times)",
         rf"(?:twice|{_NUMBER}|a|so|countless|many)",
     ),
     "money": (
-        r"(?:[£€]\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)? ?(?:eur|euros?|gbp|usd|dollars?|pounds?"
-        r"|quid|bucks))",
-        r"(?:[£€]\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?(?:eur|euros?|gbp|usd|dollars?|pounds?"
-        r"|quid|bucks)?)",
+        f"(?:{_SIGNED_AMOUNT}|{_AMOUNT} ?{_CURRENCY})",
+        f"(?:{_SIGNED_AMOUNT}|{_AMOUNT}{_CURRENCY}?)",
     ),
-    "det": (
-        r"(?:a|an|the|my|our|your|his|her|their|this|that|these|those|some|any|its)",
-        r"(?:a|an|the|my|our|your|his|her|their|this|that|these|those|some|any|its)",
-    ),
+    "det": ("(?:" + "|".join(_DETERMINERS) + ")", "(?:" + "|".join(_DETERMINERS) + ")"),
     "be": (
-        r"(?:is|are|was|were|be|been|being|got|get|gets|getting|has been|have been|had been"
-        r"|is still|was still|are still|were still|has still been|have still been)",
+        "(?:" + "|".join((*_BE_WORDS, *_BE_PHRASES)) + ")",
         r"(?:is|are|was|were|be|been|being|got|get|gets|getting|has|have|had)",
     ),
 }
@@ -195,11 +201,12 @@ STEP_ALT: Final = 3
 
 
 class TokenStep:
-    """One step of a pattern part matched token by token, the regex's equivalent for a part
-    without placeholders (the annotator's ``_token_match`` runs it; no key string needed).
+    """One step of a pattern part matched token by token, the regex's equivalent (the
+    annotator's ``_token_match`` runs it; no key string needed).
 
-    ``STEP_ONE``: one token whose key is one of ``keys`` or starts with one of
-    ``prefixes`` (a literal, a stem, or an alternation of them: each alternative is
+    ``STEP_ONE``: one token whose key is one of ``keys``, starts with one of
+    ``prefixes`` or fullmatches ``pattern`` (a literal, a stem, a placeholder's one-token
+    form, or an alternation of them: each alternative is
     one token followed by the same steps, so which one matched changes nothing);
     ``STEP_ANY``: any one token (``_``); ``STEP_ANY_RUN``: up to ``run`` tokens, the most
     first (a run of ``[_]``, the regex's greedy ``(?: \\S++){0,run}``); ``STEP_ALT``:
@@ -217,14 +224,20 @@ class TokenStep:
         alts: tuple[TokenStep, ...],
         optional: bool,
         following: TokenStep | None,
+        pattern: re.Pattern[str] | None = None,
     ) -> None:
         self.kind = kind
         self.keys = keys
         self.key_mask = key_mask(keys)
         self.prefixes = prefixes
+        self.pattern = pattern
         self.prefix_mask = 0
         for prefix in prefixes:
             self.prefix_mask |= first_char_bit(prefix)
+        if pattern is not None:
+            # A placeholder's one-token form ("\\d+", "£..."): any first character may
+            # start one, so every key goes to has_prefix (which remembers the verdict).
+            self.prefix_mask = -1
         # Whether a key starts with one of the prefixes, per key: a stem alternation can
         # have twenty stems, and the same keys come back.
         self.stem_memo: dict[str, bool] = {}
@@ -247,7 +260,8 @@ class TokenStep:
                 break
 
     def has_prefix(self, key: str) -> bool:
-        """Whether ``key`` starts with one of :attr:`prefixes` (memoised per key)."""
+        """Whether ``key`` starts with one of :attr:`prefixes` or fullmatches :attr:`pattern`
+        (memoised per key)."""
         found = self.stem_memo.get(key)
         if found is None:
             found = False
@@ -255,6 +269,9 @@ class TokenStep:
                 if key.startswith(prefix):
                     found = True
                     break
+            pattern = self.pattern
+            if not found and pattern is not None:
+                found = pattern.fullmatch(key) is not None
             memo = self.stem_memo
             if len(memo) >= _STEM_MEMO_LIMIT:
                 memo.clear()
@@ -289,8 +306,8 @@ class PatternPart:
     multi-token form, so the second token must be one of that form's
     (:data:`PLACEHOLDER_SECOND`), whatever ``second`` says."""
     steps: TokenStep | None = None
-    """The regex as token steps (:class:`TokenStep`), or None when the part has a
-    placeholder (whose forms span several tokens): then the regex runs."""
+    """The regex as token steps (:class:`TokenStep`); placeholders as their token forms
+    (:data:`_PLACEHOLDER_TOKENS`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,28 +611,81 @@ def _compile_part(pattern: str, seq: list[_Element]) -> PatternPart:
         _anchor(seq),
         exact_pair=len(seq) == 2 and _is_single_literal(seq[0]) and _is_single_literal(seq[1]),
         placeholder=str(seq[0][1]) if seq[0][0] == "ph" else None,
-        steps=None if _has_placeholder(seq) else _token_chain(seq, None),
+        steps=_token_chain(seq, None),
     )
 
 
 # ------------------------------------------------------------- token steps
-# The regex of a part without placeholders, as steps over tokens (see TokenStep). Each
-# element of the regex matches whole tokens: a literal or stem is followed by " ", the
-# line break between sentences or the end, and ``\\S++`` is one token; so trying the
-# elements' alternatives in the regex's order, token by token, finds the regex's match.
+# The regex of a part as steps over tokens (see TokenStep). Each element of the regex
+# matches whole tokens: a literal or stem is followed by " ", the line break between
+# sentences or the end, and ``\\S++`` is one token; so trying the elements' alternatives in
+# the regex's order, token by token, finds the regex's match. A placeholder is its regex
+# cut at its spaces (_PLACEHOLDER_TOKENS): no piece matches a blank, so each piece is one
+# whole token, and the alternatives and optional groups keep the regex's order.
+
+# ("re", source): one token whose key fullmatches the regex source.
 
 
-def _has_placeholder(seq: list[_Element]) -> bool:
-    for element in seq:
-        if element[0] == "ph":
-            return True
-        if element[0] == "alt":
-            alternatives = element[1]
-            assert isinstance(alternatives, list)
-            for alt in alternatives:
-                if _has_placeholder(alt):
-                    return True
-    return False
+def _lits(*words: str) -> list[_Element]:
+    return [("lit", word) for word in words]
+
+
+def _alt(*alternatives: list[_Element], optional: bool = False) -> _Element:
+    return ("alt", list(alternatives), optional)
+
+
+_AND_A_HALF: Final = _alt(_lits("and", "a", "half"), optional=True)
+_QUANT_TOKENS: Final = _alt(
+    _lits("a", "few"),
+    _lits("a", "couple", "of"),
+    _lits("couple", "of"),
+    _lits("a"),
+    _lits("an"),
+    [("lit", "half"), _alt(_lits("a"), _lits("an"))],
+    [("re", _NUMBER)],
+)
+# Each placeholder's regex (PLACEHOLDERS[name][0]) as elements over tokens, alternative for
+# alternative in the regex's order (tests/unit/sentiment/test_cx_token_steps.py checks
+# them against the regexes).
+_PLACEHOLDER_TOKENS: Final[dict[str, _Element]] = {
+    "number": ("re", _NUMBER),
+    "duration": _alt(
+        [_QUANT_TOKENS, _AND_A_HALF, ("re", _UNIT), _AND_A_HALF],
+        [("re", _COMPACT)],
+        [("re", _BARE)],
+    ),
+    "long_duration": _alt(
+        [("re", _MINUTE_COUNT), ("re", r"(?:mins?|minutes)")],
+        [("re", _MINUTE_COMPACT)],
+        [_QUANT_TOKENS, _AND_A_HALF, ("re", _LONG_UNIT), _AND_A_HALF],
+        [("re", _LONG_COMPACT)],
+        [("re", _BARE)],
+    ),
+    "ordinal": ("re", _ORDINAL),
+    "times": _alt(
+        _lits("twice"),
+        [
+            _alt(
+                [("re", _NUMBER)],
+                _lits("a", "few"),
+                _lits("so", "many"),
+                _lits("countless"),
+                _lits("many"),
+            ),
+            ("lit", "times"),
+        ],
+    ),
+    "money": _alt(
+        [("re", _SIGNED_AMOUNT)],
+        [("re", _AMOUNT), ("re", _CURRENCY)],
+        [("re", _AMOUNT + _CURRENCY)],
+    ),
+    "det": _alt(*(_lits(word) for word in _DETERMINERS)),
+    "be": _alt(
+        *(_lits(word) for word in _BE_WORDS),
+        *(_lits(*phrase.split()) for phrase in _BE_PHRASES),
+    ),
+}
 
 
 def _literal_variants(word: str) -> frozenset[str]:
@@ -628,27 +698,40 @@ def _literal_variants(word: str) -> frozenset[str]:
     return frozenset(variants)
 
 
-def _one_token(element: _Element) -> tuple[set[str], list[str]] | None:
-    """(keys, prefixes) of an element that is exactly one literal or stem token (or a
-    required alternation of such), else None."""
+def _one_token(element: _Element) -> tuple[set[str], list[str], list[str]] | None:
+    """(keys, prefixes, regex sources) of an element that is exactly one literal, stem or
+    one-token regex (or a required alternation of such, or a one-token placeholder), else
+    None."""
     kind = element[0]
     if kind == "lit":
-        return set(_literal_variants(str(element[1]))), []
+        return set(_literal_variants(str(element[1]))), [], []
     if kind == "stem":
-        return set(), [str(element[1])]
+        return set(), [str(element[1])], []
+    if kind == "re":
+        return set(), [], [str(element[1])]
+    if kind == "ph":
+        return _one_token(_PLACEHOLDER_TOKENS[str(element[1])])
     if kind == "alt" and not element[2]:
         alternatives = element[1]
         assert isinstance(alternatives, list)
         keys: set[str] = set()
         prefixes: list[str] = []
+        regexes: list[str] = []
         for alt in alternatives:
             one = _one_token(alt[0]) if len(alt) == 1 else None
             if one is None:
                 return None
             keys |= one[0]
             prefixes += [p for p in one[1] if p not in prefixes]
-        return keys, prefixes
+            regexes += [r for r in one[2] if r not in regexes]
+        return keys, prefixes, regexes
     return None
+
+
+def _one_step(one: tuple[set[str], list[str], list[str]], following: TokenStep | None) -> TokenStep:
+    keys, prefixes, regexes = one
+    pattern = re.compile("(?:" + "|".join(regexes) + ")") if regexes else None
+    return TokenStep(STEP_ONE, frozenset(keys), tuple(prefixes), 0, (), False, following, pattern)
 
 
 def _token_chain(seq: list[_Element], following: TokenStep | None) -> TokenStep:
@@ -679,7 +762,9 @@ def _token_step(item: _Element | int, following: TokenStep | None) -> TokenStep:
         return TokenStep(STEP_ANY, frozenset(), (), 0, (), False, following)
     one = _one_token(item)
     if one is not None:
-        return TokenStep(STEP_ONE, frozenset(one[0]), tuple(one[1]), 0, (), False, following)
+        return _one_step(one, following)
+    if item[0] == "ph":
+        return _token_step(_PLACEHOLDER_TOKENS[str(item[1])], following)
     assert item[0] == "alt"
     alternatives = item[1]
     assert isinstance(alternatives, list)
@@ -697,9 +782,7 @@ def _token_step(item: _Element | int, following: TokenStep | None) -> TokenStep:
         if run:
             merged = _one_token(("alt", run, False))
             assert merged is not None
-            alts.append(
-                TokenStep(STEP_ONE, frozenset(merged[0]), tuple(merged[1]), 0, (), False, following)
-            )
+            alts.append(_one_step(merged, following))
             run = []
         if alt is not None:
             alts.append(_token_chain(alt, following))
