@@ -249,6 +249,7 @@ class _TokenInfo(VaderToken):
     __slots__ = (
         "any_next",
         "attaches",
+        "bangs",
         "boost",
         "by_next",
         "caps",
@@ -256,6 +257,7 @@ class _TokenInfo(VaderToken):
         "clause_end",
         "effort_word",
         "expansion",
+        "expansion_infos",
         "first_bit",
         "joinable",
         "key",
@@ -266,8 +268,10 @@ class _TokenInfo(VaderToken):
         "next_mask",
         "plain",
         "preamble",
+        "questions",
         "quoted",
         "rewritten",
+        "rewritten_infos",
         "scored_as_is",
         "sentence_end",
         "singles",
@@ -296,6 +300,8 @@ class _TokenInfo(VaderToken):
     any_next: tuple[_Candidate, ...]
     by_next: dict[str, tuple[_Candidate, ...]]
     first_bit: int  # read by the token steps only, so not among the first
+    bangs: int  # read for texts with emoji or with "!" or "?" only
+    questions: int
 
     def __init__(  # noqa: PLR0915, PLR0917 - private, one fact per statement
         self,
@@ -338,12 +344,21 @@ class _TokenInfo(VaderToken):
             rewritten = (raw,)
         self.rewritten = rewritten
         """The words of the normaliser's output for the token (none if it is removed)."""
+        self.rewritten_infos: tuple[_TokenInfo, ...] | None = None
+        self.expansion_infos: tuple[_TokenInfo, ...] | None = None
+        """The facts of ``rewritten``'s and ``expansion``'s tokens, once a reading needed
+        them (``_TokenTable.rewritten_infos``): facts are pure, so they stay valid when
+        the table is cleared."""
         self.plain = output == raw and self.scored_as_is
         """Neither noise normalisation nor VADER's emoji substitution changes the token."""
         tail = raw.rstrip("'\")]")
         self.clause_end = (bool(tail) and tail[-1] in _CLAUSE_END_CHARS) or raw in _DASHES
         self.sentence_end = raw[-1] in ".!?"
         """The token ends in . ! or ?: a sentence break follows it (see _word_sentences)."""
+        self.bangs = raw.count("!")
+        self.questions = raw.count("?")
+        """How many "!" and "?" the token has: a text's or sentence's counts, which drive
+        VADER's punctuation emphasis, are its tokens' sums (tokens are joined by blanks)."""
         self.quoted = key.isalpha() and (raw[0] in _QUOTE_CHARS or raw[-1] in _QUOTE_CHARS)
         self.caps = len(key) > 1 and raw.isupper()
         self.title = raw[:1].isupper() and not raw.isupper()
@@ -472,6 +487,22 @@ class _TokenTable:
     def __getitem__(self, raw: str) -> _TokenInfo:
         info = self.infos.get(raw)
         return self.learn(raw) if info is None else info
+
+    def rewritten_infos(self, info: _TokenInfo) -> tuple[_TokenInfo, ...]:
+        """The facts of the words of ``info.rewritten``, memoised on ``info`` (a reading
+        then looks up the changed word only, not its outputs too)."""
+        found = info.rewritten_infos
+        if found is None:
+            found = info.rewritten_infos = tuple([self[word] for word in info.rewritten])
+        return found
+
+    def expansion_infos(self, info: _TokenInfo) -> tuple[_TokenInfo, ...]:
+        """The facts of the tokens of ``info.expansion``, memoised like
+        :meth:`rewritten_infos`."""
+        found = info.expansion_infos
+        if found is None:
+            found = info.expansion_infos = tuple([self[token] for token in info.expansion])
+        return found
 
     def learn(self, raw: str) -> _TokenInfo:
         """The facts of a token not in the table yet, added to it."""
@@ -1579,7 +1610,8 @@ def _word_sentences(
     normalized: str, tokens: list[str], infos: list[_TokenInfo], ep: int, qm: int
 ) -> list[_Sentence]:
     """:meth:`CxAnnotator._sentences` for one line with single spaces, tokens its words
-    (``infos`` their facts: ``sentence_end`` says whether a token ends in . ! or ?)."""
+    (``infos`` their facts: ``sentence_end`` says whether a token ends in . ! or ?;
+    ``ep``/``qm`` are the text's "!"/"?" counts)."""
     sentences: list[_Sentence] = []
     lo = 0
     # The text is its tokens joined by single spaces: a sentence's text is a slice of it
@@ -1587,57 +1619,79 @@ def _word_sentences(
     # join of a slice of the tokens.
     start = 0
     offset = 0
+    # "!"/"?" left for the sentences not built yet: a text without (most) counts nothing,
+    # and the last sentence has what is left.
+    ep_left = ep
+    qm_left = qm
     for k in range(len(tokens) - 1):
         offset += len(tokens[k])
         if infos[k].sentence_end:
             piece = normalized[start:offset]
-            sentences.append(
-                _Sentence(len(sentences), piece, lo, k + 1, piece.count("!"), piece.count("?"))
-            )
+            s_ep = piece.count("!") if ep_left else 0
+            s_qm = piece.count("?") if qm_left else 0
+            sentences.append(_Sentence(len(sentences), piece, lo, k + 1, s_ep, s_qm))
+            ep_left -= s_ep
+            qm_left -= s_qm
             lo = k + 1
             start = offset + 1
         offset += 1
     if not sentences:
         # One sentence: its "!"/"?" counts are the text's.
         return [_Sentence(0, normalized, 0, len(tokens), ep, qm)] if tokens else []
-    piece = normalized[start:]
     sentences.append(
-        _Sentence(len(sentences), piece, lo, len(tokens), piece.count("!"), piece.count("?"))
+        _Sentence(len(sentences), normalized[start:], lo, len(tokens), ep_left, qm_left)
     )
     return sentences
 
 
 def _expanded_word_sentences(  # noqa: PLR0917 - private
-    normalized: str, words: list[str], ends: list[int], tokens: list[str], ep: int, qm: int
+    normalized: str,
+    words: list[str],
+    ends: list[int],
+    infos: list[_TokenInfo],
+    ep: int,
+    qm: int,
 ) -> list[_Sentence]:
     """:func:`_word_sentences` for a text with emoji: sentence breaks follow the words
-    ending in . ! or ?, token ranges follow ``ends`` (the token after each word's last),
-    and a sentence with emoji counts its "!"/"?" in its tokens, descriptions included."""
+    ending in . ! or ?, token ranges follow ``ends`` (the token after each word's last;
+    ``infos`` are the tokens' facts), and a sentence counts its "!"/"?" in its tokens,
+    emoji descriptions included."""
     sentences: list[_Sentence] = []
-    first = 0
-    lo = 0
+    first_token = 0
+    # As in _word_sentences: the text is its words joined by single spaces, so a
+    # sentence's text is a slice of it (``start`` where its first word begins, ``offset``
+    # the end of word ``k``).
+    start = 0
+    offset = 0
+    ep_left = ep
+    qm_left = qm
     for k in range(len(words) - 1):
-        end = words[k][-1]
-        if end == "." or end == "!" or end == "?":  # noqa: PLR1714 - compiled: no tuple
-            hi = ends[k]
-            sentences.append(_words_sentence(len(sentences), words, first, k + 1, tokens, lo, hi))
-            first = k + 1
-            lo = hi
+        offset += len(words[k])
+        last_token = ends[k]
+        # The word ends in . ! or ? exactly when its last token does: emoji substitution
+        # keeps the word's other characters in order, and no emoji description ends in
+        # one of them (test_cx_annotator checks VADER's emoji lexicon).
+        if infos[last_token - 1].sentence_end:
+            s_ep = 0
+            s_qm = 0
+            if ep_left or qm_left:
+                for t in range(first_token, last_token):
+                    s_ep += infos[t].bangs
+                    s_qm += infos[t].questions
+            piece = normalized[start:offset]
+            sentences.append(_Sentence(len(sentences), piece, first_token, last_token, s_ep, s_qm))
+            ep_left -= s_ep
+            qm_left -= s_qm
+            first_token = last_token
+            start = offset + 1
+        offset += 1
     if not sentences:
         # One sentence: its "!"/"?" counts are the text's.
-        return [_Sentence(0, normalized, 0, len(tokens), ep, qm)] if words else []
+        return [_Sentence(0, normalized, 0, len(infos), ep, qm)] if words else []
     sentences.append(
-        _words_sentence(len(sentences), words, first, len(words), tokens, lo, len(tokens))
+        _Sentence(len(sentences), normalized[start:], first_token, len(infos), ep_left, qm_left)
     )
     return sentences
-
-
-def _words_sentence(  # noqa: PLR0917 - private
-    index: int, words: list[str], first: int, last: int, tokens: list[str], lo: int, hi: int
-) -> _Sentence:
-    piece = " ".join(words[first:last])
-    counted = piece if piece.isascii() else " ".join(tokens[lo:hi])
-    return _Sentence(index, piece, lo, hi, counted.count("!"), counted.count("?"))
 
 
 # ------------------------------------------------------------------- annotator
@@ -1734,11 +1788,18 @@ class CxAnnotator:
         normalized, tokens, infos, words, word_ends, _ = reading
         values, positions = self._vader.valences(cast("list[VaderToken]", infos))
         if word_ends is None:
-            ep, qm = normalized.count("!"), normalized.count("?")
+            # The tokens are the text's words. Most texts have no "!" and no "?": a memchr
+            # scan says so, cheaper than counting.
+            ep = normalized.count("!") if "!" in normalized else 0
+            qm = normalized.count("?") if "?" in normalized else 0
         else:
-            # An emoji's description is part of the text VADER counts "!" and "?" in.
-            scored = " ".join(tokens)
-            ep, qm = scored.count("!"), scored.count("?")
+            # An emoji's description is part of the text VADER counts "!" and "?" in (two
+            # descriptions have a "!"): the tokens' counts, not a join of them counted.
+            ep = 0
+            qm = 0
+            for info in infos:
+                ep += info.bangs
+                qm += info.questions
         n = len(tokens)
         # The text's VADER scores; their result object is built with the others at the end,
         # unless it is a shared one.
@@ -1889,40 +1950,37 @@ class CxAnnotator:
         language detector (for :meth:`annotate_english`).
 
         Exactly what ``Normalizer.normalize_split`` and ``FastVader.split`` give, from
-        the facts memoised per word: a plain text (the common case) costs one table
-        look-up per word; a text with noise or emoji, one more per changed word (bare
-        punctuation left of a token joins the word before it). Only multi-line text and
+        the facts memoised per word: a text costs one table look-up per word (a changed
+        word's facts hold those of its outputs), and one more per bare punctuation left of
+        a token, which joins the word before it. Only multi-line text and
         tokens whose output is neither single-spaced words nor bare punctuation take the
         normaliser's general path.
         """
         table = self._tokens
         known = table.infos
         infos: list[_TokenInfo] = []
-        n = len(words)
         needs_detector = False
-        k = 0
-        while k < n:
+        # The first word that normalisation changes or that holds an emoji (n: none). Every
+        # word is looked up once, here: the rest of the reading uses these facts.
+        first_changed = n = len(words)
+        for k in range(n):
             word = words[k]
             found = known.get(word)
             info = table.learn(word) if found is None else found
-            if not info.plain:
-                break
             if info.needs_detector:
                 needs_detector = True
+            if not info.plain and first_changed == n:
+                first_changed = k
             infos.append(info)
-            k += 1
-        if k == n:
+        if first_changed == n:
             return text, words, infos, words, None, needs_detector
-        # From word k on, normalisation changes a word or a word holds an emoji.
-        outputs: list[str] = words[:k]
-        out_infos: list[_TokenInfo] = infos
+        outputs: list[str] = words[:first_changed]
+        out_infos: list[_TokenInfo] = infos[:first_changed]
         changed = False
         one_line = "\n" not in text and "\r" not in text
-        for t in range(k, n):
+        for t in range(first_changed, n):
             word = words[t]
-            info = table[word]
-            if info.needs_detector:
-                needs_detector = True
+            info = infos[t]
             rewritten = info.rewritten
             if len(rewritten) == 1 and rewritten[0] == word:
                 outputs.append(word)
@@ -1931,7 +1989,7 @@ class CxAnnotator:
                 changed = True
                 for output in rewritten:
                     outputs.append(output)
-                    out_infos.append(table[output])
+                out_infos.extend(table.rewritten_infos(info))
             elif one_line and info.attaches:
                 # Only punctuation is left of the token ("88231:" -> ":"): it joins the word
                 # before it, as normalize_split's one-line rebuild does (one word: an
@@ -1948,9 +2006,6 @@ class CxAnnotator:
                 # The normaliser's general path (line breaks, punctuation to attach).
                 normalized, outputs = self._normalize.normalize_split(text, words)
                 out_infos = [table[output] for output in outputs]
-                for rest in range(t + 1, n):
-                    if table[words[rest]].needs_detector:
-                        needs_detector = True
                 return self._expand(normalized, outputs, out_infos, needs_detector)
         if changed:
             # What normalize_split's one-line path returns: the output words joined by spaces.
@@ -1981,7 +2036,7 @@ class CxAnnotator:
             else:
                 for token in info.expansion:
                     tokens.append(token)
-                    token_infos.append(table[token])
+                token_infos.extend(table.expansion_infos(info))
             ends.append(len(tokens))
         return normalized, tokens, token_infos, words, ends, needs_detector
 
@@ -2020,7 +2075,7 @@ class CxAnnotator:
             # The same with emoji, whose descriptions VADER reads as words: the breaks
             # follow the words ending in . ! or ? (the pieces a split at ". ", "! " and
             # "? " gives), each word spanning its tokens.
-            return _expanded_word_sentences(normalized, words, word_ends, tokens, ep, qm)
+            return _expanded_word_sentences(normalized, words, word_ends, infos, ep, qm)
         if _MAY_SPLIT.search(normalized) is None:
             # One sentence; only blanks differ from the text, so the "!"/"?" counts are its.
             piece = normalized.strip()

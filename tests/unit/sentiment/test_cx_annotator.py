@@ -53,6 +53,13 @@ EDGE_TEXTS = [
     "Mrs. Claus 🤶 says hi. ON! 🔛 ok",
     "no problems at all. not one delay",
     "I didn’t get my refund",
+    # Sentences with emoji: breaks after words ending in . ! or ?, and "!"/"?" counted in
+    # each sentence's tokens, the descriptions "ON! arrow" and "UP! button" included.
+    "Great 😀. Awful 😡! Why 🤔? ok",
+    "wow🔛! really?? 😀😀 fine. UP🆙! done",
+    "🔛 ON. 🆙? 🆙! end",
+    "a! b? c. 😀",
+    "Fine!! 🔛? Really 🆙🆙!",
 ]
 
 
@@ -113,6 +120,15 @@ def test_fastvader_additions_agree_with_polarity_scores(text: str) -> None:
     assert list(analysis.tokens) == vader.demojize(text).split()
     assert score_valences(analysis.valences, vader.demojize(text)) == expected
     assert vader.demojize(vader.demojize(text)) == vader.demojize(text)
+
+
+def test_no_emoji_description_ends_a_sentence_or_is_empty() -> None:
+    """What sentence splitting with emoji relies on (``_expanded_word_sentences``): a word
+    ends in . ! or ? exactly when the last token of its emoji expansion does, and every
+    word has a token."""
+    for emoji, description in REFERENCE.emojis.items():
+        assert description.split(), emoji
+        assert description.split()[-1][-1] not in ".!?", emoji
 
 
 def test_sentence_scores_equal_vader_on_the_sentence_when_no_rule_crosses_it() -> None:
