@@ -55,6 +55,20 @@ else:
         opt_level="3",
         group_name="rapport_sentiment",
     )
+    if os.name == "posix":
+        # One shared library holds every compiled module (group_name), and its functions
+        # call each other directly. Built as position-independent code, GCC must assume any
+        # exported function can be replaced at load time (symbol interposition), so it
+        # neither inlines nor calls them directly; the modules only need their PyInit
+        # symbol exported. 5% fewer instructions per text (callgrind, social corpus) and
+        # about as much faster, measured interleaved (bench/bench_annotator.py).
+        for extension in ext_modules:
+            # A new list: mypyc's extensions share theirs.
+            extension.extra_compile_args = [
+                *extension.extra_compile_args,
+                "-fno-semantic-interposition",
+                "-fvisibility=hidden",
+            ]
     # The result classes' C constructors (services/sentiment/cx/_construct.c says why C),
     # used only together with the mypyc modules.
     ext_modules.append(
