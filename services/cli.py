@@ -208,22 +208,13 @@ def dlq_stats(
     """Dead letters by reason, service and origin topic."""
     from rich.table import Table
 
-    from services.runtime.dlq_tools import read_dead_letters, summarize
-    from services.runtime.kafka_security import client_security
+    from services.runtime.dlq_tools import summarize
 
     settings = Settings()
     servers = bootstrap_or_exit(bootstrap)
-    with privacy_cli.dead_letter_keys(settings, servers) as keys:  # issue 12: sealed letters
-        stats = summarize(
-            read_dead_letters(
-                servers,
-                settings.topics.dead_letter,
-                utc(since),
-                utc(until),
-                keys,
-                **client_security(settings),
-            )
-        )
+    # Sealed letters opened with the deployment's keys (issue 12).
+    with privacy_cli.dead_letters(settings, servers, utc(since), utc(until)) as letters:
+        stats = summarize(letters)
     if as_json:
         document = {
             "topic": settings.topics.dead_letter,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.table import Table
 from services.product.cli import BootstrapOption, JsonOption, TimeOption, bootstrap_or_exit, utc
 from services.runtime import deadletter
 from services.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from services.runtime.dlq_tools import DeadLetter
 
 erasure_app = typer.Typer(help="What an erasure removed, and what remains until when.")
 
@@ -31,6 +34,33 @@ def dead_letter_keys(settings: Settings, servers: str) -> Iterator[Any]:
         yield shredder
     finally:
         shredder.close()
+
+
+@contextmanager
+def dead_letters(
+    settings: Settings, servers: str, since: datetime | None, until: datetime | None
+) -> Iterator[Iterator[DeadLetter]]:
+    """The dead letters failed in [since, until), sealed ones opened with the deployment's
+    keys (:func:`dead_letter_keys`). On leaving, the reader is closed first, then the keys:
+    a command may stop reading early (``dlq show --limit``) or fail mid-way, and the reader
+    must be done before the keys it opens letters with are."""
+    from services.runtime.dlq_tools import read_dead_letters
+    from services.runtime.kafka_security import client_security
+
+    with (
+        dead_letter_keys(settings, servers) as keys,
+        closing(
+            read_dead_letters(
+                servers,
+                settings.topics.dead_letter,
+                since,
+                until,
+                keys,
+                **client_security(settings),
+            )
+        ) as letters,
+    ):
+        yield letters
 
 
 @erasure_app.command("status")
@@ -112,27 +142,10 @@ def dlq_show(
     as_json: JsonOption = False,
 ) -> None:
     """Dead letters, decrypted where their key still lives (not after the customer's erasure)."""
-    from services.runtime.dlq_tools import read_dead_letters
-    from services.runtime.kafka_security import client_security
-
     settings = Settings()
     servers = bootstrap_or_exit(bootstrap)
     shown: list[dict[str, Any]] = []
-    with (
-        dead_letter_keys(settings, servers) as keys,
-        # Closed here, not when collected: the loop stops at --limit, and the reader must be
-        # done before the keys it opens letters with are closed.
-        closing(
-            read_dead_letters(
-                servers,
-                settings.topics.dead_letter,
-                utc(since),
-                utc(until),
-                keys,
-                **client_security(settings),
-            )
-        ) as letters,
-    ):
+    with dead_letters(settings, servers, utc(since), utc(until)) as letters:
         for letter in letters:
             if len(shown) >= limit:
                 break

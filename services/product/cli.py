@@ -463,10 +463,9 @@ def report_command(
     """Write a self-contained HTML report of a time window (default: the last 24 hours): trust
     and loyalty distributions, segment flows, top drivers, alerts, dead letters (opens offline)."""
     from services.console.view import Subscription
-    from services.privacy_cli import dead_letter_keys
+    from services.privacy_cli import dead_letters
     from services.product.report import ReportData, render
-    from services.runtime.dlq_tools import read_dead_letters, summarize
-    from services.runtime.kafka_security import client_security
+    from services.runtime.dlq_tools import summarize
 
     servers = bootstrap_or_exit(bootstrap)
     settings = Settings()
@@ -481,17 +480,9 @@ def report_command(
                 raise typer.Exit(2)
         finally:
             subscription.stop()
-        with dead_letter_keys(settings, servers) as keys:  # issue 12: sealed dead letters
-            dead = summarize(
-                read_dead_letters(
-                    servers,
-                    settings.topics.dead_letter,
-                    start,
-                    end,
-                    keys,
-                    **client_security(settings),
-                )
-            )
+        # Sealed dead letters opened with the deployment's keys (issue 12).
+        with dead_letters(settings, servers, start, end) as letters:
+            dead = summarize(letters)
     path = output or Path(f"rapport-report-{end:%Y%m%d-%H%M}.html")
     path.write_text(render(data, dead), encoding="utf-8")
     err.print(f"wrote {path} ({len(data.updates)} score updates, {len(data.alerts)} alerts)")

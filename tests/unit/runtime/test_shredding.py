@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -414,3 +415,43 @@ def test_cli_commands_close_the_key_topic_consumer(monkeypatch: pytest.MonkeyPat
     ):
         raise RuntimeError("the command failed")
     assert closed == ["closed", "closed"]
+
+
+def test_cli_dead_letters_close_the_reader_before_the_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``rapport dlq show|stats`` and ``report`` read dead letters through
+    ``privacy_cli.dead_letters``: when the command stops early (``--limit``) or fails, the
+    reader is closed first, then the keys it opens sealed letters with."""
+    from services import privacy_cli
+    from services.runtime import dlq_tools
+    from services.runtime.settings import Settings
+
+    events: list[str] = []
+
+    class Recorder:
+        def close(self) -> None:
+            events.append("keys closed")
+
+    def reader(*args: object, **kwargs: object) -> Iterator[str]:
+        assert isinstance(args[4], Recorder)  # the letters are opened with the keys
+        try:
+            yield from ("letter 1", "letter 2", "letter 3")
+        finally:
+            events.append("reader closed")
+
+    monkeypatch.setattr(shredding, "connect", lambda *args, **kwargs: Recorder())
+    monkeypatch.setattr(dlq_tools, "read_dead_letters", reader)
+    with privacy_cli.dead_letters(Settings(), "localhost:9092", None, None) as letters:
+        assert next(letters) == "letter 1"  # type: ignore[comparison-overlap]  # a stand-in; stops early like --limit 1
+    assert events == ["reader closed", "keys closed"]
+    events.clear()
+
+    def failing_command() -> None:
+        with privacy_cli.dead_letters(Settings(), "localhost:9092", None, None) as letters:
+            next(letters)
+            raise RuntimeError("the command failed")
+
+    with pytest.raises(RuntimeError, match="the command failed"):
+        failing_command()
+    assert events == ["reader closed", "keys closed"]
