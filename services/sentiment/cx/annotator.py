@@ -46,14 +46,15 @@ memo tables, and can be shared between threads.
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 import sys
-from bisect import bisect_left
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
+from services.sentiment.cx import results
 from services.sentiment.cx.hashtags import segment_hashtag
 from services.sentiment.cx.loader import (
     POSITIVE_EMOTIONS,
@@ -84,11 +85,6 @@ from services.sentiment.cx.results import (
     TextAnnotation,
     TrendLabel,
     VaderScores,
-    build_adjustment,
-    build_aspect_sentiment,
-    build_sentence_annotation,
-    build_text_annotation,
-    build_vader_scores,
 )
 from services.sentiment.fastvader import (
     BOOSTER_DICT,
@@ -201,6 +197,18 @@ class _Candidate:
 
 # A span rule match after negation: (entry, start, end, target valence, negated).
 _Span = tuple[Entry, int, int, float, bool]
+
+
+# The result builders (cx/results.py: C constructors or interpreted drafts) and
+# bisect_left, bound once. Compiled, a name imported from a module that is not compiled
+# with this one is looked up in the module's globals dict at every call (about 150
+# instructions, several times a text); a Final is a C static.
+build_vader_scores: Final = results.build_vader_scores
+build_adjustment: Final = results.build_adjustment
+build_sentence_annotation: Final = results.build_sentence_annotation
+build_aspect_sentiment: Final = results.build_aspect_sentiment
+build_text_annotation: Final = results.build_text_annotation
+bisect_left: Final = bisect.bisect_left
 
 
 def _total(values: list[float], lo: int, hi: int) -> float:
