@@ -109,6 +109,16 @@ def test_sentences_partition_the_text_and_are_scored_by_vader_formula() -> None:
             assert sentence.label == label_for(sentence.compound)
 
 
+def test_a_token_table_cleared_all_the_time_gives_the_same_annotations() -> None:
+    """The token table is cleared when full, while token facts keep the facts of their
+    normalised words and emoji expansions (``_TokenTable.rewritten_infos``): with room for
+    three tokens, every text clears it, and the annotations are the same."""
+    tiny = CxAnnotator(token_cache_size=3)
+    noisy = [f"@SkyAir {text} #neveragain 😀!" for text in DEV_TEXTS[::20]]
+    for text in DEV_TEXTS[::10] + EDGE_TEXTS + noisy + noisy:
+        assert tiny.annotate(text) == ANNOTATOR.annotate(text), text
+
+
 @pytest.mark.parametrize("text", DEV_TEXTS[::50] + EDGE_TEXTS)
 def test_fastvader_additions_agree_with_polarity_scores(text: str) -> None:
     """analyse / score_valences / demojize, added to FastVader for this layer."""
