@@ -1995,8 +1995,7 @@ class CxAnnotator:
                 out_infos.append(info)
             elif one_line and info.joinable:
                 changed = True
-                for output in rewritten:
-                    outputs.append(output)
+                outputs.extend(rewritten)
                 out_infos.extend(table.rewritten_infos(info))
             elif one_line and info.attaches:
                 # Only punctuation is left of the token ("88231:" -> ":"): it joins the word
@@ -2042,8 +2041,7 @@ class CxAnnotator:
                 tokens.append(words[k])
                 token_infos.append(info)
             else:
-                for token in info.expansion:
-                    tokens.append(token)
+                tokens.extend(info.expansion)
                 token_infos.extend(table.expansion_infos(info))
             ends.append(len(tokens))
         return normalized, tokens, token_infos, words, ends, needs_detector
