@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import sys
@@ -49,8 +50,35 @@ def configure_logging(fmt: LogFormat, level: str, service: str | None = None) ->
     # (A filter on the handler: a logger's own filters do not see its children's records.)
     logging.getLogger("kafka").setLevel(max(logging.WARNING, root.level))
     handler.addFilter(RepeatFilter(interval_seconds=10.0, prefix="kafka"))
+    handler.addFilter(ClosedSocketFilter())
     # Alembic narrates every plugin it loads at INFO, on every start.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+
+
+class ClosedSocketFilter(logging.Filter):
+    """Drops kafka-python's error and traceback for a socket read or write that the client's own
+    ``close()`` has just pulled the socket from under.
+
+    Why: kafka-python 3.0 closes a client's sockets from the thread that calls ``close()``
+    (it sets the transport's socket to None, then closes it), while the client's network thread
+    may already be past the selector and about to ``recv`` or ``send``. That call fails with
+    EBADF, or with an AttributeError on None, and the library logs it with ``log.exception``:
+    ERROR and a traceback, although nothing is wrong; the client is closing. Only those two
+    errors from the transport are dropped. A broker that resets the connection, or any other
+    error, still logs as the library meant. (kafka-python's DEBUG lines are never shown, see
+    ``configure_logging``, so there is no level to demote it to.)"""
+
+    _LOGGER = "kafka.net.transport"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != self._LOGGER or not record.exc_info:
+            return True
+        error = record.exc_info[1]
+        if isinstance(error, OSError):
+            return error.errno != errno.EBADF
+        if isinstance(error, AttributeError):
+            return not str(error).startswith("'NoneType' object has no attribute")
+        return True
 
 
 class RepeatFilter(logging.Filter):
