@@ -347,6 +347,11 @@ class AlertState(StrEnum):
     RESOLVED = "resolved"
 
 
+ESCALATED_PREFIX: Final = "Escalated to "
+"""How the message of a resolution starts when a higher-severity alert of the same kind
+replaced the alert (the alert's condition still holds, worse)."""
+
+
 def _resolved_at_with_state(schema: dict[str, Any]) -> None:
     schema["if"] = {"properties": {"state": {"const": "resolved"}}, "required": ["state"]}
     schema["then"] = {
@@ -383,6 +388,15 @@ class Alert(ContractModel):
     """One line for the person handling it."""
     caused_by_event_id: Id
     """The event that raised (or resolved) the alert."""
+
+    @property
+    def shown_state(self) -> str:
+        """``raised``, ``resolved``, or ``escalated`` for a resolution that only means a worse
+        alert of the same kind took its place: shown as "resolved", a person would read the
+        problem as gone."""
+        if self.state is AlertState.RESOLVED and self.message.startswith(ESCALATED_PREFIX):
+            return "escalated"
+        return self.state.value
 
     @field_validator("resolved_at")
     @classmethod

@@ -25,6 +25,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .seg-detractor{background:#fee2e2}.muted{color:#6b7280}.up{color:#16a34a}.down{color:#dc2626}
 #alerts li{list-style:none;border-left:3px solid #f59e0b;padding:4px 8px;margin:0 0 8px}
 #alerts li.critical{border-color:#dc2626}#alerts li.resolved{border-color:#16a34a}
+#alerts li.escalated{border-color:#9ca3af}
 #alerts{padding:0;margin:0}form input,form select{padding:4px 6px}
 td.nowrap{white-space:nowrap}
 """
@@ -38,10 +39,10 @@ FEED_SCRIPT = """
     fetch('/api/alerts?after='+last).then(function(r){return r.json();}).then(function(data){
       data.alerts.slice().reverse().forEach(function(a){
         var li=document.createElement('li');
-        li.className='alert '+a.severity+(a.state==='resolved'?' resolved':'');
+        li.className='alert '+a.severity+(a.shown_state!=='raised'?' '+a.shown_state:'');
         li.dataset.seq=a.seq;
         li.innerHTML='<a href="/customers/'+encodeURIComponent(a.customer_id)+'">'+
-          esc(a.customer_id)+'</a> <span class="muted">'+esc(a.kind)+' · '+esc(a.state)+
+          esc(a.customer_id)+'</a> <span class="muted">'+esc(a.kind)+' · '+esc(a.shown_state)+
           '</span><br>'+esc(a.message);
         list.insertBefore(li,list.firstChild);
         last=Math.max(last,a.seq);
@@ -91,10 +92,11 @@ def feed_panel(alerts: Sequence[tuple[int, Alert]], health_line: str) -> str:
 
 
 def _alert_item(seq: int, alert: Alert) -> str:
-    css = f"alert {alert.severity.value}" + (" resolved" if alert.state.value == "resolved" else "")
+    shown = alert.shown_state
+    css = f"alert {alert.severity.value}" + (f" {shown}" if shown != "raised" else "")
     return (
         f"<li class='{css}' data-seq='{seq}'>{customer_link(alert.customer_id)} "
-        f"<span class='muted'>{escape(alert.kind.value)} · {escape(alert.state.value)}</span>"
+        f"<span class='muted'>{escape(alert.kind.value)} · {escape(shown)}</span>"
         f"<br>{escape(alert.message)}</li>"
     )
 
@@ -205,7 +207,7 @@ def customer_page(
     )
     alert_rows = "".join(
         f"<tr><td class='nowrap'>{a.raised_at:%Y-%m-%d %H:%M}</td><td>{escape(a.kind.value)}</td>"
-        f"<td>{escape(a.severity.value)}</td><td>{escape(a.state.value)}</td>"
+        f"<td>{escape(a.severity.value)}</td><td>{escape(a.shown_state)}</td>"
         f"<td>{escape(a.message)}</td></tr>"
         for a in alerts
     )

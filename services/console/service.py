@@ -197,7 +197,11 @@ class ConsoleApp:
     def _alerts(self, after: int) -> dict[str, Any]:
         return {
             "alerts": [
-                {"seq": item.seq, **item.alert.model_dump(mode="json")}
+                {
+                    "seq": item.seq,
+                    "shown_state": item.alert.shown_state,
+                    **item.alert.model_dump(mode="json"),
+                }
                 for item in self.view.alerts_after(after)
             ],
             "health": self.health_line(),

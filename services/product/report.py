@@ -102,13 +102,15 @@ def _overview(
     data: ReportData, latest: dict[str, ScoreUpdate], active: set[str], dead: DeadLetterStats
 ) -> str:
     raised = sum(a.state is AlertState.RAISED for a in data.alerts)
-    resolved = sum(a.state is AlertState.RESOLVED for a in data.alerts)
+    resolved = sum(a.shown_state == "resolved" for a in data.alerts)
+    escalated = sum(a.shown_state == "escalated" for a in data.alerts)
     rows = [
         ("score updates", len(data.updates)),
         ("customers with updates", len(active)),
         ("customers known at the end", len(latest)),
         ("alerts raised", raised),
         ("alerts resolved", resolved),
+        ("alerts escalated (replaced by a more severe one)", escalated),
         ("dead letters", dead.total),
     ]
     body = "".join(f"<tr><td>{k}</td><td class='num'>{v}</td></tr>" for k, v in rows)
@@ -167,11 +169,11 @@ def _driver_section(updates: list[ScoreUpdate], score: str) -> str:
 
 
 def _alerts(alerts: list[Alert]) -> str:
-    kinds: Counter[str] = Counter(f"{a.kind.value} {a.state.value}" for a in alerts)
+    kinds: Counter[str] = Counter(f"{a.kind.value} {a.shown_state}" for a in alerts)
     recent = list(reversed(alerts))[:15]  # the last published first
     rows = "".join(
         f"<tr><td>{escape(a.customer_id)}</td><td>{escape(a.kind.value)}</td>"
-        f"<td>{escape(a.state.value)}</td><td>{escape(a.message)}</td></tr>"
+        f"<td>{escape(a.shown_state)}</td><td>{escape(a.message)}</td></tr>"
         for a in recent
     )
     return (

@@ -77,11 +77,11 @@ class WatchScreen:
         for item in self.view.alerts_after(0, limit=18):
             alert = item.alert
             style = "red" if alert.severity.value == "critical" else "yellow"
-            if alert.state.value == "resolved":
+            if alert.shown_state == "resolved":
                 style = "green"
             line = Text.assemble(
                 (f"{alert.customer_id} ", "bold"),
-                (f"{alert.kind.value} {alert.state.value}", style),
+                (f"{alert.kind.value} {alert.shown_state}", style),
                 f"  {alert.message}",
             )
             line.no_wrap, line.overflow = True, "ellipsis"

@@ -54,6 +54,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from schemas import Alert, AlertKind, AlertSeverity, AlertState
+from schemas.downstream import ESCALATED_PREFIX
 from schemas.identity import customer_key
 from services.scoring.model import Scores, SignalKind
 from services.scoring.model.config import Alerts
@@ -397,7 +398,7 @@ class _Evaluation:
         opened = self.open[kind]
         if _RANK[severity] <= _RANK[opened.severity]:
             return
-        self.resolve(kind, f"Escalated to {severity.value}", keep_reference=True)
+        self.resolve(kind, f"{ESCALATED_PREFIX}{severity.value}", keep_reference=True)
         self.raise_alert(
             kind,
             severity,

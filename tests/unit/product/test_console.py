@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from schemas import AlertState
+from schemas.downstream import ESCALATED_PREFIX
 from schemas.identity import Tenancy, TenancyMode
 from schemas.samples import alert_example, score_update_example
 from services.console.service import ConsoleApp
@@ -170,3 +172,24 @@ def test_the_report_keeps_two_tenants_customers_of_the_same_id_apart() -> None:
     for tenant in ("acme", "globex"):
         data.apply(TOPICS.score_updates, f"{tenant}|12345".encode(), update("12345", 50, 1), stamp)
     assert set(data.latest()) == {"acme|12345", "globex|12345"}
+
+
+def test_an_escalated_alert_is_not_shown_as_resolved() -> None:
+    """An escalation resolves the open alert only because a worse one replaced it: the feed,
+    the page and the customer page say "escalated", never "resolved"."""
+    view = ScoreView(TOPICS)
+    raised = alert_example()
+    superseded = raised.model_copy(
+        update={
+            "state": AlertState.RESOLVED,
+            "resolved_at": raised.raised_at,
+            "message": f"{ESCALATED_PREFIX}critical",
+        }
+    )
+    view.apply(TOPICS.alerts, b"c", superseded.model_dump_json().encode())
+    app = ConsoleApp(view)
+    [fed] = json.loads(get(app, "/api/alerts", "after=0")[1])["alerts"]
+    assert (fed["state"], fed["shown_state"]) == ("resolved", "escalated")
+    page = get(app, "/")[1]
+    assert "trust_drop · escalated" in page
+    assert "trust_drop · resolved" not in page

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from schemas.samples import score_update_example
+from schemas import AlertState
+from schemas.downstream import ESCALATED_PREFIX
+from schemas.samples import alert_example, score_update_example
 from services.console.view import ScoreView
 from services.product.watch import WatchScreen
 from services.runtime.settings import Topics
@@ -25,3 +27,22 @@ def test_the_movers_keep_their_figures_at_any_terminal_width(width: int) -> None
     assert update.customer_id[:8] in screen
     trust = f"{update.trust:.0f} {update.deltas.trust:+.0f}"
     assert trust in screen, screen
+
+
+def test_an_escalated_alert_reads_escalated_not_resolved() -> None:
+    topics = Topics()
+    view = ScoreView(topics)
+    raised = alert_example()
+    superseded = raised.model_copy(
+        update={
+            "state": AlertState.RESOLVED,
+            "resolved_at": raised.raised_at,
+            "message": f"{ESCALATED_PREFIX}critical",
+        }
+    )
+    view.apply(topics.alerts, b"c", superseded.model_dump_json().encode())
+    console = Console(width=120, record=True, color_system=None)
+    console.print(WatchScreen(view, record=None).render(), height=30)
+    screen = console.export_text()
+    assert "trust_drop escalated" in screen
+    assert "trust_drop resolved" not in screen

@@ -119,10 +119,13 @@ def test_trust_drop_hysteresis_and_no_duplicate_while_open() -> None:
     assert (critical.state, critical.severity) == (AlertState.RAISED, AlertSeverity.CRITICAL)
     assert critical.alert_id != warning.alert_id
     assert "Escalated" in critical.message
+    # Shown as "escalated", not "resolved": the drop is worse, not gone.
+    assert (superseded.shown_state, critical.shown_state) == ("escalated", "raised")
     assert c.event(trust=39) == []  # already critical
     assert c.event(trust=74) == []  # 6 below 80: inside the band, stays open
     resolved = c.event(trust=75, day=1)  # within 5 points of 80: resolved
     assert kinds(resolved) == RESOLVED_DROP
+    assert resolved[0].shown_state == "resolved"
     assert resolved[0].resolved_at == T0 + timedelta(days=1)
     assert resolved[0].alert_id == critical.alert_id
     # The reference restarts at the trust of the resolution (75).
