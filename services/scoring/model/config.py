@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Mapping
 from enum import StrEnum
@@ -22,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from services.scoring.model.channels import CHANNELS, Channel
 from services.scoring.model.signal import SignalKind
+
+log = logging.getLogger(__name__)
 
 MODEL_VERSION: Final = "rapport-beta-loyalty-2"
 """Version of the formulas in this package; bump it when they change."""
@@ -531,9 +534,19 @@ class Publishing(_Frozen):
     """Processed event ids kept per customer for duplicate detection (the newest by event
     time); an event dated at or before the newest pruned one is refused, since it may be a
     duplicate (docs/scoring.md, "Publishing (bounded per customer)")."""
-    duplicate_horizon_days: Positive = 30.0
-    """Not used: processed ids are bounded by count (kept so configuration files that set it
-    still load)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_retired_settings(cls, data: Any) -> Any:
+        # Configuration files written before processed ids were bounded by count may still set
+        # the retired time horizon: they keep loading, and the log says it has no effect.
+        if isinstance(data, Mapping) and "duplicate_horizon_days" in data:
+            log.warning(
+                "publishing.duplicate_horizon_days is ignored: processed event ids are bounded "
+                "by count (publishing.processed_ids_limit); remove it from the configuration"
+            )
+            data = {k: v for k, v in data.items() if k != "duplicate_horizon_days"}
+        return data
 
 
 _NOT_IN_CONTENT_HASH: Final = frozenset({"version", "content_hash", "alerts", "publishing"})

@@ -19,6 +19,8 @@ KNOWN_VERSIONS = {
     "2026.12.1": "a2ec7adf143d4105679d2bd2e4c548a291df46a36c7ad14dcd8cfb1689a24108",
     "2026.12.2": "c98d23c9d489a49b3fd788212ea90bfc11a355c7494c2e696820bc7769e969e2",
     "2026.12.3": "2c11ddf1d8732c2408559d482fb8f92dafccc068012084f179bfca934f12ec5c",
+    # 2026.12.4: the retired publishing.duplicate_horizon_days removed (it was never read).
+    "2026.12.4": "9eaa30e4b5a03aa12bd11eaebf130f9f646064e93d44dfb27b403f415347ffe9",
 }
 
 
@@ -29,7 +31,7 @@ def _data() -> dict[str, Any]:
 
 
 def test_the_packaged_configuration_loads(config: ScoringConfig) -> None:
-    assert config.version == "2026.12.3"
+    assert config.version == "2026.12.4"
     assert len(config.content_hash) == 64
     assert config.short_hash == config.content_hash[:12]
 
@@ -116,3 +118,16 @@ def test_invalid_configurations_are_rejected(edit: Any, message: str) -> None:
     edit(data)
     with pytest.raises(ValueError, match=message):
         ScoringConfig.from_mapping(data)
+
+
+def test_a_retired_setting_still_loads_and_says_it_is_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = _data()
+    data["publishing"]["duplicate_horizon_days"] = 30
+    edited = tmp_path / "scoring.yaml"
+    edited.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        loaded = ScoringConfig.load(edited)
+    assert loaded.settings_hash == ScoringConfig.load().settings_hash
+    assert "duplicate_horizon_days is ignored" in caplog.text
