@@ -334,6 +334,8 @@ def test_the_console_lists_customers_draws_a_chart_and_feeds_new_alerts(
 
     wait.until(new_alert)
     assert browser.execute_script("return window.__notReloaded === true;")
+    fed = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#alerts li")]
+    assert any("cust-feed" in text and "detractor_nps · raised" in text for text in fed), fed
     browser.save_screenshot(str(ARTIFACTS / "console-live-alert.png"))
 
 
