@@ -159,9 +159,14 @@ class ErrorPolicy:
             message=message,
             error_class=type(exc).__name__,
         )
-        letter = self._sealed(record, letter)
-        if record_size(letter) <= self.limits.max_bytes(self.dead_letter_topic):
-            return letter
+        limit = self.limits.max_bytes(self.dead_letter_topic)
+        # Sealing only adds bytes (the key, the headers and the message move into the
+        # ciphertext, base64-encoded, beside a nonce and a tag): a letter too large in clear is
+        # enveloped at once instead of being encrypted whole to be thrown away.
+        if record_size(letter) <= limit:
+            letter = self._sealed(record, letter)
+            if record_size(letter) <= limit:
+                return letter
         return self._envelope(record, reason, message, exc)
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from schemas.identity import Tenancy, TenancyMode
 from services.runtime import deadletter, shredding
 from services.runtime.dlq_tools import dead_letter_view, opened
 from services.runtime.erasure import receipt, status
-from services.runtime.policy import ErrorPolicy, RecordLimits
+from services.runtime.policy import ErrorPolicy, RecordLimits, record_size
 from services.runtime.records import InRecord, OutRecord
 from services.runtime.settings import PrivacySettings, Settings
 from services.runtime.shredding import (
@@ -251,6 +251,48 @@ def test_the_error_policy_seals_every_dead_letter_also_the_truncated_envelope() 
         assert SEALED_KEY in dict(letter.headers)
         assert EMAIL.encode() not in (letter.value or b"")
     assert dict(huge.headers)["rapport.dlq.truncated"] == b"true"
+
+
+def test_a_dead_letter_too_large_in_clear_is_sealed_once_as_its_envelope() -> None:
+    shredder = Shredder(settings(), ListKeyLog().reader())
+    sealed: list[int] = []
+
+    class CountingSealer:
+        def seal(self, record: InRecord, letter: OutRecord) -> OutRecord:
+            sealed.append(len(letter.value or b""))
+            return shredder.seal(record, letter)
+
+        def close(self) -> None:
+            shredder.close()
+
+    policy = ErrorPolicy("ingest", "rapport.dead-letter", RecordLimits(default_bytes=20_000))
+    policy.sealer = CountingSealer()
+    huge_record = InRecord("rapport.raw.interactions", 0, 1, b"c1", EMAIL.encode() * 2000)
+    letter = policy.dead_letter(huge_record, "oversized_record", "too big", ValueError())
+    assert dict(letter.headers)["rapport.dlq.truncated"] == b"true"
+    assert len(sealed) == 1  # the envelope only, not the whole record first
+    assert sealed[0] < 20_000
+
+    # A letter that fits in clear but not once sealed is sealed, then enveloped.
+    def record_of(size: int) -> InRecord:
+        return InRecord("rapport.raw.interactions", 0, 2, b"c1", b"x" * size)
+
+    def size_in_clear(size: int) -> int:
+        letter = deadletter.dead_letter(
+            record_of(size),
+            topic="rapport.dead-letter",
+            service="ingest",
+            reason="schema_violation",
+            message="bad",
+            error_class="ValueError",
+        )
+        return record_size(letter)
+
+    just_fits = 1_000 + 20_000 - 10 - size_in_clear(1_000)
+    assert size_in_clear(just_fits) == 20_000 - 10
+    letter = policy.dead_letter(record_of(just_fits), "schema_violation", "bad", ValueError())
+    assert dict(letter.headers)["rapport.dlq.truncated"] == b"true"
+    assert len(sealed) == 3  # the whole letter, then its envelope
 
 
 def test_the_dlq_tools_open_what_they_may_and_mark_the_rest() -> None:
