@@ -60,6 +60,7 @@ register_product_commands(app)
 # --- issue 12: privacy commands (services/privacy_cli.py) ---
 app.add_typer(privacy_cli.erasure_app, name="erasure")
 dlq_app.command("show")(privacy_cli.dlq_show)
+dlq_app.command("keys")(privacy_cli.dlq_keys)
 # --- end of issue 12 ---
 console = Console(stderr=True)
 

@@ -184,3 +184,54 @@ def dlq_show(
 
 def _text(data: bytes | None) -> str | None:
     return None if data is None else data.decode("utf-8", "replace")
+
+
+def master_key_name(index: int | None) -> str:
+    """How ``rapport dlq keys`` names the master key that wrapped a data key."""
+    if index == 0:
+        return "current master key"
+    if index == -1:
+        return "none (stored unwrapped)"
+    if index is None:
+        return "unknown (no master key set here opens it)"
+    return f"previous master key #{index}"
+
+
+def dlq_keys(bootstrap: BootstrapOption = None, as_json: JsonOption = False) -> None:
+    """The live dead-letter keys per master key: after a rotation, a previous master key can
+    leave RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS once it wraps none (docs/privacy.md)."""
+    settings = Settings()
+    servers = bootstrap_or_exit(bootstrap)
+    with dead_letter_keys(settings, servers) as keys:
+        found = keys.live_keys_by_master()
+    previous = len(settings.privacy.previous_master_keys)
+    rows = []
+    for index in [0, *range(1, previous + 1), -1, None]:
+        count, last = found.get(index, (0, None))
+        if count == 0 and index not in range(previous + 1):
+            continue  # no unwrapped or unknown keys: not worth a row
+        rows.append(
+            {
+                "master_key": master_key_name(index),
+                "live_keys": count,
+                "last_expires_at": None
+                if last is None
+                else datetime.fromtimestamp(last / 1000, UTC).isoformat(),
+                # Only a previous master key is ever removed; once it wraps no live key.
+                "removable": count == 0 if index is not None and index >= 1 else None,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("master key", "live data keys", "last expires (UTC)", "can be removed")
+    for row in rows:
+        table.add_row(
+            row["master_key"],
+            str(row["live_keys"]),
+            row["last_expires_at"] or "-",
+            ""
+            if row["master_key"] == master_key_name(0)
+            else ("yes" if row["removable"] else "no"),
+        )
+    Console().print(table)

@@ -137,9 +137,11 @@ def status(
     for record_key, value in latest_records:
         if record_key in keys:
             found.latest_score_present = value is not None
-    scope = shredder.scope_of(tenant_id, customer_id)
     found.live_dead_letter_keys = sum(
-        1 for k in shredder.ring.keys_of(scope) if shredder.ring.data_key(k) is not None
+        1
+        for scope in shredder.scopes_of(tenant_id, customer_id)
+        for k in shredder.ring.keys_of(scope)
+        if shredder.ring.data_key(k) is not None
     )
     return found
 

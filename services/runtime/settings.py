@@ -142,6 +142,10 @@ class PrivacySettings(BaseModel):
     # (HMAC). At least 32 bytes; every instance of a deployment needs the same one. Unset: data
     # keys are stored unwrapped (erasure still destroys them; reading both topics decrypts).
     master_key: SecretStr | None = None
+    # Master keys rotated out, newest first (a JSON list in the environment): data keys they
+    # wrapped still open, and an erasure still finds the customer's keys they named, until
+    # those keys expire (docs/privacy.md, "Rotating the master key"). New keys use master_key.
+    previous_master_keys: tuple[SecretStr, ...] = ()
     # A data key (per customer, or per bucket for records of no known customer) seals the dead
     # letters of one period; it is destroyed when that period's dead letters have expired.
     key_period_hours: float = Field(default=24.0, gt=0)
@@ -153,6 +157,13 @@ class PrivacySettings(BaseModel):
     def _long_enough(self) -> PrivacySettings:
         if self.master_key is not None and len(self.master_key.get_secret_value()) < 32:
             raise ValueError("RAPPORT_PRIVACY__MASTER_KEY needs at least 32 characters")
+        if any(len(key.get_secret_value()) < 32 for key in self.previous_master_keys):
+            raise ValueError("every RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS needs 32 characters")
+        if self.previous_master_keys and self.master_key is None:
+            raise ValueError(
+                "RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS needs RAPPORT_PRIVACY__MASTER_KEY: "
+                "rotating means a new master key"
+            )
         return self
 
 

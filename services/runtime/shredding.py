@@ -23,6 +23,8 @@ stored encrypted (AES-256-GCM) and the *key* is what gets deleted:
   keyed hash of the customer, so the key topic names nobody. A tombstone makes the key unusable
   at once for every reader; compaction (``max.compaction.lag.ms`` and ``segment.ms`` of
   ``RAPPORT_PRIVACY__KEY_COMPACTION_LAG_HOURS``) removes the wrapped key itself.
+* **Rotation.** ``RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS`` keeps the keys rotated out opening
+  and erasing what they wrapped and named until it expires (``KeyWrapper``, docs/privacy.md).
 
 Each instance keeps the keys it reads in memory (``KeyRing``) and creates its own key for a scope
 and period when it has none: key ids carry a random part, so two instances never overwrite each
@@ -39,7 +41,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -108,13 +110,20 @@ class KeyId:
 
 
 class KeyWrapper:
-    """What the master key does: wrap data keys, and name customers without naming them."""
+    """What the master key does: wrap data keys, and name customers without naming them.
 
-    def __init__(self, master_key: str | None) -> None:
-        secret = master_key.encode() if master_key is not None else None
+    After a rotation the master keys rotated out (``previous``, newest first) still unwrap the
+    data keys they wrapped and still name the customers' scopes they filed keys under, so that
+    those dead letters stay readable and erasable until their keys expire; new keys are wrapped
+    with, and filed under, the current one only."""
+
+    def __init__(self, master_key: str | None, previous: Sequence[str] = ()) -> None:
+        masters = [key.encode() for key in (master_key, *previous) if key is not None]
         # Separate subkeys, so a wrapped key and a reference never share a key.
-        self._wrap = _subkey(secret, b"rapport.privacy.wrap") if secret else None
-        self._ref = _subkey(secret, b"rapport.privacy.ref") if secret else None
+        self._wraps = [_subkey(master, b"rapport.privacy.wrap") for master in masters]
+        self._refs = [_subkey(master, b"rapport.privacy.ref") for master in masters]
+        self._wrap = self._wraps[0] if master_key is not None else None
+        self._ref = self._refs[0] if master_key is not None else None
 
     def wrap(self, key_id: str, data_key: bytes) -> bytes:
         if self._wrap is None:
@@ -123,24 +132,48 @@ class KeyWrapper:
         return _AES_WRAPPED + nonce + AESGCM(self._wrap).encrypt(nonce, data_key, key_id.encode())
 
     def unwrap(self, key_id: str, blob: bytes) -> bytes | None:
-        """The data key, or None when this master key did not wrap it."""
+        """The data key, or None when no master key known here wrapped it."""
+        found = self._unwrapped(key_id, blob)
+        return None if found is None else found[1]
+
+    def wrapped_by(self, key_id: str, blob: bytes) -> int | None:
+        """Which master key wrapped it: 0 the current one, 1 the newest previous one, ...;
+        -1 stored unwrapped (no master key then); None none known here."""
+        found = self._unwrapped(key_id, blob)
+        return None if found is None else found[0]
+
+    def _unwrapped(self, key_id: str, blob: bytes) -> tuple[int, bytes] | None:
         if blob[:1] == _RAW_WRAPPED:
-            return blob[1:]
-        if self._wrap is None or blob[:1] != _AES_WRAPPED:
+            return -1, blob[1:]
+        if blob[:1] != _AES_WRAPPED:
             return None
         nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
-        try:
-            return AESGCM(self._wrap).decrypt(nonce, sealed, key_id.encode())
-        except InvalidTag:
-            return None
+        # The current key first: after a rotation most keys are wrapped with it.
+        for index, wrap_key in enumerate(self._wraps):
+            try:
+                return index, AESGCM(wrap_key).decrypt(nonce, sealed, key_id.encode())
+            except InvalidTag:
+                continue
+        return None
 
     def customer_scope(self, customer_key: bytes) -> str:
-        """``c.`` + a keyed hash of the customer's key (``tenant|customer`` or the id alone)."""
-        if self._ref is None:
-            digest = hashlib.sha256(b"rapport.privacy.ref" + customer_key).digest()
-        else:
-            digest = hmac.new(self._ref, customer_key, hashlib.sha256).digest()
-        return _CUSTOMER_PREFIX + base64.b32encode(digest[:20]).decode().lower()
+        """``c.`` + a keyed hash of the customer's key (``tenant|customer`` or the id alone):
+        where this instance files the customer's new keys."""
+        return _scope(self._ref, customer_key)
+
+    def customer_scopes(self, customer_key: bytes) -> list[str]:
+        """Every scope the customer's keys can be filed under: the current master key's, each
+        previous one's, and the unkeyed one of keys stored while no master key was set."""
+        scopes = [_scope(ref, customer_key) for ref in self._refs] + [_scope(None, customer_key)]
+        return list(dict.fromkeys(scopes))
+
+
+def _scope(ref_key: bytes | None, customer_key: bytes) -> str:
+    if ref_key is None:
+        digest = hashlib.sha256(b"rapport.privacy.ref" + customer_key).digest()
+    else:
+        digest = hmac.new(ref_key, customer_key, hashlib.sha256).digest()
+    return _CUSTOMER_PREFIX + base64.b32encode(digest[:20]).decode().lower()
 
 
 def _subkey(secret: bytes, label: bytes) -> bytes:
@@ -220,6 +253,10 @@ class KeyRing:
     def keys_of(self, scope: str) -> list[str]:
         """The scope's keys still held (live or not yet expired from memory)."""
         return sorted(k for k in self._wrapped if k.startswith(scope + "/"))
+
+    def live(self) -> list[tuple[str, bytes]]:
+        """``(key id, wrapped key)`` of every key neither erased nor expired."""
+        return [(k, w) for k, w in self._wrapped.items() if self.status(k) is KeyStatus.LIVE]
 
     def erased_of(self, scope: str) -> list[str]:
         return sorted(k for k in self._erased if k.startswith(scope + "/"))
@@ -447,6 +484,11 @@ def master_key(settings: Settings) -> str | None:
         return None
 
 
+def previous_master_keys(settings: Settings) -> list[str]:
+    """RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS: the master keys rotated out, newest first."""
+    return [key.get_secret_value() for key in settings.privacy.previous_master_keys]
+
+
 def ensure_local_master_key(state_dir: Path) -> None:
     """Generate the local stack's master key once, readable by its owner only. It lives and
     dies with the state directory, like the broker's topics it protects (``rapport up
@@ -471,7 +513,7 @@ class Shredder:
         clock: Callable[[], float] = time.time,
         pseudonymize: Callable[[str], str] | None = None,
     ) -> None:
-        self.wrapper = KeyWrapper(master_key(settings))
+        self.wrapper = KeyWrapper(master_key(settings), previous_master_keys(settings))
         self.ring = KeyRing(
             self.wrapper,
             period_ms=round(settings.privacy.key_period_hours * 3_600_000),
@@ -531,18 +573,36 @@ class Shredder:
         """Tombstone every key of the customer (any instance's, any period); how many keys of
         theirs are destroyed now."""
         self.refresh()  # the keys other instances wrote, up to now
-        scope = self.scope_of(tenant_id, customer_id)
-        destroyed = self.ring.keys_of(scope)
-        for key_id in destroyed:
-            self._keys.append(key_id, None)
-            self.ring.apply(key_id, None)
-        # All of the customer's destroyed keys, so that a retried erasure reports the same.
-        return len(self.ring.erased_of(scope))
+        erased = 0
+        # Under every master key's scope: keys filed before a rotation are the customer's too.
+        for scope in self.scopes_of(tenant_id, customer_id):
+            for key_id in self.ring.keys_of(scope):
+                self._keys.append(key_id, None)
+                self.ring.apply(key_id, None)
+            # All of the customer's destroyed keys, so that a retried erasure reports the same.
+            erased += len(self.ring.erased_of(scope))
+        return erased
 
-    def scope_of(self, tenant_id: str | None, customer_id: str) -> str:
-        return self.wrapper.customer_scope(
+    def scopes_of(self, tenant_id: str | None, customer_id: str) -> list[str]:
+        """Every scope the customer's keys may be filed under (see ``KeyWrapper``)."""
+        return self.wrapper.customer_scopes(
             self.settings.tenancy.customer_key(tenant_id, customer_id)
         )
+
+    def live_keys_by_master(self) -> dict[int | None, tuple[int, int | None]]:
+        """For each master key (``KeyWrapper.wrapped_by``'s index), how many live data keys it
+        wrapped and when the last of them expires (ms since the epoch): once a previous master
+        key wraps none, it can be removed from the configuration."""
+        found: dict[int | None, tuple[int, int | None]] = {}
+        for key_id, wrapped in self.ring.live():
+            index = self.wrapper.wrapped_by(key_id, wrapped)
+            parsed = KeyId.parse(key_id)
+            expires = None if parsed is None else self.ring.expires_at_ms(parsed)
+            count, last = found.get(index, (0, None))
+            if expires is not None:
+                last = expires if last is None else max(last, expires)
+            found[index] = (count + 1, last)
+        return found
 
 
 def ingest_pseudonymizer(settings: Settings) -> Callable[[str], str] | None:

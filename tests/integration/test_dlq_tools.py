@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
 from services.ingest.service import SPEC as INGEST
 from services.runtime import shredding
 from services.runtime.dlq_tools import REPLAYED_FROM, read_dead_letters, replay, summarize
+from services.runtime.settings import PrivacySettings
 from tests.support.kafka import create_topics, produce, read_committed, running, service_settings
 
 pytestmark = pytest.mark.kafka
@@ -54,6 +56,20 @@ def test_stats_and_replay_of_dead_letters(kafka_bootstrap: str) -> None:
     assert sorted(r.key for r in replayed) == [b"c1", b"c2"]
 
 
+def dlq(env: dict[str, str], *args: str) -> str:
+    """``rapport dlq ARGS`` in a process of its own; what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "dlq", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_cli_prints_stats(kafka_bootstrap: str) -> None:
     settings = service_settings(kafka_bootstrap)
     create_topics(settings)
@@ -66,26 +82,58 @@ def test_cli_prints_stats(kafka_bootstrap: str) -> None:
             "COLUMNS": "200",
         }
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "dlq", "stats"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "1 dead letter in" in result.stdout
-    assert "unknown" in result.stdout  # a record without dlq headers has no reason
-    as_json = subprocess.run(
-        [sys.executable, "-m", "services.cli", "dlq", "stats", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert as_json.returncode == 0, as_json.stderr
-    document = json.loads(as_json.stdout)
+    printed = dlq(env, "stats")
+    assert "1 dead letter in" in printed
+    assert "unknown" in printed  # a record without dlq headers has no reason
+    document = json.loads(dlq(env, "stats", "--json"))
     assert document["total"] == 1
     assert document["by_reason"] == {"unknown": 1}
+
+
+def test_a_master_key_rotation_keeps_old_dead_letters_readable_and_erasable(
+    kafka_bootstrap: str,
+) -> None:
+    old, new = "o" * 40, "n" * 40
+    before = service_settings(kafka_bootstrap, privacy=PrivacySettings(master_key=old))
+    topics = before.topics
+    create_topics(before)
+    with running(INGEST, before):  # the real service seals its dead letters under the old key
+        produce(kafka_bootstrap, topics.raw_feedback, [(b"c1", b"not json")])
+        read_committed(kafka_bootstrap, [topics.dead_letter], expected=1, settle=0.5)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env.update({f"RAPPORT_TOPICS__{k.upper()}": v for k, v in topics.model_dump().items()})
+    env |= {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "COLUMNS": "200"}
+    rotated = env | {
+        "RAPPORT_PRIVACY__MASTER_KEY": new,
+        "RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS": json.dumps([old]),
+    }
+
+    def cli(environment: dict[str, str], *args: str) -> Any:
+        return json.loads(dlq(environment, *args, "--json"))
+
+    [letter] = cli(rotated, "show")
+    assert (letter["readable"], letter["value"]) == (True, "not json")
+    keys = {row["master_key"]: row for row in cli(rotated, "keys")}
+    assert keys["current master key"]["live_keys"] == 0
+    assert keys["previous master key #1"]["live_keys"] == 1
+    assert keys["previous master key #1"]["removable"] is False
+    table = dlq(rotated, "keys")
+    assert "previous master key #1" in table
+    assert "can be removed" in table
+    # Without the previous key the letter is closed: what losing a master key means.
+    [closed] = cli(env | {"RAPPORT_PRIVACY__MASTER_KEY": new}, "show")
+    assert closed["unreadable_because"] == "unknown"
+
+    # The customer's key filed under the old master key's name is found and destroyed.
+    after = before.model_copy(
+        update={"privacy": PrivacySettings(master_key=new, previous_master_keys=[old])}
+    )
+    shredder = shredding.connect(after, kafka_bootstrap)
+    try:
+        assert shredder.erase_customer(None, "c1") == 1
+    finally:
+        shredder.close()
+    [erased] = cli(rotated, "show")
+    assert erased["unreadable_because"] == "erased"
+    assert cli(rotated, "keys")[1]["removable"] is True

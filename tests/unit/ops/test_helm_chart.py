@@ -3,6 +3,7 @@ Kubernetes versions; the rendered objects say what docs/operations.md promises."
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ EVERYTHING = [
     "kafka.security.caFile=true",
     "kafka.security.clientCertificate=true",
     "database.existingSecret=rapport-db",
+    "privacy.existingSecret=rapport-privacy",
     "kafka.topicPartitions=6",
     "services.scoring.replicas=12",
 ]
@@ -93,6 +95,11 @@ def test_statefulsets_keep_instance_ids_and_stop_gracefully() -> None:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         assert env["RAPPORT_KAFKA_SECURITY__SASL_PASSWORD_FILE"]["value"].startswith("/var/run")
+        # Every service seals dead letters: one master key, from a Secret, everywhere.
+        master = env["RAPPORT_PRIVACY__MASTER_KEY"]["valueFrom"]["secretKeyRef"]
+        assert master == {"name": "rapport-privacy", "key": "master-key"}
+        previous = env["RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS"]["valueFrom"]["secretKeyRef"]
+        assert previous["optional"] is True
         assert "resources" in container
     scoring_env = {
         e["name"]: e
@@ -138,3 +145,24 @@ def test_prometheus_rule_holds_the_checked_rules_with_full_runbook_links(tmp_pat
         assert alert["annotations"]["runbook_url"].endswith(f"#{alert['alert'].lower()}")
     [monitor] = of_kind(render(EVERYTHING), "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["port"] == "http-metrics"
+
+
+def test_the_chart_can_create_the_privacy_secret_for_a_rotation() -> None:
+    old, new = "o" * 40, "n" * 40
+    objects = render([f"privacy.masterKey={new}", f"privacy.previousMasterKeys={{{old}}}"])
+    [secret] = [
+        o for o in of_kind(objects, "Secret") if o["metadata"]["name"] == "rel-rapport-privacy"
+    ]
+    assert secret["stringData"]["master-key"] == new
+    # The JSON list RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS takes.
+    assert json.loads(secret["stringData"]["previous-master-keys"]) == [old]
+    for statefulset in of_kind(objects, "StatefulSet"):
+        [container] = statefulset["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        ref = env["RAPPORT_PRIVACY__MASTER_KEY"]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == "rel-rapport-privacy"
+    # Without a master key, no secret and no variable (dead-letter keys stored unwrapped).
+    defaults = render([])
+    for statefulset in of_kind(defaults, "StatefulSet"):
+        [container] = statefulset["spec"]["template"]["spec"]["containers"]
+        assert "RAPPORT_PRIVACY__MASTER_KEY" not in {e["name"] for e in container["env"]}

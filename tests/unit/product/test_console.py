@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 
-from schemas import AlertState
-from schemas.downstream import ESCALATED_PREFIX
 from schemas.identity import Tenancy, TenancyMode
 from schemas.samples import alert_example, score_update_example
 from services.console.service import ConsoleApp
 from services.console.view import ScoreView, tenant_topics
 from services.runtime.settings import Settings, Topics
+from tests.support.alerts import escalated_alert
 
 TOPICS = Topics()
 
@@ -178,14 +177,7 @@ def test_an_escalated_alert_is_not_shown_as_resolved() -> None:
     """An escalation resolves the open alert only because a worse one replaced it: the feed,
     the page and the customer page say "escalated", never "resolved"."""
     view = ScoreView(TOPICS)
-    raised = alert_example()
-    superseded = raised.model_copy(
-        update={
-            "state": AlertState.RESOLVED,
-            "resolved_at": raised.raised_at,
-            "message": f"{ESCALATED_PREFIX}critical",
-        }
-    )
+    superseded = escalated_alert()
     view.apply(TOPICS.alerts, b"c", superseded.model_dump_json().encode())
     app = ConsoleApp(view)
     [fed] = json.loads(get(app, "/api/alerts", "after=0")[1])["alerts"]

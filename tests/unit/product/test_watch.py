@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from schemas import AlertState
-from schemas.downstream import ESCALATED_PREFIX
-from schemas.samples import alert_example, score_update_example
+from schemas.samples import score_update_example
 from services.console.view import ScoreView
 from services.product.watch import WatchScreen
 from services.runtime.settings import Topics
+from tests.support.alerts import escalated_alert
 
 
 @pytest.mark.parametrize("width", [80, 100, 160])
@@ -32,14 +31,7 @@ def test_the_movers_keep_their_figures_at_any_terminal_width(width: int) -> None
 def test_an_escalated_alert_reads_escalated_not_resolved() -> None:
     topics = Topics()
     view = ScoreView(topics)
-    raised = alert_example()
-    superseded = raised.model_copy(
-        update={
-            "state": AlertState.RESOLVED,
-            "resolved_at": raised.raised_at,
-            "message": f"{ESCALATED_PREFIX}critical",
-        }
-    )
+    superseded = escalated_alert()
     view.apply(topics.alerts, b"c", superseded.model_dump_json().encode())
     console = Console(width=120, record=True, color_system=None)
     console.print(WatchScreen(view, record=None).render(), height=30)

@@ -497,3 +497,72 @@ def test_cli_dead_letters_close_the_reader_before_the_keys(
     with pytest.raises(RuntimeError, match="the command failed"):
         failing_command()
     assert events == ["reader closed", "keys closed"]
+
+
+NEW_MASTER = "n" * 32
+
+
+def rotated(previous: list[str], master: str = NEW_MASTER) -> Settings:
+    return Settings.model_construct(
+        privacy=PrivacySettings(
+            master_key=master,
+            previous_master_keys=previous,
+        ),
+        tenancy=Tenancy(mode=TenancyMode.SINGLE),
+        state_dir=Path("/nonexistent/rapport-state"),
+    )
+
+
+def test_after_a_rotation_old_letters_open_and_an_erasure_destroys_keys_of_both_masters() -> None:
+    log = ListKeyLog()
+    before = Shredder(settings(MASTER), log.reader())
+    old_letter = letter_of(before, raw("c1"))
+    old_bucket = letter_of(before, raw("", offset=1))  # no customer: the bucket key
+    kept = letter_of(before, raw("c2"))
+
+    after = Shredder(rotated([MASTER]), log.reader())
+    assert isinstance(open_letter(after, old_letter), Opened)
+    assert isinstance(open_letter(after, old_bucket), Opened)
+    new_letter = letter_of(after, raw("c1", offset=2))
+    # New keys are wrapped with, and filed under, the new master key only.
+    assert after.wrapper.customer_scope(b"c1") != before.wrapper.customer_scope(b"c1")
+    assert isinstance(open_letter(Shredder(settings(NEW_MASTER), log.reader()), new_letter), Opened)
+    counts = {index: count for index, (count, _) in after.live_keys_by_master().items()}
+    assert counts == {0: 1, 1: 3}  # c1's new key; c1's, the bucket's and c2's old keys
+
+    assert after.erase_customer(None, "c1") == 2  # under the old scope and the new one
+    assert open_letter(after, old_letter) is KeyStatus.ERASED
+    assert open_letter(after, new_letter) is KeyStatus.ERASED
+    assert isinstance(open_letter(after, kept), Opened)  # another customer's: untouched
+    assert after.erase_customer(None, "c1") == 2  # a retried erasure reports the same
+
+
+def test_without_the_previous_master_key_old_letters_stay_closed() -> None:
+    log = ListKeyLog()
+    old_letter = letter_of(Shredder(settings(MASTER), log.reader()), raw("c1"))
+    forgot = Shredder(settings(NEW_MASTER), log.reader())
+    assert open_letter(forgot, old_letter) is KeyStatus.UNKNOWN
+    found = forgot.live_keys_by_master()
+    assert [(index, count) for index, (count, _) in found.items()] == [(None, 1)]
+
+
+def test_keys_stored_before_a_master_key_was_set_are_still_erased() -> None:
+    log = ListKeyLog()
+    letter = letter_of(Shredder(settings(None), log.reader()), raw("c1"))
+    with_master = Shredder(settings(MASTER), log.reader())
+    assert isinstance(open_letter(with_master, letter), Opened)
+    assert list(with_master.live_keys_by_master()) == [-1]
+    assert with_master.erase_customer(None, "c1") == 1
+    assert open_letter(with_master, letter) is KeyStatus.ERASED
+
+
+@pytest.mark.parametrize(
+    ("privacy", "message"),
+    [
+        ({"master_key": MASTER, "previous_master_keys": ["short"]}, "32 characters"),
+        ({"previous_master_keys": [MASTER]}, "needs RAPPORT_PRIVACY__MASTER_KEY"),
+    ],
+)
+def test_previous_master_keys_are_checked(privacy: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PrivacySettings.model_validate(privacy)

@@ -29,6 +29,10 @@ app.kubernetes.io/component: {{ .service }}
 {{- .Values.database.existingSecret | default (printf "%s-database" (include "rapport.fullname" .)) -}}
 {{- end -}}
 
+{{- define "rapport.privacySecret" -}}
+{{- .Values.privacy.existingSecret | default (printf "%s-privacy" (include "rapport.fullname" .)) -}}
+{{- end -}}
+
 {{- define "rapport.serviceAccount" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- .Values.serviceAccount.name | default (include "rapport.fullname" .) -}}
