@@ -188,9 +188,11 @@ def _text(data: bytes | None) -> str | None:
 
 def master_key_name(index: int | None) -> str:
     """How ``rapport dlq keys`` names the master key that wrapped a data key."""
+    from services.runtime.shredding import STORED_UNWRAPPED
+
     if index == 0:
         return "current master key"
-    if index == -1:
+    if index == STORED_UNWRAPPED:
         return "none (stored unwrapped)"
     if index is None:
         return "unknown (no master key set here opens it)"
@@ -198,17 +200,20 @@ def master_key_name(index: int | None) -> str:
 
 
 def dlq_keys(bootstrap: BootstrapOption = None, as_json: JsonOption = False) -> None:
-    """The live dead-letter keys per master key: after a rotation, a previous master key can
-    leave RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS once it wraps none (docs/privacy.md)."""
+    """The live dead-letter keys per master key, and when the last of each expires: a master key
+    rotated out can leave RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS once it wraps none
+    (docs/privacy.md, "Rotating the master key")."""
+    from services.runtime.shredding import STORED_UNWRAPPED
+
     settings = Settings()
     servers = bootstrap_or_exit(bootstrap)
     with dead_letter_keys(settings, servers) as keys:
         found = keys.live_keys_by_master()
-    previous = len(settings.privacy.previous_master_keys)
+        configured = range(keys.wrapper.master_keys)  # 0 the current one, then the previous
     rows = []
-    for index in [0, *range(1, previous + 1), -1, None]:
+    for index in [*configured, STORED_UNWRAPPED, None]:
         count, last = found.get(index, (0, None))
-        if count == 0 and index not in range(previous + 1):
+        if count == 0 and index not in configured:
             continue  # no unwrapped or unknown keys: not worth a row
         rows.append(
             {
@@ -217,21 +222,16 @@ def dlq_keys(bootstrap: BootstrapOption = None, as_json: JsonOption = False) -> 
                 "last_expires_at": None
                 if last is None
                 else datetime.fromtimestamp(last / 1000, UTC).isoformat(),
-                # Only a previous master key is ever removed; once it wraps no live key.
-                "removable": count == 0 if index is not None and index >= 1 else None,
             }
         )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("master key", "live data keys", "last expires (UTC)", "can be removed")
+    table = Table("master key", "live data keys", "last expires (UTC)")
     for row in rows:
         table.add_row(
             row["master_key"],
             str(row["live_keys"]),
             row["last_expires_at"] or "-",
-            ""
-            if row["master_key"] == master_key_name(0)
-            else ("yes" if row["removable"] else "no"),
         )
     Console().print(table)

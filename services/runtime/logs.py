@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from services.runtime.settings import LogFormat
 
@@ -49,36 +48,45 @@ def configure_logging(fmt: LogFormat, level: str, service: str | None = None) ->
     # times a second while a broker or a topic is gone: one line per kind per 10 s is enough.
     # (A filter on the handler: a logger's own filters do not see its children's records.)
     logging.getLogger("kafka").setLevel(max(logging.WARNING, root.level))
-    handler.addFilter(RepeatFilter(interval_seconds=10.0, prefix="kafka"))
+    # First: a dropped record must not count as shown for the repeat filter, or a real error
+    # with the same template would be held back behind it.
     handler.addFilter(ClosedSocketFilter())
+    handler.addFilter(RepeatFilter(interval_seconds=10.0, prefix="kafka"))
     # Alembic narrates every plugin it loads at INFO, on every start.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
 class ClosedSocketFilter(logging.Filter):
-    """Drops kafka-python's error and traceback for a socket read or write that the client's own
-    ``close()`` has just pulled the socket from under.
+    """Drops kafka-python's errors about a connection that the client's own ``close()`` is
+    closing under its network thread.
 
-    Why: kafka-python 3.0 closes a client's sockets from the thread that calls ``close()``
-    (it sets the transport's socket to None, then closes it), while the client's network thread
-    may already be past the selector and about to ``recv`` or ``send``. That call fails with
-    EBADF, or with an AttributeError on None, and the library logs it with ``log.exception``:
-    ERROR and a traceback, although nothing is wrong; the client is closing. Only those two
-    errors from the transport are dropped. A broker that resets the connection, or any other
-    error, still logs as the library meant. (kafka-python's DEBUG lines are never shown, see
-    ``configure_logging``, so there is no level to demote it to.)"""
+    Why: kafka-python 3.0 closes a client's sockets from the thread that calls ``close()``: it
+    marks the transport closing, shuts the socket down, sets it to None and closes it. The
+    client's network thread may meanwhile be past the selector and about to ``recv`` or
+    ``send``. Depending on the instant, that call reads nothing ("socket disconnected"), fails
+    (EPIPE, EBADF) or finds no socket at all (an AttributeError on None), and the library logs
+    it at ERROR, mostly with a traceback, although nothing is wrong: the client is closing.
+
+    Only records that name a transport which says it is closing (``is_closing()``, set before
+    any of the above) are dropped. A broker that resets a live connection, and any error of a
+    transport that is not closing, still log as the library meant. (kafka-python's DEBUG lines
+    are never shown, see ``configure_logging``, so there is no level to demote them to.)"""
 
     _LOGGER = "kafka.net.transport"
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name != self._LOGGER or not record.exc_info:
+        if record.name != self._LOGGER or not isinstance(record.args, tuple) or not record.args:
             return True
-        error = record.exc_info[1]
-        if isinstance(error, OSError):
-            return error.errno != errno.EBADF
-        if isinstance(error, AttributeError):
-            return not str(error).startswith("'NoneType' object has no attribute")
-        return True
+        is_closing = getattr(record.args[0], "is_closing", None)
+        if not callable(is_closing) or not is_closing():
+            return True
+        if record.exc_info:
+            return not isinstance(record.exc_info[1], OSError | AttributeError)
+        return record.msg != _SOCKET_DISCONNECTED
+
+
+_SOCKET_DISCONNECTED: Final = "%s: socket disconnected"
+"""kafka-python's template for a read of no bytes (``kafka/net/transport.py``)."""
 
 
 class RepeatFilter(logging.Filter):

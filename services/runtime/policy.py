@@ -160,9 +160,10 @@ class ErrorPolicy:
             error_class=type(exc).__name__,
         )
         limit = self.limits.max_bytes(self.dead_letter_topic)
-        # Sealing only adds bytes (the key, the headers and the message move into the
-        # ciphertext, base64-encoded, beside a nonce and a tag): a letter too large in clear is
-        # enveloped at once instead of being encrypted whole to be thrown away.
+        # Sealing only adds bytes: the value stays raw, the key and the headers move into the
+        # ciphertext base64-encoded and the message JSON-escaped, beside a nonce, a tag and the
+        # key's id. A letter too large in clear is enveloped at once instead of being encrypted
+        # whole to be thrown away.
         if record_size(letter) <= limit:
             letter = self._sealed(record, letter)
             if record_size(letter) <= limit:

@@ -142,9 +142,10 @@ class PrivacySettings(BaseModel):
     # (HMAC). At least 32 bytes; every instance of a deployment needs the same one. Unset: data
     # keys are stored unwrapped (erasure still destroys them; reading both topics decrypts).
     master_key: SecretStr | None = None
-    # Master keys rotated out, newest first (a JSON list in the environment): data keys they
-    # wrapped still open, and an erasure still finds the customer's keys they named, until
-    # those keys expire (docs/privacy.md, "Rotating the master key"). New keys use master_key.
+    # The other master keys still in use, newest first (a JSON list in the environment): the
+    # one being introduced, or those rotated out until their data keys expire. Data keys they
+    # wrapped open, and an erasure finds the customer's keys they named (docs/privacy.md,
+    # "Rotating the master key"). New keys always use master_key.
     previous_master_keys: tuple[SecretStr, ...] = ()
     # A data key (per customer, or per bucket for records of no known customer) seals the dead
     # letters of one period; it is destroyed when that period's dead letters have expired.
@@ -158,7 +159,9 @@ class PrivacySettings(BaseModel):
         if self.master_key is not None and len(self.master_key.get_secret_value()) < 32:
             raise ValueError("RAPPORT_PRIVACY__MASTER_KEY needs at least 32 characters")
         if any(len(key.get_secret_value()) < 32 for key in self.previous_master_keys):
-            raise ValueError("every RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS needs 32 characters")
+            raise ValueError(
+                "each key of RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS needs at least 32 characters"
+            )
         if self.previous_master_keys and self.master_key is None:
             raise ValueError(
                 "RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS needs RAPPORT_PRIVACY__MASTER_KEY: "
@@ -237,8 +240,10 @@ class KafkaSecurity(BaseModel):
 
 
 class Settings(BaseSettings):
+    # hide_input_in_errors: a refused value may be a secret (a master key too short, or given
+    # as a string instead of a list), and a settings error ends up in the service's log.
     model_config = SettingsConfigDict(
-        env_prefix="RAPPORT_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="RAPPORT_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True
     )
 
     # The unprefixed name is the de-facto standard, honoured so one variable points every tool

@@ -109,6 +109,10 @@ class KeyId:
             return None
 
 
+STORED_UNWRAPPED: Final = -1
+"""``KeyWrapper.wrapped_by`` of a data key stored while no master key was set."""
+
+
 class KeyWrapper:
     """What the master key does: wrap data keys, and name customers without naming them.
 
@@ -118,12 +122,19 @@ class KeyWrapper:
     with, and filed under, the current one only."""
 
     def __init__(self, master_key: str | None, previous: Sequence[str] = ()) -> None:
+        if previous and master_key is None:
+            raise ValueError("previous master keys need a current one (a rotation)")
         masters = [key.encode() for key in (master_key, *previous) if key is not None]
         # Separate subkeys, so a wrapped key and a reference never share a key.
         self._wraps = [_subkey(master, b"rapport.privacy.wrap") for master in masters]
         self._refs = [_subkey(master, b"rapport.privacy.ref") for master in masters]
         self._wrap = self._wraps[0] if master_key is not None else None
         self._ref = self._refs[0] if master_key is not None else None
+
+    @property
+    def master_keys(self) -> int:
+        """How many master keys this wrapper knows (0: none set; else the current one first)."""
+        return len(self._wraps)
 
     def wrap(self, key_id: str, data_key: bytes) -> bytes:
         if self._wrap is None:
@@ -138,13 +149,13 @@ class KeyWrapper:
 
     def wrapped_by(self, key_id: str, blob: bytes) -> int | None:
         """Which master key wrapped it: 0 the current one, 1 the newest previous one, ...;
-        -1 stored unwrapped (no master key then); None none known here."""
+        ``STORED_UNWRAPPED`` (no master key then); None: no master key known here did."""
         found = self._unwrapped(key_id, blob)
         return None if found is None else found[0]
 
     def _unwrapped(self, key_id: str, blob: bytes) -> tuple[int, bytes] | None:
         if blob[:1] == _RAW_WRAPPED:
-            return -1, blob[1:]
+            return STORED_UNWRAPPED, blob[1:]
         if blob[:1] != _AES_WRAPPED:
             return None
         nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
@@ -593,6 +604,7 @@ class Shredder:
         """For each master key (``KeyWrapper.wrapped_by``'s index), how many live data keys it
         wrapped and when the last of them expires (ms since the epoch): once a previous master
         key wraps none, it can be removed from the configuration."""
+        # None: a key no master key known here opens (its master key was not kept).
         found: dict[int | None, tuple[int, int | None]] = {}
         for key_id, wrapped in self.ring.live():
             index = self.wrapper.wrapped_by(key_id, wrapped)

@@ -161,6 +161,17 @@ def test_the_chart_can_create_the_privacy_secret_for_a_rotation() -> None:
         env = {e["name"]: e for e in container["env"]}
         ref = env["RAPPORT_PRIVACY__MASTER_KEY"]["valueFrom"]["secretKeyRef"]
         assert ref["name"] == "rel-rapport-privacy"
+
+    # A rotation changes the chart-made secret, and so restarts every pod (they read it once).
+    def checksums(settings: list[str]) -> set[str]:
+        return {
+            s["spec"]["template"]["metadata"]["annotations"]["checksum/secrets"]
+            for s in of_kind(render(settings), "StatefulSet")
+        }
+
+    before, after = checksums([f"privacy.masterKey={old}"]), checksums([f"privacy.masterKey={new}"])
+    assert len(before) == len(after) == 1
+    assert before != after
     # Without a master key, no secret and no variable (dead-letter keys stored unwrapped).
     defaults = render([])
     for statefulset in of_kind(defaults, "StatefulSet"):

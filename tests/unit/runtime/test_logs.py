@@ -5,6 +5,8 @@ import json
 import logging
 import sys
 
+import pytest
+
 from services.runtime.logs import ClosedSocketFilter, JsonFormatter, configure_logging
 from services.runtime.settings import LogFormat
 
@@ -20,44 +22,83 @@ def test_json_log_lines_carry_message_level_and_extra_fields() -> None:
     assert line["ts"].endswith("+00:00")
 
 
-def _transport_error(error: Exception) -> logging.LogRecord:
-    try:
-        raise error
-    except Exception:
-        exc_info = sys.exc_info()
+class Transport:
+    """Stands for kafka-python's transport in a log record's arguments."""
+
+    def __init__(self, closing: bool) -> None:
+        self.closing = closing
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def __str__(self) -> str:
+        return "<transport>"
+
+
+def _transport_error(error: Exception | None, closing: bool = True) -> logging.LogRecord:
+    exc_info = None
+    if error is not None:
+        try:
+            raise error
+        except Exception:
+            exc_info = sys.exc_info()
     return logging.LogRecord(
         "kafka.net.transport",
         logging.ERROR,
         __file__,
         1,
-        "%s: Error receiving network data closing socket",
-        ("<transport>",),
+        "%s: Error receiving network data closing socket"
+        if error is not None
+        else "%s: socket disconnected",
+        (Transport(closing),),
         exc_info,
     )
 
 
-def test_a_socket_closed_under_the_network_thread_by_close_is_not_an_error_traceback() -> None:
+def test_errors_of_a_connection_the_client_is_closing_are_dropped() -> None:
     # kafka-python 3.0 closes sockets from the caller's thread while its network thread may be
-    # about to read one: EBADF (or None for a socket), logged with a traceback though the
-    # client is only closing.
+    # about to use one: EBADF, EPIPE, None for a socket, or an empty read, logged at ERROR
+    # though the client is only closing.
     closed_sockets = ClosedSocketFilter()
-    assert not closed_sockets.filter(_transport_error(OSError(errno.EBADF, "Bad file descriptor")))
-    none_socket = AttributeError("'NoneType' object has no attribute 'recv'")
-    assert not closed_sockets.filter(_transport_error(none_socket))
-    # A connection the broker reset is still the library's error, traceback and all.
-    reset = _transport_error(ConnectionResetError(errno.ECONNRESET, "reset"))
+    for error in (
+        OSError(errno.EBADF, "Bad file descriptor"),
+        BrokenPipeError(errno.EPIPE, "Broken pipe"),
+        AttributeError("'NoneType' object has no attribute 'recv'"),
+        None,  # "socket disconnected": recv after shutdown() read no bytes
+    ):
+        assert not closed_sockets.filter(_transport_error(error)), error
+
+
+def test_errors_of_a_live_connection_still_log() -> None:
+    closed_sockets = ClosedSocketFilter()
+    reset = _transport_error(ConnectionResetError(errno.ECONNRESET, "reset"), closing=False)
     assert closed_sockets.filter(reset)
     assert reset.exc_info is not None
+    assert closed_sockets.filter(_transport_error(None, closing=False))
+    assert closed_sockets.filter(_transport_error(OSError(errno.EBADF, "bad"), closing=False))
+    # A bug while closing is not a closing race: it still logs.
     assert closed_sockets.filter(_transport_error(ValueError("a bug elsewhere")))
 
 
-def test_logging_drops_closed_socket_errors_on_the_handler() -> None:
-    # On the handler, not the logger: a logger's filters do not see its children's records.
+def test_a_dropped_closing_error_does_not_hold_back_a_real_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The repeat filter lets a template through once per 10 s: a dropped record must not use
+    # up that turn, so the closing filter comes first on the handler.
     root = logging.getLogger()
     saved = root.handlers[:], root.level, logging.getLogger("kafka").level
     try:
         configure_logging(LogFormat.TEXT, "INFO", "scoring")
-        assert any(isinstance(f, ClosedSocketFilter) for f in root.handlers[0].filters)
+        [handler] = root.handlers
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(sys.stderr)  # capsys's stream
+        handler.handle(_transport_error(OSError(errno.EBADF, "Bad file descriptor")))
+        handler.handle(
+            _transport_error(ConnectionResetError(errno.ECONNRESET, "reset"), closing=False)
+        )
+        printed = capsys.readouterr().err
+        assert "Bad file descriptor" not in printed
+        assert "ConnectionResetError" in printed
     finally:
         root.handlers[:], _, _ = saved
         root.setLevel(saved[1])

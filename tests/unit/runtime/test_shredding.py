@@ -21,7 +21,9 @@ from services.runtime.settings import PrivacySettings, Settings
 from services.runtime.shredding import (
     BUCKET_SCOPE,
     SEALED_KEY,
+    STORED_UNWRAPPED,
     KeyStatus,
+    KeyWrapper,
     Opened,
     Shredder,
 )
@@ -530,11 +532,24 @@ def test_after_a_rotation_old_letters_open_and_an_erasure_destroys_keys_of_both_
     counts = {index: count for index, (count, _) in after.live_keys_by_master().items()}
     assert counts == {0: 1, 1: 3}  # c1's new key; c1's, the bucket's and c2's old keys
 
+    def live_keys_of_c1() -> int:
+        found = status(
+            after.settings, "c1", None, erasure_records=[], latest_records=[], shredder=after
+        )
+        return found.live_dead_letter_keys
+
+    assert live_keys_of_c1() == 2  # `rapport erasure status` counts both master keys' keys
     assert after.erase_customer(None, "c1") == 2  # under the old scope and the new one
+    assert live_keys_of_c1() == 0
     assert open_letter(after, old_letter) is KeyStatus.ERASED
     assert open_letter(after, new_letter) is KeyStatus.ERASED
     assert isinstance(open_letter(after, kept), Opened)  # another customer's: untouched
     assert after.erase_customer(None, "c1") == 2  # a retried erasure reports the same
+
+
+def test_previous_master_keys_without_a_current_one_are_refused() -> None:
+    with pytest.raises(ValueError, match="need a current one"):
+        KeyWrapper(None, [MASTER])
 
 
 def test_without_the_previous_master_key_old_letters_stay_closed() -> None:
@@ -551,9 +566,32 @@ def test_keys_stored_before_a_master_key_was_set_are_still_erased() -> None:
     letter = letter_of(Shredder(settings(None), log.reader()), raw("c1"))
     with_master = Shredder(settings(MASTER), log.reader())
     assert isinstance(open_letter(with_master, letter), Opened)
-    assert list(with_master.live_keys_by_master()) == [-1]
+    assert list(with_master.live_keys_by_master()) == [STORED_UNWRAPPED]
     assert with_master.erase_customer(None, "c1") == 1
     assert open_letter(with_master, letter) is KeyStatus.ERASED
+
+
+SECRET = "s3cr3t-" * 6
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS": json.dumps([SECRET])},  # no master key
+        {"RAPPORT_PRIVACY__MASTER_KEY": SECRET[:20]},  # too short
+        # A key rotated out, given as a string instead of a JSON list.
+        {"RAPPORT_PRIVACY__MASTER_KEY": "n" * 32, "RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS": SECRET},
+    ],
+)
+def test_a_refused_master_key_is_not_printed(
+    environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A settings error ends up in the service's log: it names the setting, never the secret.
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(Exception, match=r"(?i)privacy") as refused:
+        Settings()
+    assert "s3cr3t" not in str(refused.value)
 
 
 @pytest.mark.parametrize(
