@@ -547,6 +547,23 @@ def test_after_a_rotation_old_letters_open_and_an_erasure_destroys_keys_of_both_
     assert after.erase_customer(None, "c1") == 2  # a retried erasure reports the same
 
 
+def test_while_a_rotation_rolls_out_either_step_opens_and_erases_the_others_letters() -> None:
+    log = ListKeyLog()
+    introduced = Shredder(rotated([NEW_MASTER], master=MASTER), log.reader())  # step 1
+    switched = Shredder(rotated([MASTER]), log.reader())  # step 2
+    from_step_1 = letter_of(introduced, raw("c1"))
+    from_step_2 = letter_of(switched, raw("c1", offset=1))
+    for shredder in (introduced, switched):
+        shredder.refresh()  # each reads the other's new key from the key topic
+        assert isinstance(open_letter(shredder, from_step_1), Opened)
+        assert isinstance(open_letter(shredder, from_step_2), Opened)
+    # A not-yet-switched instance (scoring, say) erases the switched instances' keys too.
+    assert introduced.erase_customer(None, "c1") == 2
+    switched.refresh()
+    assert open_letter(switched, from_step_1) is KeyStatus.ERASED
+    assert open_letter(switched, from_step_2) is KeyStatus.ERASED
+
+
 def test_previous_master_keys_without_a_current_one_are_refused() -> None:
     with pytest.raises(ValueError, match="need a current one"):
         KeyWrapper(None, [MASTER])
