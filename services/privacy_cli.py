@@ -210,28 +210,25 @@ def dlq_keys(bootstrap: BootstrapOption = None, as_json: JsonOption = False) -> 
     with dead_letter_keys(settings, servers) as keys:
         found = keys.live_keys_by_master()
         configured = range(keys.wrapper.master_keys)  # 0 the current one, then the previous
-    rows = []
+    counted: list[tuple[str, int, datetime | None]] = []
     for index in [*configured, STORED_UNWRAPPED, None]:
-        count, last = found.get(index, (0, None))
+        count, last_ms = found.get(index, (0, None))
         if count == 0 and index not in configured:
             continue  # no unwrapped or unknown keys: not worth a row
-        rows.append(
-            {
-                "master_key": master_key_name(index),
-                "live_keys": count,
-                "last_expires_at": None
-                if last is None
-                else datetime.fromtimestamp(last / 1000, UTC).isoformat(),
-            }
-        )
+        last = None if last_ms is None else datetime.fromtimestamp(last_ms / 1000, UTC)
+        counted.append((master_key_name(index), count, last))
     if as_json:
+        rows = [
+            {
+                "master_key": name,
+                "live_keys": count,
+                "last_expires_at": None if last is None else last.isoformat(),
+            }
+            for name, count, last in counted
+        ]
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table("master key", "live data keys", "last expires (UTC)")
-    for row in rows:
-        table.add_row(
-            row["master_key"],
-            str(row["live_keys"]),
-            row["last_expires_at"] or "-",
-        )
+    for name, count, last in counted:
+        table.add_row(name, str(count), "-" if last is None else f"{last:%Y-%m-%d %H:%M}")
     Console().print(table)
