@@ -250,10 +250,14 @@ IBAN_LENGTHS: Final[Mapping[str, int]] = MappingProxyType(
     }
 )  # fmt: skip
 
-# The check digits after a country code at the start of a token (the match starts at the
-# digits, which are rarer than letters, so the scan is fast); the rest is scanned by hand.
+# The check digits after a country code at the start of a token, or after an upper-case
+# country code and one space ("DE 89 3704 ..."); the match starts at the digits, which are
+# rarer than letters, so the scan is fast. The rest is scanned by hand.
 _IBAN_CHECK_DIGITS = re.compile(
-    r"[0-9](?<=[A-Za-z]{2}[0-9])(?<![\w.)\]][A-Za-z]{2}[0-9])[0-9](?=[ -]?[0-9A-Za-z])"
+    # First one cheap look behind (a letter or a space before the digit), which fails at once
+    # inside digit runs, the common case; then the two forms.
+    r"[0-9](?<=[A-Za-z ][0-9])(?:(?<=[A-Za-z]{2}[0-9])(?<![\w.)\]][A-Za-z]{2}[0-9])"
+    r"|(?<=[A-Z]{2} [0-9])(?<![\w.)\]][A-Z]{2} [0-9]))[0-9](?=[ -]?[0-9A-Za-z])"
 )
 
 
@@ -275,7 +279,7 @@ def _find_ibans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     n = len(text)
     for m in _IBAN_CHECK_DIGITS.finditer(text):
-        start = m.start() - 2
+        start = m.start() - (3 if text[m.start() - 1] == " " else 2)
         if spans and start < spans[-1][1]:
             continue
         length = IBAN_LENGTHS.get(text[start : start + 2].upper())
@@ -295,6 +299,7 @@ def _find_ibans(text: str) -> list[tuple[int, int]]:
                 break
         if count != length or (i < n and text[i].isalnum()):
             continue
+        # (The country code keeps its space, if any: iban_is_valid drops whitespace.)
         if iban_is_valid(text[start:i].replace("-", "")):
             spans.append((start, i))
     return spans
@@ -428,9 +433,10 @@ def _is_card(run: _Run, i: int, j: int) -> bool:
         return False
     sizes = run.sizes[i:j]
     if len(sizes) > 1:
-        # Printed as cards are: 4-4-4-4(-3), 4-6-5 (Amex) or 4-6-4 (Diners), one separator kind.
+        # Printed as cards are: 4-4-4-4(-3), 4-6-5 (Amex) or 4-6-4 (Diners), one separator kind
+        # (a space, a dash or a dot).
         separators = {s.strip(" \t\u00a0\u202f") or " " for s in run.seps[i : j - 1]}
-        if len(separators) != 1 or separators.pop() not in {" ", "-"}:
+        if len(separators) != 1 or separators.pop() not in {" ", "-", "."}:
             return False
         if sizes[0] != 4 or any(s not in (4, 6) for s in sizes[1:-1]) or sizes[-1] > 6:
             return False
