@@ -305,6 +305,17 @@ def _find_ibans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _next_words(text: str, pos: int, count: int) -> list[str]:
+    """Up to ``count`` words after ``pos``, nearest first, as :func:`_previous_words` reads
+    them (and ending at the same tokens)."""
+    words: list[str] = []
+    for token in text[pos : pos + 200].split()[:count]:
+        if "[" in token or "]" in token or len(token) > 40:
+            break
+        words.append(token.lower().strip(_TOKEN_STRIP))
+    return words
+
+
 # --------------------------------------------------------------------------------------------
 # Digit runs: cards and phone numbers
 # --------------------------------------------------------------------------------------------
@@ -530,6 +541,22 @@ def _is_date(sizes: tuple[int, ...], groups: tuple[str, ...], seps: tuple[str, .
     return sizes[0] <= 2 and sizes[1] <= 2 and sizes[2] in (2, 4) and day_month
 
 
+# Between a number and a phone word after it ("912 345 678 is my mobile", "... (mobile)").
+_LINKING_WORDS: Final = _words("is my our the a his her their its es mi ist meine mein est mon ma")
+
+
+def _said_after(text: str, end: int) -> bool:
+    """Whether the words right after a number say it is a phone number: a phone word among the
+    three next, with only linking words before it ("is my mobile"), never "number" alone."""
+    for word in _next_words(text, end, 3):
+        bare = word.rstrip(".")
+        if bare in _POSITIVE:
+            return True
+        if bare not in _LINKING_WORDS:
+            return False
+    return False
+
+
 def _is_phone(run: _Run, i: int, j: int, text: str, context: Callable[[int], int]) -> bool:
     sizes = run.sizes[i:j]
     # Single digits only for a country or trunk code ("+33 1 23 45 67 89", "1 800 555 0199",
@@ -544,6 +571,11 @@ def _is_phone(run: _Run, i: int, j: int, text: str, context: Callable[[int], int
     if not (
         plus
         or _phone_shape(run, i, count=count, sizes=sizes, digits=digits, seps=seps, context=context)
+        # Only the words after say so: "912 345 678 is my mobile". Not after an identifier
+        # word, nor for fewer than 9 digits (an amount, a count).
+        or (
+            count >= 9 and context(start) == _NEUTRAL_CONTEXT and _said_after(text, run.ends[j - 1])
+        )
     ):
         return False
     # What looks like a phone number but is not: "1 800 000 EUR", "$ 1 299 000", a date.
