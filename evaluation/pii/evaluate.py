@@ -6,6 +6,12 @@
 * False positives, on texts without personal data: ``control.jsonl`` (generated look-alikes) and
   the sentiment dev set (``evaluation/sentiment/devset/customer_texts.jsonl``, 1,003 customer
   texts written by another author): the share of texts in which anything was redacted.
+* Look-alikes, on ``lookalikes.jsonl``: 300 customer messages written by a helper who had not
+  seen the detector, 200 without personal data but full of numbers a detector could misread
+  (references beside phone words, dotted versions, codes after country-like letters) and 100
+  with phone numbers whose phone word comes after them, dotted card numbers and IBANs with a
+  space after the country code. Text level: redacted or not. It was used once, to tune the
+  rule for a phone word after a number (docs/pii.md, "Evaluation").
 
 Run from the repository root::
 
@@ -27,6 +33,7 @@ from evaluation.pii.generate import CONTROL_PATH, LABELLED_PATH
 from services.ingest.pii import PiiKind, detect
 
 DEVSET_PATH = Path(__file__).resolve().parents[1] / "sentiment" / "devset" / "customer_texts.jsonl"
+LOOKALIKES_PATH = Path(__file__).with_name("lookalikes.jsonl")
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -63,6 +70,8 @@ class Evaluation:
     extra_spans: int  # redactions in labelled texts that overlap no labelled item
     misses: tuple[Miss, ...]
     controls: tuple[ControlResult, ...]
+    lookalike_pii_texts: int = 0
+    lookalike_pii_found: int = 0  # of those, texts in which something was redacted
 
     def recall(self, kind: str | None = None) -> float:
         if kind is None:
@@ -123,7 +132,19 @@ def evaluate() -> Evaluation:
     controls = [score_control("generated", [row["text"] for row in load_jsonl(CONTROL_PATH)])]
     if DEVSET_PATH.exists():
         controls.append(score_control("devset", [row["text"] for row in load_jsonl(DEVSET_PATH)]))
-    return Evaluation(found, total, len(labelled), extra, tuple(misses), tuple(controls))
+    lookalikes = load_jsonl(LOOKALIKES_PATH)
+    controls.append(score_control("lookalikes", [r["text"] for r in lookalikes if not r["pii"]]))
+    with_pii = [row["text"] for row in lookalikes if row["pii"]]
+    return Evaluation(
+        found,
+        total,
+        len(labelled),
+        extra,
+        tuple(misses),
+        tuple(controls),
+        lookalike_pii_texts=len(with_pii),
+        lookalike_pii_found=sum(1 for text in with_pii if detect(text)),
+    )
 
 
 def format_report(evaluation: Evaluation, show_misses: bool = False) -> str:
@@ -150,6 +171,10 @@ def format_report(evaluation: Evaluation, show_misses: bool = False) -> str:
     all_flagged = sum(c.flagged for c in evaluation.controls)
     lines.append(
         f"  {'all':<10} {all_flagged:>4} / {all_texts:<5} texts {all_flagged / all_texts:>7.2%}"
+    )
+    lines.append(
+        f"\nLook-alike set, texts with personal data redacted: {evaluation.lookalike_pii_found} "
+        f"/ {evaluation.lookalike_pii_texts}"
     )
     if show_misses:
         lines.append("\nMissed items:")

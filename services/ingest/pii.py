@@ -305,17 +305,6 @@ def _find_ibans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _next_words(text: str, pos: int, count: int) -> list[str]:
-    """Up to ``count`` words after ``pos``, nearest first, as :func:`_previous_words` reads
-    them (and ending at the same tokens)."""
-    words: list[str] = []
-    for token in text[pos : pos + 200].split()[:count]:
-        if "[" in token or "]" in token or len(token) > 40:
-            break
-        words.append(token.lower().strip(_TOKEN_STRIP))
-    return words
-
-
 # --------------------------------------------------------------------------------------------
 # Digit runs: cards and phone numbers
 # --------------------------------------------------------------------------------------------
@@ -479,7 +468,7 @@ def _find_cards(text: str) -> list[tuple[int, int]]:
 
 _POSITIVE: Final = _words(
     "phone phones telephone tel tél tele telefon telefono teléfono telefoon téléphone "
-    "mobile mobil móvil movil mobiel mob cell cellphone cellulare cellular portable "
+    "mobile mobil móvil movil mobiel mob cell cellphone celular cellulare cellular portable "
     "handy call calling ring text sms whatsapp fax landline festnetz contact reach hotline "
     "anrufen appelez appeler llamar llámame bellen bel chiamare chiamami rufnummer tlf tfno"
 )
@@ -547,12 +536,18 @@ _LINKING_WORDS: Final = _words("is my our the a his her their its es mi ist mein
 
 def _said_after(text: str, end: int) -> bool:
     """Whether the words right after a number say it is a phone number: a phone word among the
-    three next, with only linking words before it ("is my mobile"), never "number" alone."""
-    for word in _next_words(text, end, 3):
-        bare = word.rstrip(".")
-        if bare in _POSITIVE:
-            return True
-        if bare not in _LINKING_WORDS:
+    three next, with only linking words before it ("is my mobile"), that ends its phrase (the
+    text's end or punctuation follows). "mobile plan", "text message", "call ticket" or "phone
+    number" name something else the number identifies; "number" alone says nothing."""
+    tokens = text[end : end + 200].split()[:4]
+    for index, token in enumerate(tokens[:3]):
+        word = token.lower().strip(_TOKEN_STRIP).rstrip(".")
+        if "[" in token or "]" in token:
+            return False
+        if word in _POSITIVE:
+            last = index + 1 == len(tokens)
+            return last or token[-1] in ".,;:!?)" or tokens[index + 1][:1] in "-–(—"
+        if word not in _LINKING_WORDS:
             return False
     return False
 

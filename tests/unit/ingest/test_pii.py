@@ -208,6 +208,8 @@ def test_cards_with_dots_and_ibans_with_a_spaced_country_code(text: str, redacte
         ("912 345 678 is my mobile", "[PHONE] is my mobile"),
         ("you can reach me on 912345678 (mobile)", "you can reach me on [PHONE] (mobile)"),
         ("07700 900 123, my cell", "[PHONE], my cell"),
+        ("612 345 678 my cell, call me", "[PHONE] my cell, call me"),
+        ("677 123 456 es mi celular, escríbanme", "[PHONE] es mi celular, escríbanme"),
     ],
 )
 def test_a_phone_word_right_after_the_number(text: str, redacted: str) -> None:
@@ -221,6 +223,10 @@ def test_a_phone_word_right_after_the_number(text: str, redacted: str) -> None:
         "912 345 678 is the number",  # "number" alone says nothing
         "12345678 is my mobile",  # fewer than nine digits
         "912 345 678 items, call me",  # a word between that is not linking
+        # The phone word does not end its phrase: it names something the number identifies.
+        "I signed up with the 123 456 789 mobile plan code",
+        "reservation 200045671 text message confirmation has the wrong date",
+        "the 987654321 is the contact reference you gave me",
     ],
 )
 def test_a_phone_word_after_is_not_enough_for_these(text: str) -> None:
