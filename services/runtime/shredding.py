@@ -128,8 +128,9 @@ class KeyWrapper:
         # Separate subkeys, so a wrapped key and a reference never share a key.
         self._wraps = [_subkey(master, b"rapport.privacy.wrap") for master in masters]
         self._refs = [_subkey(master, b"rapport.privacy.ref") for master in masters]
-        self._wrap = self._wraps[0] if master_key is not None else None
-        self._ref = self._refs[0] if master_key is not None else None
+        # The current master key's (none set: keys stored unwrapped, scopes unkeyed).
+        self._wrap = self._wraps[0] if self._wraps else None
+        self._ref = self._refs[0] if self._refs else None
 
     @property
     def master_keys(self) -> int:

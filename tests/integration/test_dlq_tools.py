@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -14,6 +11,7 @@ from services.ingest.service import SPEC as INGEST
 from services.runtime import shredding
 from services.runtime.dlq_tools import REPLAYED_FROM, read_dead_letters, replay, summarize
 from services.runtime.settings import PrivacySettings
+from tests.support.cli import cli_env, rapport
 from tests.support.kafka import create_topics, produce, read_committed, running, service_settings
 
 pytestmark = pytest.mark.kafka
@@ -57,31 +55,14 @@ def test_stats_and_replay_of_dead_letters(kafka_bootstrap: str) -> None:
 
 
 def dlq(env: dict[str, str], *args: str) -> str:
-    """``rapport dlq ARGS`` in a process of its own; what it printed."""
-    done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "dlq", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return rapport(env, "dlq", *args, timeout=60)
 
 
 def test_cli_prints_stats(kafka_bootstrap: str) -> None:
     settings = service_settings(kafka_bootstrap)
     create_topics(settings)
     produce(kafka_bootstrap, settings.topics.dead_letter, [(b"k", json.dumps({}).encode())])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "RAPPORT_TOPICS__DEAD_LETTER": settings.topics.dead_letter,
-            "COLUMNS": "200",
-        }
-    )
+    env = cli_env(settings)
     printed = dlq(env, "stats")
     assert "1 dead letter in" in printed
     assert "unknown" in printed  # a record without dlq headers has no reason
@@ -101,9 +82,7 @@ def test_a_master_key_rotation_keeps_old_dead_letters_readable_and_erasable(
         produce(kafka_bootstrap, topics.raw_feedback, [(b"c1", b"not json")])
         read_committed(kafka_bootstrap, [topics.dead_letter], expected=1, settle=0.5)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update({f"RAPPORT_TOPICS__{k.upper()}": v for k, v in topics.model_dump().items()})
-    env |= {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "COLUMNS": "200"}
+    env = cli_env(before)
     rotated = env | {
         "RAPPORT_PRIVACY__MASTER_KEY": new,
         "RAPPORT_PRIVACY__PREVIOUS_MASTER_KEYS": json.dumps([old]),

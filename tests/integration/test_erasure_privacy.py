@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -33,6 +30,7 @@ from services.runtime.settings import PrivacySettings, Settings
 from services.runtime.shredding import SEALED_KEY, KeyStatus
 from services.scoring.service import SPEC as SCORING
 from services.sentiment.service import SPEC as SENTIMENT
+from tests.support.cli import cli_env, rapport
 from tests.support.kafka import (
     create_topics,
     produce,
@@ -277,22 +275,7 @@ def _dump(database_url: str) -> str:
 
 def _rapport(settings: Settings, *args: str) -> str:
     """The ``rapport`` command against this test's topics; its standard output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers or ""
-    env["RAPPORT_PRIVACY__MASTER_KEY"] = MASTER_KEY
-    env["COLUMNS"] = "200"
-    for field, name in settings.topics.model_dump().items():
-        env[f"RAPPORT_TOPICS__{field.upper()}"] = name
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return rapport(cli_env(settings, RAPPORT_PRIVACY__MASTER_KEY=MASTER_KEY), *args)
 
 
 def _produce_with_headers(
