@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -390,13 +390,13 @@ class Alert(ContractModel):
     """The event that raised (or resolved) the alert."""
 
     @property
-    def shown_state(self) -> str:
+    def shown_state(self) -> Literal["raised", "resolved", "escalated"]:
         """``raised``, ``resolved``, or ``escalated`` for a resolution that only means a worse
         alert of the same kind took its place: shown as "resolved", a person would read the
         problem as gone."""
         if self.state is AlertState.RESOLVED and self.message.startswith(ESCALATED_PREFIX):
             return "escalated"
-        return self.state.value
+        return "resolved" if self.state is AlertState.RESOLVED else "raised"
 
     @field_validator("resolved_at")
     @classmethod
