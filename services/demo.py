@@ -22,7 +22,7 @@ from services.product.state import StateDir
 from services.product.supervisor import Supervisor
 from services.registry import PIPELINE
 from services.runtime import shredding
-from services.runtime.settings import Settings
+from services.runtime.settings import Settings, Topics
 from services.runtime.shredding import SEALED_KEY
 
 CUSTOMERS = {
@@ -120,8 +120,50 @@ def _open_dead_letters(
     ]
 
 
+def _collect(
+    bootstrap_servers: str, topics: Topics, expected: int, console: Console
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str, bytes]]]:
+    """The score updates, alerts and sealed dead letters (reason, key id, value) the pipeline
+    published, read until ``expected`` updates and both dead letters are in (at most 120 s)."""
+    from kafka import KafkaConsumer
+
+    updates: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    sealed: list[tuple[str, str, bytes]] = []
+    consumer = KafkaConsumer(
+        topics.score_updates,
+        topics.alerts,
+        topics.dead_letter,
+        bootstrap_servers=bootstrap_servers,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        group_id=None,
+        consumer_timeout_ms=1000,
+    )
+    deadline = time.monotonic() + 120
+    # Counted as they arrive (sealed); opened once all are in. Waiting on the opened list,
+    # empty until then, ran every demo into the deadline.
+    while (len(updates) < expected or len(sealed) < 2) and time.monotonic() < deadline:
+        for message in consumer:
+            if message.topic == topics.score_updates:
+                updates.append(json.loads(message.value))
+            elif message.topic == topics.alerts:
+                alerts.append(json.loads(message.value))
+            else:
+                headers = {k: v.decode() for k, v in message.headers}
+                reason = headers.get("rapport.dlq.reason", "?")
+                sealed.append((reason, headers.get(SEALED_KEY, ""), message.value or b""))
+    consumer.close()
+    if len(updates) < expected or len(sealed) < 2:
+        console.print(
+            f"[red]gave up waiting after 120 s: {len(updates)} of {expected} score updates, "
+            f"{len(sealed)} of 2 dead letters[/]"
+        )
+    return updates, alerts, sealed
+
+
 def run_demo(console: Console) -> int:
-    from kafka import KafkaConsumer, KafkaProducer
+    from kafka import KafkaProducer
 
     with console.status("Preparing a Kafka broker…") as status:
         broker: RunningBroker = select_broker(progress=status.update)
@@ -148,7 +190,6 @@ def run_demo(console: Console) -> int:
     updates: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
     dead: list[tuple[str, str]] = []
-    sealed: list[tuple[str, str, bytes]] = []  # reason, key id, sealed value
     expected = sum(len(t) * 2 for t in CUSTOMERS.values())
     try:
         runner.start()
@@ -169,33 +210,7 @@ def run_demo(console: Console) -> int:
             f"sent {len(samples)} events ({len(samples) - expected} of them broken "
             "on purpose); waiting for score updates…"
         )
-        consumer = KafkaConsumer(
-            topics.score_updates,
-            topics.alerts,
-            topics.dead_letter,
-            bootstrap_servers=broker.bootstrap_servers,
-            isolation_level="read_committed",
-            auto_offset_reset="earliest",
-            group_id=None,
-            consumer_timeout_ms=1000,
-        )
-        deadline = time.monotonic() + 120
-        while (len(updates) < expected or len(dead) < 2) and time.monotonic() < deadline:
-            for message in consumer:
-                if message.topic == topics.score_updates:
-                    updates.append(json.loads(message.value))
-                elif message.topic == topics.alerts:
-                    alerts.append(json.loads(message.value))
-                else:
-                    headers = {k: v.decode() for k, v in message.headers}
-                    sealed.append(
-                        (
-                            headers.get("rapport.dlq.reason", "?"),
-                            headers.get(SEALED_KEY, ""),
-                            message.value or b"",
-                        )
-                    )
-        consumer.close()
+        updates, alerts, sealed = _collect(broker.bootstrap_servers, topics, expected, console)
         dead = _open_dead_letters(sealed, broker.bootstrap_servers, workdir)
     finally:
         supervisor.stop()
