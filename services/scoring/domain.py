@@ -508,19 +508,22 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     signal, record = _with_response_time(record, inp, config)
     occurred = signal.occurred_us
     # Settling first: a delivery that arrives after its deadline settles the timer without
-    # firing it (the late delivery is its own evidence), whatever the arrival order.
+    # firing it (the late delivery is its own evidence), whatever the arrival order. A timer
+    # that had fired is settled too, but its overdue penalty stays in the state until the
+    # event itself (``fold``) withdraws it: the customer's promise was overdue until then, so
+    # time before the event is published with it, and the event's explanation names the
+    # lifted penalty (a summary that adds up to the change a subscriber sees).
     book = record.tracker.book
     settled: list[TimerChange] = []
     if inp.settles:
-        state, book, settled = settle(
-            record.state,
+        book, settled = settle(
             book,
             keys=inp.settles,
             event_id=signal.event_id,
             at_us=occurred,
             config=config,
         )
-        record = replace(record, state=state, tracker=replace(record.tracker, book=book))
+        record = replace(record, tracker=replace(record.tracker, book=book))
     time = None
     before: Scores | None = None
     if any(not t.fired and t.deadline.due_us <= occurred for t in book.timers.values()):
@@ -541,7 +544,12 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
             start = tracker.clock_us
         before = None if start is None else record.scores_at(start, config)
     state, explanation = fold(
-        record.state, signal, config, clock_us=tracker.clock_us, before=before
+        record.state,
+        signal,
+        config,
+        clock_us=tracker.clock_us,
+        before=before,
+        withdrawn=tuple(change.withdrawal() for change in settled),
     )
     folded = state
     if not all(map(math.isfinite, state.sums)):

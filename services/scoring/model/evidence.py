@@ -125,6 +125,14 @@ EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
     "overdue.promise": _label("an overdue promise", "overdue promises"),
     "overdue.case": _label("a support case past its SLA", "support cases past their SLA"),
     "overdue.response": _label("feedback left unanswered", "pieces of feedback left unanswered"),
+    # An event that settles a promise already overdue lifts that penalty: named apart from the
+    # event's own evidence, so that a summary adds up to the change a subscriber sees.
+    "settled.delivery": _label("a delivery no longer overdue", "deliveries no longer overdue"),
+    "settled.promise": _label("a promise no longer overdue", "promises no longer overdue"),
+    "settled.case": _label(
+        "a support case no longer past its SLA", "support cases no longer past their SLA"
+    ),
+    "settled.response": _label("feedback answered at last", "pieces of feedback answered at last"),
     "erasure_request": _label("an erasure request", "erasure requests"),
 }
 
@@ -337,6 +345,21 @@ def _multiplier(signal: Signal, config: ScoringConfig) -> float:
 
 def _extra_rule(key: str, config: ScoringConfig, factor: float = 1.0) -> list[Evidence]:
     return _weighted(config.events.get(key, {}), factor, key, event_label(key))
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """Evidence an event takes back before adding its own: the ``overdue.<kind>`` penalty of
+    a promise it settles after the deadline fired (``evidence`` was added at ``at_us``)."""
+
+    key: str
+    """``settled.<kind>``: the driver's key, apart from the penalty's own ``overdue.<kind>``."""
+    evidence: tuple[Evidence, ...]
+    at_us: int
+
+    @property
+    def label(self) -> DriverLabel:
+        return event_label(self.key)
 
 
 def overdue_evidence(kind: str, config: ScoringConfig) -> list[Evidence]:

@@ -21,10 +21,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
-from services.scoring.model.config import ScoringConfig
+from services.scoring.model.config import OVERDUE_KINDS, ScoringConfig
 from services.scoring.model.evidence import (
     DriverLabel,
     Evidence,
+    Withdrawal,
     event_label,
     evidence_for,
     rule_key,
@@ -36,13 +37,19 @@ from services.scoring.model.scores import (
     trust_and_loyalty_at,
 )
 from services.scoring.model.signal import Signal, SignalKind
-from services.scoring.model.state import CustomerState, add_evidence, check_signal
+from services.scoring.model.state import (
+    CustomerState,
+    add_evidence,
+    check_signal,
+    withdraw_evidence,
+)
 
 ELAPSED_TIME: Final = "elapsed_time"
 ELAPSED_TIME_LABEL: Final = DriverLabel.uncountable("elapsed time")
 LONGER_HISTORY: Final = "longer_history"
 LONGER_HISTORY_LABEL: Final = DriverLabel.uncountable("a longer history")
 _TIME_KEYS: Final = frozenset({ELAPSED_TIME, LONGER_HISTORY})
+_WITHDRAWAL_KEYS: Final = frozenset(f"settled.{kind}" for kind in OVERDUE_KINDS)
 _RELATIVE_FLOOR: Final = 0.1
 _NUMBERS: Final = (
     "zero one two three four five six seven eight nine ten eleven twelve".split()  # noqa: SIM905
@@ -153,10 +160,12 @@ def fold(
     *,
     clock_us: int | None = None,
     before: Scores | None = None,
+    withdrawn: Sequence[Withdrawal] = (),
 ) -> tuple[CustomerState, Explanation]:
     """Apply a signal; return the new state and why the scores moved.
 
-    The new state is exactly ``apply(state, signal, config)``; the explanation costs a few
+    The new state is exactly ``apply(state, signal, config)`` after ``withdrawn`` is taken
+    back (the overdue penalties of promises the event settles); the explanation costs a few
     extra score evaluations (use ``apply`` for replays). ``clock_us`` is the event time the
     customer's last published scores refer to (a watermark may have moved them past the
     state's ``as_of``): the change is measured from there, and the time that passed until the
@@ -166,6 +175,8 @@ def fold(
     check_signal(state, signal, config)
     occurred = signal.occurred_us
     items = evidence_for(signal, config)
+    # Withdrawn first, exactly as it was added (at its own time): the sums are linear.
+    held, state = state, _withdraw(state, withdrawn, config)
     # The passage of time (and the event's own bookkeeping: first seen, event count), no
     # evidence yet; the event's evidence is added to it: the same state as adding it to
     # ``state`` directly (the same decayed sums plus the same weights), decayed once.
@@ -176,7 +187,7 @@ def fold(
         previous = clock_us
     at = occurred if previous is None else max(previous, occurred)
     if before is None:
-        before = scores_at(state, config, previous)
+        before = scores_at(held, config, previous)
     after = scores_at(after_state, config, at)
     late = previous is not None and occurred < previous
 
@@ -192,7 +203,12 @@ def fold(
     base_scores = trust_and_loyalty_at(base, config, at)
     base_points: tuple[float, float] = base_scores
     after_points = _trust_loyalty(after)
-    time_driver = _driver(time_key, time_label, _trust_loyalty(before), base_points, signal)
+    # Time is measured with the withdrawn evidence still in (it was, until the event), then
+    # each withdrawal is a driver of the event's own: the event lifted that penalty.
+    lifted, timed = _withdrawal_drivers(
+        held, withdrawn, base_scores=base_scores, signal=signal, config=config, at=at
+    )
+    time_driver = _driver(time_key, time_label, _trust_loyalty(before), timed, signal)
     # The event's evidence, one group per label, attributed from the strongest alone down
     # (trust and loyalty are all the attribution reads).
     groups = _groups(items)
@@ -206,7 +222,7 @@ def fold(
         )
     else:
         order = list(groups)  # one label: nothing to rank
-    drivers = [time_driver]
+    drivers = [time_driver, *lifted]
     current, current_points = base, base_points
     for position, label in enumerate(order):
         group = groups[label]
@@ -234,12 +250,14 @@ def fold(
         sorted((d for d in drivers if d.key not in _TIME_KEYS or d.size > 0), key=_by_size)
     )
     event_drivers = tuple(d for d in kept if d.key not in _TIME_KEYS)
-    subject = _subject(kept, signal, config)
+    # What the event was is its own evidence, not the penalty it lifted.
+    subject = _subject([d for d in kept if d.key not in _WITHDRAWAL_KEYS], signal, config)
+    event_base = timed
     summary = _summary(
-        state,
+        held,
         signal,
         config,
-        scores=(before, base_scores, after),
+        scores=(before, event_base, after),
         drivers=event_drivers,
         time_driver=time_driver,
         times=(previous, at),
@@ -256,9 +274,47 @@ def fold(
         subject=subject,
         summary=summary,
         late=late,
-        base=base_scores,
+        base=event_base,
     )
     return after_state, explanation
+
+
+def _withdraw(
+    state: CustomerState, withdrawn: Sequence[Withdrawal], config: ScoringConfig
+) -> CustomerState:
+    for withdrawal in withdrawn:
+        state = withdraw_evidence(state, withdrawal.evidence, withdrawal.at_us, config)
+    return state
+
+
+def _withdrawal_drivers(
+    held: CustomerState,
+    withdrawn: Sequence[Withdrawal],
+    *,
+    base_scores: TrustLoyalty,
+    signal: Signal,
+    config: ScoringConfig,
+    at: int,
+) -> tuple[list[Driver], TrustLoyalty]:
+    """The drivers of the withdrawn evidence (one per withdrawal, in order; they add up to the
+    change from ``held`` to the withdrawn state at ``at``), and (trust, loyalty) of ``held``
+    moved to the event's time: where time ends and the withdrawals start."""
+    if not withdrawn:
+        return [], base_scores
+    occurred = signal.occurred_us
+    start = trust_and_loyalty_at(add_evidence(held, (), occurred, config), config, at)
+    drivers = []
+    current, points = held, start
+    for position, withdrawal in enumerate(withdrawn):
+        if position == len(withdrawn) - 1:
+            after_points = base_scores  # the exact state the event's evidence starts from
+        else:
+            current = _withdraw(current, (withdrawal,), config)
+            moved = add_evidence(current, (), occurred, config)
+            after_points = trust_and_loyalty_at(moved, config, at)
+        drivers.append(_driver(withdrawal.key, withdrawal.label, points, after_points, signal))
+        points = after_points
+    return drivers, start
 
 
 def _summary(

@@ -27,8 +27,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from services.scoring.model.config import OVERDUE_KINDS, ScoringConfig
-from services.scoring.model.evidence import DriverLabel, Evidence, event_label, overdue_evidence
-from services.scoring.model.state import CustomerState, add_evidence, withdraw_evidence
+from services.scoring.model.evidence import (
+    DriverLabel,
+    Evidence,
+    Withdrawal,
+    event_label,
+    overdue_evidence,
+)
+from services.scoring.model.state import CustomerState, add_evidence
 
 _US_PER_HOUR: Final = 3_600_000_000
 
@@ -143,6 +149,12 @@ class TimerChange:
     settled_by: str | None = None
     evidence: tuple[Evidence, ...] = ()
 
+    def withdrawal(self) -> Withdrawal:
+        """A settled timer's overdue evidence, to take back (it was added at the deadline)."""
+        return Withdrawal(
+            f"settled.{self.timer.deadline.kind}", self.evidence, self.timer.deadline.due_us
+        )
+
 
 def fire_due(
     state: CustomerState, book: PromiseBook, clock_us: int, config: ScoringConfig
@@ -165,19 +177,19 @@ def fire_due(
 
 
 def settle(
-    state: CustomerState,
     book: PromiseBook,
     *,
     keys: tuple[str, ...],
     event_id: str,
     at_us: int,
     config: ScoringConfig,
-) -> tuple[CustomerState, PromiseBook, list[TimerChange]]:
-    """Settle timers (fulfilled, or decided by the event): a fired one's overdue evidence is
-    withdrawn; the settlement is remembered for an opening that arrives late. Returns the
-    fired timers it settled."""
+) -> tuple[PromiseBook, list[TimerChange]]:
+    """Settle timers (fulfilled, or decided by the event); the settlement is remembered for an
+    opening that arrives late. Returns the fired timers it settled: their overdue evidence is
+    the caller's to withdraw (``TimerChange.withdrawal``), as part of the settling event, so
+    that the event's explanation names it."""
     if not keys:
-        return state, book, []
+        return book, []
     timers = dict(book.timers)
     settled = dict(book.settled)
     changes = []
@@ -187,7 +199,6 @@ def settle(
         settled[key] = min(settled.get(key, at_us), at_us)
         if timer is not None and timer.fired:
             items = overdue_evidence(timer.deadline.kind, config)
-            state = withdraw_evidence(state, items, timer.deadline.due_us, config)
             changes.append(TimerChange(timer, at_us, event_id, tuple(items)))
     limit = config.promises.max_settled
     if len(settled) > limit:
@@ -197,7 +208,7 @@ def settle(
     timed = book.timed_responses
     if any(key not in settled for key in timed):
         timed = {key: v for key, v in timed.items() if key in settled}
-    return state, replace(book, timers=timers, settled=settled, timed_responses=timed), changes
+    return replace(book, timers=timers, settled=settled, timed_responses=timed), changes
 
 
 def open_deadline(

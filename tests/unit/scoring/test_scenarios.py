@@ -228,6 +228,10 @@ def test_the_overdue_delivery_becomes_evidence_and_an_alert(config: ScoringConfi
         "delivery_late", promised + 4 * DAY, order_id="o-late", promised_at=promised
     )
     assert arrived.deltas.trust > 0
+    # What lifted trust is said, and adds up to the change: the overdue penalty ends with the
+    # delivery (the late delivery itself costs a little).
+    assert arrived.summary.startswith(f"Trust rose {round(arrived.deltas.trust)} point")
+    assert "a delivery no longer overdue" in arrived.summary
     [resolved] = story.resolved(AlertKind.PROMISE_OVERDUE)
     assert resolved.alert_id == alert.alert_id
     assert "Fulfilled late" in resolved.message
@@ -276,6 +280,38 @@ def test_an_unanswered_complaint_and_a_case_past_its_sla(config: ScoringConfig) 
     story.event("support_case_resolved", at + 8 * DAY, case_id="k1", resolution_seconds=7 * 86400)
     [*_, done] = story.resolved(AlertKind.PROMISE_OVERDUE)
     assert done.alert_id == escalated.alert_id
+    assert story.record.tracker.book.overdue == []
+
+
+def test_settling_an_overdue_promise_names_the_lifted_penalty(config: ScoringConfig) -> None:
+    story = Story(config)
+    monthly_buyer(story, months=3)
+    at = START + 95 * DAY
+    story.event("promise_made", at, promise_id="p1", due_at=at + 2 * DAY)
+    story.event("promise_made", at, promise_id="p2", due_at=at + 6 * DAY)
+    story.tick(at + 3 * DAY)
+    [overdue] = story.raised(AlertKind.PROMISE_OVERDUE)
+    assert "p1" in overdue.message
+    # No tick after p2's deadline: the event that keeps p1 (late) first publishes p2 falling
+    # due, as time, with p1's penalty still in (p1 was overdue until this event) ...
+    kept = story.event("promise_kept", at + 8 * DAY, promise_id="p1")
+    time_update = story.updates[-2]
+    assert time_update.reason is UpdateReason.TIME
+    assert time_update.summary.startswith("An overdue promise (promise p2 due")
+    stated = int(time_update.summary.split("trust ")[1].split(",")[0].split(";")[0])
+    assert abs(stated - time_update.deltas.trust) < 1.01, time_update.summary
+    # ... then the event: p1 kept, and its penalty lifted, named and adding up to the deltas.
+    assert kept.summary.startswith(f"Trust rose {round(kept.deltas.trust)} point"), kept.summary
+    assert "a promise no longer overdue" in kept.summary
+    assert "a kept promise" in kept.summary
+    # Broken after it was overdue: the overdue penalty gives way to the broken promise's, so
+    # the drop is the difference, and the summary says the same number.
+    broken = story.event("promise_broken", at + 9 * DAY, promise_id="p2", due_at=at + 6 * DAY)
+    assert broken.deltas.trust < 0
+    assert broken.summary.startswith(f"Trust fell {round(-broken.deltas.trust)} point"), (
+        broken.summary
+    )
+    assert "a broken promise" in broken.summary
     assert story.record.tracker.book.overdue == []
 
 
