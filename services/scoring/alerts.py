@@ -60,7 +60,7 @@ from services.scoring.model import Scores, SignalKind
 from services.scoring.model.config import Alerts
 from services.scoring.model.explain import duration
 from services.scoring.model.promises import PromiseBook, TimerChange
-from services.scoring.model.scores import TrustLoyalty
+from services.scoring.model.scores import Segment, TrustLoyalty
 from services.scoring.model.signal import from_us, to_us
 
 _US_PER_DAY: Final = 86_400_000_000
@@ -261,6 +261,15 @@ class AlertContext:
     key_tenant: str | None = None
     """The tenant in the customer's keys (multi-tenant deployments; None: single-tenant): part
     of the alert id, so that two tenants' customers with the same id never share one."""
+    segment_before: Segment | None = None
+    """The segment a change is measured from, when not ``before``'s. An event that settles an
+    overdue promise, with other deadlines passed before it, publishes those first as time with
+    the settled promise's penalty still in; the event lifts it at the same instant. The segment
+    rule then waits for the event (``settling`` on the time step) and compares with the segment
+    from before the time step: a segment held for no time at all raises nothing (and starts no
+    cooldown that would hold back the real change)."""
+    settling: bool = False
+    """A time step inside an event that settles an overdue promise (see ``segment_before``)."""
 
     @property
     def time_only(self) -> bool:
@@ -622,7 +631,8 @@ class _Evaluation:
     def segment_change(self) -> None:
         ctx, rule = self.ctx, self.rules.segment_change
         kind = AlertKind.SEGMENT_CHANGE
-        before, after = ctx.before.segment.value, ctx.after.segment.value
+        before = (ctx.segment_before or ctx.before.segment).value
+        after = ctx.after.segment.value
         watched = after in rule.segments
         if kind in self.open:
             if ctx.time_only:
@@ -687,7 +697,8 @@ def evaluate(
         return work.tracker(), work.alerts
     work.time_passed()
     if ctx.time_only:
-        work.segment_change()
+        if not ctx.settling:
+            work.segment_change()
         work.lapsed()
         return work.tracker(), work.alerts
     work.detractor_nps()

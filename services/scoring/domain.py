@@ -393,6 +393,7 @@ def advance_to(
     config: ScoringConfig,
     *,
     publish_decay: bool = True,
+    settling: bool = False,
 ) -> TimeOutcome | None:
     """Move a customer to an event time without an event (a watermark).
 
@@ -404,7 +405,9 @@ def advance_to(
     last published update, or an alert was raised or resolved. Deterministic: the same record
     and watermark give the same outcome. ``publish_decay=False`` (an event is about to be
     scored, whose update will say how time moved the scores): publish only if a timer fired or
-    an alert was raised or resolved.
+    an alert was raised or resolved. ``settling``: that event settles an overdue promise,
+    whose penalty is still in the state here; the segment rule waits for the event
+    (``AlertContext.segment_before``).
     """
     state = record.state
     tracker = record.tracker
@@ -443,6 +446,7 @@ def advance_to(
             summary=summary,
             fired=tuple(fired),
             overdue_left=len(book.overdue),
+            settling=settling,
         ),
         config.alerts,
     )
@@ -529,7 +533,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     if any(not t.fired and t.deadline.due_us <= occurred for t in book.timers.values()):
         # Deadlines passed before this event: published as time first (the lapse of decay
         # alone is left to the event's own explanation, or to the watermark's ticks).
-        time = advance_to(record, occurred, config, publish_decay=False)
+        time = advance_to(record, occurred, config, publish_decay=False, settling=bool(settled))
         if time is not None:
             record = time.record
             # The time update ended with the record's scores at the event's time: where the
@@ -591,6 +595,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
             overdue_left=len(book.overdue),
             active=after.idle_days == 0.0 and not explanation.late,
             key_tenant=record.key_tenant,
+            segment_before=time.before.segment if time is not None and settled else None,
         ),
         config.alerts,
     )

@@ -127,12 +127,10 @@ EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
     "overdue.response": _label("feedback left unanswered", "pieces of feedback left unanswered"),
     # An event that settles a promise already overdue lifts that penalty: named apart from the
     # event's own evidence, so that a summary adds up to the change a subscriber sees.
-    "settled.delivery": _label("a delivery no longer overdue", "deliveries no longer overdue"),
-    "settled.promise": _label("a promise no longer overdue", "promises no longer overdue"),
-    "settled.case": _label(
-        "a support case no longer past its SLA", "support cases no longer past their SLA"
-    ),
-    "settled.response": _label("feedback answered at last", "pieces of feedback answered at last"),
+    "settled.delivery": _label("an overdue delivery settled", "overdue deliveries settled"),
+    "settled.promise": _label("an overdue promise settled", "overdue promises settled"),
+    "settled.case": _label("an overdue support case settled", "overdue support cases settled"),
+    "settled.response": _label("overdue feedback answered", "pieces of overdue feedback answered"),
     "erasure_request": _label("an erasure request", "erasure requests"),
 }
 

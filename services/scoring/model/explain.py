@@ -6,6 +6,9 @@ is split into drivers, in score points (trust on its 0-100 scale, loyalty 0-100)
 * ``elapsed time``: the effect of moving ``as_of`` forward to a newer event (older evidence
   fades, recency drops), measured before any of the event's evidence is added (for an event
   that arrives late and predates the first one seen: ``a longer history``);
+* for an event that settles promises already overdue, one driver per kind for the overdue
+  penalty it lifts (``an overdue promise settled``), so that the explanation starts from the
+  scores the customer had, those last published;
 * one driver per label of the event's evidence (``a late delivery``, ``frustration``...),
   attributed sequentially from the strongest alone to the weakest, so that the drivers add up
   exactly to the change.
@@ -296,23 +299,28 @@ def _withdrawal_drivers(
     config: ScoringConfig,
     at: int,
 ) -> tuple[list[Driver], TrustLoyalty]:
-    """The drivers of the withdrawn evidence (one per withdrawal, in order; they add up to the
-    change from ``held`` to the withdrawn state at ``at``), and (trust, loyalty) of ``held``
-    moved to the event's time: where time ends and the withdrawals start."""
+    """The drivers of the withdrawn evidence, one per kind (``two overdue promises settled``),
+    adding up to the change from ``held`` to the withdrawn state at ``at``; and the (trust,
+    loyalty) of ``held`` moved to the event's time: where time ends and the withdrawals
+    start."""
     if not withdrawn:
         return [], base_scores
     occurred = signal.occurred_us
     start = trust_and_loyalty_at(add_evidence(held, (), occurred, config), config, at)
+    kinds: dict[str, list[Withdrawal]] = {}
+    for withdrawal in withdrawn:
+        kinds.setdefault(withdrawal.key, []).append(withdrawal)
     drivers = []
     current, points = held, start
-    for position, withdrawal in enumerate(withdrawn):
-        if position == len(withdrawn) - 1:
+    for position, (key, group) in enumerate(kinds.items()):
+        if position == len(kinds) - 1:
             after_points = base_scores  # the exact state the event's evidence starts from
         else:
-            current = _withdraw(current, (withdrawal,), config)
+            current = _withdraw(current, group, config)
             moved = add_evidence(current, (), occurred, config)
             after_points = trust_and_loyalty_at(moved, config, at)
-        drivers.append(_driver(withdrawal.key, withdrawal.label, points, after_points, signal))
+        driver = _driver(key, group[0].label, points, after_points, signal)
+        drivers.append(replace(driver, count=len(group)))
         points = after_points
     return drivers, start
 

@@ -393,3 +393,61 @@ def test_alert_ids_are_deterministic_and_fit_the_contract() -> None:
     assert first == alert_id("cust-" + "x" * 123, AlertKind.UNRESOLVED_COMPLAINTS, "e" * 128)
     assert len(first) <= 128
     assert first != alert_id("cust-x", AlertKind.TRUST_DROP, "e")
+
+
+def test_a_segment_held_for_no_time_inside_a_settling_event_raises_nothing() -> None:
+    """An event settles an overdue promise while another deadline passed before it: the time
+    step (penalty still in) reads detractor, the event (penalty lifted) passive again. The
+    segment rule waits for the event and compares with the segment before the time step, so no
+    alert is raised, and none is held back by a cooldown when the customer really turns."""
+    c = Customer(segment=Segment.PASSIVE)
+    c.event(segment=Segment.PASSIVE)
+    time_step = AlertContext(
+        customer_id="c",
+        tenant_id=None,
+        event_id="time:1",
+        kind=None,
+        occurred_at=T0 + timedelta(days=1),
+        before=at(c.trust, Segment.PASSIVE),
+        after=at(c.trust - 1, Segment.DETRACTOR),
+        summary="An overdue promise",
+        settling=True,
+    )
+    c.tracker, alerts = evaluate(c.tracker, time_step, RULES)
+    assert alerts == []
+    settled = AlertContext(
+        customer_id="c",
+        tenant_id=None,
+        event_id="e-settles",
+        kind=SignalKind.SUPPORT_CASE_RESOLVED,
+        occurred_at=T0 + timedelta(days=1),
+        before=at(c.trust - 1, Segment.DETRACTOR),
+        after=at(c.trust + 1, Segment.PASSIVE),
+        summary="why",
+        segment_before=Segment.PASSIVE,
+    )
+    c.tracker, alerts = evaluate(c.tracker, settled, RULES)
+    assert alerts == []
+    # Three days later the customer does turn detractor: raised at once (no cooldown running).
+    [raised] = c.event(segment=Segment.DETRACTOR, day=4)
+    assert raised.kind is AlertKind.SEGMENT_CHANGE
+    assert "from neutral to detractor" in raised.message
+
+
+def test_a_segment_change_by_the_time_step_is_raised_by_the_settling_event() -> None:
+    """The other deadline's penalty keeps the customer a detractor after the event: the event's
+    pass raises the change, measured from the segment before the time step."""
+    c = Customer(segment=Segment.PASSIVE)
+    settled = AlertContext(
+        customer_id="c",
+        tenant_id=None,
+        event_id="e-settles",
+        kind=SignalKind.SUPPORT_CASE_RESOLVED,
+        occurred_at=T0,
+        before=at(40.0, Segment.DETRACTOR),
+        after=at(42.0, Segment.DETRACTOR),
+        summary="why",
+        segment_before=Segment.PASSIVE,
+    )
+    _, [raised] = evaluate(c.tracker, settled, RULES)
+    assert "from neutral to detractor" in raised.message

@@ -249,3 +249,40 @@ def test_explanations_follow_event_time(config: ScoringConfig, established: Cust
     assert (
         fold(established, moved, config)[1].summary == fold(established, event, config)[1].summary
     )
+
+
+def test_withdrawn_penalties_are_drivers_one_per_kind(
+    config: ScoringConfig, established: CustomerState
+) -> None:
+    """An event that settles overdue promises takes their penalties back: one driver per kind
+    (counted), and the drivers still add up to the change from the scores held before."""
+    from services.scoring.model.evidence import Withdrawal, overdue_evidence
+    from services.scoring.model.state import add_evidence
+
+    due = established.as_of_us
+    assert due is not None
+    penalties = {kind: tuple(overdue_evidence(kind, config)) for kind in ("promise", "delivery")}
+    held = add_evidence(
+        established, [*penalties["promise"], *penalties["promise"]], due, config, count_event=False
+    )
+    held = add_evidence(held, penalties["delivery"], due, config, count_event=False)
+    withdrawn = (
+        Withdrawal("settled.promise", penalties["promise"], due),
+        Withdrawal("settled.delivery", penalties["delivery"], due),
+        Withdrawal("settled.promise", penalties["promise"], due),
+    )
+    state, explanation = fold(held, signal(K.PROMISE_KEPT, 5.5), config, withdrawn=withdrawn)
+    lifted = [d for d in explanation.drivers if d.key.startswith("settled.")]
+    assert sorted((d.key, d.count) for d in lifted) == [
+        ("settled.delivery", 1),
+        ("settled.promise", 2),
+    ]
+    assert all(d.trust_points > 0 for d in lifted)
+    total = sum(d.trust_points for d in explanation.drivers)
+    assert total == pytest.approx(explanation.trust_points, abs=1e-9)
+    assert "two overdue promises settled" in explanation.summary
+    assert explanation.subject == "a kept promise"
+    # The new state is the one without the penalties.
+    _, plain = fold(established, signal(K.PROMISE_KEPT, 5.5), config)
+    assert explanation.after.trust == pytest.approx(plain.after.trust, abs=1e-9)
+    assert state.sums == pytest.approx(apply(established, signal(K.PROMISE_KEPT, 5.5), config).sums)

@@ -8,6 +8,7 @@ the direction and rough size of the scores, the words of the summary, and the al
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -230,8 +231,8 @@ def test_the_overdue_delivery_becomes_evidence_and_an_alert(config: ScoringConfi
     assert arrived.deltas.trust > 0
     # What lifted trust is said, and adds up to the change: the overdue penalty ends with the
     # delivery (the late delivery itself costs a little).
-    assert arrived.summary.startswith(f"Trust rose {round(arrived.deltas.trust)} point")
-    assert "a delivery no longer overdue" in arrived.summary
+    assert arrived.summary.startswith(f"Trust rose {shown(arrived.deltas.trust)} point")
+    assert "an overdue delivery settled" in arrived.summary
     [resolved] = story.resolved(AlertKind.PROMISE_OVERDUE)
     assert resolved.alert_id == alert.alert_id
     assert "Fulfilled late" in resolved.message
@@ -245,6 +246,11 @@ def test_the_overdue_delivery_becomes_evidence_and_an_alert(config: ScoringConfi
     )
     [answered] = story.resolved(AlertKind.NEGATIVE_FEEDBACK)
     assert answered.alert_id == bad_review.alert_id
+
+
+def shown(points: float) -> int:
+    """How a summary writes a move of ``points`` (``explain._points``): half up, at least 1."""
+    return max(1, math.floor(abs(points) + 0.5))
 
 
 def promises_day(promised: datetime, days: int) -> datetime:
@@ -301,14 +307,14 @@ def test_settling_an_overdue_promise_names_the_lifted_penalty(config: ScoringCon
     stated = int(time_update.summary.split("trust ")[1].split(",")[0].split(";")[0])
     assert abs(stated - time_update.deltas.trust) < 1.01, time_update.summary
     # ... then the event: p1 kept, and its penalty lifted, named and adding up to the deltas.
-    assert kept.summary.startswith(f"Trust rose {round(kept.deltas.trust)} point"), kept.summary
-    assert "a promise no longer overdue" in kept.summary
+    assert kept.summary.startswith(f"Trust rose {shown(kept.deltas.trust)} point"), kept.summary
+    assert "an overdue promise settled" in kept.summary
     assert "a kept promise" in kept.summary
     # Broken after it was overdue: the overdue penalty gives way to the broken promise's, so
     # the drop is the difference, and the summary says the same number.
     broken = story.event("promise_broken", at + 9 * DAY, promise_id="p2", due_at=at + 6 * DAY)
     assert broken.deltas.trust < 0
-    assert broken.summary.startswith(f"Trust fell {round(-broken.deltas.trust)} point"), (
+    assert broken.summary.startswith(f"Trust fell {shown(broken.deltas.trust)} point"), (
         broken.summary
     )
     assert "a broken promise" in broken.summary

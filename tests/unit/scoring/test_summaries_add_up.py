@@ -3,9 +3,9 @@
 
 Simulated customers (``rapport simulate``'s traffic: purchases, deliveries on time and late,
 promises kept and broken, support cases, feedback and responses) go through the contract and
-the scoring domain exactly as in the services. Before the overdue penalty a settling event
-lifts was named, about one update in twenty of this traffic said "Trust rose 20 points: a kept
-promise" next to deltas of +43.
+the scoring domain exactly as in the services. Before an event that settles an overdue promise
+named the penalty it lifts, 237 of the 6,838 event updates of this traffic had deltas other
+than their explanation's change ("Trust rose 20 points: a kept promise" next to +43).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from evaluation.scoring.pipeline import ContractPath
 from schemas import ScoreUpdate
 from services.product.simulate import build_traffic
-from services.scoring.domain import CustomerRecord, score_event
+from services.scoring.domain import CustomerRecord, Outcome, score_event
 from services.scoring.model import ScoringConfig
 
 NOW: Final = datetime(2026, 12, 1, tzinfo=UTC)
@@ -67,8 +67,8 @@ def test_the_parser_reads_both_forms() -> None:
 
 
 @pytest.fixture(scope="module")
-def published(config: ScoringConfig) -> list[tuple[ScoreUpdate, tuple[str, ...]]]:
-    """Every event update the service would publish, with the keys its event settled."""
+def outcomes(config: ScoringConfig) -> list[tuple[Outcome, tuple[str, ...]]]:
+    """Every event's outcome, with the promise keys the event settled."""
     traffic = build_traffic(40, 365, seed=7, bad_share=0, duplicate_share=0, now=NOW)
     path = ContractPath(config)
     records: dict[str, CustomerRecord] = {}
@@ -79,9 +79,54 @@ def published(config: ScoringConfig) -> list[tuple[ScoreUpdate, tuple[str, ...]]
         known = records.get(record.customer_id) or CustomerRecord.empty(record.customer_id)
         outcome = score_event(known, scoring_input, config)
         records[record.customer_id] = outcome.record
-        if outcome.publish:
-            out.append((outcome.update, scoring_input.settles))
+        out.append((outcome, scoring_input.settles))
     return out
+
+
+@pytest.fixture(scope="module")
+def published(
+    outcomes: list[tuple[Outcome, tuple[str, ...]]],
+) -> list[tuple[ScoreUpdate, tuple[str, ...]]]:
+    """Every event update the service would publish, with the keys its event settled."""
+    return [(outcome.update, settles) for outcome, settles in outcomes if outcome.publish]
+
+
+def test_every_event_update_moves_by_its_explanation(
+    outcomes: list[tuple[Outcome, tuple[str, ...]]], config: ScoringConfig
+) -> None:
+    """Every event publishes here (``material_only`` is off), so the deltas since the previous
+    update are exactly the change the explanation splits into drivers."""
+    assert not config.publishing.material_only
+    wrong = [
+        (outcome.update.deltas, outcome.update.summary)
+        for outcome, _ in outcomes
+        if abs(outcome.update.deltas.trust - outcome.explanation.trust_points) > 0.01
+        or abs(outcome.update.deltas.loyalty - outcome.explanation.loyalty_points) > 0.01
+    ]
+    assert wrong == [], f"{len(wrong)} of {len(outcomes)}: {wrong[:5]}"
+
+
+def test_a_time_update_before_an_event_states_its_deltas(
+    outcomes: list[tuple[Outcome, tuple[str, ...]]],
+) -> None:
+    """Deadlines passed before an event are published as time first: "An overdue promise
+    (promise p-7 due 21 Jun): trust -12; over 2 days without events: loyalty -1". An overdue
+    penalty the event lifts is still in it (the promise was overdue until the event)."""
+    checked, wrong = 0, []
+    for outcome, _ in outcomes:
+        update = None if outcome.time is None else outcome.time.update
+        if update is None:
+            continue
+        checked += 1
+        stated = {"trust": 0, "loyalty": 0}
+        for score, points in _TIME_MOVE.findall(update.summary):
+            stated[score] += int(points)
+        for score, delta in (("trust", update.deltas.trust), ("loyalty", update.deltas.loyalty)):
+            # Each part of a time summary is rounded, and a part below min_points is left out.
+            if abs(stated[score] - delta) > 2.0:
+                wrong.append((score, round(delta, 1), update.summary))
+    assert checked > 20
+    assert wrong == [], f"{len(wrong)} of {checked}: {wrong[:5]}"
 
 
 def test_every_event_summary_states_its_deltas(
@@ -92,7 +137,7 @@ def test_every_event_summary_states_its_deltas(
     routine = config.publishing.time_update_points + 1.0
     settling = [u for u, settles in published if settles]
     assert len(settling) > 100, "the traffic must settle promises, some of them overdue"
-    assert any("no longer" in u.summary for u in settling)
+    assert any("overdue promise settled" in u.summary for u in settling)
     wrong = []
     for update, _ in published:
         stated = _stated(update.summary)
