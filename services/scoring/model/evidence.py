@@ -40,10 +40,16 @@ class DriverLabel:
 
     singular: str
     plural: str
+    tone: int = 0
+    """+1 for praise-like graded evidence (a promoter answer, a positive review), -1 for
+    criticism-like, 0 otherwise. Graded evidence pulls a score toward its grade, so mild
+    criticism can raise a score lower still, and faint praise lower a higher one: the summary
+    then says so ("milder than the customer's record") instead of naming criticism as why a
+    score rose."""
 
     @classmethod
-    def uncountable(cls, text: str) -> DriverLabel:
-        return cls(text, text)
+    def uncountable(cls, text: str, tone: int = 0) -> DriverLabel:
+        return cls(text, text, tone)
 
     @property
     def countable(self) -> bool:
@@ -66,8 +72,8 @@ class Evidence:
         return self.weight if self.polarity is Polarity.POSITIVE else -self.weight
 
 
-def _label(singular: str, plural: str) -> DriverLabel:
-    return DriverLabel(singular, plural)
+def _label(singular: str, plural: str, tone: int = 0) -> DriverLabel:
+    return DriverLabel(singular, plural, tone)
 
 
 EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
@@ -253,19 +259,22 @@ def _graded_label(signal: Signal) -> DriverLabel:
     """One label for all graded evidence of a feedback signal (answer, stars, text)."""
     if signal.nps is not None:
         group = "promoter" if signal.nps >= 9 else "passive" if signal.nps >= 7 else "detractor"
-        return _label(f"a {group} NPS answer", f"{group} NPS answers")
+        tone = {"promoter": 1, "passive": 0, "detractor": -1}[group]
+        return _label(f"a {group} NPS answer", f"{group} NPS answers", tone)
     if signal.csat is not None:
         grade = "good" if signal.csat >= 4 else "neutral" if signal.csat == 3 else "poor"
-        return _label(f"a {grade} CSAT rating", f"{grade} CSAT ratings")
+        tone = {"good": 1, "neutral": 0, "poor": -1}[grade]
+        return _label(f"a {grade} CSAT rating", f"{grade} CSAT ratings", tone)
     if signal.ces is not None:
         if signal.ces >= 5:
-            return _label("an easy-effort rating", "easy-effort ratings")
+            return _label("an easy-effort rating", "easy-effort ratings", 1)
         if signal.ces <= 3:
-            return _label("a high-effort rating", "high-effort ratings")
+            return _label("a high-effort rating", "high-effort ratings", -1)
         return _label("a neutral effort rating", "neutral effort ratings")
     if signal.stars is not None:
         grade = "positive" if signal.stars >= 4 else "mixed" if signal.stars == 3 else "negative"
-        return _label(f"a {grade} review", f"{grade} reviews")
+        tone = {"positive": 1, "mixed": 0, "negative": -1}[grade]
+        return _label(f"a {grade} review", f"{grade} reviews", tone)
     if signal.sentiment is not None:
         singular, plural = _TEXT_NOUNS.get(signal.kind, ("comment", "comments"))
         tone = _tone(signal.sentiment)
@@ -275,11 +284,11 @@ def _graded_label(signal: Signal) -> DriverLabel:
                 return _label(f"{article} {singular}", plural)
             return _label("a neutral comment", "neutral comments")
         adjective = "positive" if tone > 0 else "negative"
-        return _label(f"a {adjective} {singular}", f"{adjective} {plural}")
+        return _label(f"a {adjective} {singular}", f"{adjective} {plural}", tone)
     if signal.recommend is not None:
         if signal.recommend:
-            return _label("a stated intent to recommend", "stated intents to recommend")
-        return _label("a refusal to recommend", "refusals to recommend")
+            return _label("a stated intent to recommend", "stated intents to recommend", 1)
+        return _label("a refusal to recommend", "refusals to recommend", -1)
     return event_label(signal.kind.value)
 
 
@@ -323,7 +332,8 @@ def _aspect_label(aspect: str, sentiment: float) -> DriverLabel:
         (f"praise for {aspect}", f"criticism of {aspect}", f"comments on {aspect}"),
     )
     tone = _tone(sentiment)
-    return DriverLabel.uncountable(positive if tone > 0 else negative if tone < 0 else neutral)
+    text = positive if tone > 0 else negative if tone < 0 else neutral
+    return DriverLabel.uncountable(text, tone)
 
 
 def _multiplier(signal: Signal, config: ScoringConfig) -> float:

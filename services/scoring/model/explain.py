@@ -539,13 +539,17 @@ def _points(points: float) -> str:
     return f"{'rose' if points > 0 else 'fell'} {n} point{'' if n == 1 else 's'}"
 
 
-def _phrase(drivers: Sequence[Driver], limit: int) -> str:
+def _phrase(drivers: Sequence[Driver], limit: int, total: float = 0.0) -> str:
     parts = [driver.phrase for driver in drivers[:limit]]
     if len(drivers) > limit:
         parts.append(f"{len(drivers) - limit} more")
-    if len(parts) == 1:
-        return parts[0]
-    return f"{', '.join(parts[:-1])} and {parts[-1]}"
+    text = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    if any(driver.label.tone * total < 0 for driver in drivers):
+        # Graded evidence pulls toward its grade: criticism milder than the customer's standing
+        # raises the score, faint praise below it lowers it (named only when nothing else
+        # moved the score that way, see ``_agreeing``).
+        text += ", milder than their record" if total > 0 else ", less warm than their record"
+    return text
 
 
 def _agreeing(
@@ -555,10 +559,15 @@ def _agreeing(
 
     The strongest is always named; the others if their effect reaches ``floor`` points and a
     tenth of the strongest's (elapsed time is rarely worth naming next to a broken promise).
+    A driver whose tone is against the move (criticism that raised a score) is named only if
+    no other pushed that way: "Trust rose 6 points: praise for our communication", not "...
+    and criticism of delivery reliability".
     """
     effects = [(abs(effect(d)), d) for d in drivers if effect(d) * total > 0]
     if not effects:
         return []
+    in_tone = [pair for pair in effects if pair[1].label.tone * total >= 0]
+    effects = in_tone or effects
     effects.sort(key=lambda pair: (-pair[0], pair[1].label.singular))
     strongest, first = effects[0]
     bar = max(floor, _RELATIVE_FLOOR * strongest)
@@ -594,17 +603,17 @@ def describe(
         return f"Trust and loyalty steady {fallback}"
     if trust_moved and not loyalty_moved:
         named = _agreeing(drivers, on_trust, trust_points, floor)
-        return f"Trust {_points(trust_points)}: {_phrase(named, limit)}"
+        return f"Trust {_points(trust_points)}: {_phrase(named, limit, trust_points)}"
     if loyalty_moved and not trust_moved:
         named = _agreeing(drivers, on_loyalty, loyalty_points, floor)
-        return f"Loyalty {_points(loyalty_points)}: {_phrase(named, limit)}"
+        return f"Loyalty {_points(loyalty_points)}: {_phrase(named, limit, loyalty_points)}"
     head = f"Trust {_points(trust_points)} and loyalty {_points(loyalty_points)}"
     if trust_points * loyalty_points > 0:
         named = _agreeing(drivers, lambda d: d.trust_points + d.loyalty_points, trust_points, floor)
-        return f"{head}: {_phrase(named, limit)}"
+        return f"{head}: {_phrase(named, limit, trust_points)}"
     trust_named = _agreeing(drivers, on_trust, trust_points, floor)
     loyalty_named = _agreeing(drivers, on_loyalty, loyalty_points, floor)
     return (
-        f"Trust {_points(trust_points)} ({_phrase(trust_named, limit)}) and loyalty "
-        f"{_points(loyalty_points)} ({_phrase(loyalty_named, limit)})"
+        f"Trust {_points(trust_points)} ({_phrase(trust_named, limit, trust_points)}) and "
+        f"loyalty {_points(loyalty_points)} ({_phrase(loyalty_named, limit, loyalty_points)})"
     )

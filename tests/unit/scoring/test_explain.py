@@ -22,6 +22,7 @@ from services.scoring.model import (
     fold,
     summarize,
 )
+from services.scoring.model.evidence import evidence_for
 from services.scoring.model.explain import ELAPSED_TIME, LONGER_HISTORY, describe, number_word
 from tests.unit.scoring.strategies import CUSTOMER, signal, signal_lists
 
@@ -220,6 +221,63 @@ def test_wording(config: ScoringConfig) -> None:
         "and 2 more"
     )
     assert describe(0.0, -1.0, [frustration], config, "") == "Loyalty fell 1 point: frustration"
+
+
+def test_a_driver_is_never_named_against_its_tone_without_saying_why(config: ScoringConfig) -> None:
+    """Graded evidence pulls a score toward its grade: mild criticism raises a lower score, faint
+    praise lowers a higher one. Criticism is not named as why trust rose next to praise that
+    raised it; alone, it is named with the reason."""
+    criticism = Driver(
+        "aspect.delivery_reliability",
+        DriverLabel.uncountable("criticism of delivery reliability", tone=-1),
+        1.0,
+        0.0,
+    )
+    praise = Driver(
+        "aspect.communication_transparency",
+        DriverLabel.uncountable("praise for our communication", tone=1),
+        4.0,
+        0.0,
+    )
+    assert (
+        describe(5.0, 0.0, [praise, criticism], config, "")
+        == "Trust rose 5 points: praise for our communication"
+    )
+    assert (
+        describe(1.0, 0.0, [criticism], config, "")
+        == "Trust rose 1 point: criticism of delivery reliability, milder than their record"
+    )
+    faint = Driver(
+        "aspect.customer_service",
+        DriverLabel.uncountable("praise for customer service", tone=1),
+        -2.0,
+        0.0,
+    )
+    assert (
+        describe(-2.0, 0.0, [faint], config, "")
+        == "Trust fell 2 points: praise for customer service, less warm than their record"
+    )
+    # Neutral labels (a passive answer, elapsed time, events) are named either way.
+    passive = Driver("nps", DriverLabel("a passive NPS answer", "passive NPS answers"), -2.0, 0.0)
+    assert describe(-2.0, 0.0, [passive], config, "") == "Trust fell 2 points: a passive NPS answer"
+
+
+def test_graded_labels_carry_their_tone(config: ScoringConfig) -> None:
+    tones = {
+        item.label.singular: item.label.tone
+        for s in (
+            signal(K.NPS, 1.0, nps=2),
+            signal(K.NPS, 1.0, nps=10),
+            signal(K.NPS, 1.0, nps=7),
+            signal(K.REVIEW, 1.0, stars=1, aspects={"customer_service": -0.6}),
+        )
+        for item in evidence_for(s, config)
+    }
+    assert tones["a detractor NPS answer"] == -1
+    assert tones["a promoter NPS answer"] == 1
+    assert tones["a passive NPS answer"] == 0
+    assert tones["a negative review"] == -1
+    assert tones["criticism of customer service"] == -1
 
 
 def test_number_words() -> None:
