@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 from schemas.base import EventKind
 from schemas.samples import upstream_examples
@@ -156,9 +156,6 @@ class Outgoing:
     """A valid, first-time event: scoring will count it."""
 
 
-_PROMISED_WITHIN: Final = timedelta(days=4)
-
-
 class EventWriter:
     """Dresses signals as upstream events of the contract."""
 
@@ -174,9 +171,6 @@ class EventWriter:
         self._cases: dict[str, int] = Counter()
         self._orders: dict[str, int] = Counter()
         self._promises: dict[str, int] = Counter()
-        # The due time each promise was made with: the kept or broken event names the same one
-        # (and a kept promise its fulfilment), so that "kept" means kept by its due time.
-        self._promise_due: dict[str, datetime] = {}
 
     def event(self, signal: Signal) -> AnyUpstreamEvent:
         event_type = _TYPE_OF_KIND.get(signal.kind, signal.kind.value)
@@ -213,16 +207,9 @@ class EventWriter:
                 return {"order_id": f"{customer}-order-{max(1, self._orders[customer])}"}
             case SignalKind.PROMISE_MADE:
                 self._promises[customer] += 1
-                promise = f"{customer}-promise-{self._promises[customer]}"
-                # The simulated customer hears back within 1-3 days: promised within 4.
-                self._promise_due[promise] = data["occurred_at"] + _PROMISED_WITHIN
-                return {"promise_id": promise, "due_at": self._promise_due[promise]}
+                return {"promise_id": f"{customer}-promise-{self._promises[customer]}"}
             case SignalKind.PROMISE_KEPT | SignalKind.PROMISE_BROKEN:
-                promise = f"{customer}-promise-{max(1, self._promises[customer])}"
-                due = self._promise_due.get(promise, data["due_at"])
-                if signal.kind is SignalKind.PROMISE_BROKEN:
-                    return {"promise_id": promise, "due_at": due}
-                return {"promise_id": promise, "due_at": due, "fulfilled_at": data["occurred_at"]}
+                return {"promise_id": f"{customer}-promise-{max(1, self._promises[customer])}"}
             case SignalKind.PRICE_CHANGE:
                 return {
                     "old_amount": Decimal(f"{signal.previous_amount or 30:.2f}"),

@@ -221,7 +221,6 @@ class _Fields:
     promised_delivery_us: int | None = None
     promise_id: str | None = None
     promise_due_us: int | None = None
-    fulfilled_us: int | None = None
 
 
 _CORRECTION_WORDS: Final = ("billing", "error", "overcharg", "double", "duplicate", "wrong")
@@ -270,9 +269,6 @@ def _read_upstream(  # noqa: PLR0915 - one case per upstream type, flat on purpo
         case PromiseKept() | PromiseBroken():
             f.qualifier = upstream.promise_kind.value
             f.promise_id = upstream.promise_id
-            f.promise_due_us = to_us(upstream.due_at)
-            if upstream.fulfilled_at is not None:
-                f.fulfilled_us = to_us(upstream.fulfilled_at)
         case CompanyMessage():
             f.qualifier = upstream.purpose.value
         case FeedbackResponse():
@@ -343,7 +339,7 @@ def to_input(annotated: AnnotatedEvent, config: ScoringConfig) -> ScoringInput:
             customer_id=event.customer_id,
             occurred_at=event.occurred_at,
             kind=kind,
-            qualifier=_promise_variant(kind, f, config) or f.qualifier,
+            qualifier=f.qualifier,
             amount=f.amount,
             previous_amount=f.previous_amount,
             count=f.count,
@@ -379,20 +375,6 @@ def to_input(annotated: AnnotatedEvent, config: ScoringConfig) -> ScoringInput:
         settles=_settles(signal, f),
         subject_id=f.order_id or f.promise_id or f.case_id,
     )
-
-
-def _promise_variant(kind: SignalKind, f: _Fields, config: ScoringConfig) -> str | None:
-    """A promise fulfilled after its due time (and grace) is a promise kept late, whichever
-    event says so: a ``promise_kept`` whose ``fulfilled_at`` is past its ``due_at`` (the
-    contract asks for ``promise_broken`` then, not every upstream complies), or a
-    ``promise_broken`` fulfilled after all. Read from the event's own times, so the same in any
-    arrival order."""
-    if f.fulfilled_us is None or f.promise_due_us is None:
-        return None
-    if kind is SignalKind.PROMISE_BROKEN:
-        return "fulfilled_late"
-    late = f.fulfilled_us > f.promise_due_us + hours(config.promises.promise_grace_hours)
-    return "late" if kind is SignalKind.PROMISE_KEPT and late else None
 
 
 def _opens(signal: Signal, f: _Fields, config: ScoringConfig) -> Deadline | None:

@@ -95,8 +95,6 @@ EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
     "delivery_failed": _label("a failed delivery", "failed deliveries"),
     "promise_made": _label("a promise", "promises"),
     "promise_kept": _label("a kept promise", "kept promises"),
-    "promise_kept.late": _label("a promise kept late", "promises kept late"),
-    "promise_broken.fulfilled_late": _label("a promise kept late", "promises kept late"),
     "promise_broken": _label("a broken promise", "broken promises"),
     "company_message": _label("a message from us", "messages from us"),
     "company_message.marketing": _label("a marketing message", "marketing messages"),

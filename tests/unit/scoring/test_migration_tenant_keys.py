@@ -11,9 +11,8 @@ import base64
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-import yaml
 from sqlalchemy import Engine, MetaData, select
 
 from schemas import ScoreUpdate, UpdateReason
@@ -22,7 +21,6 @@ from services.runtime.records import InRecord, PartitionBatch, TopicPartition
 from services.runtime.settings import Topics
 from services.scoring import store
 from services.scoring.model import ScoringConfig
-from services.scoring.model.config import DEFAULT_PATH
 from services.scoring.service import ScoringHandler
 from tests.unit.scoring.events import annotated, encode
 from tests.unit.scoring.harness import COMPLETED_AT
@@ -81,24 +79,8 @@ def write_release_database(engine: Engine) -> None:
             conn.execute(tables.tables[name].insert(), release_rows(name))
 
 
-# Rules added to scoring.yaml since the release wrote the data. Each changes the content hash,
-# and a service refuses to start on states of another hash until `rapport scores rebuild
-# --apply`: what this test checks is the migration, so it scores with the release's rules.
-_RULES_SINCE_RELEASE: Final = ("promise_kept.late", "promise_broken.fulfilled_late")
-
-
-def release_config() -> ScoringConfig:
-    data = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
-    for rule in _RULES_SINCE_RELEASE:
-        del data["events"][rule]
-    config = ScoringConfig.from_mapping(data)
-    stored = {row["config_hash"] for row in RELEASE["tables"]["customer_state"]}
-    assert stored == {config.content_hash}, "list the rules added since the release"
-    return config
-
-
 def score(engine: Engine, tenancy: Tenancy, events: list[Any]) -> list[ScoreUpdate]:
-    config = release_config()
+    config = ScoringConfig.load()
     handler = ScoringHandler(engine, Topics(), config, clock=lambda: COMPLETED_AT, tenancy=tenancy)
     tp = TopicPartition(Topics().annotated, 7)  # a partition the release never read
     records = [InRecord(tp.topic, 7, i, b"k", encode(e)) for i, e in enumerate(events)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +22,6 @@ from schemas.samples import upstream_examples
 from schemas.upstream import type_name
 from services.runtime.exceptions import PermanentError
 from services.scoring.model import ScoringConfig, SignalKind, evidence_for
-from services.scoring.model.channels import Channel
-from services.scoring.model.evidence import rule_key
 from services.scoring.signals import (
     TYPE_KINDS,
     UNSUPPORTED_EVENT_TYPE,
@@ -88,32 +86,6 @@ def test_upstream_fields_become_signal_fields(
     signal = _map(annotated(event_type, "c", "e", AT, **fields), config).signal
     for name, value in expected.items():
         assert getattr(signal, name) == value, name
-
-
-@pytest.mark.parametrize(
-    ("event_type", "fulfilled_hours", "rule"),
-    [
-        ("promise_kept", -2, "promise_kept"),  # before its due time
-        ("promise_kept", 0, "promise_kept"),  # at it
-        ("promise_kept", 30, "promise_kept.late"),  # the contract wants promise_broken here
-        ("promise_broken", 30, "promise_broken.fulfilled_late"),
-        ("promise_broken", None, "promise_broken"),  # never fulfilled
-    ],
-)
-def test_a_promise_fulfilled_after_its_due_time_is_kept_late(
-    event_type: str, fulfilled_hours: int | None, rule: str, config: ScoringConfig
-) -> None:
-    due = AT - timedelta(days=1)
-    fulfilled = None if fulfilled_hours is None else due + timedelta(hours=fulfilled_hours)
-    event = annotated(
-        event_type, "c", "e", AT, promise_id="p-1", due_at=due, fulfilled_at=fulfilled
-    )
-    signal = _map(event, config).signal
-    assert rule_key(signal, config) == rule
-    late = {"promise_kept.late", "promise_broken.fulfilled_late"}
-    assert (config.events[rule][Channel.TRUST] == -1.0) is (rule in late)
-    if rule in late:
-        assert {e.label.singular for e in evidence_for(signal, config)} == {"a promise kept late"}
 
 
 def test_support_case_ids_and_feedback_responses_are_kept_for_the_alerts(
