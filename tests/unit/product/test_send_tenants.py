@@ -61,6 +61,8 @@ def test_the_cli_passes_tenant_and_mode(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("RAPPORT_TENANCY__MODE", "multi")
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.delenv("RAPPORT_KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    # An empty state directory: a local stack the developer has running is not found.
+    monkeypatch.setenv("RAPPORT_STATE_DIR", str(tmp_path / "state"))
     file = tmp_path / "events.ndjson"
     file.write_bytes(files(example(tenant_id=None))[0][1])
     result = CliRunner().invoke(app, ["send", "--json", str(file)])
