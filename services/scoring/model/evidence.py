@@ -44,7 +44,7 @@ class DriverLabel:
     """+1 for praise-like graded evidence (a promoter answer, a positive review), -1 for
     criticism-like, 0 otherwise. Graded evidence pulls a score toward its grade, so mild
     criticism can raise a score lower still, and faint praise lower a higher one: the summary
-    then says so ("milder than the customer's record") instead of naming criticism as why a
+    then says so ("though milder than their trust so far") instead of naming criticism as why a
     score rose."""
 
     @classmethod
@@ -400,6 +400,7 @@ def with_memory(items: list[Evidence], *, company: bool = False) -> list[Evidenc
     trust evidence; company actions are not experiences). Counting experiences, not weights,
     lets two years of on-time deliveries weigh against a bad week."""
     out: list[Evidence] = []
+    counted: list[Evidence] = []
     net = 0.0
     for item in items:
         routed = item
@@ -408,15 +409,30 @@ def with_memory(items: list[Evidence], *, company: bool = False) -> list[Evidenc
                 routed = Evidence(Channel.COMPANY, item.polarity, item.weight, item.key, item.label)
             else:
                 net += item.signed_weight
+                counted.append(item)
         out.append(routed)
     if net != 0.0:
         polarity = Polarity.POSITIVE if net > 0 else Polarity.NEGATIVE
-        first = next(i for i in items if i.channel is Channel.TRUST)
+        source = _experience_source(counted, net)
         # A full experience from half a unit of trust evidence (an on-time delivery) up;
         # slighter evidence (a 1 % price rise) is a slighter experience.
         weight = min(1.0, abs(net) / _FULL_EXPERIENCE)
-        out.append(Evidence(Channel.TRUST_LONG, polarity, weight, first.key, first.label))
+        out.append(Evidence(Channel.TRUST_LONG, polarity, weight, source.key, source.label))
     return out
+
+
+def _experience_source(trust: list[Evidence], net: float) -> Evidence:
+    """The trust evidence an experience is filed under: the label that contributed most in the
+    net's direction (a comment criticising our communication and praising our ethics, good on
+    balance, is a good experience of our ethics, not of "criticism of our communication")."""
+    first = trust[0]
+    if all(item.label == first.label for item in trust):
+        return first  # one label (nearly every event): nothing to choose
+    totals: dict[DriverLabel, float] = {}
+    for item in trust:
+        totals[item.label] = totals.get(item.label, 0.0) + item.signed_weight
+    label = max(totals, key=lambda candidate: totals[candidate] * net)
+    return next(item for item in trust if item.label == label)
 
 
 _FULL_EXPERIENCE: Final = 0.5

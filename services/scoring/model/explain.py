@@ -540,16 +540,21 @@ def _points(points: float) -> str:
 
 
 def _phrase(drivers: Sequence[Driver], limit: int, total: float = 0.0) -> str:
+    if drivers and drivers[0].label.tone * total < 0:
+        # Only drivers against their tone moved the score (``_agreeing``): the strongest, with
+        # the reason right after it, so that a summary cut at its length keeps it. Graded
+        # evidence pulls toward its grade: criticism milder than the customer's trust so far
+        # raises it, faint praise below it lowers it.
+        reason = "milder" if total > 0 else "less warm"
+        first = f"{drivers[0].phrase}, though {reason} than their trust so far"
+        rest = len(drivers) - 1
+        return first if rest == 0 else f"{first}, and {rest} more"
     parts = [driver.phrase for driver in drivers[:limit]]
     if len(drivers) > limit:
         parts.append(f"{len(drivers) - limit} more")
-    text = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
-    if any(driver.label.tone * total < 0 for driver in drivers):
-        # Graded evidence pulls toward its grade: criticism milder than the customer's standing
-        # raises the score, faint praise below it lowers it (named only when nothing else
-        # moved the score that way, see ``_agreeing``).
-        text += ", milder than their record" if total > 0 else ", less warm than their record"
-    return text
+    if len(parts) == 1:
+        return parts[0]
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _agreeing(
@@ -559,18 +564,20 @@ def _agreeing(
 
     The strongest is always named; the others if their effect reaches ``floor`` points and a
     tenth of the strongest's (elapsed time is rarely worth naming next to a broken promise).
-    A driver whose tone is against the move (criticism that raised a score) is named only if
-    no other pushed that way: "Trust rose 6 points: praise for our communication", not "...
-    and criticism of delivery reliability".
+    A driver whose tone is against the move (criticism that raised a score) gives way to those
+    in tone that reach that bar ("Trust rose 6 points: praise for our communication", not "...
+    and criticism of delivery reliability"); if none does, the drivers against their tone are
+    named (``_phrase`` then says why).
     """
     effects = [(abs(effect(d)), d) for d in drivers if effect(d) * total > 0]
     if not effects:
         return []
-    in_tone = [pair for pair in effects if pair[1].label.tone * total >= 0]
-    effects = in_tone or effects
     effects.sort(key=lambda pair: (-pair[0], pair[1].label.singular))
-    strongest, first = effects[0]
-    bar = max(floor, _RELATIVE_FLOOR * strongest)
+    bar = max(floor, _RELATIVE_FLOOR * effects[0][0])
+    in_tone = [pair for pair in effects if pair[1].label.tone * total >= 0 and pair[0] >= bar]
+    if in_tone:
+        effects = in_tone
+    first = effects[0][1]
     return [first, *(d for size, d in effects[1:] if size >= bar)]
 
 

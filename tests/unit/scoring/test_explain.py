@@ -245,7 +245,8 @@ def test_a_driver_is_never_named_against_its_tone_without_saying_why(config: Sco
     )
     assert (
         describe(1.0, 0.0, [criticism], config, "")
-        == "Trust rose 1 point: criticism of delivery reliability, milder than their record"
+        == "Trust rose 1 point: criticism of delivery reliability, though milder than their "
+        "trust so far"
     )
     faint = Driver(
         "aspect.customer_service",
@@ -255,11 +256,43 @@ def test_a_driver_is_never_named_against_its_tone_without_saying_why(config: Sco
     )
     assert (
         describe(-2.0, 0.0, [faint], config, "")
-        == "Trust fell 2 points: praise for customer service, less warm than their record"
+        == "Trust fell 2 points: praise for customer service, though less warm than their "
+        "trust so far"
+    )
+    # A negligible driver in tone does not hide the real cause (a float residue of 3e-15).
+    residue = Driver("emotion.disappointment", DriverLabel.uncountable("disappointment"), 3e-15, 0)
+    assert describe(1.0, 0.0, [criticism, residue], config, "").startswith(
+        "Trust rose 1 point: criticism of delivery reliability, though milder"
+    )
+    # Several against their tone: the strongest and the reason first, so that a cut summary
+    # keeps the reason.
+    others = [
+        Driver(f"aspect.{n}", DriverLabel.uncountable(f"criticism of {n}", tone=-1), 0.5, 0.0)
+        for n in ("our ethics and privacy", "customer service")
+    ]
+    assert (
+        describe(2.0, 0.0, [criticism, *others], config, "")
+        == "Trust rose 2 points: criticism of delivery reliability, though milder than their "
+        "trust so far, and 2 more"
     )
     # Neutral labels (a passive answer, elapsed time, events) are named either way.
     passive = Driver("nps", DriverLabel("a passive NPS answer", "passive NPS answers"), -2.0, 0.0)
     assert describe(-2.0, 0.0, [passive], config, "") == "Trust fell 2 points: a passive NPS answer"
+
+
+def test_a_good_experience_is_filed_under_what_made_it_good(config: ScoringConfig) -> None:
+    """Criticism of our communication next to strong praise of our ethics: good on balance, so
+    the long memory's experience is filed under the praise, not under the criticism."""
+    mixed = signal(
+        K.FREE_COMMENT,
+        1.0,
+        sentiment=0.1,
+        aspects={"communication_transparency": -0.2, "ethics_privacy": 0.9},
+    )
+    items = evidence_for(mixed, config)
+    [memory] = [item for item in items if item.channel.value == "trust_long"]
+    assert memory.polarity.value == "positive"
+    assert memory.label.singular == "praise for our ethics and privacy"
 
 
 def test_graded_labels_carry_their_tone(config: ScoringConfig) -> None:

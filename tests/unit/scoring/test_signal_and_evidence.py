@@ -177,7 +177,9 @@ def test_text_aspects_and_emotions(config: ScoringConfig) -> None:
     assert labels == {"a negative review", "criticism of our ethics and privacy", "frustration"}
     ethics = [item for item in items if item.key == "aspect.ethics_privacy"]
     assert [(i.channel, i.polarity, i.weight) for i in ethics] == [
-        (Channel.TRUST, Polarity.NEGATIVE, 1.5 * 1.5)
+        (Channel.TRUST, Polarity.NEGATIVE, 1.5 * 1.5),
+        # The bad experience in the long memory, filed under its heaviest part.
+        (Channel.TRUST_LONG, Polarity.NEGATIVE, 1.0),
     ]
     frustration = [item for item in items if item.key == "emotion.frustration"]
     assert [(i.channel, i.polarity, i.weight) for i in frustration] == [
