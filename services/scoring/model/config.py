@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Final, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -131,8 +131,19 @@ class TrustSettings(_Frozen):
 
 
 class Ratings(_Frozen):
-    """Graded evidence from answers: a value x on 0-1 adds w*x positive and w*(1-x) negative
-    evidence to each channel (Jøsang & Ismail's graded ratings)."""
+    """Graded evidence from answers and text: a grade x on 0-1 (0.5 at the scale's neutral)
+    becomes evidence on each channel of weight w, by ``grading``:
+
+    * ``centred`` (2026.12.5 on): w*(2x-1) positive above the neutral grade, w*(1-2x) negative
+      below it, nothing at it. Evidence has the tone of what it grades: praise never lowers a
+      score, criticism never raises one, a neutral answer adds no evidence.
+    * ``split`` (Jøsang & Ismail's graded ratings, before): w*x positive and w*(1-x) negative,
+      which pulls a score toward the grade: an NPS 9 lowered a trust above 73, a 2-star
+      review raised one below 18 (with trust's negative multiplier).
+    """
+
+    grading: Literal["centred", "split"] = "split"
+    """``split`` when a file does not say, so that an older file keeps its meaning."""
 
     nps: ChannelWeights
     csat: ChannelWeights
@@ -682,6 +693,10 @@ class ScoringConfig(_Frozen):
     def _hash(self, exclude: frozenset[str]) -> str:
         # Without overrides the hash is the one the file had before tenants existed.
         settings = self.model_dump(mode="json", exclude=set(exclude | _unset_overrides(self)))
+        if settings.get("ratings", {}).get("grading") == "split":
+            # The grading every file had before it could be chosen: hashed as then, so that a
+            # file that does not choose keeps its hash (and its stored states stay valid).
+            del settings["ratings"]["grading"]
         canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -310,11 +310,18 @@ def _graded(
     label: DriverLabel,
     config: ScoringConfig,
 ) -> list[Evidence]:
-    """Graded evidence: ``w * x`` positive and ``w * (1 - x)`` negative for grade x in [0, 1]."""
+    """Graded evidence for grade x in [0, 1] (``ratings.grading``): centred, ``w * (2x - 1)``
+    positive above the neutral 0.5 or ``w * (1 - 2x)`` negative below it; split, ``w * x``
+    positive and ``w * (1 - x)`` negative."""
     items = []
+    centred = config.ratings.grading == "centred"
     for channel, weight in channel_weights.items():
-        positive = weight * grade
-        negative = weight * (1.0 - grade)
+        if centred:
+            positive = weight * max(0.0, 2.0 * grade - 1.0)
+            negative = weight * max(0.0, 1.0 - 2.0 * grade)
+        else:
+            positive = weight * grade
+            negative = weight * (1.0 - grade)
         if channel is Channel.TRUST:
             negative *= config.trust.negative_multiplier
         if positive > 0:

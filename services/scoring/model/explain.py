@@ -357,6 +357,14 @@ def _summary(
         segment_text = segment_note(before, after, cause)
     confidence = LOW_CONFIDENCE if after.low_confidence(config) else ""
     tail = segment_text + confidence
+    # Too long: the event names fewer drivers ("and 2 more") before the note on time goes,
+    # since without that note the summary no longer adds up to the deltas.
+    named = config.explanation.max_drivers
+    while time_note and len(summary + time_note + tail) > SUMMARY_MAX and named > 1:
+        named -= 1
+        summary = describe(
+            event_trust, event_loyalty, drivers, config, f"after {subject}", max_drivers=named
+        )
     if len(summary + time_note + tail) > SUMMARY_MAX:
         time_note = ""
     if len(summary + tail) > SUMMARY_MAX:
@@ -539,14 +547,14 @@ def _points(points: float) -> str:
     return f"{'rose' if points > 0 else 'fell'} {n} point{'' if n == 1 else 's'}"
 
 
-def _phrase(drivers: Sequence[Driver], limit: int, total: float = 0.0) -> str:
+def _phrase(drivers: Sequence[Driver], limit: int, total: float = 0.0, score: str = "trust") -> str:
     if drivers and drivers[0].label.tone * total < 0:
         # Only drivers against their tone moved the score (``_agreeing``): the strongest, with
         # the reason right after it, so that a summary cut at its length keeps it. Graded
         # evidence pulls toward its grade: criticism milder than the customer's trust so far
         # raises it, faint praise below it lowers it.
         reason = "milder" if total > 0 else "less warm"
-        first = f"{drivers[0].phrase}, though {reason} than their trust so far"
+        first = f"{drivers[0].phrase}, though {reason} than their {score} so far"
         rest = len(drivers) - 1
         return first if rest == 0 else f"{first}, and {rest} more"
     parts = [driver.phrase for driver in drivers[:limit]]
@@ -587,6 +595,8 @@ def describe(
     drivers: Sequence[Driver],
     config: ScoringConfig,
     fallback: str,
+    *,
+    max_drivers: int | None = None,
 ) -> str:
     """One line for people: "Trust fell 12 points: two late deliveries and a billing error".
 
@@ -596,7 +606,7 @@ def describe(
     """
     settings = config.explanation
     floor = settings.min_points / 5.0
-    limit = settings.max_drivers
+    limit = settings.max_drivers if max_drivers is None else max_drivers
     trust_moved = abs(trust_points) >= settings.min_points
     loyalty_moved = abs(loyalty_points) >= settings.min_points
 
@@ -613,14 +623,16 @@ def describe(
         return f"Trust {_points(trust_points)}: {_phrase(named, limit, trust_points)}"
     if loyalty_moved and not trust_moved:
         named = _agreeing(drivers, on_loyalty, loyalty_points, floor)
-        return f"Loyalty {_points(loyalty_points)}: {_phrase(named, limit, loyalty_points)}"
+        phrase = _phrase(named, limit, loyalty_points, "loyalty")
+        return f"Loyalty {_points(loyalty_points)}: {phrase}"
     head = f"Trust {_points(trust_points)} and loyalty {_points(loyalty_points)}"
     if trust_points * loyalty_points > 0:
         named = _agreeing(drivers, lambda d: d.trust_points + d.loyalty_points, trust_points, floor)
-        return f"{head}: {_phrase(named, limit, trust_points)}"
+        return f"{head}: {_phrase(named, limit, trust_points, 'scores')}"
     trust_named = _agreeing(drivers, on_trust, trust_points, floor)
     loyalty_named = _agreeing(drivers, on_loyalty, loyalty_points, floor)
     return (
         f"Trust {_points(trust_points)} ({_phrase(trust_named, limit, trust_points)}) and "
-        f"loyalty {_points(loyalty_points)} ({_phrase(loyalty_named, limit, loyalty_points)})"
+        f"loyalty {_points(loyalty_points)} "
+        f"({_phrase(loyalty_named, limit, loyalty_points, 'loyalty')})"
     )

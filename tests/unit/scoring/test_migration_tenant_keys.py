@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import Engine, MetaData, select
 
 from schemas import ScoreUpdate, UpdateReason
@@ -21,6 +22,7 @@ from services.runtime.records import InRecord, PartitionBatch, TopicPartition
 from services.runtime.settings import Topics
 from services.scoring import store
 from services.scoring.model import ScoringConfig
+from services.scoring.model.config import DEFAULT_PATH
 from services.scoring.service import ScoringHandler
 from tests.unit.scoring.events import annotated, encode
 from tests.unit.scoring.harness import COMPLETED_AT
@@ -79,8 +81,20 @@ def write_release_database(engine: Engine) -> None:
             conn.execute(tables.tables[name].insert(), release_rows(name))
 
 
+def release_config() -> ScoringConfig:
+    """The release's rules: what its stored states were built with. A service refuses states
+    of another content hash until `rapport scores rebuild --apply`; what this test checks is
+    the migration, so it scores with the release's rules (settings changed since, undone)."""
+    data = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    data["ratings"]["grading"] = "split"  # 2026.12.5 centred graded evidence
+    config = ScoringConfig.from_mapping(data)
+    stored = {row["config_hash"] for row in RELEASE["tables"]["customer_state"]}
+    assert stored == {config.content_hash}, "undo the settings changed since the release"
+    return config
+
+
 def score(engine: Engine, tenancy: Tenancy, events: list[Any]) -> list[ScoreUpdate]:
-    config = ScoringConfig.load()
+    config = release_config()
     handler = ScoringHandler(engine, Topics(), config, clock=lambda: COMPLETED_AT, tenancy=tenancy)
     tp = TopicPartition(Topics().annotated, 7)  # a partition the release never read
     records = [InRecord(tp.topic, 7, i, b"k", encode(e)) for i, e in enumerate(events)]

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+import yaml
 
 from services.scoring.model import (
     Channel,
@@ -14,6 +15,7 @@ from services.scoring.model import (
     SignalKind,
     evidence_for,
 )
+from services.scoring.model.config import DEFAULT_PATH
 from services.scoring.model.evidence import EVENT_LABELS, rule_key
 from tests.unit.scoring.strategies import CUSTOMER, T0, signal
 
@@ -152,16 +154,67 @@ def test_answers_are_graded_evidence(config: ScoringConfig) -> None:
         Channel.TRUST: pytest.approx(0.5),
     }
     assert all(item.polarity is Polarity.POSITIVE for item in promoter)
-    passive = evidence_for(signal(K.NPS, nps=8), config)  # 8 -> 0.6 on the 0-1 scale
+    # Centred on the scale's neutral (ratings.grading): 8 -> 0.6 on the 0-1 scale, 0.2 above
+    # the neutral 0.5, so a fifth of the weights, positive only.
+    passive = evidence_for(signal(K.NPS, nps=8), config)
+    assert [(i.channel, i.polarity, round(i.weight, 9)) for i in passive] == [
+        (Channel.ADVOCACY, Polarity.POSITIVE, 0.4),
+        (Channel.SATISFACTION, Polarity.POSITIVE, 0.1),
+        (Channel.TRUST, Polarity.POSITIVE, 0.1),
+        (Channel.TRUST_LONG, Polarity.POSITIVE, 0.2),
+    ]
+    assert {item.label.singular for item in passive} == {"a passive NPS answer"}
+    # Below the neutral, negative only; the negative part of trust weighs
+    # trust.negative_multiplier more.
+    detractor = evidence_for(signal(K.NPS, nps=5), config)  # 5 -> 1/3: 1/3 below the neutral
+    trust = [item for item in detractor if item.channel is Channel.TRUST]
+    assert [(i.polarity, round(i.weight, 9)) for i in trust] == [
+        (Polarity.NEGATIVE, round(0.5 / 3 * 1.5, 9))
+    ]
+    assert all(item.polarity is Polarity.NEGATIVE for item in detractor)
+
+
+def test_split_grading_pulls_toward_the_grade(config: ScoringConfig) -> None:
+    """The grading before 2026.12.5, still chosen by a file that says ``grading: split`` (or
+    says nothing): w*x positive and w*(1-x) negative."""
+    data = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    data["ratings"]["grading"] = "split"
+    split = ScoringConfig.from_mapping(data)
+    passive = evidence_for(signal(K.NPS, nps=8), split)
     advocacy = [item for item in passive if item.channel is Channel.ADVOCACY]
     assert [(i.polarity, round(i.weight, 9)) for i in advocacy] == [
         (Polarity.POSITIVE, 1.2),
         (Polarity.NEGATIVE, 0.8),
     ]
     trust = [item for item in passive if item.channel is Channel.TRUST]
-    # The negative part of graded trust evidence weighs trust.negative_multiplier more.
     assert [round(i.weight, 9) for i in trust] == [0.3, round(0.2 * 1.5, 9)]
-    assert {item.label.singular for item in passive} == {"a passive NPS answer"}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": K.NPS, "nps": 9},
+        {"kind": K.NPS, "nps": 6},
+        {"kind": K.REVIEW, "stars": 4, "aspects": {"customer_service": 0.1}},
+        {"kind": K.REVIEW, "stars": 2, "aspects": {"customer_service": -0.1}},
+        {"kind": K.CHAT, "sentiment": 0.3},
+        {"kind": K.CHAT, "sentiment": -0.3},
+        {"kind": K.CSAT, "csat": 4},
+        {"kind": K.CES, "ces": 2},
+    ],
+)
+def test_graded_evidence_has_the_tone_of_what_it_grades(
+    config: ScoringConfig, fields: dict[str, Any]
+) -> None:
+    """Praise adds positive evidence only and criticism negative only, so a promoter's answer
+    never lowers a customer's trust and a detractor's never raises it, whatever the trust so
+    far (with ``split`` grading an NPS 9 lowered a trust above 73)."""
+    kind = fields.pop("kind")
+    items = [i for i in evidence_for(signal(kind, **fields), config) if i.label.tone != 0]
+    assert items
+    for item in items:
+        expected = Polarity.POSITIVE if item.label.tone > 0 else Polarity.NEGATIVE
+        assert item.polarity is expected, item
 
 
 def test_text_aspects_and_emotions(config: ScoringConfig) -> None:
@@ -187,6 +240,13 @@ def test_text_aspects_and_emotions(config: ScoringConfig) -> None:
     ]
 
 
+def test_a_neutral_answer_adds_no_evidence(config: ScoringConfig) -> None:
+    """Centred grading: a 3-star review or a neutral support conversation says neither good
+    nor bad; the event still counts (its explanation names it: "... steady after a review")."""
+    assert evidence_for(signal(K.REVIEW, stars=3), config) == []
+    assert evidence_for(signal(K.SUPPORT_TICKET, sentiment=0.0), config) == []
+
+
 @pytest.mark.parametrize(
     ("fields", "label"),
     [
@@ -194,10 +254,8 @@ def test_text_aspects_and_emotions(config: ScoringConfig) -> None:
         ({"kind": K.NPS, "nps": 3, "sentiment": 0.9}, "a detractor NPS answer"),
         ({"kind": K.CSAT, "csat": 2}, "a poor CSAT rating"),
         ({"kind": K.CES, "ces": 6}, "an easy-effort rating"),
-        ({"kind": K.REVIEW, "stars": 3}, "a mixed review"),
         ({"kind": K.REVIEW, "sentiment": 0.6}, "a positive review"),
         ({"kind": K.CHAT, "sentiment": -0.6}, "a negative chat"),
-        ({"kind": K.SUPPORT_TICKET, "sentiment": 0.0}, "a support conversation"),
         ({"kind": K.FREE_COMMENT, "sentiment": 0.01}, "a neutral comment"),
         ({"kind": K.SOCIAL_MENTION, "sentiment": 0.5}, "a positive social media mention"),
         ({"kind": K.SURVEY_COMMENT, "recommend": False}, "a refusal to recommend"),
