@@ -10,10 +10,12 @@ Three kinds of evidence:
 * fixed: ``events[<rule key>]``, multiplied by ``min(count, count_cap)``; the rule key is
   ``<kind>.<variant>`` when the configuration has it, else ``<kind>``;
 * per amount: ``amounts[<kind>]`` times ``amount``;
-* graded (after Jøsang & Ismail): a grade x in [0, 1] of an answer, a text's sentiment or an
-  aspect's sentiment adds ``w * x`` positive and ``w * (1 - x)`` negative evidence (the
-  negative part of trust evidence times ``trust.negative_multiplier``); emotions add
-  ``|w| * intensity`` with the polarity of the weight's sign.
+* graded: a grade x in [0, 1] of an answer, a text's sentiment or an aspect's sentiment
+  (0.5 at the scale's neutral) adds, with ``ratings.grading: centred``, ``w * (2x - 1)``
+  positive above the neutral or ``w * (1 - 2x)`` negative below it; with ``split`` (after
+  Jøsang & Ismail) ``w * x`` positive and ``w * (1 - x)`` negative (the negative part of trust
+  evidence times ``trust.negative_multiplier``); emotions add ``|w| * intensity`` with the
+  polarity of the weight's sign.
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ class DriverLabel:
     plural: str
     tone: int = 0
     """+1 for praise-like graded evidence (a promoter answer, a positive review), -1 for
-    criticism-like, 0 otherwise. Graded evidence pulls a score toward its grade, so mild
-    criticism can raise a score lower still, and faint praise lower a higher one: the summary
-    then says so ("though milder than their trust so far") instead of naming criticism as why a
-    score rose."""
+    criticism-like, 0 otherwise. A driver can still move a score against its tone: loyalty is
+    a weighted mix of sub-dimensions (and ``split`` grading pulls a score toward the grade);
+    the summary then says so ("though milder than their loyalty so far") instead of naming
+    criticism as why a score rose."""
 
     @classmethod
     def uncountable(cls, text: str, tone: int = 0) -> DriverLabel:
@@ -284,10 +286,35 @@ def _graded_label(signal: Signal) -> DriverLabel:
         adjective = "positive" if tone > 0 else "negative"
         return _label(f"a {adjective} {singular}", f"{adjective} {plural}", tone)
     if signal.recommend is not None:
-        if signal.recommend:
-            return _label("a stated intent to recommend", "stated intents to recommend", 1)
-        return _label("a refusal to recommend", "refusals to recommend", -1)
+        return _recommend_label(signal.recommend)
     return event_label(signal.kind.value)
+
+
+def subject_label(signal: Signal, config: ScoringConfig) -> DriverLabel:
+    """What an event was, for an explanation in which it moved nothing: its answer or text
+    ("a mixed review", "a neutral CSAT rating": centred grading gives a neutral answer no
+    evidence), else its rule's label."""
+    graded = (signal.nps, signal.csat, signal.ces, signal.stars, signal.sentiment)
+    if any(value is not None for value in graded) or signal.recommend is not None:
+        return _graded_label(signal)
+    return event_label(rule_key(signal, config))
+
+
+def _recommend_label(recommend: bool) -> DriverLabel:
+    if recommend:
+        return _label("a stated intent to recommend", "stated intents to recommend", 1)
+    return _label("a refusal to recommend", "refusals to recommend", -1)
+
+
+def _text_label(signal: Signal, answer: DriverLabel) -> DriverLabel:
+    """The text's own label where its tone is not its answer's ("a promoter NPS answer" with
+    "a negative comment"): one label for both would name praise as why a score fell."""
+    assert signal.sentiment is not None
+    tone = _tone(signal.sentiment)
+    if tone in (0, answer.tone):
+        return answer
+    adjective = "positive" if tone > 0 else "negative"
+    return _label(f"a {adjective} comment", f"{adjective} comments", tone)
 
 
 def _weighted(
@@ -484,12 +511,16 @@ def _evidence(signal: Signal, config: ScoringConfig) -> list[Evidence]:
         # A review of service or of a promise ("never received it") is a verdict on trust.
         service = {Channel.TRUST: config.weighing.service_review_trust}
         items += _graded(service, scales.stars.unit(signal.stars), "stars.trust", label, config)
+    # A recommendation and a text say their own thing: under their own label where their tone
+    # is not the answer's, so that each is named for what it did.
     if signal.recommend is not None:
         grade = 1.0 if signal.recommend else 0.0
-        items += _graded(ratings.recommend, grade, "recommend", label, config)
+        recommend_label = _recommend_label(signal.recommend)
+        items += _graded(ratings.recommend, grade, "recommend", recommend_label, config)
     if signal.sentiment is not None:
         weights = ratings.sentiment.get(signal.kind.value, ratings.sentiment["default"])
-        items += _graded(weights, (signal.sentiment + 1.0) / 2.0, "sentiment", label, config)
+        text_label = _text_label(signal, label)
+        items += _graded(weights, (signal.sentiment + 1.0) / 2.0, "sentiment", text_label, config)
     # Aspects and emotions, each under its own label.
     for aspect, sentiment in sorted(signal.aspects.items()):
         aspect_weights = config.aspects.get(aspect)

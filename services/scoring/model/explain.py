@@ -29,9 +29,9 @@ from services.scoring.model.evidence import (
     DriverLabel,
     Evidence,
     Withdrawal,
-    event_label,
     evidence_for,
     rule_key,
+    subject_label,
 )
 from services.scoring.model.scores import (
     Scores,
@@ -358,15 +358,18 @@ def _summary(
     confidence = LOW_CONFIDENCE if after.low_confidence(config) else ""
     tail = segment_text + confidence
     # Too long: the event names fewer drivers ("and 2 more") before the note on time goes,
-    # since without that note the summary no longer adds up to the deltas.
-    named = config.explanation.max_drivers
-    while time_note and len(summary + time_note + tail) > SUMMARY_MAX and named > 1:
-        named -= 1
-        summary = describe(
-            event_trust, event_loyalty, drivers, config, f"after {subject}", max_drivers=named
-        )
-    if len(summary + time_note + tail) > SUMMARY_MAX:
-        time_note = ""
+    # since without that note the summary no longer adds up to the deltas; if even one named
+    # driver leaves no room for it, the note goes and the drivers stay.
+    if time_note and len(summary + time_note + tail) > SUMMARY_MAX:
+        for named in range(config.explanation.max_drivers - 1, 0, -1):
+            shorter = describe(
+                event_trust, event_loyalty, drivers, config, f"after {subject}", max_drivers=named
+            )
+            if len(shorter + time_note + tail) <= SUMMARY_MAX:
+                summary = shorter
+                break
+        else:
+            time_note = ""
     if len(summary + tail) > SUMMARY_MAX:
         # The segment's cause and the confidence are what a reader must not lose (a cut at
         # the end left "(low confi"): the event's own part gives way, at a word boundary.
@@ -490,15 +493,15 @@ def _driver(
 
 
 def _subject_label(signal: Signal, config: ScoringConfig) -> DriverLabel:
-    return event_label(rule_key(signal, config))
+    return subject_label(signal, config)
 
 
 def _subject(drivers: Sequence[Driver], signal: Signal, config: ScoringConfig) -> str:
-    """What the event was, in words: its strongest evidence, else its rule's label."""
+    """What the event was, in words: its strongest evidence, else its answer or rule's label."""
     for driver in drivers:
         if driver.key not in _TIME_KEYS:
             return driver.phrase
-    return event_label(rule_key(signal, config)).singular
+    return subject_label(signal, config).singular
 
 
 def summarize(explanations: Sequence[Explanation], config: ScoringConfig) -> WindowSummary:
@@ -550,9 +553,9 @@ def _points(points: float) -> str:
 def _phrase(drivers: Sequence[Driver], limit: int, total: float = 0.0, score: str = "trust") -> str:
     if drivers and drivers[0].label.tone * total < 0:
         # Only drivers against their tone moved the score (``_agreeing``): the strongest, with
-        # the reason right after it, so that a summary cut at its length keeps it. Graded
-        # evidence pulls toward its grade: criticism milder than the customer's trust so far
-        # raises it, faint praise below it lowers it.
+        # the reason right after it, so that a summary cut at its length keeps it. Loyalty is
+        # a weighted mix: criticism that adds weight to a sub-dimension above the rest can
+        # lift it (and split grading pulls a score toward the grade).
         reason = "milder" if total > 0 else "less warm"
         first = f"{drivers[0].phrase}, though {reason} than their {score} so far"
         rest = len(drivers) - 1

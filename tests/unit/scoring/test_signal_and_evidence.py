@@ -8,12 +8,14 @@ import yaml
 
 from services.scoring.model import (
     Channel,
+    CustomerState,
     Evidence,
     Polarity,
     ScoringConfig,
     Signal,
     SignalKind,
     evidence_for,
+    fold,
 )
 from services.scoring.model.config import DEFAULT_PATH
 from services.scoring.model.evidence import EVENT_LABELS, rule_key
@@ -240,18 +242,65 @@ def test_text_aspects_and_emotions(config: ScoringConfig) -> None:
     ]
 
 
-def test_a_neutral_answer_adds_no_evidence(config: ScoringConfig) -> None:
-    """Centred grading: a 3-star review or a neutral support conversation says neither good
-    nor bad; the event still counts (its explanation names it: "... steady after a review")."""
-    assert evidence_for(signal(K.REVIEW, stars=3), config) == []
-    assert evidence_for(signal(K.SUPPORT_TICKET, sentiment=0.0), config) == []
+def test_a_neutral_answer_adds_no_evidence_and_is_named_for_what_it_was(
+    config: ScoringConfig,
+) -> None:
+    """Centred grading: a 3-star review, a CSAT 3 or a neutral support conversation says
+    neither good nor bad; the event still counts, and its explanation names it as what it was
+    ("a mixed review", not "a review event")."""
+    cases = [
+        (signal(K.REVIEW, stars=3), "Trust and loyalty steady after a mixed review"),
+        (signal(K.CSAT, csat=3), "Trust and loyalty steady after a neutral CSAT rating"),
+        (
+            signal(K.SUPPORT_TICKET, sentiment=0.0),
+            "Trust and loyalty steady after a support conversation",
+        ),
+    ]
+    state = CustomerState.empty(CUSTOMER)
+    for neutral, summary in cases:
+        assert evidence_for(neutral, config) == []
+        _, explanation = fold(state, neutral, config)
+        assert explanation.summary.startswith(summary), explanation.summary
+
+
+@pytest.mark.parametrize(
+    ("fields", "labels"),
+    [
+        (
+            {"kind": K.NPS, "nps": 9, "sentiment": -0.8},
+            {"a promoter NPS answer": 1, "a negative comment": -1},
+        ),
+        (
+            {"kind": K.REVIEW, "stars": 5, "sentiment": -0.7},
+            {"a positive review": 1, "a negative comment": -1},
+        ),
+        (
+            {"kind": K.SURVEY_COMMENT, "recommend": False, "sentiment": 0.9},
+            {"a positive comment": 1, "a refusal to recommend": -1},
+        ),
+        ({"kind": K.NPS, "nps": 2, "sentiment": -0.5}, {"a detractor NPS answer": -1}),
+    ],
+)
+def test_an_answer_and_a_text_of_different_tones_are_named_apart(
+    config: ScoringConfig, fields: dict[str, Any], labels: dict[str, int]
+) -> None:
+    """One label for an NPS 9 and a scathing comment would name praise as why loyalty fell:
+    the text (and a recommendation) keep their own label where their tone differs, and every
+    piece of evidence has its label's tone."""
+    kind = fields.pop("kind")
+    items = evidence_for(signal(kind, **fields), config)
+    graded = [i for i in items if i.channel is not Channel.TRUST_LONG]
+    assert {i.label.singular: i.label.tone for i in graded} == labels
+    for item in graded:
+        expected = Polarity.POSITIVE if item.label.tone > 0 else Polarity.NEGATIVE
+        assert item.polarity is expected, item
 
 
 @pytest.mark.parametrize(
     ("fields", "label"),
     [
         ({"kind": K.NPS, "nps": 9}, "a promoter NPS answer"),
-        ({"kind": K.NPS, "nps": 3, "sentiment": 0.9}, "a detractor NPS answer"),
+        ({"kind": K.NPS, "nps": 3, "sentiment": -0.9}, "a detractor NPS answer"),
         ({"kind": K.CSAT, "csat": 2}, "a poor CSAT rating"),
         ({"kind": K.CES, "ces": 6}, "an easy-effort rating"),
         ({"kind": K.REVIEW, "sentiment": 0.6}, "a positive review"),

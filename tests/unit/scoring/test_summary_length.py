@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.scoring.model import CustomerState, ScoringConfig, SignalKind, apply
 from services.scoring.model.explain import _shorten_at_word
+from tests.unit.scoring.strategies import CUSTOMER, signal
+
+K = SignalKind
 
 words = st.lists(st.text("abcdefghij", min_size=1, max_size=12), min_size=1, max_size=60)
 
@@ -29,3 +34,36 @@ def test_a_reopened_cases_timer_is_shown_by_its_case() -> None:
     assert Deadline("case", "case-7#1795710870873244", 0).shown == "case-7 (reopened)"
     assert Deadline("case", "case-7", 0).shown == "case-7"
     assert Deadline("delivery", "ord-1", 0).shown == "ord-1"
+
+
+def _long_fold(note: str, monkeypatch: pytest.MonkeyPatch, config: ScoringConfig) -> str:
+    """An event with four drivers after a pause whose time note is ``note``."""
+    from services.scoring.model import explain
+
+    monkeypatch.setattr(explain, "_time_note", lambda *args: note)
+    state = apply(CustomerState.empty(CUSTOMER), signal(K.PURCHASE, 0, amount=40.0), config)
+    review = signal(
+        K.REVIEW,
+        90,
+        stars=1,
+        sentiment=-0.8,
+        aspects={"delivery_reliability": -0.9, "customer_service": -0.8, "price_value": -0.7},
+    )
+    _, explanation = explain.fold(state, review, config)
+    return explanation.summary
+
+
+def test_a_long_summary_names_fewer_drivers_before_it_drops_its_time_note(
+    monkeypatch: pytest.MonkeyPatch, config: ScoringConfig
+) -> None:
+    full = _long_fold("", monkeypatch, config)
+    assert " and criticism of" in full  # two drivers named
+    assert " more" not in full
+    note = " (" + "n" * (200 - len(full) + 20) + ")"  # the note no longer fits beside them
+    kept = _long_fold(note, monkeypatch, config)
+    assert note in kept, kept
+    assert " more" in kept  # fewer drivers named, the rest counted
+    assert len(kept) <= 200
+    # A note too long even beside one driver goes, and every driver stays named.
+    dropped = _long_fold(" (" + "n" * 190 + ")", monkeypatch, config)
+    assert dropped == full
