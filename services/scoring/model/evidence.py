@@ -306,13 +306,24 @@ def _recommend_label(recommend: bool) -> DriverLabel:
     return _label("a refusal to recommend", "refusals to recommend", -1)
 
 
+def _own_recommend_label(recommend: bool, answer: DriverLabel) -> DriverLabel:
+    """A recommendation under its answer's label when they agree ("a positive review" that
+    would recommend), else under its own ("a positive comment" and "a refusal to recommend")."""
+    own = _recommend_label(recommend)
+    return answer if own.tone == answer.tone else own
+
+
 def _text_label(signal: Signal, answer: DriverLabel) -> DriverLabel:
-    """The text's own label where its tone is not its answer's ("a promoter NPS answer" with
-    "a negative comment"): one label for both would name praise as why a score fell."""
+    """The text's own label where its direction is not its answer's ("a promoter NPS answer"
+    with "a negative comment"): one label for both would name praise as why a score fell. A
+    faint text (within VADER's neutral band) against its answer is "a neutral comment"."""
     assert signal.sentiment is not None
-    tone = _tone(signal.sentiment)
-    if tone in (0, answer.tone):
+    sign = (signal.sentiment > 0) - (signal.sentiment < 0)
+    if sign in (0, answer.tone):
         return answer
+    tone = _tone(signal.sentiment)
+    if tone == 0:
+        return answer if answer.tone == 0 else _label("a neutral comment", "neutral comments")
     adjective = "positive" if tone > 0 else "negative"
     return _label(f"a {adjective} comment", f"{adjective} comments", tone)
 
@@ -515,7 +526,7 @@ def _evidence(signal: Signal, config: ScoringConfig) -> list[Evidence]:
     # is not the answer's, so that each is named for what it did.
     if signal.recommend is not None:
         grade = 1.0 if signal.recommend else 0.0
-        recommend_label = _recommend_label(signal.recommend)
+        recommend_label = _own_recommend_label(signal.recommend, label)
         items += _graded(ratings.recommend, grade, "recommend", recommend_label, config)
     if signal.sentiment is not None:
         weights = ratings.sentiment.get(signal.kind.value, ratings.sentiment["default"])

@@ -357,23 +357,29 @@ def _summary(
         segment_text = segment_note(before, after, cause)
     confidence = LOW_CONFIDENCE if after.low_confidence(config) else ""
     tail = segment_text + confidence
+
     # Too long: the event names fewer drivers ("and 2 more") before the note on time goes,
-    # since without that note the summary no longer adds up to the deltas; if even one named
-    # driver leaves no room for it, the note goes and the drivers stay.
-    if time_note and len(summary + time_note + tail) > SUMMARY_MAX:
-        for named in range(config.explanation.max_drivers - 1, 0, -1):
-            shorter = describe(
+    # since without that note the summary no longer adds up to the deltas; then, without it,
+    # fewer drivers again before the event's part is cut. The segment's cause and the
+    # confidence are what a reader must not lose (a cut at the end left "(low confi").
+    def fitted(room: int) -> str | None:
+        for named in range(config.explanation.max_drivers, 0, -1):
+            text = describe(
                 event_trust, event_loyalty, drivers, config, f"after {subject}", max_drivers=named
             )
-            if len(shorter + time_note + tail) <= SUMMARY_MAX:
-                summary = shorter
-                break
+            if len(text) <= room:
+                return text
+        return None
+
+    if len(summary + time_note + tail) > SUMMARY_MAX and time_note:
+        shorter = fitted(SUMMARY_MAX - len(time_note + tail))
+        if shorter is not None:
+            summary = shorter
         else:
             time_note = ""
-    if len(summary + tail) > SUMMARY_MAX:
-        # The segment's cause and the confidence are what a reader must not lose (a cut at
-        # the end left "(low confi"): the event's own part gives way, at a word boundary.
-        summary = _shorten_at_word(summary, SUMMARY_MAX - len(tail))
+    if len(summary + time_note + tail) > SUMMARY_MAX:
+        room = SUMMARY_MAX - len(time_note + tail)
+        summary = fitted(room) or _shorten_at_word(summary, room)
     return (summary + time_note + tail)[:SUMMARY_MAX]
 
 

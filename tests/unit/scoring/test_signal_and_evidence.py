@@ -279,6 +279,17 @@ def test_a_neutral_answer_adds_no_evidence_and_is_named_for_what_it_was(
             {"a positive comment": 1, "a refusal to recommend": -1},
         ),
         ({"kind": K.NPS, "nps": 2, "sentiment": -0.5}, {"a detractor NPS answer": -1}),
+        # Agreeing, a recommendation goes under its answer's label: one driver, not two.
+        ({"kind": K.REVIEW, "stars": 5, "recommend": True}, {"a positive review": 1}),
+        # A faint text against its answer is a neutral comment (no tone claimed).
+        (
+            {"kind": K.REVIEW, "stars": 5, "sentiment": -0.04},
+            {"a positive review": 1, "a neutral comment": 0},
+        ),
+        (
+            {"kind": K.NPS, "nps": 2, "sentiment": 0.049},
+            {"a detractor NPS answer": -1, "a neutral comment": 0},
+        ),
     ],
 )
 def test_an_answer_and_a_text_of_different_tones_are_named_apart(
@@ -292,8 +303,9 @@ def test_an_answer_and_a_text_of_different_tones_are_named_apart(
     graded = [i for i in items if i.channel is not Channel.TRUST_LONG]
     assert {i.label.singular: i.label.tone for i in graded} == labels
     for item in graded:
-        expected = Polarity.POSITIVE if item.label.tone > 0 else Polarity.NEGATIVE
-        assert item.polarity is expected, item
+        if item.label.tone != 0:
+            expected = Polarity.POSITIVE if item.label.tone > 0 else Polarity.NEGATIVE
+            assert item.polarity is expected, item
 
 
 @pytest.mark.parametrize(

@@ -67,3 +67,21 @@ def test_a_long_summary_names_fewer_drivers_before_it_drops_its_time_note(
     # A note too long even beside one driver goes, and every driver stays named.
     dropped = _long_fold(" (" + "n" * 190 + ")", monkeypatch, config)
     assert dropped == full
+
+
+def test_without_its_time_note_a_long_summary_names_fewer_drivers_rather_than_cut_one(
+    monkeypatch: pytest.MonkeyPatch, config: ScoringConfig
+) -> None:
+    from services.scoring.model import explain
+
+    full = _long_fold("", monkeypatch, config)
+    head = full.split(". Now ", 1)[0]
+    # A segment note that leaves 10 characters too few for the whole head (with the low
+    # confidence note the summary ends with).
+    confidence = len(explain.LOW_CONFIDENCE) if full.endswith(explain.LOW_CONFIDENCE) else 0
+    long_tail = ". Now " + "t" * (200 - confidence - (len(head) - 10) - len(". Now "))
+    monkeypatch.setattr(explain, "segment_note", lambda *args: long_tail)
+    summary = _long_fold(" (" + "n" * 190 + ")", monkeypatch, config)
+    assert long_tail in summary, summary
+    assert " and 1 more" in summary  # one driver named, the other counted: nothing cut
+    assert "…" not in summary
