@@ -135,8 +135,8 @@ class Ratings(_Frozen):
     becomes evidence on each channel of weight w, by ``grading``:
 
     * ``centred`` (2026.12.5 on): w*(2x-1) positive above the neutral grade, w*(1-2x) negative
-      below it, nothing at it. Evidence has the tone of what it grades: praise never lowers a
-      score, criticism never raises one, a neutral answer adds no evidence.
+      below it, nothing at it. Evidence has the tone of what it grades: praise adds no
+      negative evidence, criticism no positive, a neutral answer none.
     * ``split`` (Jøsang & Ismail's graded ratings, before): w*x positive and w*(1-x) negative,
       which pulls a score toward the grade: an NPS 9 lowered a trust above 73, a 2-star
       review raised one below 18 (with trust's negative multiplier).

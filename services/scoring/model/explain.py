@@ -208,10 +208,10 @@ def fold(
     after_points = _trust_loyalty(after)
     # Time is measured with the withdrawn evidence still in (it was, until the event), then
     # each withdrawal is a driver of the event's own: the event lifted that penalty.
-    lifted, timed = _withdrawal_drivers(
+    lifted, event_base = _withdrawal_drivers(
         held, withdrawn, base_scores=base_scores, signal=signal, config=config, at=at
     )
-    time_driver = _driver(time_key, time_label, _trust_loyalty(before), timed, signal)
+    time_driver = _driver(time_key, time_label, _trust_loyalty(before), event_base, signal)
     # The event's evidence, one group per label, attributed from the strongest alone down
     # (trust and loyalty are all the attribution reads).
     groups = _groups(items)
@@ -243,7 +243,7 @@ def fold(
         drivers.append(
             _driver(
                 rule_key(signal, config),
-                _subject_label(signal, config),
+                subject_label(signal, config),
                 base_points,
                 after_points,
                 signal,
@@ -255,7 +255,6 @@ def fold(
     event_drivers = tuple(d for d in kept if d.key not in _TIME_KEYS)
     # What the event was is its own evidence, not the penalty it lifted.
     subject = _subject([d for d in kept if d.key not in _WITHDRAWAL_KEYS], signal, config)
-    event_base = timed
     summary = _summary(
         held,
         signal,
@@ -496,10 +495,6 @@ def _driver(
         count=1,
         event_ids=(signal.event_id,),
     )
-
-
-def _subject_label(signal: Signal, config: ScoringConfig) -> DriverLabel:
-    return subject_label(signal, config)
 
 
 def _subject(drivers: Sequence[Driver], signal: Signal, config: ScoringConfig) -> str:

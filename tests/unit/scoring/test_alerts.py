@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -395,6 +396,19 @@ def test_alert_ids_are_deterministic_and_fit_the_contract() -> None:
     assert first != alert_id("cust-x", AlertKind.TRUST_DROP, "e")
 
 
+def _settling(kind: SignalKind | None, **fields: Any) -> AlertContext:
+    """A step of a settling event on day 1: its time step (``kind`` None) or the event."""
+    return AlertContext(
+        customer_id="c",
+        tenant_id=None,
+        event_id="e-settles" if kind else "time:1",
+        kind=kind,
+        occurred_at=T0 + timedelta(days=1),
+        summary="why",
+        **fields,
+    )
+
+
 def test_a_segment_held_for_no_time_inside_a_settling_event_raises_nothing() -> None:
     """An event settles an overdue promise while another deadline passed before it: the time
     step (penalty still in) reads detractor, the event (penalty lifted) passive again. The
@@ -402,28 +416,18 @@ def test_a_segment_held_for_no_time_inside_a_settling_event_raises_nothing() -> 
     alert is raised, and none is held back by a cooldown when the customer really turns."""
     c = Customer(segment=Segment.PASSIVE)
     c.event(segment=Segment.PASSIVE)
-    time_step = AlertContext(
-        customer_id="c",
-        tenant_id=None,
-        event_id="time:1",
-        kind=None,
-        occurred_at=T0 + timedelta(days=1),
+    time_step = _settling(
+        None,
         before=at(c.trust, Segment.PASSIVE),
         after=at(c.trust - 1, Segment.DETRACTOR),
-        summary="An overdue promise",
         settling=True,
     )
     c.tracker, alerts = evaluate(c.tracker, time_step, RULES)
     assert alerts == []
-    settled = AlertContext(
-        customer_id="c",
-        tenant_id=None,
-        event_id="e-settles",
-        kind=SignalKind.SUPPORT_CASE_RESOLVED,
-        occurred_at=T0 + timedelta(days=1),
+    settled = _settling(
+        SignalKind.SUPPORT_CASE_RESOLVED,
         before=at(c.trust - 1, Segment.DETRACTOR),
         after=at(c.trust + 1, Segment.PASSIVE),
-        summary="why",
         segment_before=Segment.PASSIVE,
     )
     c.tracker, alerts = evaluate(c.tracker, settled, RULES)
@@ -438,15 +442,10 @@ def test_a_segment_change_by_the_time_step_is_raised_by_the_settling_event() -> 
     """The other deadline's penalty keeps the customer a detractor after the event: the event's
     pass raises the change, measured from the segment before the time step."""
     c = Customer(segment=Segment.PASSIVE)
-    settled = AlertContext(
-        customer_id="c",
-        tenant_id=None,
-        event_id="e-settles",
-        kind=SignalKind.SUPPORT_CASE_RESOLVED,
-        occurred_at=T0,
+    settled = _settling(
+        SignalKind.SUPPORT_CASE_RESOLVED,
         before=at(40.0, Segment.DETRACTOR),
         after=at(42.0, Segment.DETRACTOR),
-        summary="why",
         segment_before=Segment.PASSIVE,
     )
     _, [raised] = evaluate(c.tracker, settled, RULES)
