@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""The frustration component's pre-registered evaluation (``PREREGISTRATION.md``, issue 15).
+
+Frustration precision, recall and F1 of the rules alone and of the rules with the trained
+component, on the three evaluation sets none of its choices saw: the GoEmotions test split
+(its pre-registered mapping, annoyance -> frustration), the first blind set (English texts)
+and the third set. Each text goes the sentiment service's way: the language check, then the
+annotation of English text (another language gets no emotion).
+
+Usage (from the repository root)::
+
+    .venv/bin/python -m training.frustration.evaluate            # print the table
+    .venv/bin/python -m training.frustration.evaluate --record   # + results.json/.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+_REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+if str(_REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(_REPO_ROOT))
+
+from evaluation.sentiment.blindset import evaluate as blind  # noqa: E402
+from evaluation.sentiment.emotionset import evaluate as emotionset  # noqa: E402
+from evaluation.sentiment.goemotions import evaluate as goemotions  # noqa: E402
+from evaluation.sentiment.metrics import pct, precision_recall_f1  # noqa: E402
+from services.sentiment.cx import CxAnnotator  # noqa: E402
+from services.sentiment.language import ENGLISH, LanguageDetector  # noqa: E402
+from training.frustration.train import rules_annotator  # noqa: E402
+
+HERE: Final = Path(__file__).resolve().parent
+RESULTS_JSON: Final = HERE / "results.json"
+RESULTS_MD: Final = HERE / "results.md"
+LABEL: Final = "frustration"
+# The annotator before issue 15 (a89ee7b) on the GoEmotions test split: PREREGISTRATION.md's
+# baseline, from the split's own record (evaluation/sentiment/goemotions, BEFORE).
+BEFORE_PREDICTED, BEFORE_HITS = goemotions.BEFORE[LABEL]
+
+Sets = dict[str, tuple[list[str], list[frozenset[str]]]]
+
+
+def evaluation_sets() -> Sets:
+    """Per set: its texts and gold emotion sets (English texts only on the customer sets)."""
+    rows = goemotions.load()
+    first = [e for e in blind.load() if e.language == ENGLISH]
+    blind_parts = {"part-c", "part-d"}
+    third = [e for e in emotionset.load() if e.part in blind_parts and e.language == ENGLISH]
+    return {
+        "GoEmotions test": ([t for t, _ in rows], [goemotions.gold(label) for _, label in rows]),
+        "first blind set (English)": ([e.text for e in first], [e.emotions for e in first]),
+        "third set (English)": ([e.text for e in third], [e.emotions for e in third]),
+    }
+
+
+def predict(annotator: CxAnnotator, texts: Sequence[str]) -> list[frozenset[str]]:
+    detector = LanguageDetector()
+    return [
+        frozenset(annotator.annotate(text).emotions)
+        if detector.language_of(text) == ENGLISH
+        else frozenset()
+        for text in texts
+    ]
+
+
+def score(golds: Sequence[frozenset[str]], predicted: Sequence[frozenset[str]]) -> dict[str, Any]:
+    precision, recall, f1, support = precision_recall_f1(golds, predicted, LABEL)
+    return {
+        "support": support,
+        "predicted": sum(LABEL in p for p in predicted),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+    }
+
+
+def evaluate() -> dict[str, Any]:
+    sets = evaluation_sets()
+    rules, directory = rules_annotator()
+    with directory:
+        rules_scores = {name: score(g, predict(rules, t)) for name, (t, g) in sets.items()}
+    component = CxAnnotator()
+    component_scores = {name: score(g, predict(component, t)) for name, (t, g) in sets.items()}
+    support = rules_scores["GoEmotions test"]["support"]
+    before = {
+        "predicted": BEFORE_PREDICTED,
+        "precision": round(BEFORE_HITS / BEFORE_PREDICTED, 4),
+        "recall": round(BEFORE_HITS / support, 4),
+    }
+    now = component_scores["GoEmotions test"]
+    first, third = "first blind set (English)", "third set (English)"
+    return {
+        "model_version": component.model_version,
+        "rules": rules_scores,
+        "component": component_scores,
+        "goemotions_before_issue_15": before,
+        "target_met_on_goemotions": now["precision"] >= 2 * before["precision"] - 1e-9
+        and now["recall"] >= before["recall"] - 1e-9,
+        "ships": component_scores[first]["f1"] > rules_scores[first]["f1"]
+        and component_scores[third]["f1"] >= rules_scores[third]["f1"],
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "### Frustration: the rules alone and with the trained component",
+        "",
+        "| set | gold | rules: predicted | P / R / F1 | component: predicted | P / R / F1 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, rules in result["rules"].items():
+        comp = result["component"][name]
+        lines.append(
+            f"| {name} | {rules['support']} | {rules['predicted']} | "
+            f"{pct(rules['precision'])} / {pct(rules['recall'])} / {pct(rules['f1'])} | "
+            f"{comp['predicted']} | "
+            f"{pct(comp['precision'])} / {pct(comp['recall'])} / {pct(comp['f1'])} |"
+        )
+    before = result["goemotions_before_issue_15"]
+    lines += [
+        "",
+        f"GoEmotions test before issue 15 (`a89ee7b`): {before['predicted']} predicted, "
+        f"{pct(before['precision'])} / {pct(before['recall'])}; the issue's target (precision at "
+        f"least doubled, recall not lower) is "
+        f"{'met' if result['target_met_on_goemotions'] else 'not met'} there. "
+        f"By the pre-registered rule the component "
+        f"{'ships' if result['ships'] else 'does not ship'} (blind sets only; the speed "
+        "target is checked by bench/bench_annotator.py).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--record", action="store_true", help="write results.json and results.md")
+    args = parser.parse_args(argv)
+    result = evaluate()
+    text = markdown(result)
+    print(text)
+    if args.record:
+        RESULTS_JSON.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        RESULTS_MD.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
