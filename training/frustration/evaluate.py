@@ -32,7 +32,7 @@ from evaluation.sentiment.goemotions import evaluate as goemotions  # noqa: E402
 from evaluation.sentiment.metrics import pct, precision_recall_f1  # noqa: E402
 from services.sentiment.cx import CxAnnotator  # noqa: E402
 from services.sentiment.language import ENGLISH, LanguageDetector  # noqa: E402
-from training.frustration.train import rules_annotator  # noqa: E402
+from training.frustration.train import WEIGHTS_FILE, annotator_with  # noqa: E402
 
 HERE: Final = Path(__file__).resolve().parent
 RESULTS_JSON: Final = HERE / "results.json"
@@ -81,11 +81,12 @@ def score(golds: Sequence[frozenset[str]], predicted: Sequence[frozenset[str]]) 
 
 def evaluate() -> dict[str, Any]:
     sets = evaluation_sets()
-    rules, directory = rules_annotator()
+    rules, directory = annotator_with()
     with directory:
         rules_scores = {name: score(g, predict(rules, t)) for name, (t, g) in sets.items()}
-    component = CxAnnotator()
-    component_scores = {name: score(g, predict(component, t)) for name, (t, g) in sets.items()}
+    component, directory = annotator_with(WEIGHTS_FILE)
+    with directory:
+        component_scores = {name: score(g, predict(component, t)) for name, (t, g) in sets.items()}
     support = rules_scores["GoEmotions test"]["support"]
     before = {
         "predicted": BEFORE_PREDICTED,

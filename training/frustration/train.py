@@ -46,7 +46,9 @@ SECOND_SET: Final = tuple(
 )
 EVALUATION_TEST: Final = _REPO_ROOT / "evaluation" / "sentiment" / "goemotions" / "test.tsv"
 LEXICON_DIR: Final = _REPO_ROOT / "services" / "sentiment" / "cx" / "lexicon"
-WEIGHTS_FILE: Final = LEXICON_DIR / FRUSTRATION_MODEL_FILE
+# Not in the lexicon directory: the component did not pass its pre-registered evaluation
+# (results.md), so the shipped annotator does not load it; evaluate.py does.
+WEIGHTS_FILE: Final = HERE / FRUSTRATION_MODEL_FILE
 SELECTION_FILE: Final = HERE / "selection.json"
 
 # PREREGISTRATION.md, "Model" and "Choices".
@@ -67,12 +69,17 @@ class Reading:
     facts: tuple[float, float, float, float]  # FRUSTRATION_FACTS' order
 
 
-def rules_annotator() -> tuple[CxAnnotator, tempfile.TemporaryDirectory[str]]:
-    """The annotator with the rules alone: the lexicon files without the weights file."""
-    directory = tempfile.TemporaryDirectory(prefix="rapport-rules-")
+def annotator_with(
+    weights: Path | None = None,
+) -> tuple[CxAnnotator, tempfile.TemporaryDirectory[str]]:
+    """The annotator with the shipped lexicon files and, if given, a component's ``weights``
+    (the rules alone without), read from a temporary lexicon directory (closed by the caller)."""
+    directory = tempfile.TemporaryDirectory(prefix="rapport-lexicon-")
     for path in LEXICON_DIR.glob("*.yaml"):
         if path.name != FRUSTRATION_MODEL_FILE:
             shutil.copy(path, directory.name)
+    if weights is not None:
+        shutil.copy(weights, Path(directory.name) / FRUSTRATION_MODEL_FILE)
     return CxAnnotator(lexicon_dir=directory.name), directory
 
 
@@ -164,7 +171,7 @@ def _rows() -> tuple[Rows, Rows, Rows]:
 
 
 def _readings(*groups: Rows) -> list[list[Reading]]:
-    annotator, directory = rules_annotator()
+    annotator, directory = annotator_with()
     with directory:
         return [[read(annotator, text) for text, _ in rows] for rows in groups]
 
