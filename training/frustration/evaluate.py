@@ -32,7 +32,8 @@ from evaluation.sentiment.goemotions import evaluate as goemotions  # noqa: E402
 from evaluation.sentiment.metrics import pct, precision_recall_f1  # noqa: E402
 from services.sentiment.cx import CxAnnotator  # noqa: E402
 from services.sentiment.language import ENGLISH, LanguageDetector  # noqa: E402
-from training.frustration.train import WEIGHTS_FILE, annotator_with  # noqa: E402
+from training.frustration.component import FrustrationComponent  # noqa: E402
+from training.frustration.train import WEIGHTS_FILE  # noqa: E402
 
 HERE: Final = Path(__file__).resolve().parent
 RESULTS_JSON: Final = HERE / "results.json"
@@ -58,14 +59,20 @@ def evaluation_sets() -> Sets:
     }
 
 
-def predict(annotator: CxAnnotator, texts: Sequence[str]) -> list[frozenset[str]]:
+def predict(
+    annotator: CxAnnotator, texts: Sequence[str], component: FrustrationComponent | None = None
+) -> list[frozenset[str]]:
+    """Each text's emotions (the rules', or with frustration decided by ``component``)."""
     detector = LanguageDetector()
-    return [
-        frozenset(annotator.annotate(text).emotions)
-        if detector.language_of(text) == ENGLISH
-        else frozenset()
-        for text in texts
-    ]
+    predicted: list[frozenset[str]] = []
+    for text in texts:
+        if detector.language_of(text) != ENGLISH:
+            predicted.append(frozenset())
+        elif component is None:
+            predicted.append(frozenset(annotator.annotate(text).emotions))
+        else:
+            predicted.append(component.emotions(annotator, text))
+    return predicted
 
 
 def score(golds: Sequence[frozenset[str]], predicted: Sequence[frozenset[str]]) -> dict[str, Any]:
@@ -81,12 +88,12 @@ def score(golds: Sequence[frozenset[str]], predicted: Sequence[frozenset[str]]) 
 
 def evaluate() -> dict[str, Any]:
     sets = evaluation_sets()
-    rules, directory = annotator_with()
-    with directory:
-        rules_scores = {name: score(g, predict(rules, t)) for name, (t, g) in sets.items()}
-    component, directory = annotator_with(WEIGHTS_FILE)
-    with directory:
-        component_scores = {name: score(g, predict(component, t)) for name, (t, g) in sets.items()}
+    annotator = CxAnnotator()
+    component = FrustrationComponent.load(WEIGHTS_FILE)
+    rules_scores = {name: score(g, predict(annotator, t)) for name, (t, g) in sets.items()}
+    component_scores = {
+        name: score(g, predict(annotator, t, component)) for name, (t, g) in sets.items()
+    }
     support = rules_scores["GoEmotions test"]["support"]
     before = {
         "predicted": BEFORE_PREDICTED,
@@ -96,7 +103,7 @@ def evaluate() -> dict[str, Any]:
     now = component_scores["GoEmotions test"]
     first, third = "first blind set (English)", "third set (English)"
     return {
-        "model_version": component.model_version,
+        "model_version": annotator.model_version,
         "rules": rules_scores,
         "component": component_scores,
         "goemotions_before_issue_15": before,
@@ -129,9 +136,15 @@ def markdown(result: dict[str, Any]) -> str:
         f"{pct(before['precision'])} / {pct(before['recall'])}; the issue's target (precision at "
         f"least doubled, recall not lower) is "
         f"{'met' if result['target_met_on_goemotions'] else 'not met'} there. "
-        f"By the pre-registered rule the component "
-        f"{'ships' if result['ships'] else 'does not ship'} (blind sets only; the speed "
-        "target is checked by bench/bench_annotator.py).",
+        "By the pre-registered rule (F1 higher on the first blind set, not lower on the "
+        "third) the component "
+        + (
+            "passes on the blind sets; it ships if the speed target is met "
+            "(bench/bench_annotator.py)."
+            if result["ships"]
+            else "does not ship: the annotator keeps the rules, and the component is applied "
+            "here only (component.py)."
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -7,9 +7,8 @@ Usage (from the repository root)::
     .venv/bin/python -m training.frustration.train --write    # + the weights file, selection.json
 
 The training data ships beside this file (GoEmotions train and dev, CC BY 4.0) and in
-``evaluation/sentiment/emotionset`` (the second set, CC0). Features are read by the annotator
-with the rules alone (the lexicon directory without the weights file), so that retraining
-gives the same weights whatever the shipped component says. Deterministic: ``liblinear`` with a
+``evaluation/sentiment/emotionset`` (the second set, CC0). Features are the annotator's token
+keys and its (the rules') reading of the text. Deterministic: ``liblinear`` with a
 fixed seed; ``tests/unit/sentiment/test_frustration_model.py`` retrains and compares.
 """
 
@@ -17,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +33,7 @@ if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
 from services.sentiment.cx import CxAnnotator  # noqa: E402
-from services.sentiment.cx.loader import FRUSTRATION_FACTS, FRUSTRATION_MODEL_FILE  # noqa: E402
+from training.frustration.component import FACTS, facts_of  # noqa: E402
 
 HERE: Final = Path(__file__).resolve().parent
 GOEMOTIONS: Final = HERE / "goemotions"
@@ -45,10 +42,9 @@ SECOND_SET: Final = tuple(
     for part in ("part-a.jsonl", "part-b.jsonl")
 )
 EVALUATION_TEST: Final = _REPO_ROOT / "evaluation" / "sentiment" / "goemotions" / "test.tsv"
-LEXICON_DIR: Final = _REPO_ROOT / "services" / "sentiment" / "cx" / "lexicon"
 # Not in the lexicon directory: the component did not pass its pre-registered evaluation
-# (results.md), so the shipped annotator does not load it; evaluate.py does.
-WEIGHTS_FILE: Final = HERE / FRUSTRATION_MODEL_FILE
+# (results.md), so the annotator does not load it; evaluate.py applies it (component.py).
+WEIGHTS_FILE: Final = HERE / "frustration_model.yaml"
 SELECTION_FILE: Final = HERE / "selection.json"
 
 # PREREGISTRATION.md, "Model" and "Choices".
@@ -66,32 +62,11 @@ class Reading:
     """A text as the component sees it: its token keys and the rules' four facts."""
 
     keys: tuple[str, ...]
-    facts: tuple[float, float, float, float]  # FRUSTRATION_FACTS' order
-
-
-def annotator_with(
-    weights: Path | None = None,
-) -> tuple[CxAnnotator, tempfile.TemporaryDirectory[str]]:
-    """The annotator with the shipped lexicon files and, if given, a component's ``weights``
-    (the rules alone without), read from a temporary lexicon directory (closed by the caller)."""
-    directory = tempfile.TemporaryDirectory(prefix="rapport-lexicon-")
-    for path in LEXICON_DIR.glob("*.yaml"):
-        if path.name != FRUSTRATION_MODEL_FILE:
-            shutil.copy(path, directory.name)
-    if weights is not None:
-        shutil.copy(weights, Path(directory.name) / FRUSTRATION_MODEL_FILE)
-    return CxAnnotator(lexicon_dir=directory.name), directory
+    facts: tuple[float, float, float, float]  # FACTS' order
 
 
 def read(annotator: CxAnnotator, text: str) -> Reading:
-    annotation = annotator.annotate(text)
-    facts = (
-        float(annotation.label == "negative"),
-        float(annotation.label == "positive"),
-        float("frustration" in annotation.emotions),
-        annotation.compound,
-    )
-    return Reading(tuple(annotator.token_keys(text)), facts)
+    return Reading(tuple(annotator.token_keys(text)), facts_of(annotator.annotate(text)))
 
 
 def goemotions(name: str) -> list[tuple[str, set[str]]]:
@@ -134,7 +109,7 @@ def matrix(readings: Sequence[Reading], vocabulary: dict[str, int]) -> sparse.cs
                 rows.append(i)
                 cols.append(width + j)
                 values.append(value)
-    shape = (len(readings), width + len(FRUSTRATION_FACTS))
+    shape = (len(readings), width + len(FACTS))
     return sparse.csr_matrix((values, (rows, cols)), shape=shape)
 
 
@@ -171,9 +146,8 @@ def _rows() -> tuple[Rows, Rows, Rows]:
 
 
 def _readings(*groups: Rows) -> list[list[Reading]]:
-    annotator, directory = annotator_with()
-    with directory:
-        return [[read(annotator, text) for text, _ in rows] for rows in groups]
+    annotator = CxAnnotator()
+    return [[read(annotator, text) for text, _ in rows] for rows in groups]
 
 
 def train(*, verbose: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -249,8 +223,7 @@ def train(*, verbose: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
         "bias": round(float(final.intercept_[0]), DECIMALS),
         "threshold": chosen["threshold"],
         "facts": {
-            name: round(float(coefficients[width + j]), DECIMALS)
-            for j, name in enumerate(FRUSTRATION_FACTS)
+            name: round(float(coefficients[width + j]), DECIMALS) for j, name in enumerate(FACTS)
         },
         "weights": weights,
     }

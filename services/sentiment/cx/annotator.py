@@ -47,7 +47,6 @@ memo tables, and can be shared between threads.
 from __future__ import annotations
 
 import bisect
-import math
 import re
 import string
 import sys
@@ -61,7 +60,6 @@ from services.sentiment.cx.loader import (
     POSITIVE_EMOTIONS,
     SPAN_PRIORITY,
     Entry,
-    FrustrationModel,
     Lexicon,
     load_lexicon,
 )
@@ -269,7 +267,6 @@ class _TokenInfo(VaderToken):
         "expansion",
         "expansion_infos",
         "first_bit",
-        "frustration_weight",
         "joinable",
         "key",
         "key_bit",
@@ -313,7 +310,6 @@ class _TokenInfo(VaderToken):
     first_bit: int  # read by the token steps only, so not among the first
     bangs: int  # read for texts with emoji or with "!" or "?" only
     questions: int
-    frustration_weight: float
 
     def __init__(  # noqa: PLR0915, PLR0917 - private, one fact per statement
         self,
@@ -397,10 +393,6 @@ class _TokenInfo(VaderToken):
             self.effort_word = 0
         self.starter = key in _CLAUSE_STARTERS
         self.boost = BOOSTER_DICT.get(key, 0.0)
-        model = lexicon.frustration_model
-        self.frustration_weight = 0.0 if model is None else model.weights.get(key, 0.0)
-        """The token's weight in the trained frustration component (0 without one): a fact
-        of the token, so a text's logit is a sum over its tokens with no dict look-up."""
         if isinstance(cands, _TokenInfo):
             # A token that can start the same patterns (the same key, "Order" and
             # "order!", or another word of the same alternations): their facts, shared.
@@ -1500,39 +1492,6 @@ def _resolve_frustration(emotions: dict[str, float], label: str, infos: list[_To
         emotions["frustration"] = round3(emotions["frustration"])
 
 
-def _decide_frustration(
-    model: FrustrationModel,
-    emotions: dict[str, float],
-    label: str,
-    compound: float,
-    infos: list[_TokenInfo],
-) -> None:
-    """The trained component's decision on frustration (issue 15, ``training/frustration/``).
-
-    A logistic regression over the text's tokens and the rules' reading (its label, its CX
-    compound, whether :func:`_resolve_frustration` gave frustration): at or above the
-    threshold the text is frustrated, with the rules' intensity if they gave one, else the
-    model's probability; below it, it is not, whatever the rules said. Resolves ``emotions``
-    in place, like the rules. Every English text pays one float sum over its tokens; the
-    exponential is taken only for a frustrated text the rules missed.
-    """
-    rules = "frustration" in emotions
-    logit = model.bias + model.compound * compound
-    for info in infos:
-        logit += info.frustration_weight
-    if label == "negative":
-        logit += model.negative
-    elif label == "positive":
-        logit += model.positive
-    if rules:
-        logit += model.rules
-    if logit >= model.logit_threshold:
-        if not rules:
-            emotions["frustration"] = round3(1.0 / (1.0 + math.exp(-logit)))
-    elif rules:
-        del emotions["frustration"]
-
-
 def _shouted(emotions: dict[str, float]) -> dict[str, float]:
     acc = dict(emotions)
     _add_emotion(acc, "anger", _SHOUTING_ANGER)
@@ -1780,7 +1739,6 @@ class CxAnnotator:
             self._lexicon.replacements, self._vader.lexicon, segment_hashtag
         )
         self._tokens = _TokenTable(self._lexicon, self._vader, self._normalize, token_cache_size)
-        self._frustration_model = self._lexicon.frustration_model
         self._customer_authors = frozenset(a.lower() for a in customer_authors)
         self._half_life = recency_half_life
         self._trend_threshold = trend_threshold
@@ -1795,8 +1753,9 @@ class CxAnnotator:
     # -------------------------------------------------------------- public API
 
     def token_keys(self, text: str) -> list[str]:
-        """The keys of the tokens :meth:`annotate` reads in ``text``: the features of the
-        trained frustration component, for its training script (``training/frustration``)."""
+        """The keys of the tokens :meth:`annotate` reads in ``text`` (lower-cased, edge
+        punctuation stripped): the features of the frustration component trained and evaluated
+        in ``training/frustration`` (issue 15)."""
         return [info.key for info in self._read(text, text.split())[2]]
 
     def raw_vader(self, text: str) -> VaderScores:
@@ -1940,9 +1899,6 @@ class CxAnnotator:
         label = vader_label(compound)
         if emotions or label == "negative":
             _resolve_frustration(emotions, label, infos)
-        model = self._frustration_model
-        if model is not None:
-            _decide_frustration(model, emotions, label, compound, infos)
         if label == "negative" and n > 1 and normalized.isupper():
             # A negative text in capitals is shouted: anger, whatever its words.
             emotions = _shouted(emotions)

@@ -14,8 +14,6 @@ annotator's ``model_version``, so any lexicon change changes the version.
 from __future__ import annotations
 
 import hashlib
-import math
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -94,11 +92,6 @@ FAMILIES: Final[dict[str, str]] = {
     "aspect": "aspects.yaml",
 }
 NORMALIZATION_FILE: Final = "normalization.yaml"
-# The trained frustration component's weights (training/frustration/, issue 15): optional, so
-# that the training script can read texts with the rules alone (a lexicon directory without it).
-FRUSTRATION_MODEL_FILE: Final = "frustration_model.yaml"
-# The lexicon layer's facts the component reads besides the tokens, in a fixed order.
-FRUSTRATION_FACTS: Final[tuple[str, ...]] = ("negative", "positive", "rules", "compound")
 SPAN_FAMILIES: Final[tuple[str, ...]] = (
     "negated_problem",
     "neutral_term",
@@ -165,26 +158,6 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
-class FrustrationModel:
-    """A logistic regression of frustration on a text's token keys and the rules' reading.
-
-    ``logit = bias + sum(weights[key] for each token) + sum(facts[name] * value)``; the text is
-    frustrated when the logit is at least ``logit_threshold`` (the probability threshold's
-    logit, so no exponential is taken for the many texts below it).
-    """
-
-    bias: float
-    threshold: float
-    logit_threshold: float
-    # FRUSTRATION_FACTS' weights, as fields (read per text).
-    negative: float
-    positive: float
-    rules: float
-    compound: float
-    weights: Mapping[str, float]
-
-
-@dataclass(frozen=True, slots=True)
 class Lexicon:
     """All lexicon files, parsed and compiled."""
 
@@ -198,7 +171,6 @@ class Lexicon:
     repetition_words: frozenset[str]
     effort_hint_words: frozenset[str]
     files: tuple[str, ...]
-    frustration_model: FrustrationModel | None = None
 
     def family(self, name: str) -> tuple[Entry, ...]:
         return tuple(e for e in self.entries if e.family == name)
@@ -367,7 +339,7 @@ def _parse(files: Mapping[str, bytes]) -> Lexicon:
     missing = expected - set(files)
     if missing:
         raise LexiconError(f"missing lexicon file(s): {', '.join(sorted(missing))}")
-    extra = set(files) - expected - {FRUSTRATION_MODEL_FILE}
+    extra = set(files) - expected
     if extra:
         raise LexiconError(f"unexpected lexicon file(s): {', '.join(sorted(extra))}")
     entries: list[Entry] = []
@@ -417,7 +389,6 @@ def _parse(files: Mapping[str, bytes]) -> Lexicon:
     for source_word, target in replacements.items():
         if not isinstance(target, str) or not target or " " in source_word:
             raise _fail(NORMALIZATION_FILE, f"bad replacement {source_word!r}: {target!r}")
-    model = files.get(FRUSTRATION_MODEL_FILE)
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name] + b"\0")
@@ -431,38 +402,6 @@ def _parse(files: Mapping[str, bytes]) -> Lexicon:
         files=tuple(sorted(files)),
         repetition_words=repetition,
         effort_hint_words=hints,
-        frustration_model=None if model is None else _frustration_model(model),
-    )
-
-
-def _frustration_model(data: bytes) -> FrustrationModel:
-    name = FRUSTRATION_MODEL_FILE
-    try:
-        document = _as_mapping(yaml.load(data, Loader=_Loader), name, "the document")
-    except yaml.YAMLError as exc:
-        raise _fail(name, f"invalid YAML: {exc}") from exc
-    expected = {"family", "description", "bias", "threshold", "facts", "weights"}
-    if document.get("family") != "frustration_model" or set(document) - expected:
-        keys = ", ".join(sorted(expected))
-        raise _fail(name, f"expected keys: {keys} (family frustration_model)")
-    threshold = _number(document.get("threshold"), name, "threshold", 0.01, 0.99)
-    facts = _as_mapping(document.get("facts"), name, "facts")
-    if set(facts) != set(FRUSTRATION_FACTS):
-        raise _fail(name, f"facts must be exactly {', '.join(FRUSTRATION_FACTS)}")
-    weights = _as_mapping(document.get("weights"), name, "weights")
-    fact = {k: _number(v, name, f"facts.{k}", -100.0, 100.0) for k, v in facts.items()}
-    return FrustrationModel(
-        bias=_number(document.get("bias"), name, "bias", -100.0, 100.0),
-        threshold=threshold,
-        logit_threshold=math.log(threshold / (1.0 - threshold)),
-        negative=fact["negative"],
-        positive=fact["positive"],
-        rules=fact["rules"],
-        compound=fact["compound"],
-        weights={
-            sys.intern(k): _number(v, name, f"weights.{k}", -100.0, 100.0)
-            for k, v in weights.items()
-        },
     )
 
 
