@@ -80,9 +80,9 @@ def score(golds: Sequence[frozenset[str]], predicted: Sequence[frozenset[str]]) 
     return {
         "support": support,
         "predicted": sum(LABEL in p for p in predicted),
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
+        "precision": round(precision, 6),
+        "recall": round(recall, 6),
+        "f1": round(f1, 6),
     }
 
 
@@ -97,8 +97,8 @@ def evaluate() -> dict[str, Any]:
     support = rules_scores["GoEmotions test"]["support"]
     before = {
         "predicted": BEFORE_PREDICTED,
-        "precision": round(BEFORE_HITS / BEFORE_PREDICTED, 4),
-        "recall": round(BEFORE_HITS / support, 4),
+        "precision": round(BEFORE_HITS / BEFORE_PREDICTED, 6),
+        "recall": round(BEFORE_HITS / support, 6),
     }
     now = component_scores["GoEmotions test"]
     first, third = "first blind set (English)", "third set (English)"
