@@ -3,13 +3,15 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python -m training.frustration.train            # choose, train, print
-    .venv/bin/python -m training.frustration.train --write    # + the weights file, selection.json
+    .venv/bin/python -m training.frustration.train attempt-1           # choose, train, print
+    .venv/bin/python -m training.frustration.train attempt-1 --write   # + weights, selection
 
-The training data ships beside this file (GoEmotions train and dev, CC BY 4.0) and in
-``evaluation/sentiment/emotionset`` (the second set, CC0). Features are the annotator's token
-keys and its (the rules') reading of the text. Deterministic: ``liblinear`` with a
-fixed seed; ``tests/unit/sentiment/test_frustration_model.py`` retrains and compares.
+The training data ships beside this file (GoEmotions train and dev, CC BY 4.0; the customer
+texts written for the second attempt, CC0) and in ``evaluation/sentiment/emotionset`` (the
+second set, CC0). ``PREREGISTRATION.md`` and ``PREREGISTRATION-2.md`` fix each attempt.
+Features are the annotator's token keys and its (the rules') reading of the text.
+Deterministic: ``liblinear`` with a fixed seed; ``tests/unit/sentiment/
+test_frustration_component.py`` retrains and compares.
 """
 
 from __future__ import annotations
@@ -41,20 +43,69 @@ SECOND_SET: Final = tuple(
     _REPO_ROOT / "evaluation" / "sentiment" / "emotionset" / part
     for part in ("part-a.jsonl", "part-b.jsonl")
 )
+# PREREGISTRATION-2.md: customer texts written for training under the blind sets' guideline.
+CUSTOMERS: Final = tuple(HERE / "customers" / f"part-t{i}.jsonl" for i in range(1, 5))
 EVALUATION_TEST: Final = _REPO_ROOT / "evaluation" / "sentiment" / "goemotions" / "test.tsv"
-# Not in the lexicon directory: the component did not pass its pre-registered evaluation
-# (results.md), so the annotator does not load it; evaluate.py applies it (component.py).
-WEIGHTS_FILE: Final = HERE / "frustration_model.yaml"
-SELECTION_FILE: Final = HERE / "selection.json"
 
-# PREREGISTRATION.md, "Model" and "Choices".
 MIN_TEXTS: Final = 5
-GRID_C: Final = (0.1, 0.3, 1.0)
-GRID_WEIGHT: Final = (1.0, 10.0, 30.0)
 THRESHOLDS: Final = tuple(round(0.15 + 0.05 * i, 2) for i in range(12))
 FOLDS: Final = 5
 SEED: Final = 0
 DECIMALS: Final = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One pre-registered component: its customer data, its grid, where its outputs go.
+
+    Training data are GoEmotions train (weight 1), the cross-validated customer texts
+    (``cv_files``, weight from ``cv_weights``) and, if any, other customer texts always in
+    training (``extra_files``, weight from ``extra_weights``; 0 leaves them out).
+    """
+
+    name: str
+    preregistration: str
+    cv_name: str
+    cv_files: tuple[Path, ...]
+    cv_weights: tuple[float, ...]
+    extra_name: str = ""
+    extra_files: tuple[Path, ...] = ()
+    extra_weights: tuple[float, ...] = (0.0,)
+    grid_c: tuple[float, ...] = (0.1, 0.3, 1.0)
+
+    @property
+    def directory(self) -> Path:
+        return HERE / self.name
+
+    @property
+    def weights_file(self) -> Path:
+        """Outside the lexicon directory unless the component passed (then it ships there)."""
+        return self.directory / "weights.yaml"
+
+    @property
+    def selection_file(self) -> Path:
+        return self.directory / "selection.json"
+
+
+ATTEMPTS: Final = {
+    "attempt-1": Attempt(
+        name="attempt-1",
+        preregistration="PREREGISTRATION.md",
+        cv_name="second_set",
+        cv_files=SECOND_SET,
+        cv_weights=(1.0, 10.0, 30.0),
+    ),
+    "attempt-2": Attempt(
+        name="attempt-2",
+        preregistration="PREREGISTRATION-2.md",
+        cv_name="customers",
+        cv_files=CUSTOMERS,
+        cv_weights=(3.0, 10.0, 30.0),
+        extra_name="second_set",
+        extra_files=SECOND_SET,
+        extra_weights=(0.0, 10.0),
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +129,13 @@ def goemotions(name: str) -> list[tuple[str, set[str]]]:
     return rows
 
 
-def second_set() -> list[tuple[str, bool]]:
+Rows = list[tuple[str, bool]]
+
+
+def customer_rows(paths: Sequence[Path]) -> Rows:
+    """(text, frustrated) of the English texts of customer JSON Lines files."""
     rows = []
-    for path in SECOND_SET:
+    for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
@@ -129,82 +184,119 @@ def f1_at(y: np.ndarray, probabilities: np.ndarray, threshold: float) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-Rows = list[tuple[str, bool]]
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A block of training data: its features and labels."""
+
+    x: sparse.csr_matrix
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def rows(self, keep: np.ndarray) -> Part:
+        return Part(self.x[keep], self.y[keep])
 
 
-def _rows() -> tuple[Rows, Rows, Rows]:
-    """GoEmotions train (minus the evaluation's texts), the second set, GoEmotions dev (texts
-    with exactly one label other than neutral): (text, frustrated) pairs."""
+def stack(parts: Sequence[tuple[Part, float]]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Features, labels and sample weights of weighted parts (a weight of 0 leaves one out)."""
+    kept = [(part, weight) for part, weight in parts if weight > 0 and len(part)]
+    x = sparse.vstack([part.x for part, _ in kept]).tocsr()
+    y = np.concatenate([part.y for part, _ in kept])
+    w = np.concatenate([np.full(len(part), weight) for part, weight in kept])
+    return x, y, w
+
+
+def _parts(attempt: Attempt) -> tuple[dict[str, int], Part, Part, Part, Part]:
+    """The vocabulary and the four blocks: GoEmotions train (minus the evaluation's texts), the
+    cross-validated customer texts, the other customer texts, GoEmotions dev (comments with
+    exactly one label other than neutral)."""
     held_out = evaluation_texts()
-    train_rows = [(t, "annoyance" in ls) for t, ls in goemotions("train.tsv") if t not in held_out]
-    dev_rows = [
-        (t, "annoyance" in ls)
-        for t, ls in goemotions("dev.tsv")
-        if len(ls) == 1 and "neutral" not in ls
+    groups = [
+        [(t, "annoyance" in ls) for t, ls in goemotions("train.tsv") if t not in held_out],
+        customer_rows(attempt.cv_files),
+        customer_rows(attempt.extra_files),
+        [
+            (t, "annoyance" in ls)
+            for t, ls in goemotions("dev.tsv")
+            if len(ls) == 1 and "neutral" not in ls
+        ],
     ]
-    return train_rows, second_set(), dev_rows
-
-
-def _readings(*groups: Rows) -> list[list[Reading]]:
     annotator = CxAnnotator()
-    return [[read(annotator, text) for text, _ in rows] for rows in groups]
-
-
-def train(*, verbose: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The weights document and the selection record (PREREGISTRATION.md, "Choices")."""
-    train_rows, customer_rows, dev_rows = _rows()
-    ge_readings, cx_readings, dev_readings = _readings(train_rows, customer_rows, dev_rows)
+    readings = [[read(annotator, text) for text, _ in rows] for rows in groups]
     texts_with: Counter[str] = Counter()
-    for reading in (*ge_readings, *cx_readings):
+    for reading in (*readings[0], *readings[1], *readings[2]):
         texts_with.update(set(reading.keys))
     vocabulary = {
         key: i for i, key in enumerate(sorted(k for k, n in texts_with.items() if n >= MIN_TEXTS))
     }
-    x_ge = matrix(ge_readings, vocabulary)
-    x_cx = matrix(cx_readings, vocabulary)
-    x_dev = matrix(dev_readings, vocabulary)
-    y_ge = np.array([int(label) for _, label in train_rows])
-    y_cx = np.array([int(label) for _, label in customer_rows])
-    y_dev = np.array([int(label) for _, label in dev_rows])
-    folds = np.arange(len(customer_rows)) % FOLDS
+    ge, cv, extra, dev = (
+        Part(matrix(r, vocabulary), np.array([int(label) for _, label in rows], dtype=int))
+        for r, rows in zip(readings, groups, strict=True)
+    )
+    return vocabulary, ge, cv, extra, dev
+
+
+def _entry(  # noqa: PLR0917 - one grid point's values, private
+    attempt: Attempt, c: float, weight: float, extra: float, threshold: float, cv: float, dev: float
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"C": c, "weight": weight}
+    if attempt.extra_files:
+        entry[f"{attempt.extra_name}_weight"] = extra
+    entry |= {
+        "threshold": threshold,
+        f"{attempt.cv_name}_cv_f1": round(cv, 4),
+        "goemotions_dev_f1": round(dev, 4),
+        "score": round((cv + dev) / 2, 4),
+    }
+    return entry
+
+
+def train(
+    attempt: Attempt = ATTEMPTS["attempt-1"], *, verbose: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The weights document and the selection record (the attempt's pre-registration)."""
+    vocabulary, ge, cv, extra, dev = _parts(attempt)
+    folds = np.arange(len(cv)) % FOLDS
     grid = []
-    for c in GRID_C:
-        for weight in GRID_WEIGHT:
-            held = np.zeros(len(customer_rows))
-            for fold in range(FOLDS):
-                keep = folds != fold
-                x = sparse.vstack([x_ge, x_cx[keep]]).tocsr()
-                y = np.concatenate([y_ge, y_cx[keep]])
-                w = np.concatenate([np.ones(len(y_ge)), np.full(int(keep.sum()), weight)])
-                held[~keep] = fit(x, y, w, c).predict_proba(x_cx[~keep])[:, 1]
-            x = sparse.vstack([x_ge, x_cx]).tocsr()
-            y = np.concatenate([y_ge, y_cx])
-            w = np.concatenate([np.ones(len(y_ge)), np.full(len(y_cx), weight)])
-            dev = fit(x, y, w, c).predict_proba(x_dev)[:, 1]
-            for threshold in THRESHOLDS:
-                cv_f1 = f1_at(y_cx, held, threshold)
-                dev_f1 = f1_at(y_dev, dev, threshold)
-                grid.append(
-                    {
-                        "C": c,
-                        "weight": weight,
-                        "threshold": threshold,
-                        "second_set_cv_f1": round(cv_f1, 4),
-                        "goemotions_dev_f1": round(dev_f1, 4),
-                        "score": round((cv_f1 + dev_f1) / 2, 4),
-                    }
-                )
-            if verbose:
-                best_here = max(
-                    (g for g in grid if g["C"] == c and g["weight"] == weight),
-                    key=lambda g: g["score"],
-                )
-                print(f"C={c} weight={weight}: best {best_here}", flush=True)
-    # The highest score; ties to the smaller C, the smaller weight, the higher threshold.
-    chosen = max(grid, key=lambda g: (g["score"], -g["C"], -g["weight"], g["threshold"]))
-    x = sparse.vstack([x_ge, x_cx]).tocsr()
-    y = np.concatenate([y_ge, y_cx])
-    w = np.concatenate([np.ones(len(y_ge)), np.full(len(y_cx), chosen["weight"])])
+    for c in attempt.grid_c:
+        for weight in attempt.cv_weights:
+            for extra_weight in attempt.extra_weights:
+                held = np.zeros(len(cv))
+                for fold in range(FOLDS):
+                    keep = folds != fold
+                    x, y, w = stack([(ge, 1.0), (cv.rows(keep), weight), (extra, extra_weight)])
+                    held[~keep] = fit(x, y, w, c).predict_proba(cv.x[~keep])[:, 1]
+                x, y, w = stack([(ge, 1.0), (cv, weight), (extra, extra_weight)])
+                on_dev = fit(x, y, w, c).predict_proba(dev.x)[:, 1]
+                here = [
+                    _entry(
+                        attempt,
+                        c,
+                        weight,
+                        extra_weight,
+                        threshold,
+                        f1_at(cv.y, held, threshold),
+                        f1_at(dev.y, on_dev, threshold),
+                    )
+                    for threshold in THRESHOLDS
+                ]
+                grid += here
+                if verbose:
+                    print(f"best of {max(here, key=lambda g: g['score'])}", flush=True)
+    # The highest score; ties to the smaller C, the smaller weights, the higher threshold.
+    extra_key = f"{attempt.extra_name}_weight"
+    chosen = max(
+        grid,
+        key=lambda g: (
+            g["score"],
+            -g["C"],
+            -g["weight"],
+            -g.get(extra_key, 0.0),
+            g["threshold"],
+        ),
+    )
+    x, y, w = stack([(ge, 1.0), (cv, chosen["weight"]), (extra, chosen.get(extra_key, 0.0))])
     final = fit(x, y, w, chosen["C"])
     coefficients = final.coef_[0]
     keys = sorted(vocabulary, key=vocabulary.__getitem__)
@@ -227,19 +319,23 @@ def train(*, verbose: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
         },
         "weights": weights,
     }
-    selection = {
-        "training_texts": {
-            "goemotions_train": len(train_rows),
-            "goemotions_train_annoyance": int(y_ge.sum()),
-            "second_set": len(customer_rows),
-            "second_set_frustration": int(y_cx.sum()),
-            "goemotions_dev_single_label": len(dev_rows),
-            "vocabulary": len(vocabulary),
-            "nonzero_weights": len(weights),
-        },
-        "chosen": chosen,
-        "grid": grid,
+    texts: dict[str, int] = {
+        "goemotions_train": len(ge),
+        "goemotions_train_annoyance": int(ge.y.sum()),
+        attempt.cv_name: len(cv),
+        f"{attempt.cv_name}_frustration": int(cv.y.sum()),
     }
+    if attempt.extra_files:
+        texts |= {
+            attempt.extra_name: len(extra),
+            f"{attempt.extra_name}_frustration": int(extra.y.sum()),
+        }
+    texts |= {
+        "goemotions_dev_single_label": len(dev),
+        "vocabulary": len(vocabulary),
+        "nonzero_weights": len(weights),
+    }
+    selection = {"training_texts": texts, "chosen": chosen, "grid": grid}
     return document, selection
 
 
@@ -249,14 +345,17 @@ def dump(document: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("attempt", choices=sorted(ATTEMPTS), help="which pre-registered component")
     parser.add_argument("--write", action="store_true", help="write the weights and selection")
     args = parser.parse_args(argv)
-    document, selection = train()
+    attempt = ATTEMPTS[args.attempt]
+    document, selection = train(attempt)
     print(json.dumps({"chosen": selection["chosen"], **selection["training_texts"]}, indent=2))
     if args.write:
-        WEIGHTS_FILE.write_text(dump(document), encoding="utf-8")
-        SELECTION_FILE.write_text(json.dumps(selection, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {WEIGHTS_FILE.relative_to(_REPO_ROOT)} and {SELECTION_FILE.name}")
+        attempt.directory.mkdir(exist_ok=True)
+        attempt.weights_file.write_text(dump(document), encoding="utf-8")
+        attempt.selection_file.write_text(json.dumps(selection, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {attempt.directory.relative_to(_REPO_ROOT)}/")
     return 0
 
 
