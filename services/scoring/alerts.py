@@ -82,6 +82,13 @@ _OVERDUE_NOUNS: Final = {
     "case": "support case",
     "response": "a response to feedback",
 }
+# How an overdue promise ended when the event that settled it did not fulfil it: a promise
+# broken or a delivery failed after its deadline resolves the overdue alert, but it was not
+# "fulfilled late".
+_UNFULFILLED: Final[Mapping[SignalKind, str]] = {
+    SignalKind.PROMISE_BROKEN: "Broken",
+    SignalKind.DELIVERY_FAILED: "Failed",
+}
 PUBLISHED_SEGMENT: Final[Mapping[str, str]] = {"passive": "neutral"}
 """The model's segment names that the contract spells differently."""
 
@@ -482,10 +489,13 @@ class _Evaluation:
                 )
         if kind in self.open and ctx.overdue_left == 0 and ctx.settled:
             last = ctx.settled[-1].timer.deadline
+            ended = "Fulfilled late"
+            if ctx.kind is not None:
+                ended = _UNFULFILLED.get(ctx.kind, ended)
             self.resolve(
                 kind,
-                f"Fulfilled late on {_day(self.occurred_us)}: {_OVERDUE_NOUNS[last.kind]} "
-                f"{last.shown}",
+                f"{ended} on {_day(self.occurred_us)}: "
+                f"{_OVERDUE_NOUNS[last.kind]} {last.shown}",
             )
 
     def negative_feedback(self) -> None:

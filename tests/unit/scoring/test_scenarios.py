@@ -319,6 +319,12 @@ def test_settling_an_overdue_promise_names_the_lifted_penalty(config: ScoringCon
     )
     assert "a broken promise" in broken.summary
     assert story.record.tracker.book.overdue == []
+    # The overdue alert ends with the last overdue promise, and says how: broken, not
+    # "fulfilled late".
+    [*_, ended] = story.resolved(AlertKind.PROMISE_OVERDUE)
+    assert ended.alert_id == overdue.alert_id
+    assert ended.message.startswith("Broken on "), ended.message
+    assert "promise p2" in ended.message
 
 
 # --- the bad week of a loyal customer ----------------------------------------------------------
