@@ -494,8 +494,7 @@ class _Evaluation:
                 ended = _UNFULFILLED.get(ctx.kind, ended)
             self.resolve(
                 kind,
-                f"{ended} on {_day(self.occurred_us)}: "
-                f"{_OVERDUE_NOUNS[last.kind]} {last.shown}",
+                f"{ended} on {_day(self.occurred_us)}: {_OVERDUE_NOUNS[last.kind]} {last.shown}",
             )
 
     def negative_feedback(self) -> None:
