@@ -24,11 +24,16 @@ def annotator() -> CxAnnotator:
     return CxAnnotator()
 
 
-def test_the_training_data_is_the_committed_files() -> None:
-    sums = (train.GOEMOTIONS / "SHA256SUMS").read_text(encoding="utf-8").split("\n")
+@pytest.mark.parametrize("directory", [train.GOEMOTIONS, train.CUSTOMERS[0].parent])
+def test_the_training_data_is_the_committed_files(directory: Path) -> None:
+    sums = (directory / "SHA256SUMS").read_text(encoding="utf-8").split("\n")
+    names = []
     for line in filter(None, sums):
         digest, name = line.split()
-        assert hashlib.sha256((train.GOEMOTIONS / name).read_bytes()).hexdigest() == digest, name
+        names.append(name)
+        assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == digest, name
+    data = {p.name for p in directory.iterdir() if p.suffix in {".tsv", ".jsonl", ".txt"}}
+    assert data == set(names)
 
 
 @pytest.mark.parametrize("name", sorted(train.ATTEMPTS))
