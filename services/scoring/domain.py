@@ -46,9 +46,12 @@ from services.scoring.model.explain import (
     time_phrase,
 )
 from services.scoring.model.promises import (
+    KeptPromise,
     PromiseBook,
+    PromiseLog,
     TimerChange,
     fire_due,
+    note_promise,
     open_deadline,
     pending_at,
     settle,
@@ -510,6 +513,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     ``StateMismatchError`` if the record was built with another configuration.
     """
     signal, record = _with_response_time(record, inp, config)
+    signal, record = _with_promise_outcome(record, signal, inp, config)
     occurred = signal.occurred_us
     # Settling first: a delivery that arrives after its deadline settles the timer without
     # firing it (the late delivery is its own evidence), whatever the arrival order. A timer
@@ -638,6 +642,65 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     new = CustomerRecord(state, tracker, recent, tenant, known=known, key_tenant=record.key_tenant)
     time_alerts = [] if time is None else time.alerts
     return Outcome(new, explanation, update, [*time_alerts, *alerts], time, publish)
+
+
+def _with_promise_outcome(
+    record: CustomerRecord, signal: Signal, inp: ScoringInput, config: ScoringConfig
+) -> tuple[Signal, CustomerRecord]:
+    """A promise kept after its deadline is kept late (``promise_kept.late``), unless it was
+    reported broken first (keeping it then is a recovery, scored as kept: never worse than
+    leaving it broken). The promise's log (``promises.PromiseLog``) knows its deadline and
+    breach whatever the arrival order: a deadline or a breach that arrives after a kept event
+    it bears on rescores that event at its own time, so the state is the one of the
+    event-time order."""
+    kind = signal.kind
+    book = record.tracker.book
+    limit = config.promises.max_settled
+    state = record.state
+    if kind is SignalKind.PROMISE_KEPT and inp.settles:
+        key = inp.settles[0]
+        late = book.promises.get(key, PromiseLog()).late(signal.occurred_us)
+        kept = KeptPromise(signal.occurred_us, signal.qualifier, late)
+        book, _ = note_promise(book, key, kept=kept, limit=limit)
+        signal = replace(signal, kept_late=late)
+    elif kind is SignalKind.PROMISE_BROKEN and inp.settles:
+        book, changed = note_promise(
+            book, inp.settles[0], broken_us=signal.occurred_us, limit=limit
+        )
+        state = _rescore_kept(state, signal.customer_id, changed, config)
+    elif kind is SignalKind.PROMISE_MADE and inp.opens is not None and inp.opens.kind == "promise":
+        book, changed = note_promise(book, inp.opens.key, due_us=inp.opens.due_us, limit=limit)
+        state = _rescore_kept(state, signal.customer_id, changed, config)
+    else:
+        return signal, record
+    return signal, replace(record, state=state, tracker=replace(record.tracker, book=book))
+
+
+def _rescore_kept(
+    state: ModelState,
+    customer_id: str,
+    changed: list[tuple[KeptPromise, bool]],
+    config: ScoringConfig,
+) -> ModelState:
+    """Swap the rule of kept promises whose lateness changed (``now_late``), at their own time:
+    the sums are linear, so withdrawing one rule and adding the other is exact."""
+    for kept, now_late in changed:
+        base = Signal(
+            f"kept@{kept.at_us}:rescored",
+            customer_id,
+            from_us(kept.at_us),
+            SignalKind.PROMISE_KEPT,
+            qualifier=kept.qualifier,
+        )
+        before = evidence_for(replace(base, kept_late=not now_late), config)
+        after = evidence_for(replace(base, kept_late=now_late), config)
+        if [(e.key, e.channel, e.weight) for e in before] == [
+            (e.key, e.channel, e.weight) for e in after
+        ]:
+            continue
+        state = withdraw_evidence(state, before, kept.at_us, config)
+        state = add_evidence(state, after, kept.at_us, config, count_event=False)
+    return state
 
 
 def _with_response_time(

@@ -97,6 +97,7 @@ EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
     "delivery_failed": _label("a failed delivery", "failed deliveries"),
     "promise_made": _label("a promise", "promises"),
     "promise_kept": _label("a kept promise", "kept promises"),
+    "promise_kept.late": _label("a promise kept late", "promises kept late"),
     "promise_broken": _label("a broken promise", "broken promises"),
     "company_message": _label("a message from us", "messages from us"),
     "company_message.marketing": _label("a marketing message", "marketing messages"),
@@ -202,6 +203,9 @@ EMOTION_LABELS: Final[Mapping[str, str]] = {
 def rule_key(signal: Signal, config: ScoringConfig) -> str:
     """The ``events`` rule that applies: ``<kind>.<variant>`` if configured, else ``<kind>``."""
     kind = signal.kind.value
+    if signal.kept_late and f"{kind}.late" in config.events:
+        # Before the qualifier (a promise's kind): lateness is what the customer lived.
+        return f"{kind}.late"
     variant = signal.qualifier or _derived_variant(signal, config)
     if variant is not None and f"{kind}.{variant}" in config.events:
         return f"{kind}.{variant}"

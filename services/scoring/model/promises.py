@@ -13,6 +13,15 @@ service raises a ``promise_overdue`` alert. Settling a fired timer later *withdr
 evidence exactly (the sums are linear), and the settling event carries its own evidence
 (a late delivery, a slow resolution, a response).
 
+A ``promise_made`` promise also has a *log* (``PromiseLog``): its deadline, the first time it
+was reported broken, and the times it was reported kept. A promise kept after its deadline,
+without having been reported broken first, is *kept late* (``promise_kept.late``): settling
+withdraws the overdue penalty, and the customer still waited. A promise reported broken and
+kept afterwards is a recovery, scored as a plain kept promise: never worse than leaving it
+broken. When an opening or a breach arrives after a kept event it bears on, that kept event is
+rescored at its own time (the domain's ``_promise_outcome``), so the state does not depend on
+the arrival order.
+
 So, whatever the arrival order, a state evaluated at clock ``T`` holds the events' evidence
 plus ``overdue.<kind>`` for exactly the deadlines ``<= T`` not settled by then: the timers
 keep the fold order-independent. A settlement that arrives before the event opening its
@@ -97,6 +106,63 @@ class Timer:
 
 
 @dataclass(frozen=True, slots=True)
+class KeptPromise:
+    """A ``promise_kept`` event as its promise's log remembers it: enough to rebuild its
+    evidence (the promise's kind is the event's qualifier) and whether it was scored late."""
+
+    at_us: int
+    qualifier: str | None
+    late: bool
+
+    def to_json(self) -> list[Any]:
+        return [self.at_us, self.qualifier, self.late]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> KeptPromise:
+        at_us, qualifier, late = data
+        return cls(int(at_us), None if qualifier is None else str(qualifier), bool(late))
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseLog:
+    """What a customer's events said about one promise, in event time."""
+
+    due_us: int | None = None
+    """Its deadline (due time plus grace), once its ``promise_made`` is known."""
+    broken_us: int | None = None
+    """The earliest ``promise_broken`` of it."""
+    kept: tuple[KeptPromise, ...] = ()
+    """Its ``promise_kept`` events, by time."""
+
+    def late(self, at_us: int) -> bool:
+        """Whether a promise kept at ``at_us`` was kept late: after its deadline, and not after
+        a report that it was broken (then keeping it is a recovery)."""
+        return (
+            self.due_us is not None
+            and at_us > self.due_us
+            and (self.broken_us is None or self.broken_us > at_us)
+        )
+
+    @property
+    def last_us(self) -> int:
+        """The latest time the log knows (which logs a full book forgets first)."""
+        times = [t for t in (self.due_us, self.broken_us) if t is not None]
+        return max([*times, *(k.at_us for k in self.kept)], default=0)
+
+    def to_json(self) -> list[Any]:
+        return [self.due_us, self.broken_us, [k.to_json() for k in self.kept]]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> PromiseLog:
+        due_us, broken_us, kept = data
+        return cls(
+            None if due_us is None else int(due_us),
+            None if broken_us is None else int(broken_us),
+            tuple(KeptPromise.from_json(k) for k in kept),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PromiseBook:
     """A customer's open timers and recent settlements."""
 
@@ -107,6 +173,8 @@ class PromiseBook:
     """Response timer key -> (the feedback's time, the time of the response holding the timed
     rule): the earliest response to a feedback is the one scored by how long the customer
     waited, whatever the order the responses arrive in."""
+    promises: Mapping[str, PromiseLog] = field(default_factory=dict)
+    """Promise timer key -> what the events said of that promise (``PromiseLog``)."""
 
     @property
     def overdue(self) -> list[Timer]:
@@ -124,6 +192,11 @@ class PromiseBook:
                 if self.timed_responses
                 else {}
             ),
+            **(
+                {"promises": {k: v.to_json() for k, v in sorted(self.promises.items())}}
+                if self.promises
+                else {}
+            ),
         }
 
     @classmethod
@@ -136,6 +209,7 @@ class PromiseBook:
             timed_responses={
                 key: (int(v[0]), int(v[1])) for key, v in data.get("timed_responses", {}).items()
             },
+            promises={key: PromiseLog.from_json(v) for key, v in data.get("promises", {}).items()},
         )
 
 
@@ -225,6 +299,43 @@ def open_deadline(
     timers = dict(book.timers)
     timers[deadline.key] = Timer(deadline, event_id, opened_us)
     return replace(book, timers=timers)
+
+
+def note_promise(
+    book: PromiseBook,
+    key: str,
+    *,
+    due_us: int | None = None,
+    broken_us: int | None = None,
+    kept: KeptPromise | None = None,
+    limit: int,
+) -> tuple[PromiseBook, list[tuple[KeptPromise, bool]]]:
+    """Log a promise's deadline (its opening), a report that it was broken, or a kept event
+    (``kept.late`` as the caller scored it: ``PromiseLog.late`` before this call). The
+    earliest deadline and breach count, whatever the arrival order. Returns the book and the
+    kept events whose lateness the news changed, each with its new lateness: the caller
+    rescores them at their own time. At most ``limit`` logs are kept (the most recent)."""
+    log = book.promises.get(key, PromiseLog())
+    if due_us is not None and (log.due_us is None or due_us < log.due_us):
+        log = replace(log, due_us=due_us)
+    if broken_us is not None and (log.broken_us is None or broken_us < log.broken_us):
+        log = replace(log, broken_us=broken_us)
+    changed = []
+    entries = []
+    for entry in log.kept:
+        late = log.late(entry.at_us)
+        if late != entry.late:
+            changed.append((entry, late))
+        entries.append(entry if late == entry.late else replace(entry, late=late))
+    if kept is not None:
+        entries.append(kept)
+    log = replace(log, kept=tuple(sorted(entries, key=lambda k: k.at_us)))
+    promises = {**book.promises, key: log}
+    if len(promises) > limit:
+        # Forget the logs of the oldest promises (ties by key, so the bound is deterministic).
+        kept_keys = sorted(promises, key=lambda k: (-promises[k].last_us, k))[:limit]
+        promises = {k: promises[k] for k in kept_keys}
+    return replace(book, promises=promises), changed
 
 
 def pending_at(book: PromiseBook, kinds: tuple[str, ...], at_us: int) -> bool:

@@ -23,6 +23,8 @@ KNOWN_VERSIONS = {
     "2026.12.4": "9eaa30e4b5a03aa12bd11eaebf130f9f646064e93d44dfb27b403f415347ffe9",
     # 2026.12.5: graded evidence centred on the scale's neutral (ratings.grading).
     "2026.12.5": "9b557a2aa4c2bd67a71525c92a248f1714a94a875451d1e199b265a5e9831ce4",
+    # 2026.12.6: a promise kept after its deadline is kept late (events.promise_kept.late).
+    "2026.12.6": "18f598129b7ba6ca18fcdb9cf0920768481d314a9eb2abf0cf43e40697bebfd8",
 }
 
 
@@ -33,7 +35,7 @@ def _data() -> dict[str, Any]:
 
 
 def test_the_packaged_configuration_loads(config: ScoringConfig) -> None:
-    assert config.version == "2026.12.5"
+    assert config.version == "2026.12.6"
     assert len(config.content_hash) == 64
     assert config.short_hash == config.content_hash[:12]
 

@@ -87,6 +87,7 @@ def release_config() -> ScoringConfig:
     the migration, so it scores with the release's rules (settings changed since, undone)."""
     data = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
     data["ratings"]["grading"] = "split"  # 2026.12.5 centred graded evidence
+    del data["events"]["promise_kept.late"]  # 2026.12.6 promises kept late
     config = ScoringConfig.from_mapping(data)
     stored = {row["config_hash"] for row in RELEASE["tables"]["customer_state"]}
     assert stored == {config.content_hash}, "undo the settings changed since the release"

@@ -309,7 +309,8 @@ def test_settling_an_overdue_promise_names_the_lifted_penalty(config: ScoringCon
     # ... then the event: p1 kept, and its penalty lifted, named and adding up to the deltas.
     assert kept.summary.startswith(f"Trust rose {shown(kept.deltas.trust)} point"), kept.summary
     assert "an overdue promise settled" in kept.summary
-    assert "a kept promise" in kept.summary
+    # Kept after its deadline: a promise kept late, which is no reason for trust to rise.
+    assert "kept" not in kept.summary
     # Broken after it was overdue: the overdue penalty gives way to the broken promise's, so
     # the drop is the difference, and the summary says the same number.
     broken = story.event("promise_broken", at + 9 * DAY, promise_id="p2", due_at=at + 6 * DAY)
@@ -532,6 +533,8 @@ _STORY_KINDS = st.sampled_from(
         "delivered",
         "nps_bad",
         "nps_good",
+        "promise",
+        "kept",
         "broken",
         "case",
         "resolved",
@@ -547,8 +550,8 @@ def _inputs(steps: list[tuple[str, int, int]]) -> list[ScoringInput]:
     opened: set[tuple[str, int]] = set()
     for i, (step, hour, number) in enumerate(steps):
         what = step
-        if what in ("order", "case"):
-            # An order or a case is opened once (its id is unique upstream).
+        if what in ("order", "case", "promise"):
+            # An order, a case or a promise is opened once (its id is unique upstream).
             what = "engagement" if (what, number) in opened else what
             opened.add((step, number))
         at = START + timedelta(hours=hour)
@@ -571,8 +574,13 @@ def _inputs(steps: list[tuple[str, int, int]]) -> list[ScoringInput]:
                 fields["nps"] = 2 if what == "nps_bad" else 9
                 if what == "nps_bad":
                     opens = Deadline("response", event_id, to_us(at + 2 * DAY))
-            case "broken":
-                kind = SignalKind.PROMISE_BROKEN
+            case "promise":
+                kind, fields["qualifier"] = SignalKind.PROMISE_MADE, "callback"
+                opens = Deadline("promise", f"p{number}", to_us(at + 2 * DAY))
+            case "kept" | "broken":
+                kind = SignalKind.PROMISE_KEPT if what == "kept" else SignalKind.PROMISE_BROKEN
+                fields["qualifier"] = "callback"
+                settles = (f"promise:p{number}",)
             case "case":
                 kind = SignalKind.SUPPORT_CASE_OPENED
                 case_id = f"k{number}"
@@ -667,6 +675,51 @@ def test_the_shuffled_backfill(
     # Replaying the same arrival order gives the same alerts, ids included.
     again = _replay(shuffled, config, watermark)[1]
     assert [x.model_dump() for x in again] == [x.model_dump() for x in alerts_b]
+
+
+def _trust_after(inputs: list[ScoringInput], config: ScoringConfig) -> float:
+    record, _, _ = _replay(inputs, config, START + 30 * DAY)
+    return scores_at(record.state, config, to_us(START + 30 * DAY)).trust
+
+
+def test_a_promise_kept_late_counts_between_kept_and_broken(config: ScoringConfig) -> None:
+    """Kept late is not kept: the customer waited past the deadline, so it scores below a
+    promise kept on time, and above one broken. Keeping a promise reported broken is a
+    recovery: never worse than leaving it broken, never as good as keeping it."""
+    # A promise at hour 0, due at hour 48.
+    on_time = _trust_after(_inputs([("promise", 0, 1), ("kept", 24, 1)]), config)
+    late = _trust_after(_inputs([("promise", 0, 1), ("kept", 96, 1)]), config)
+    recovered = _trust_after(
+        _inputs([("promise", 0, 1), ("broken", 48, 1), ("kept", 96, 1)]), config
+    )
+    broken = _trust_after(_inputs([("promise", 0, 1), ("broken", 48, 1)]), config)
+    assert on_time > late > broken
+    assert on_time > recovered > broken
+    record, _, _ = _replay(_inputs([("promise", 0, 1), ("kept", 96, 1)]), config, START)
+    [log] = record.tracker.book.promises.values()
+    assert [k.late for k in log.kept] == [True]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [("promise", 0, 1), ("kept", 96, 1)],
+        [("promise", 0, 1), ("broken", 48, 1), ("kept", 96, 1)],
+        [("promise", 0, 1), ("kept", 96, 1), ("broken", 120, 1)],
+        [("promise", 0, 1), ("kept", 24, 1), ("kept", 96, 1)],
+    ],
+)
+def test_a_promise_kept_late_in_any_arrival_order(
+    config: ScoringConfig, steps: list[tuple[str, int, int]]
+) -> None:
+    """The kept event arriving before the promise it keeps, or before the breach that makes it
+    a recovery, is rescored at its own time: the same state as in event-time order."""
+    inputs = _inputs(steps)
+    watermark = START + 30 * DAY
+    reference, _, _ = _replay(inputs, config, watermark)
+    for order in itertools.permutations(inputs):
+        record, _, _ = _replay(list(order), config, watermark)
+        assert record.state.isclose(reference.state), [i.signal.event_id for i in order]
 
 
 def test_two_responses_to_one_feedback_in_any_arrival_order(config: ScoringConfig) -> None:
