@@ -489,7 +489,9 @@ class _Evaluation:
                 )
         if kind in self.open and ctx.overdue_left == 0 and ctx.settled:
             last = ctx.settled[-1].timer.deadline
-            ended = "Fulfilled late"
+            # A settlement dated before the deadline that arrived after the timer fired was in
+            # time; the customer's clock learnt of it late.
+            ended = "Fulfilled late" if self.occurred_us > last.due_us else "Fulfilled in time"
             if ctx.kind is not None:
                 ended = _UNFULFILLED.get(ctx.kind, ended)
             self.resolve(

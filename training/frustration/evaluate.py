@@ -32,8 +32,8 @@ from evaluation.sentiment.goemotions import evaluate as goemotions  # noqa: E402
 from evaluation.sentiment.metrics import pct, precision_recall_f1  # noqa: E402
 from services.sentiment.cx import CxAnnotator  # noqa: E402
 from services.sentiment.language import ENGLISH, LanguageDetector  # noqa: E402
+from training.frustration.attempts import ATTEMPTS  # noqa: E402
 from training.frustration.component import FrustrationComponent  # noqa: E402
-from training.frustration.train import ATTEMPTS  # noqa: E402
 
 HERE: Final = Path(__file__).resolve().parent
 RESULTS_JSON: Final = HERE / "results.json"

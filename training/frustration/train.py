@@ -34,78 +34,19 @@ _REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
+from evaluation.sentiment.goemotions import evaluate as goemotions_test  # noqa: E402
 from services.sentiment.cx import CxAnnotator  # noqa: E402
+from training.frustration.attempts import ATTEMPTS, Attempt  # noqa: E402
 from training.frustration.component import FACTS, facts_of  # noqa: E402
 
 HERE: Final = Path(__file__).resolve().parent
 GOEMOTIONS: Final = HERE / "goemotions"
-SECOND_SET: Final = tuple(
-    _REPO_ROOT / "evaluation" / "sentiment" / "emotionset" / part
-    for part in ("part-a.jsonl", "part-b.jsonl")
-)
-# PREREGISTRATION-2.md: customer texts written for training under the blind sets' guideline.
-CUSTOMERS: Final = tuple(HERE / "customers" / f"part-t{i}.jsonl" for i in range(1, 5))
-EVALUATION_TEST: Final = _REPO_ROOT / "evaluation" / "sentiment" / "goemotions" / "test.tsv"
 
 MIN_TEXTS: Final = 5
 THRESHOLDS: Final = tuple(round(0.15 + 0.05 * i, 2) for i in range(12))
 FOLDS: Final = 5
 SEED: Final = 0
 DECIMALS: Final = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One pre-registered component: its customer data, its grid, where its outputs go.
-
-    Training data are GoEmotions train (weight 1), the cross-validated customer texts
-    (``cv_files``, weight from ``cv_weights``) and, if any, other customer texts always in
-    training (``extra_files``, weight from ``extra_weights``; 0 leaves them out).
-    """
-
-    name: str
-    preregistration: str
-    cv_name: str
-    cv_files: tuple[Path, ...]
-    cv_weights: tuple[float, ...]
-    extra_name: str = ""
-    extra_files: tuple[Path, ...] = ()
-    extra_weights: tuple[float, ...] = (0.0,)
-    grid_c: tuple[float, ...] = (0.1, 0.3, 1.0)
-
-    @property
-    def directory(self) -> Path:
-        return HERE / self.name
-
-    @property
-    def weights_file(self) -> Path:
-        """Outside the lexicon directory unless the component passed (then it ships there)."""
-        return self.directory / "weights.yaml"
-
-    @property
-    def selection_file(self) -> Path:
-        return self.directory / "selection.json"
-
-
-ATTEMPTS: Final = {
-    "attempt-1": Attempt(
-        name="attempt-1",
-        preregistration="PREREGISTRATION.md",
-        cv_name="second_set",
-        cv_files=SECOND_SET,
-        cv_weights=(1.0, 10.0, 30.0),
-    ),
-    "attempt-2": Attempt(
-        name="attempt-2",
-        preregistration="PREREGISTRATION-2.md",
-        cv_name="customers",
-        cv_files=CUSTOMERS,
-        cv_weights=(3.0, 10.0, 30.0),
-        extra_name="second_set",
-        extra_files=SECOND_SET,
-        extra_weights=(0.0, 10.0),
-    ),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +86,8 @@ def customer_rows(paths: Sequence[Path]) -> Rows:
 
 
 def evaluation_texts() -> set[str]:
-    lines = EVALUATION_TEST.read_text(encoding="utf-8").splitlines()[1:]
-    return {line.split("\t")[0] for line in lines if line}
+    """The GoEmotions test texts, as the evaluation reads them (a TSV with quoting)."""
+    return {text for text, _ in goemotions_test.load()}
 
 
 def matrix(readings: Sequence[Reading], vocabulary: dict[str, int]) -> sparse.csr_matrix:
@@ -252,9 +193,7 @@ def _entry(  # noqa: PLR0917 - one grid point's values, private
     return entry
 
 
-def train(
-    attempt: Attempt = ATTEMPTS["attempt-1"], *, verbose: bool = True
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def train(attempt: Attempt, *, verbose: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """The weights document and the selection record (the attempt's pre-registration)."""
     vocabulary, ge, cv, extra, dev = _parts(attempt)
     folds = np.arange(len(cv)) % FOLDS

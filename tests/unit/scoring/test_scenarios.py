@@ -328,6 +328,38 @@ def test_settling_an_overdue_promise_names_the_lifted_penalty(config: ScoringCon
     assert "promise p2" in ended.message
 
 
+def test_the_overdue_alert_says_how_the_promise_ended(config: ScoringConfig) -> None:
+    """Failed, broken (above) or kept: and kept in time when the settling event is dated
+    before the deadline but arrived after the timer had fired."""
+    story = Story(config)
+    monthly_buyer(story, months=3)
+    at = START + 95 * DAY
+    story.event("promise_made", at, promise_id="p1", due_at=at + 2 * DAY)
+    story.tick(at + 3 * DAY)
+    [overdue] = story.raised(AlertKind.PROMISE_OVERDUE)
+    # Kept the day after it was made, reported after the deadline fired.
+    story.event("promise_kept", at + DAY, promise_id="p1")
+    [ended] = story.resolved(AlertKind.PROMISE_OVERDUE)
+    assert ended.alert_id == overdue.alert_id
+    assert ended.message.startswith("Fulfilled in time on "), ended.message
+    [log] = story.record.tracker.book.promises.values()
+    assert [k.late for k in log.kept] == [False]  # and scored as kept, not kept late
+    ordered = at + 10 * DAY
+    story.event(
+        "purchase",
+        ordered,
+        amount=Decimal(40),
+        currency="EUR",
+        order_id="o-lost",
+        promised_delivery_at=ordered + 2 * DAY,
+    )
+    story.tick(ordered + 4 * DAY)
+    story.event("delivery_failed", ordered + 5 * DAY, order_id="o-lost")
+    [*_, failed] = story.resolved(AlertKind.PROMISE_OVERDUE)
+    assert failed.message.startswith("Failed on "), failed.message
+    assert "o-lost" in failed.message
+
+
 # --- the bad week of a loyal customer ----------------------------------------------------------
 
 

