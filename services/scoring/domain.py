@@ -38,7 +38,7 @@ from schemas.downstream import MAX_DRIVERS
 from services.scoring.alerts import AlertContext, AlertTracker, evaluate, published_segment
 from services.scoring.model import MODEL_VERSION, Explanation, Scores, ScoringConfig, fold
 from services.scoring.model import CustomerState as ModelState
-from services.scoring.model.evidence import evidence_for
+from services.scoring.model.evidence import Withdrawal, evidence_for
 from services.scoring.model.explain import (
     LOW_CONFIDENCE,
     duration,
@@ -48,7 +48,6 @@ from services.scoring.model.explain import (
 from services.scoring.model.promises import (
     KeptPromise,
     PromiseBook,
-    PromiseLog,
     TimerChange,
     fire_due,
     note_promise,
@@ -513,7 +512,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     ``StateMismatchError`` if the record was built with another configuration.
     """
     signal, record = _with_response_time(record, inp, config)
-    signal, record = _with_promise_outcome(record, signal, inp, config)
+    signal, record, rescored = _with_promise_outcome(record, signal, inp, config)
     occurred = signal.occurred_us
     # Settling first: a delivery that arrives after its deadline settles the timer without
     # firing it (the late delivery is its own evidence), whatever the arrival order. A timer
@@ -557,7 +556,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         config,
         clock_us=tracker.clock_us,
         before=before,
-        withdrawn=tuple(change.withdrawal() for change in settled),
+        withdrawn=(*(change.withdrawal() for change in settled), *rescored),
     )
     folded = state
     if not all(map(math.isfinite, state.sums)):
@@ -646,44 +645,41 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
 
 def _with_promise_outcome(
     record: CustomerRecord, signal: Signal, inp: ScoringInput, config: ScoringConfig
-) -> tuple[Signal, CustomerRecord]:
-    """A promise kept after its deadline is kept late (``promise_kept.late``), unless it was
-    reported broken first (keeping it then is a recovery, scored as kept: never worse than
-    leaving it broken). The promise's log (``promises.PromiseLog``) knows its deadline and
-    breach whatever the arrival order: a deadline or a breach that arrives after a kept event
-    it bears on rescores that event at its own time, so the state is the one of the
-    event-time order."""
+) -> tuple[Signal, CustomerRecord, tuple[Withdrawal, ...]]:
+    """A promise first kept after its deadline is kept late (``promise_kept.late``), unless it
+    was reported broken first (keeping it then is a recovery, scored as kept: never worse than
+    leaving it broken). The promise's log (``promises.PromiseLog``) knows its deadline, breach
+    and kept reports whatever the arrival order: news that arrives after a kept event it bears
+    on rescores that event at its own time. The rescorings are returned for ``fold`` to apply
+    and name, so the event's summary adds up to what the subscriber sees change."""
     kind = signal.kind
     book = record.tracker.book
     limit = config.promises.max_settled
-    state = record.state
     if kind is SignalKind.PROMISE_KEPT and inp.settles:
         key = inp.settles[0]
-        late = book.promises.get(key, PromiseLog()).late(signal.occurred_us)
-        kept = KeptPromise(signal.occurred_us, signal.qualifier, late)
-        book, _ = note_promise(book, key, kept=kept, limit=limit)
+        # The open timer knows the deadline even when a full book forgot the log.
+        timer = book.timers.get(key)
+        due = None if timer is None else timer.deadline.due_us
+        kept = (signal.occurred_us, signal.qualifier)
+        book, changed, late = note_promise(book, key, due_us=due, kept=kept, limit=limit)
         signal = replace(signal, kept_late=late)
     elif kind is SignalKind.PROMISE_BROKEN and inp.settles:
-        book, changed = note_promise(
-            book, inp.settles[0], broken_us=signal.occurred_us, limit=limit
-        )
-        state = _rescore_kept(state, signal.customer_id, changed, config)
+        broken = signal.occurred_us
+        book, changed, _ = note_promise(book, inp.settles[0], broken_us=broken, limit=limit)
     elif kind is SignalKind.PROMISE_MADE and inp.opens is not None and inp.opens.kind == "promise":
-        book, changed = note_promise(book, inp.opens.key, due_us=inp.opens.due_us, limit=limit)
-        state = _rescore_kept(state, signal.customer_id, changed, config)
+        book, changed, _ = note_promise(book, inp.opens.key, due_us=inp.opens.due_us, limit=limit)
     else:
-        return signal, record
-    return signal, replace(record, state=state, tracker=replace(record.tracker, book=book))
+        return signal, record, ()
+    record = replace(record, tracker=replace(record.tracker, book=book))
+    return signal, record, _rescorings(signal.customer_id, changed, config)
 
 
-def _rescore_kept(
-    state: ModelState,
-    customer_id: str,
-    changed: list[tuple[KeptPromise, bool]],
-    config: ScoringConfig,
-) -> ModelState:
+def _rescorings(
+    customer_id: str, changed: list[tuple[KeptPromise, bool]], config: ScoringConfig
+) -> tuple[Withdrawal, ...]:
     """Swap the rule of kept promises whose lateness changed (``now_late``), at their own time:
     the sums are linear, so withdrawing one rule and adding the other is exact."""
+    swaps = []
     for kept, now_late in changed:
         base = Signal(
             f"kept@{kept.at_us}:rescored",
@@ -692,15 +688,14 @@ def _rescore_kept(
             SignalKind.PROMISE_KEPT,
             qualifier=kept.qualifier,
         )
-        before = evidence_for(replace(base, kept_late=not now_late), config)
-        after = evidence_for(replace(base, kept_late=now_late), config)
-        if [(e.key, e.channel, e.weight) for e in before] == [
-            (e.key, e.channel, e.weight) for e in after
+        was = evidence_for(replace(base, kept_late=not now_late), config)
+        now = evidence_for(replace(base, kept_late=now_late), config)
+        if [(e.key, e.channel, e.weight) for e in was] != [
+            (e.key, e.channel, e.weight) for e in now
         ]:
-            continue
-        state = withdraw_evidence(state, before, kept.at_us, config)
-        state = add_evidence(state, after, kept.at_us, config, count_event=False)
-    return state
+            key = "rescored.late" if now_late else "rescored.kept"
+            swaps.append(Withdrawal(key, tuple(was), kept.at_us, tuple(now)))
+    return tuple(swaps)
 
 
 def _with_response_time(

@@ -140,6 +140,11 @@ EVENT_LABELS: Final[Mapping[str, DriverLabel]] = {
     "settled.promise": _label("an overdue promise settled", "overdue promises settled"),
     "settled.case": _label("an overdue support case settled", "overdue support cases settled"),
     "settled.response": _label("overdue feedback answered", "pieces of overdue feedback answered"),
+    # An earlier kept promise rescored when the event brings news of its deadline or breach.
+    "rescored.late": _label("a promise found kept late", "promises found kept late"),
+    "rescored.kept": _label(
+        "a promise no longer counted as kept late", "promises no longer counted as kept late"
+    ),
     "erasure_request": _label("an erasure request", "erasure requests"),
 }
 
@@ -406,13 +411,18 @@ def _extra_rule(key: str, config: ScoringConfig, factor: float = 1.0) -> list[Ev
 
 @dataclass(frozen=True, slots=True)
 class Withdrawal:
-    """Evidence an event takes back before adding its own: the ``overdue.<kind>`` penalty of
-    a promise it settles after the deadline fired (``evidence`` was added at ``at_us``)."""
+    """Evidence an event takes back before adding its own, at the time it was added: the
+    ``overdue.<kind>`` penalty of a promise it settles after the deadline fired; or an earlier
+    kept promise's rule, swapped (``added``) because the event brought news of its deadline,
+    its breach or an earlier kept report (``promises.note_promise``)."""
 
     key: str
-    """``settled.<kind>``: the driver's key, apart from the penalty's own ``overdue.<kind>``."""
+    """The driver's key: ``settled.<kind>`` (apart from the penalty's own ``overdue.<kind>``),
+    or ``rescored.late`` / ``rescored.kept``."""
     evidence: tuple[Evidence, ...]
     at_us: int
+    added: tuple[Evidence, ...] = ()
+    """Evidence put in its place at the same time (a swapped rule)."""
 
     @property
     def label(self) -> DriverLabel:

@@ -52,7 +52,10 @@ ELAPSED_TIME_LABEL: Final = DriverLabel.uncountable("elapsed time")
 LONGER_HISTORY: Final = "longer_history"
 LONGER_HISTORY_LABEL: Final = DriverLabel.uncountable("a longer history")
 _TIME_KEYS: Final = frozenset({ELAPSED_TIME, LONGER_HISTORY})
-_WITHDRAWAL_KEYS: Final = frozenset(f"settled.{kind}" for kind in OVERDUE_KINDS)
+# Drivers of what an event took back or rescored, not of what the event itself was.
+_WITHDRAWAL_KEYS: Final = frozenset(
+    {*(f"settled.{kind}" for kind in OVERDUE_KINDS), "rescored.late", "rescored.kept"}
+)
 _RELATIVE_FLOOR: Final = 0.1
 _NUMBERS: Final = (
     "zero one two three four five six seven eight nine ten eleven twelve".split()  # noqa: SIM905
@@ -286,6 +289,10 @@ def _withdraw(
 ) -> CustomerState:
     for withdrawal in withdrawn:
         state = withdraw_evidence(state, withdrawal.evidence, withdrawal.at_us, config)
+        if withdrawal.added:
+            state = add_evidence(
+                state, withdrawal.added, withdrawal.at_us, config, count_event=False
+            )
     return state
 
 

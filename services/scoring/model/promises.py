@@ -14,13 +14,15 @@ evidence exactly (the sums are linear), and the settling event carries its own e
 (a late delivery, a slow resolution, a response).
 
 A ``promise_made`` promise also has a *log* (``PromiseLog``): its deadline, the first time it
-was reported broken, and the times it was reported kept. A promise kept after its deadline,
-without having been reported broken first, is *kept late* (``promise_kept.late``): settling
-withdraws the overdue penalty, and the customer still waited. A promise reported broken and
-kept afterwards is a recovery, scored as a plain kept promise: never worse than leaving it
-broken. When an opening or a breach arrives after a kept event it bears on, that kept event is
-rescored at its own time (the domain's ``_promise_outcome``), so the state does not depend on
-the arrival order.
+was reported broken, and the times it was reported kept. A promise first reported kept after
+its deadline, without having been reported broken first, is *kept late*
+(``promise_kept.late``): settling withdraws the overdue penalty, and the customer still
+waited. A promise reported broken and kept afterwards is a recovery, scored as a plain kept
+promise: never worse than leaving it broken. A second report of a kept promise is plain too
+(the first ended the wait). When news of the deadline, a breach or an earlier kept report
+arrives after a kept event it bears on, the event that brings it rescores that kept event at
+its own time, and names it (the domain's ``_with_promise_outcome``), so the state does not
+depend on the arrival order.
 
 So, whatever the arrival order, a state evaluated at clock ``T`` holds the events' evidence
 plus ``overdue.<kind>`` for exactly the deadlines ``<= T`` not settled by then: the timers
@@ -135,12 +137,14 @@ class PromiseLog:
     """Its ``promise_kept`` events, by time."""
 
     def late(self, at_us: int) -> bool:
-        """Whether a promise kept at ``at_us`` was kept late: after its deadline, and not after
-        a report that it was broken (then keeping it is a recovery)."""
+        """Whether a promise kept at ``at_us`` was kept late: after its deadline, not after a
+        report that it was broken (then keeping it is a recovery), and not after an earlier
+        report that it was kept (that one ended the wait)."""
         return (
             self.due_us is not None
             and at_us > self.due_us
             and (self.broken_us is None or self.broken_us > at_us)
+            and not any(k.at_us < at_us for k in self.kept)
         )
 
     @property
@@ -307,35 +311,46 @@ def note_promise(
     *,
     due_us: int | None = None,
     broken_us: int | None = None,
-    kept: KeptPromise | None = None,
+    kept: tuple[int, str | None] | None = None,
     limit: int,
-) -> tuple[PromiseBook, list[tuple[KeptPromise, bool]]]:
-    """Log a promise's deadline (its opening), a report that it was broken, or a kept event
-    (``kept.late`` as the caller scored it: ``PromiseLog.late`` before this call). The
-    earliest deadline and breach count, whatever the arrival order. Returns the book and the
-    kept events whose lateness the news changed, each with its new lateness: the caller
-    rescores them at their own time. At most ``limit`` logs are kept (the most recent)."""
+) -> tuple[PromiseBook, list[tuple[KeptPromise, bool]], bool]:
+    """Log a promise's deadline, a report that it was broken, or a kept event (``kept``: its
+    time and qualifier). The earliest deadline and breach count, whatever the arrival order.
+
+    Returns the book; the earlier kept events whose lateness the news changed, each with its
+    new lateness (the caller rescores them at their own time); and whether the logged kept
+    event is late (False without one). Lateness is recorded whether or not the configuration
+    weighs it (``promise_kept.late``). At most ``limit`` logs are kept: those of promises still
+    open first, then the most recent."""
     log = book.promises.get(key, PromiseLog())
     if due_us is not None and (log.due_us is None or due_us < log.due_us):
         log = replace(log, due_us=due_us)
     if broken_us is not None and (log.broken_us is None or broken_us < log.broken_us):
         log = replace(log, broken_us=broken_us)
+    entries = list(log.kept)
+    new = None
+    if kept is not None:
+        new = KeptPromise(kept[0], kept[1], late=False)
+        entries.append(new)
+    log = replace(log, kept=tuple(sorted(entries, key=lambda k: k.at_us)))
     changed = []
-    entries = []
+    now = []
+    new_late = False
     for entry in log.kept:
         late = log.late(entry.at_us)
-        if late != entry.late:
+        if entry is new:
+            new_late = late
+        elif late != entry.late:
             changed.append((entry, late))
-        entries.append(entry if late == entry.late else replace(entry, late=late))
-    if kept is not None:
-        entries.append(kept)
-    log = replace(log, kept=tuple(sorted(entries, key=lambda k: k.at_us)))
-    promises = {**book.promises, key: log}
+        now.append(entry if late == entry.late else replace(entry, late=late))
+    promises = {**book.promises, key: replace(log, kept=tuple(now))}
     if len(promises) > limit:
-        # Forget the logs of the oldest promises (ties by key, so the bound is deterministic).
-        kept_keys = sorted(promises, key=lambda k: (-promises[k].last_us, k))[:limit]
-        promises = {k: promises[k] for k in kept_keys}
-    return replace(book, promises=promises), changed
+        # Forget settled promises first, the oldest first (ties by key: a deterministic bound).
+        retained = sorted(promises, key=lambda k: (k not in book.timers, -promises[k].last_us, k))[
+            :limit
+        ]
+        promises = {k: promises[k] for k in retained}
+    return replace(book, promises=promises), changed, new_late
 
 
 def pending_at(book: PromiseBook, kinds: tuple[str, ...], at_us: int) -> bool:

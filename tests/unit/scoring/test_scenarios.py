@@ -730,6 +730,35 @@ def test_a_promise_kept_late_counts_between_kept_and_broken(config: ScoringConfi
     record, _, _ = _replay(_inputs([("promise", 0, 1), ("kept", 96, 1)]), config, START)
     [log] = record.tracker.book.promises.values()
     assert [k.late for k in log.kept] == [True]
+    # A second report of a promise kept on time is no news of lateness: the first ended the
+    # wait (it scores as a kept promise, as any repeated event does).
+    record, _, _ = _replay(
+        _inputs([("promise", 0, 1), ("kept", 24, 1), ("kept", 96, 1)]), config, START
+    )
+    [log] = record.tracker.book.promises.values()
+    assert [k.late for k in log.kept] == [False, False]
+
+
+def test_news_that_rescores_a_kept_promise_is_named_and_adds_up(config: ScoringConfig) -> None:
+    """The promise or its breach arriving after the kept event: the event that brings the
+    news rescores the kept promise, and its summary says so, with the number subscribers see
+    in the deltas."""
+    story = Story(config)
+    monthly_buyer(story, months=3)
+    at = START + 95 * DAY
+    story.event("promise_kept", at + 4 * DAY, promise_id="p1")
+    made = story.event("promise_made", at, promise_id="p1", due_at=at + 2 * DAY)
+    assert made.deltas.trust < 0
+    assert made.summary.startswith(f"Trust fell {shown(made.deltas.trust)} point"), made.summary
+    assert "a promise found kept late" in made.summary
+    # Its breach, reported before it was kept, arrives last: keeping it was a recovery.
+    broken = story.event("promise_broken", at + 3 * DAY, promise_id="p1")
+    assert broken.summary.startswith(f"Trust fell {shown(broken.deltas.trust)} point"), (
+        broken.summary
+    )
+    assert "a broken promise" in broken.summary
+    [log] = story.record.tracker.book.promises.values()
+    assert [k.late for k in log.kept] == [False]
 
 
 @pytest.mark.parametrize(
