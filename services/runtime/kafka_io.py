@@ -214,7 +214,10 @@ class KafkaProducerAdapter:
 
     def begin_transaction(self) -> None:
         if self._renew_before_next:
-            self._renew()
+            # A new producer bootstraps, and raises KafkaTimeoutError while the broker is away:
+            # transient (the renewal is retried with the next transaction).
+            with translate_kafka_errors("renew the transactional producer"):
+                self._renew()
         if self._needs_init:
             with translate_kafka_errors("init transactions (new producer)"):
                 self._producer.init_transactions()

@@ -25,15 +25,20 @@ from services.runtime.records import InRecord
 def _consumer(
     bootstrap_servers: str, client_id: str, max_poll_records: int, **client_config: Any
 ) -> Any:
-    return KafkaConsumer(
-        **client_config,
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        client_id=client_id,
-        max_poll_records=max_poll_records,
-    )
+    # The constructor bootstraps: with the broker away it raises KafkaTimeoutError ("Unable to
+    # bootstrap") after 30 s. Translated, that is a transient error the runtime retries; raw, a
+    # handler restoring its changelog on a partition's first record would dead-letter that
+    # record as an unexpected error (a broker restart once did exactly that in the fault tests).
+    with translate_kafka_errors(f"connect to Kafka at {bootstrap_servers}"):
+        return KafkaConsumer(
+            **client_config,
+            bootstrap_servers=bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            client_id=client_id,
+            max_poll_records=max_poll_records,
+        )
 
 
 def log_start_offsets(
