@@ -556,7 +556,7 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
         config,
         clock_us=tracker.clock_us,
         before=before,
-        withdrawn=(*(change.withdrawal() for change in settled), *rescored),
+        withdrawn=tuple(change.withdrawal() for change in settled) + rescored,
     )
     folded = state
     if not all(map(math.isfinite, state.sums)):
@@ -643,6 +643,13 @@ def score_event(record: CustomerRecord, inp: ScoringInput, config: ScoringConfig
     return Outcome(new, explanation, update, [*time_alerts, *alerts], time, publish)
 
 
+_PROMISE_SIGNALS: Final = frozenset(
+    {SignalKind.PROMISE_MADE, SignalKind.PROMISE_KEPT, SignalKind.PROMISE_BROKEN}
+)
+KEPT_LATE: Final = "late"
+"""The qualifier of a promise kept after its deadline: its rule is ``promise_kept.late``."""
+
+
 def _with_promise_outcome(
     record: CustomerRecord, signal: Signal, inp: ScoringInput, config: ScoringConfig
 ) -> tuple[Signal, CustomerRecord, tuple[Withdrawal, ...]]:
@@ -653,6 +660,8 @@ def _with_promise_outcome(
     on rescores that event at its own time. The rescorings are returned for ``fold`` to apply
     and name, so the event's summary adds up to what the subscriber sees change."""
     kind = signal.kind
+    if kind not in _PROMISE_SIGNALS:
+        return signal, record, ()
     book = record.tracker.book
     limit = config.promises.max_settled
     if kind is SignalKind.PROMISE_KEPT and inp.settles:
@@ -662,7 +671,10 @@ def _with_promise_outcome(
         due = None if timer is None else timer.deadline.due_us
         kept = (signal.occurred_us, signal.qualifier)
         book, changed, late = note_promise(book, key, due_us=due, kept=kept, limit=limit)
-        signal = replace(signal, kept_late=late)
+        if late:
+            # The rule variant ``promise_kept.late``, in place of the promise's kind (no
+            # ``promise_kept.<kind>`` rule ships; lateness is what the customer lived).
+            signal = replace(signal, qualifier=KEPT_LATE)
     elif kind is SignalKind.PROMISE_BROKEN and inp.settles:
         broken = signal.occurred_us
         book, changed, _ = note_promise(book, inp.settles[0], broken_us=broken, limit=limit)
@@ -688,8 +700,9 @@ def _rescorings(
             SignalKind.PROMISE_KEPT,
             qualifier=kept.qualifier,
         )
-        was = evidence_for(replace(base, kept_late=not now_late), config)
-        now = evidence_for(replace(base, kept_late=now_late), config)
+        late = replace(base, qualifier=KEPT_LATE)
+        was = evidence_for(base if now_late else late, config)
+        now = evidence_for(late if now_late else base, config)
         if [(e.key, e.channel, e.weight) for e in was] != [
             (e.key, e.channel, e.weight) for e in now
         ]:

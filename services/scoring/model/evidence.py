@@ -208,9 +208,6 @@ EMOTION_LABELS: Final[Mapping[str, str]] = {
 def rule_key(signal: Signal, config: ScoringConfig) -> str:
     """The ``events`` rule that applies: ``<kind>.<variant>`` if configured, else ``<kind>``."""
     kind = signal.kind.value
-    if signal.kept_late and f"{kind}.late" in config.events:
-        # Before the qualifier (a promise's kind): lateness is what the customer lived.
-        return f"{kind}.late"
     variant = signal.qualifier or _derived_variant(signal, config)
     if variant is not None and f"{kind}.{variant}" in config.events:
         return f"{kind}.{variant}"

@@ -132,10 +132,6 @@ class Signal:
     stars also feed trust."""
     response_hours: float | None = None
     """feedback_response: hours since the feedback it answers, when known."""
-    kept_late: bool = False
-    """promise_kept: kept after the promise's deadline (its due time and grace) without having
-    been reported broken before, as far as the customer's promise book knows
-    (``promises.PromiseLog``)."""
     received_at: datetime | None = None
     """Processing time: when Rapport received the event. Carried for lag metrics only; the
     model never reads it (decay and recency use ``occurred_at``)."""
