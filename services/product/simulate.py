@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -166,11 +166,13 @@ class EventWriter:
         self._rng = rng
         self._shift = shift
         # Per customer: their cases, orders and promises are numbered, so that a delivery names
-        # the customer's latest order and a kept promise their latest promise (the templates'
-        # ids would make every customer's orders one order and every promise one promise).
+        # the customer's latest order (the templates' ids would make every customer's orders one
+        # order and every promise one promise). A kept or broken promise settles the customer's
+        # oldest open one: pairing it with the latest left earlier promises overdue for ever.
         self._cases: dict[str, int] = Counter()
         self._orders: dict[str, int] = Counter()
         self._promises: dict[str, int] = Counter()
+        self._open_promises: dict[str, deque[str]] = defaultdict(deque)
 
     def event(self, signal: Signal) -> AnyUpstreamEvent:
         event_type = _TYPE_OF_KIND.get(signal.kind, signal.kind.value)
@@ -207,8 +209,13 @@ class EventWriter:
                 return {"order_id": f"{customer}-order-{max(1, self._orders[customer])}"}
             case SignalKind.PROMISE_MADE:
                 self._promises[customer] += 1
-                return {"promise_id": f"{customer}-promise-{self._promises[customer]}"}
+                promise = f"{customer}-promise-{self._promises[customer]}"
+                self._open_promises[customer].append(promise)
+                return {"promise_id": promise}
             case SignalKind.PROMISE_KEPT | SignalKind.PROMISE_BROKEN:
+                waiting = self._open_promises[customer]
+                if waiting:
+                    return {"promise_id": waiting.popleft()}
                 return {"promise_id": f"{customer}-promise-{max(1, self._promises[customer])}"}
             case SignalKind.PRICE_CHANGE:
                 return {

@@ -36,6 +36,28 @@ def test_every_scored_record_is_a_valid_event_and_broken_ones_are_not() -> None:
     assert set(traffic.personas.values()) <= set(PERSONAS)
 
 
+def test_a_kept_or_broken_promise_settles_the_oldest_open_one() -> None:
+    traffic = build_traffic(40, 120, seed=5, now=NOW)
+    open_promises: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    settled = 0
+    for record in traffic.records:
+        try:
+            event = parse_raw_event(record.value).event
+        except ContractError:
+            continue
+        if event.event_id in seen:
+            continue  # a re-sent duplicate
+        seen.add(event.event_id)
+        waiting = open_promises.setdefault(event.customer_id, [])
+        if event.type == "promise_made":
+            waiting.append(event.promise_id)
+        elif event.type in ("promise_kept", "promise_broken") and waiting:
+            assert event.promise_id == waiting.pop(0)
+            settled += 1
+    assert settled > 10
+
+
 def test_the_same_seed_gives_the_same_traffic() -> None:
     first = build_traffic(10, 30, seed=9, now=NOW)
     second = build_traffic(10, 30, seed=9, now=NOW)
