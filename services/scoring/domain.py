@@ -58,7 +58,7 @@ from services.scoring.model.promises import (
 )
 from services.scoring.model.scores import scores_at, trust_and_loyalty_at
 from services.scoring.model.signal import Signal, SignalKind, from_us, to_us
-from services.scoring.model.state import add_evidence, withdraw_evidence
+from services.scoring.model.state import same_evidence, take_back
 from services.scoring.signals import ScoringInput
 
 __all__ = [
@@ -703,9 +703,7 @@ def _rescorings(
         late = replace(base, qualifier=KEPT_LATE)
         was = evidence_for(base if now_late else late, config)
         now = evidence_for(late if now_late else base, config)
-        if [(e.key, e.channel, e.weight) for e in was] != [
-            (e.key, e.channel, e.weight) for e in now
-        ]:
+        if not same_evidence(was, now):
             key = "rescored.late" if now_late else "rescored.kept"
             swaps.append(Withdrawal(key, tuple(was), kept.at_us, tuple(now)))
     return tuple(swaps)
@@ -772,12 +770,9 @@ def _rescore_response(
     )
     before = evidence_for(replace(base, response_hours=was_hours), config)
     after = evidence_for(replace(base, response_hours=now_hours), config)
-    if [(e.key, e.channel, e.weight) for e in before] == [
-        (e.key, e.channel, e.weight) for e in after
-    ]:
+    if same_evidence(before, after):
         return state
-    state = withdraw_evidence(state, before, at_us, config)
-    return add_evidence(state, after, at_us, config, count_event=False)
+    return take_back(state, Withdrawal(key, tuple(before), at_us, tuple(after)), config)
 
 
 def _response_time_of_late_feedback(

@@ -44,7 +44,7 @@ from services.scoring.model.state import (
     CustomerState,
     add_evidence,
     check_signal,
-    withdraw_evidence,
+    take_back,
 )
 
 ELAPSED_TIME: Final = "elapsed_time"
@@ -288,11 +288,7 @@ def _withdraw(
     state: CustomerState, withdrawn: Sequence[Withdrawal], config: ScoringConfig
 ) -> CustomerState:
     for withdrawal in withdrawn:
-        state = withdraw_evidence(state, withdrawal.evidence, withdrawal.at_us, config)
-        if withdrawal.added:
-            state = add_evidence(
-                state, withdrawal.added, withdrawal.at_us, config, count_event=False
-            )
+        state = take_back(state, withdrawal, config)
     return state
 
 

@@ -33,7 +33,7 @@ from services.scoring.model.channels import (
     accumulator_name,
 )
 from services.scoring.model.config import ScoringConfig
-from services.scoring.model.evidence import Evidence, evidence_for
+from services.scoring.model.evidence import Evidence, Withdrawal, evidence_for
 from services.scoring.model.signal import Signal, from_us, to_us
 
 STATE_VERSION: Final = 2
@@ -279,6 +279,22 @@ def withdraw_evidence(
         first_seen_us=state.first_seen_us,
         sums=tuple(max(0.0, value) for value in added.sums),
     )
+
+
+def take_back(state: CustomerState, withdrawal: Withdrawal, config: ScoringConfig) -> CustomerState:
+    """``withdrawal``'s evidence taken back at its time, and what it puts in its place (a
+    swapped rule) added there: exact, since the sums are linear."""
+    state = withdraw_evidence(state, withdrawal.evidence, withdrawal.at_us, config)
+    if withdrawal.added:
+        state = add_evidence(state, withdrawal.added, withdrawal.at_us, config, count_event=False)
+    return state
+
+
+def same_evidence(first: Sequence[Evidence], second: Sequence[Evidence]) -> bool:
+    """Whether two rules give the same evidence (a swap between them would change nothing)."""
+    return [(e.key, e.channel, e.weight) for e in first] == [
+        (e.key, e.channel, e.weight) for e in second
+    ]
 
 
 def check_signal(state: CustomerState, signal: Signal, config: ScoringConfig) -> None:
